@@ -1,0 +1,209 @@
+"""Specs → argument schemas, validation and wire conversion, for both models."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from wiro_mcp.catalog import ModelSpec, load_catalog, snake_case, spec_for_model
+from wiro_mcp.catalog.schema import arguments_model, to_wire, wire_defaults
+
+
+def spec(tool: str) -> ModelSpec:
+    return load_catalog()[tool]
+
+
+def test_both_models_are_in_the_catalog() -> None:
+    assert {s.model for s in load_catalog().values()} == {
+        "tencent/hunyuanworld-text-to-panorama",
+        "tencent/hunyuan-flux-srpo",
+    }
+    assert spec_for_model("Tencent/HunyuanWorld-Text-To-Panorama").tool == "generate_panorama"
+
+
+@pytest.mark.parametrize(
+    ("wiro_id", "argument"),
+    [
+        ("negativePrompt", "negative_prompt"),
+        ("blendExtend", "blend_extend"),
+        ("cfgScale", "cfg_scale"),
+        ("inputImage", "input_image"),
+        ("prompt", "prompt"),
+        ("seed", "seed"),
+    ],
+)
+def test_snake_case(wiro_id: str, argument: str) -> None:
+    assert snake_case(wiro_id) == argument
+
+
+def test_panorama_defaults_are_wiros() -> None:
+    assert wire_defaults(spec("generate_panorama")) == {
+        "negativePrompt": "",
+        "steps": 40,
+        "scale": 30.0,
+        "blendExtend": 6,
+        "cfgScale": 0.0,
+        "seed": "0",
+        "width": 1920,
+        "height": 960,
+    }
+    model = arguments_model(spec("generate_panorama"))
+    assert to_wire(spec("generate_panorama"), model(prompt="a cave")) == {
+        "prompt": "a cave",
+        "negativePrompt": "",
+        "steps": 40,
+        "scale": 30.0,
+        "blendExtend": 6,
+        "cfgScale": 0.0,
+        "seed": "0",
+        "width": 1920,
+        "height": 960,
+    }
+
+
+def test_image_defaults_are_wiros_and_input_image_is_left_out_when_unset() -> None:
+    assert wire_defaults(spec("generate_image")) == {
+        "steps": 20,
+        "scale": 3.5,
+        "strength": 0.88,
+        "samples": 1,
+        "seed": "0",
+        "width": 1024,
+        "height": 1024,
+    }
+    model = arguments_model(spec("generate_image"))
+    wire = to_wire(spec("generate_image"), model(prompt="a cat"))
+    assert "inputImage" not in wire
+    wire = to_wire(spec("generate_image"), model(prompt="a cat", input_image="https://e.x/a.png", seed=42))
+    assert wire["inputImage"] == "https://e.x/a.png"
+    assert wire["seed"] == "42", "the seed is an integer argument sent as a string"
+
+
+def test_schema_uses_snake_case_names_with_defaults_limits_and_descriptions() -> None:
+    schema = arguments_model(spec("generate_panorama")).model_json_schema()
+    props = schema["properties"]
+    assert list(props) == [
+        "prompt",
+        "negative_prompt",
+        "steps",
+        "scale",
+        "blend_extend",
+        "cfg_scale",
+        "seed",
+        "width",
+        "height",
+    ]
+    assert schema["required"] == ["prompt"]
+    assert schema["additionalProperties"] is False
+    assert props["steps"] == props["steps"] | {"type": "integer", "default": 40, "minimum": 1, "maximum": 500}
+    assert props["seed"]["type"] == "integer" and props["seed"]["maximum"] == 9999999999
+    assert props["width"]["multipleOf"] == 16
+    for name, prop in props.items():
+        assert len(prop["description"]) > 30, name
+        assert "-help" not in prop["description"], "help keys are placeholders, not descriptions"
+
+
+def test_image_schema_types() -> None:
+    props = arguments_model(spec("generate_image")).model_json_schema()["properties"]
+    assert props["strength"]["type"] == "number"
+    assert (props["strength"]["minimum"], props["strength"]["maximum"]) == (0, 1)
+    assert (props["samples"]["minimum"], props["samples"]["maximum"]) == (1, 4)
+    assert {"type": "null"} in props["input_image"]["anyOf"]
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "names", "says"),
+    [
+        ("generate_panorama", {}, "prompt", "required"),
+        ("generate_panorama", {"prompt": ""}, "prompt", "at least 1 character"),
+        ("generate_panorama", {"prompt": "x", "steps": 0}, "steps", "greater than or equal to 1"),
+        ("generate_panorama", {"prompt": "x", "steps": 501}, "steps", "less than or equal to 500"),
+        (
+            "generate_panorama",
+            {"prompt": "x", "blend_extend": 11},
+            "blend_extend",
+            "less than or equal to 10",
+        ),
+        ("generate_panorama", {"prompt": "x", "seed": 3.5}, "seed", "fractional part"),
+        ("generate_panorama", {"prompt": "x", "seed": -1}, "seed", "greater than or equal to 0"),
+        ("generate_panorama", {"prompt": "x", "width": 1000, "height": 512}, "width", "multiple of 16"),
+        ("generate_panorama", {"prompt": "x", "negativePrompt": "y"}, "negativePrompt", "not permitted"),
+        ("generate_image", {"prompt": "x", "strength": 1.5}, "strength", "less than or equal to 1"),
+        ("generate_image", {"prompt": "x", "samples": 5}, "samples", "less than or equal to 4"),
+        ("generate_image", {"prompt": "x", "width": 1000}, "width", "multiple of 16"),
+        ("generate_image", {"prompt": "x", "steps": "many"}, "steps", "valid integer"),
+    ],
+)
+def test_bad_values_are_rejected_with_the_arguments_name(
+    tool: str, arguments: dict[str, Any], names: str, says: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        arguments_model(spec(tool))(**arguments)
+    [error] = caught.value.errors()
+    assert error["loc"] == (names,)
+    assert says in error["msg"]
+
+
+def test_panorama_must_be_two_to_one() -> None:
+    model = arguments_model(spec("generate_panorama"))
+    with pytest.raises(ValidationError) as caught:
+        model(prompt="x", width=2048, height=960)
+    message = str(caught.value)
+    assert "width (2048) must be exactly 2 × height (960)" in message
+    assert "try width=1920, height=960" in message
+    assert model(prompt="x", width=2048, height=1024).width == 2048  # type: ignore[attr-defined]
+
+
+def test_extra_fields_join_the_model_but_not_the_wire() -> None:
+    s = spec("generate_image")
+    model = arguments_model(s, {"wait_seconds": (float, 45.0)})
+    args = model(prompt="x", wait_seconds=3)
+    assert "wait_seconds" not in to_wire(s, args)
+    with pytest.raises(ValueError, match="clashes"):
+        arguments_model(s, {"prompt": (str, "")})
+
+
+def test_a_third_model_is_just_a_spec(tmp_path: Any) -> None:
+    # What adding a model takes: the spec alone gives a working argument model and wire form.
+    raw = {
+        "model": "acme/upscaler",
+        "tool": "upscale_image",
+        "title": "Upscale",
+        "summary": "s",
+        "description": "d",
+        "outputs": "one PNG",
+        "inputs": [
+            {
+                "id": "inputImage",
+                "type": "fileinput",
+                "required": True,
+                "description": "the image to upscale",
+            },
+            {
+                "id": "scaleFactor",
+                "type": "select",
+                "options": ["2", "4"],
+                "default": "2",
+                "description": "how much",
+            },
+        ],
+    }
+    extra = ModelSpec.model_validate(json.loads(json.dumps(raw)))
+    model = arguments_model(extra)
+    assert to_wire(extra, model(input_image="https://e.x/a.png")) == {
+        "inputImage": "https://e.x/a.png",
+        "scaleFactor": "2",
+    }
+    with pytest.raises(ValidationError):
+        model(input_image="https://e.x/a.png", scale_factor="3")
+
+
+def test_public_view_lists_inputs_with_typed_defaults() -> None:
+    view = spec("generate_panorama").public_view()
+    seed = next(i for i in view["inputs"] if i["argument"] == "seed")
+    assert seed["default"] == 0 and seed["wiro_id"] == "seed" and seed["type"] == "integer"
+    prompt = next(i for i in view["inputs"] if i["argument"] == "prompt")
+    assert prompt["required"] is True

@@ -1,0 +1,93 @@
+"""Every documented Wiro answer parses, with numbers as numbers and unknown fields ignored."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from wiro_mcp.client import parse_answer
+from wiro_mcp.errors import InsufficientBalanceError, NotFoundError
+from wiro_mcp.models import RunResponse, TaskListResponse
+from wiro_mcp.protocol import TaskState
+
+FIXTURES = Path(__file__).parent / "fixtures" / "wiro"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "wiro"
+
+
+def answer(name: str, status: int = 200) -> httpx2.Response:
+    return httpx2.Response(
+        status, content=(FIXTURES / name).read_bytes(), headers={"content-type": "application/json"}
+    )
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="the shared folder is not beside this checkout")
+def test_our_fixture_copies_match_the_shared_ones() -> None:
+    for shared in SHARED.glob("*.json"):
+        assert (FIXTURES / shared.name).read_bytes() == shared.read_bytes(), shared.name
+
+
+def test_run_response() -> None:
+    run = parse_answer(answer("run_response.json"), RunResponse)
+    assert run.task_id == "2221"
+    assert run.socket_token == "ExampleSocketToken000000000001"
+
+
+@pytest.mark.parametrize("name", ["task_detail_full.json", "task_detail_short.json"])
+def test_task_detail(name: str) -> None:
+    tasks = parse_answer(answer(name), TaskListResponse)
+    assert tasks.total == 1
+    task = tasks.tasks[0]
+    assert task.status == "task_postprocess_end"
+    assert task.state is TaskState.SUCCEEDED
+    assert task.elapsed_seconds == 6.0
+    assert task.create_time == 1734513807
+    [output] = task.outputs
+    assert output.size == 202472
+    assert output.content_type == "image/png"
+    assert output.url.startswith("https://cdn1.wiro.ai/")
+
+
+def test_full_detail_costs_are_numbers() -> None:
+    task = parse_answer(answer("task_detail_full.json"), TaskListResponse).tasks[0]
+    assert task.total_cost == pytest.approx(0.00351)
+    assert task.cost_per_second == pytest.approx(0.000585)
+    assert task.pexit == "0"
+    assert task.id == "534574"
+
+
+@pytest.mark.parametrize(
+    ("name", "status"),
+    [("task_kill_response.json", "task_cancel"), ("task_cancel_response.json", "task_cancel")],
+)
+def test_kill_and_cancel_answers(name: str, status: str) -> None:
+    task = parse_answer(answer(name), TaskListResponse).tasks[0]
+    assert task.status == status
+    assert task.state is TaskState.CANCELLED
+
+
+def test_error_fixtures_raise_typed_errors() -> None:
+    with pytest.raises(InsufficientBalanceError) as balance:
+        parse_answer(answer("error_insufficient_balance.json"), RunResponse)
+    assert balance.value.code == 97
+    assert "Insufficient balance" in str(balance.value)
+    with pytest.raises(NotFoundError) as missing:
+        parse_answer(answer("error_no_task.json"), TaskListResponse)
+    assert missing.value.code == 1
+    assert "There is no task yet." in str(missing.value)
+
+
+def test_numbers_may_also_arrive_as_numbers_and_blanks_as_empty_strings() -> None:
+    body = {
+        "result": True,
+        "errors": [],
+        "tasklist": [
+            {"id": 7, "status": "task_start", "elapsedseconds": "", "totalcost": 0.5, "outputs": []}
+        ],
+    }
+    task = parse_answer(httpx2.Response(200, content=json.dumps(body).encode()), TaskListResponse).tasks[0]
+    assert task.id == "7"
+    assert task.elapsed_seconds is None
+    assert task.total_cost == 0.5

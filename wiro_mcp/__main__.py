@@ -1,0 +1,72 @@
+"""Command line: `wiro-mcp` (the MCP server) and `wiro-mcp sandbox` (the simulated Wiro API)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+
+
+def _sandbox_credentials() -> tuple[str, str | None, bool]:
+    """The environment's credentials if set (key-only without a secret), else the fixed sandbox ones."""
+    from .sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET
+
+    key = os.environ.get("WIRO_API_KEY", "").strip()
+    if key:
+        return key, os.environ.get("WIRO_API_SECRET", "").strip() or None, False
+    return SANDBOX_API_KEY, SANDBOX_API_SECRET, True
+
+
+def run_sandbox(port: int, host: str, run_seconds: float, queue_seconds: float) -> None:
+    import anyio
+
+    from .sandbox import Sandbox, SandboxConfig
+
+    key, secret, fixed = _sandbox_credentials()
+    config = SandboxConfig(
+        api_key=key,
+        api_secret=secret,
+        host=host,
+        port=port,
+        run_seconds=run_seconds,
+        queue_seconds=queue_seconds,
+    )
+    box = Sandbox(config)
+
+    def ready(sandbox: Sandbox) -> None:
+        # The first line is the base URL, for scripts; the rest is for people.
+        out = sys.stdout
+        out.write(f"{sandbox.base_url}\n")
+        if fixed:
+            out.write(f"WIRO_API_KEY={key}\nWIRO_API_SECRET={secret}\n")
+        else:
+            out.write("using WIRO_API_KEY" + (" and WIRO_API_SECRET" if secret else " (key-only)") + "\n")
+        out.write(f"WIRO_API_BASE_URL={sandbox.base_url}\nPress Ctrl+C to stop.\n")
+        out.flush()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        anyio.run(box.serve, ready)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="wiro-mcp", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    sandbox = sub.add_parser("sandbox", help="run the simulated Wiro API in the foreground")
+    sandbox.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--run-seconds", type=float, default=2.5, help="how long each task runs")
+    sandbox.add_argument(
+        "--queue-seconds", type=float, default=0.5, help="how long each task waits in the queue"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "sandbox":
+        run_sandbox(args.port, args.host, args.run_seconds, args.queue_seconds)
+        return
+    parser.error("the MCP server is not wired up yet; only `wiro-mcp sandbox` works in this build")
+
+
+if __name__ == "__main__":
+    main()

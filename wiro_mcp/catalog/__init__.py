@@ -1,0 +1,157 @@
+"""The model catalog: one JSON spec per Wiro model (in `specs/`), loaded on demand.
+
+A spec holds Wiro's input items (id, type, default, limits, required) and our own descriptions,
+written for the agent that reads the tool list. `schema.py` turns a spec into a tool's argument
+model and converts validated arguments back to Wiro's field names.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from importlib import resources
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+WiroInputType = Literal[
+    "text",
+    "textarea",
+    "select",
+    "range",
+    "number",
+    "float",
+    "fileinput",
+    "multifileinput",
+    "combinefileinput",
+]
+ValueType = Literal["string", "integer", "number", "boolean"]
+
+FILE_TYPES = frozenset({"fileinput", "multifileinput", "combinefileinput"})
+
+
+class InputSpec(BaseModel):
+    """One Wiro input item, plus what we add for agents."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    type: WiroInputType
+    required: bool = False
+    default: Any = None
+    description: str
+    min: float | None = None
+    max: float | None = None
+    multiple_of: int | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    options: list[str] | None = None
+    value_type: ValueType | None = Field(
+        default=None, description="Our argument's type when Wiro's item type says less (a seed typed 'text')."
+    )
+
+    @property
+    def arg_name(self) -> str:
+        return snake_case(self.id)
+
+    @property
+    def is_file(self) -> bool:
+        return self.type in FILE_TYPES
+
+    @property
+    def effective_value_type(self) -> ValueType:
+        if self.value_type is not None:
+            return self.value_type
+        if self.type == "number":
+            return "integer"
+        if self.type in ("float", "range"):
+            return "number"
+        return "string"
+
+
+class ModelSpec(BaseModel):
+    """A Wiro model as one MCP tool."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = Field(description="owner/slug on Wiro")
+    tool: str = Field(description="the MCP tool name")
+    title: str
+    summary: str
+    description: str
+    rules: list[str] = Field(default_factory=list)
+    inputs: list[InputSpec]
+    outputs: str
+
+    def input(self, arg_name: str) -> InputSpec:
+        for item in self.inputs:
+            if item.arg_name == arg_name:
+                return item
+        raise KeyError(arg_name)
+
+    def public_view(self) -> dict[str, Any]:
+        """What the `wiro://models` resource shows of this model."""
+        return {
+            "model": self.model,
+            "tool": self.tool,
+            "title": self.title,
+            "summary": self.summary,
+            "outputs": self.outputs,
+            "inputs": [
+                {
+                    "argument": item.arg_name,
+                    "wiro_id": item.id,
+                    "wiro_type": item.type,
+                    "type": item.effective_value_type,
+                    "required": item.required,
+                    "default": None if item.required else _typed_default(item),
+                    **{k: v for k, v in (("min", item.min), ("max", item.max)) if v is not None},
+                    **({"multiple_of": item.multiple_of} if item.multiple_of else {}),
+                    "description": item.description,
+                }
+                for item in self.inputs
+            ],
+        }
+
+
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def snake_case(wiro_id: str) -> str:
+    """negativePrompt -> negative_prompt; ids already in snake_case stay as they are."""
+    return _CAMEL_BOUNDARY.sub("_", wiro_id).replace("-", "_").lower()
+
+
+def _typed_default(item: InputSpec) -> Any:
+    value = item.default
+    if value is None:
+        return None
+    kind = item.effective_value_type
+    if kind == "integer":
+        return int(value)
+    if kind == "number":
+        return float(value)
+    return value
+
+
+@functools.cache
+def load_catalog() -> dict[str, ModelSpec]:
+    """Every bundled spec, keyed by tool name, in a stable order."""
+    specs: dict[str, ModelSpec] = {}
+    folder = resources.files(__package__).joinpath("specs")
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".json"):
+            continue
+        spec = ModelSpec.model_validate(json.loads(entry.read_text(encoding="utf-8")))
+        if spec.tool in specs:
+            raise ValueError(f"two specs define the tool {spec.tool!r}")
+        specs[spec.tool] = spec
+    return specs
+
+
+def spec_for_model(model: str) -> ModelSpec:
+    for spec in load_catalog().values():
+        if spec.model.lower() == model.lower():
+            return spec
+    raise KeyError(model)

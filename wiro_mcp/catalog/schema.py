@@ -1,0 +1,123 @@
+"""From a model spec to a tool's argument model, and from validated arguments back to the wire.
+
+Argument names are Wiro's ids in snake_case; defaults and limits come from the spec; cross-field
+rules that a flat spec cannot express live in RULES, keyed by the name a spec lists in `rules`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+
+from . import InputSpec, ModelSpec, _typed_default
+
+# A rule looks at the validated arguments and raises ValueError with a message for the agent.
+Rule = Callable[[BaseModel], None]
+
+
+def _equirectangular(args: BaseModel) -> None:
+    width = int(getattr(args, "width"))  # noqa: B009 - fields are dynamic
+    height = int(getattr(args, "height"))  # noqa: B009
+    if width != 2 * height:
+        # Suggest the closest valid pair that keeps the requested height where possible.
+        h = max(32, min(1024, (min(height, width // 2) // 16) * 16))
+        raise ValueError(
+            f"width ({width}) must be exactly 2 × height ({height}) for a 360°×180° equirectangular "
+            f"panorama; try width={2 * h}, height={h} (the default is 1920×960)"
+        )
+
+
+RULES: dict[str, Rule] = {"equirectangular": _equirectangular}
+
+
+class ToolArguments(BaseModel):
+    """Base of every generated argument model: unknown arguments are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    def model_dump_one_level(self) -> dict[str, Any]:
+        # The MCP SDK calls this to turn validated arguments into keyword arguments.
+        return {name: getattr(self, name) for name in type(self).model_fields}
+
+
+def _field_for(item: InputSpec) -> tuple[Any, Any]:
+    kind = item.effective_value_type
+    annotation: Any
+    if item.options:
+        annotation = Literal[tuple(item.options)]
+    elif kind == "integer":
+        annotation = int
+    elif kind == "number":
+        annotation = float
+    elif kind == "boolean":
+        annotation = bool
+    else:
+        annotation = str
+    constraints: dict[str, Any] = {"description": item.description}
+    if item.min is not None:
+        constraints["ge"] = int(item.min) if kind == "integer" else item.min
+    if item.max is not None:
+        constraints["le"] = int(item.max) if kind == "integer" else item.max
+    if item.multiple_of is not None:
+        constraints["multiple_of"] = item.multiple_of
+    if item.min_length is not None:
+        constraints["min_length"] = item.min_length
+    if item.max_length is not None:
+        constraints["max_length"] = item.max_length
+    if item.required:
+        return annotation, Field(..., **constraints)
+    default = _typed_default(item)
+    if default is None:
+        return annotation | None, Field(None, **constraints)
+    return annotation, Field(default, **constraints)
+
+
+def arguments_model(
+    spec: ModelSpec, extra_fields: dict[str, tuple[Any, Any]] | None = None
+) -> type[ToolArguments]:
+    """The pydantic model of a tool's arguments: one field per spec input, plus `extra_fields`."""
+    fields: dict[str, Any] = {item.arg_name: _field_for(item) for item in spec.inputs}
+    for name, definition in (extra_fields or {}).items():
+        if name in fields:
+            raise ValueError(f"{spec.tool}: extra field {name!r} clashes with a Wiro input")
+        fields[name] = definition
+    rules = [RULES[name] for name in spec.rules]
+
+    def _check_rules(self: BaseModel) -> BaseModel:
+        for rule in rules:
+            rule(self)
+        return self
+
+    validators: dict[str, Any] = {"check_rules": model_validator(mode="after")(_check_rules)} if rules else {}
+    model: type[ToolArguments] = create_model(
+        f"{spec.tool}_arguments",
+        __base__=ToolArguments,
+        __validators__=validators,
+        **fields,
+    )
+    return model
+
+
+def to_wire(spec: ModelSpec, arguments: BaseModel | dict[str, Any]) -> dict[str, Any]:
+    """Validated arguments -> Wiro's field names and value types; non-Wiro arguments are left out.
+
+    Unset optional inputs (None) are not sent. A Wiro 'text' item whose argument is a number (the
+    seed) goes as a string, as Wiro's own clients send it.
+    """
+    values = arguments.model_dump() if isinstance(arguments, BaseModel) else dict(arguments)
+    wire: dict[str, Any] = {}
+    for item in spec.inputs:
+        value = values.get(item.arg_name)
+        if value is None:
+            continue
+        if item.type in ("text", "textarea") and not isinstance(value, str):
+            value = str(value)
+        wire[item.id] = value
+    return wire
+
+
+def wire_defaults(spec: ModelSpec) -> dict[str, Any]:
+    """What Wiro receives when every optional argument is left at its default."""
+    return {item.id: item.default for item in spec.inputs if not item.required and item.default is not None}

@@ -1,0 +1,118 @@
+"""Typed Wiro answers. Raw JSON stops here: the client hands out only these models.
+
+Wiro sends numbers as strings ("6.0000", "202472") and ids as strings or numbers; the
+validators below turn them into real numbers and strings, and unknown fields are ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from .protocol import TaskState, task_state
+
+
+def _blank_to_none(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def _to_str(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+OptFloat = Annotated[float | None, BeforeValidator(_blank_to_none)]
+OptInt = Annotated[int | None, BeforeValidator(_blank_to_none)]
+IdStr = Annotated[str, BeforeValidator(_to_str)]
+OptStr = Annotated[str | None, BeforeValidator(_to_str)]
+
+
+class WiroModel(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+
+class ApiErrorItem(WiroModel):
+    code: OptInt = None
+    message: str = ""
+
+
+class Envelope(WiroModel):
+    """What every Wiro answer shares."""
+
+    result: bool | None = None
+    errors: list[ApiErrorItem] = Field(default_factory=list)
+
+
+class TaskOutput(WiroModel):
+    name: str
+    url: str
+    content_type: str = Field(default="", alias="contenttype")
+    size: OptInt = None
+
+
+class Task(WiroModel):
+    id: IdStr
+    uuid: OptStr = None
+    socket_token: OptStr = Field(default=None, alias="socketaccesstoken")
+    status: str = ""
+    pexit: OptStr = None
+    debug_output: str | None = Field(default="", alias="debugoutput")
+    debug_error: str | None = Field(default="", alias="debugerror")
+    elapsed_seconds: OptFloat = Field(default=None, alias="elapsedseconds")
+    total_cost: OptFloat = Field(default=None, alias="totalcost")
+    cost_per_second: OptFloat = Field(default=None, alias="cps")
+    model_id: OptStr = Field(default=None, alias="modelid")
+    create_time: OptInt = Field(default=None, alias="createtime")
+    start_time: OptInt = Field(default=None, alias="starttime")
+    end_time: OptInt = Field(default=None, alias="endtime")
+    parameters: dict[str, Any] | list[Any] | None = None
+    outputs: list[TaskOutput] = Field(default_factory=list)
+
+    @property
+    def state(self) -> TaskState:
+        return task_state(self.status, self.pexit, bool(self.outputs))
+
+
+class RunResponse(Envelope):
+    task_id: IdStr = Field(alias="taskid")
+    socket_token: str = Field(alias="socketaccesstoken")
+
+
+class TaskListResponse(Envelope):
+    total: OptInt = None
+    tasks: list[Task] = Field(default_factory=list, alias="tasklist")
+
+
+class ToolParameterItem(WiroModel):
+    id: str
+    type: str = "text"
+    label: str | None = None
+    required: bool | None = None
+    default: Any = None
+    options: list[Any] | None = None
+    note: str | None = None
+    min: OptFloat = None
+    max: OptFloat = None
+    step: OptFloat = None
+
+
+class ToolParameterGroup(WiroModel):
+    title: str | None = None
+    items: list[ToolParameterItem] = Field(default_factory=list)
+
+
+class ToolInfo(WiroModel):
+    slug_owner: str | None = Field(default=None, alias="slugowner")
+    slug_project: str | None = Field(default=None, alias="slugproject")
+    title: str | None = None
+    parameters: list[ToolParameterGroup] | None = None
+
+
+class ToolDetailResponse(Envelope):
+    tool: list[ToolInfo] = Field(default_factory=list)

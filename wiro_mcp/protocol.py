@@ -1,0 +1,142 @@
+"""What we know (and what we guess) about the Wiro API, in one place.
+
+Everything here comes from Wiro's public documentation and official clients as summarised in
+the project's WIRO_API.md. The lines marked GUESS are our reading where the sources are silent:
+correct them here when someone runs against the real service.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from enum import StrEnum
+
+# Endpoints (all POST, relative to the base URL that ends in /v1).
+RUN_PATH = "/Run/{owner}/{slug}"
+TASK_DETAIL_PATH = "/Task/Detail"
+TASK_KILL_PATH = "/Task/Kill"
+TASK_CANCEL_PATH = "/Task/Cancel"
+TOOL_DETAIL_PATH = "/Tool/Detail"
+
+# Error codes seen in the docs.
+CODE_GENERAL = 0
+CODE_NOT_FOUND = 1
+CODE_CONCURRENCY_LIMIT = 96
+CODE_INSUFFICIENT_BALANCE = 97
+CODE_AUTH = 98
+CODE_BEARER = 99
+
+
+def sign(api_key: str, api_secret: str, nonce: str) -> str:
+    """x-signature: hex(HMAC-SHA256(key=API_KEY, message=API_SECRET + NONCE)), bare lowercase hex."""
+    return hmac.new(api_key.encode(), (api_secret + nonce).encode(), hashlib.sha256).hexdigest()
+
+
+class TaskState(StrEnum):
+    """Our five states; Wiro's raw status is always kept beside it."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (TaskState.SUCCEEDED, TaskState.FAILED, TaskState.CANCELLED)
+
+
+# Wiro's statuses in lifecycle order.
+STATUS_ORDER = (
+    "task_queue",
+    "task_accept",
+    "task_preprocess_start",
+    "task_preprocess_end",
+    "task_assign",
+    "task_start",
+    "task_output",
+    "task_output_full",
+    "task_end",
+    "task_postprocess_start",
+    "task_postprocess_end",
+)
+# GUESS: a task counts as queued (so Task/Cancel applies) until a worker is assigned to it.
+QUEUED_STATUSES = frozenset({"task_queue", "task_accept", "task_preprocess_start", "task_preprocess_end"})
+STATUS_DONE = "task_postprocess_end"
+STATUS_CANCEL = "task_cancel"
+STATUS_ERROR = "task_error"
+
+
+def task_state(status: str, pexit: str | None, has_outputs: bool) -> TaskState:
+    """Map Wiro's status and exit code to one of our states. The only place that does this.
+
+    `task_end` is not the end: outputs arrive after post-processing, so only
+    `task_postprocess_end`, `task_cancel` and `task_error` are terminal.
+    """
+    if status == STATUS_CANCEL:
+        return TaskState.CANCELLED
+    if status == STATUS_ERROR:
+        return TaskState.FAILED
+    if status == STATUS_DONE:
+        if pexit is None or pexit == "":
+            # GUESS: the panorama page's documented example ends without `pexit`; a finished task
+            # with outputs and no exit code is a success, one with neither produced nothing.
+            return TaskState.SUCCEEDED if has_outputs else TaskState.FAILED
+        return TaskState.SUCCEEDED if pexit.strip() == "0" else TaskState.FAILED
+    if status in QUEUED_STATUSES:
+        return TaskState.QUEUED
+    # Every other status, known or not yet known, means a worker has it.
+    return TaskState.RUNNING
+
+
+def status_label(status: str) -> str:
+    """A short human reading of a Wiro status, for progress messages."""
+    return _STATUS_LABELS.get(status, status)
+
+
+_STATUS_LABELS = {
+    "task_queue": "queued",
+    "task_accept": "accepted",
+    "task_preprocess_start": "preparing inputs",
+    "task_preprocess_end": "inputs ready",
+    "task_assign": "assigned to a GPU",
+    "task_start": "generating",
+    "task_output": "generating",
+    "task_output_full": "generation finished",
+    "task_end": "model finished",
+    "task_postprocess_start": "uploading outputs",
+    "task_postprocess_end": "done",
+    "task_cancel": "cancelled",
+    "task_error": "error",
+}
+
+
+def status_progress(status: str) -> float:
+    """Where a status sits in the lifecycle, 0..1, for progress bars without finer information."""
+    try:
+        return (STATUS_ORDER.index(status) + 1) / len(STATUS_ORDER)
+    except ValueError:
+        return 1.0 if status in (STATUS_CANCEL, STATUS_ERROR) else 0.0
+
+
+class NonceSource:
+    """Nonces for signed requests: unix time in microseconds, forced strictly increasing.
+
+    A replay guard rejects a reused nonce, and concurrent requests made in the same
+    microsecond (or after the clock steps back) must still differ, so each nonce is at least
+    one more than the last. GUESS: Wiro accepts any integer ("unix time or any random integer").
+    """
+
+    def __init__(self) -> None:
+        import threading
+        import time
+
+        self._clock = time.time_ns
+        self._lock = threading.Lock()
+        self._last = 0
+
+    def __call__(self) -> str:
+        with self._lock:
+            value = max(self._clock() // 1000, self._last + 1)
+            self._last = value
+        return str(value)

@@ -1,0 +1,137 @@
+"""Pictures for the sandbox's outputs: real PNGs of the requested size, clearly marked "sandbox".
+
+A panorama is a procedurally drawn equirectangular scene (sky, sun, a mountain ridge that wraps
+seamlessly at the left/right edge, a compass grid). Images are an abstract composition tinted by
+the prompt, or, for image-to-image, the uploaded picture re-tinted. A light grain keeps the PNGs
+about as large as real photographs, so preview and download limits are tested honestly.
+Pillow is imported here only, so nothing pays for it until a sandbox draws.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PIL import Image as PILImage
+    from PIL import ImageFont
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.load_default(size=size)
+    except (OSError, TypeError):  # Pillow without FreeType
+        return ImageFont.load_default()
+
+
+def _palette(prompt: str) -> tuple[tuple[int, int, int], tuple[int, int, int], float]:
+    digest = hashlib.sha256(prompt.encode()).digest()
+    a = (digest[0], digest[1], digest[2])
+    b = (digest[3], digest[4], digest[5])
+    return a, b, digest[6] / 255
+
+
+def _grain(image: PILImage.Image, amount: float = 0.10) -> PILImage.Image:
+    from PIL import Image
+
+    noise = Image.effect_noise(image.size, 48).convert("RGB")
+    return Image.blend(image, noise, amount)
+
+
+def _encode(image: PILImage.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def _label(image: PILImage.Image, lines: list[str], at: tuple[int, int], size: int) -> None:
+    from PIL import ImageDraw
+
+    draw = ImageDraw.Draw(image)
+    font = _font(size)
+    x, y = at
+    for line in lines:
+        draw.text((x + 2, y + 2), line, fill=(0, 0, 0), font=font)
+        draw.text((x, y), line, fill=(255, 255, 255), font=font)
+        y += int(size * 1.25)
+
+
+def panorama_png(prompt: str, width: int, height: int) -> bytes:
+    """An equirectangular scene, width × height, whose left and right edges meet seamlessly."""
+    from PIL import Image, ImageDraw, ImageOps
+
+    _, accent, phase = _palette(prompt)
+    horizon = height // 2
+    sky = ImageOps.colorize(
+        Image.linear_gradient("L").resize((width, horizon)), black=(18, 40, 110), white=(170, 205, 240)
+    )
+    ground = ImageOps.colorize(
+        Image.linear_gradient("L").resize((width, height - horizon)), black=(70, 110, 60), white=(25, 45, 30)
+    )
+    image = Image.new("RGB", (width, height))
+    image.paste(sky, (0, 0))
+    image.paste(ground, (0, horizon))
+    draw = ImageDraw.Draw(image)
+
+    # A ridge made of whole sine periods over the width, so x=0 and x=width join.
+    def ridge(x: int) -> float:
+        t = 2 * math.pi * x / width
+        return (
+            0.10 * math.sin(2 * t + phase * 6)
+            + 0.05 * math.sin(5 * t + phase * 3)
+            + 0.025 * math.sin(11 * t + phase)
+            + 0.12
+        )
+
+    step = max(1, width // 512)
+    points = [(x, horizon - ridge(x) * height) for x in range(0, width + step, step)]
+    draw.polygon([(0, horizon), *points, (width, horizon)], fill=(60 + accent[0] // 6, 70, 95))
+    sun_x, sun_y, r = int(width * (0.2 + 0.6 * phase)), int(height * 0.22), max(6, height // 24)
+    draw.ellipse((sun_x - r, sun_y - r, sun_x + r, sun_y + r), fill=(255, 236, 170))
+    # Compass grid: a meridian every 30°, the horizon and the ±45° parallels.
+    for i in range(12):
+        x = i * width // 12
+        draw.line((x, 0, x, height), fill=(255, 255, 255), width=1)
+        name = {0: "180°", 3: "W", 6: "N 0°", 9: "E"}.get(i, f"{(i - 6) * 30}°")
+        draw.text((x + 4, horizon + 4), name, fill=(255, 255, 255), font=_font(max(10, height // 48)))
+    for y in (height // 4, horizon, 3 * height // 4):
+        draw.line((0, y, width, y), fill=(255, 255, 255), width=1)
+    image = _grain(image)
+    size = max(12, height // 12)
+    _label(image, ["SANDBOX PANORAMA", f"{width}x{height}"], (width // 2 - size * 4, height * 3 // 5), size)
+    _label(
+        image, [prompt[:80]], (width // 2 - size * 4, height * 3 // 5 + int(size * 2.6)), max(10, size // 2)
+    )
+    return _encode(image)
+
+
+def image_png(
+    prompt: str, width: int, height: int, index: int, source: bytes | None, strength: float
+) -> bytes:
+    """A text-to-image stand-in, or for image-to-image the source picture tinted by `strength`."""
+    from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
+
+    a, b, phase = _palette(f"{prompt}#{index}")
+    base = ImageOps.colorize(Image.radial_gradient("L").resize((width, height)), black=a, white=b)
+    if source is not None:
+        try:
+            with Image.open(io.BytesIO(source)) as src:
+                picture = ImageOps.fit(src.convert("RGB"), (width, height))
+            base = Image.blend(picture, base, max(0.0, min(1.0, strength)) * 0.6)
+        except (UnidentifiedImageError, OSError):
+            pass
+    draw = ImageDraw.Draw(base)
+    for k in range(6):
+        cx = int(width * ((phase * 7 + k * 0.37) % 1))
+        cy = int(height * ((phase * 3 + k * 0.23) % 1))
+        r = int(min(width, height) * (0.05 + 0.03 * k))
+        draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=(255, 255, 255), width=3)
+    image = _grain(base)
+    size = max(12, height // 14)
+    mode = "IMAGE-TO-IMAGE" if source is not None else "IMAGE"
+    _label(image, [f"SANDBOX {mode}", f"{width}x{height} #{index}", prompt[:48]], (size, size), size)
+    return _encode(image)

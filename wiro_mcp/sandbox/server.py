@@ -1,0 +1,158 @@
+"""Run the sandbox: in a background thread (tests, `wiro-mcp --sandbox`) or in the foreground.
+
+It is a real uvicorn server on loopback, so the client under test goes through real sockets,
+real HTTP parsing and real timeouts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from .state import Fault, FaultKind, OutputFile, SandboxState, SandboxTask
+
+# Obviously fake credentials, printed by `wiro-mcp sandbox` when the environment has none.
+SANDBOX_API_KEY = "sandbox-key"
+SANDBOX_API_SECRET = "sandbox-secret"
+
+
+@dataclass
+class SandboxConfig:
+    api_key: str = SANDBOX_API_KEY
+    api_secret: str | None = SANDBOX_API_SECRET  # None = key-only project
+    queue_seconds: float = 0.5
+    run_seconds: float = 2.5
+    max_concurrent: int | None = None
+    host: str = "127.0.0.1"
+    port: int = 0
+
+
+class Sandbox:
+    """A simulated Wiro API. `with Sandbox(config) as sandbox:` serves it on `sandbox.base_url`."""
+
+    def __init__(self, config: SandboxConfig | None = None) -> None:
+        from .app import create_app
+
+        self.config = config or SandboxConfig()
+        self.state = SandboxState(
+            queue_seconds=self.config.queue_seconds,
+            run_seconds=self.config.run_seconds,
+            max_concurrent=self.config.max_concurrent,
+        )
+        self.app = create_app(self)
+        self._renders: OrderedDict[str, list[OutputFile]] = OrderedDict()
+        self._render_lock = threading.Lock()
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+        self.origin = ""
+
+    @property
+    def base_url(self) -> str:
+        """Where the API lives, ending in /v1 (what WIRO_API_BASE_URL should be)."""
+        return f"{self.origin}/v1"
+
+    # -- control ---------------------------------------------------------------------------
+
+    def inject(self, kind: FaultKind, endpoint: str | None = None, *, times: int = 1, **kwargs: Any) -> None:
+        """Make the next `times` matching requests misbehave (see `FaultKind`)."""
+        self.state.inject(Fault(kind=kind, endpoint=endpoint, times=times, **kwargs))
+
+    def count(self, endpoint_prefix: str) -> int:
+        """How many requests reached an endpoint, e.g. count("Run/") or count("Task/Detail")."""
+        return self.state.count(endpoint_prefix)
+
+    def render_outputs(self, task: SandboxTask) -> list[OutputFile]:
+        from .app import render
+
+        p = task.params
+        source = task.uploads.get("inputImage", b"")
+        key = hashlib.sha256(
+            repr(
+                (
+                    task.model,
+                    p.get("prompt"),
+                    p.get("width"),
+                    p.get("height"),
+                    p.get("samples"),
+                    p.get("strength"),
+                )
+            ).encode()
+            + source
+        ).hexdigest()
+        with self._render_lock:
+            cached = self._renders.get(key)
+            if cached is None:
+                cached = render(task)
+                self._renders[key] = cached
+                while len(self._renders) > 16:
+                    self._renders.popitem(last=False)
+            else:
+                self._renders.move_to_end(key)
+            return cached
+
+    # -- serving ---------------------------------------------------------------------------
+
+    def _make_server(self) -> Any:
+        import uvicorn
+
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.config.host, self.config.port))
+        sock.listen(512)
+        self._socket = sock
+        host, port = sock.getsockname()[:2]
+        self.origin = f"http://{host}:{port}"
+        config = uvicorn.Config(
+            self.app,
+            log_config=None,  # never touch the process's logging (stdout is an MCP wire)
+            access_log=False,
+            log_level="warning",
+            lifespan="off",
+            ws="wsproto",
+            backlog=512,
+            timeout_keep_alive=30,
+        )
+        return uvicorn.Server(config)
+
+    def start(self) -> Sandbox:
+        """Serve in a daemon thread; returns once the socket accepts connections."""
+        self._server = self._make_server()
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, name="wiro-sandbox", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the sandbox did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self._socket is not None:
+            self._socket.close()
+        self._server = self._thread = self._socket = None
+
+    async def serve(self, on_ready: Any = None) -> None:
+        """Serve in the current event loop until cancelled (the `wiro-mcp sandbox` command)."""
+        self._server = self._make_server()
+        sock = self._socket
+        if on_ready is not None:
+            on_ready(self)
+        await self._server.serve(sockets=[sock])
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
