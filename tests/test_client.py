@@ -87,9 +87,7 @@ async def test_missing_key_names_the_variable_and_sends_nothing(sandbox: Sandbox
     assert sandbox.count("") == 0
 
 
-async def test_200_concurrent_signed_requests_never_share_a_nonce(
-    client: WiroClient, sandbox: Sandbox
-) -> None:
+async def test_200_concurrent_signed_requests_never_share_a_nonce(client: WiroClient, sandbox: Sandbox) -> None:
     run = await client.run(SRPO, {"prompt": "a cat"})
     results = await asyncio.gather(*(client.task_detail(task_id=run.task_id) for _ in range(200)))
     assert len(results) == 200
@@ -151,9 +149,7 @@ async def test_unknown_model_is_not_found(client: WiroClient) -> None:
         ("http_429", RateLimitError),
     ],
 )
-async def test_transient_faults_are_retried_for_reads(
-    sandbox: Sandbox, fault: str, error: type[Exception]
-) -> None:
+async def test_transient_faults_are_retried_for_reads(sandbox: Sandbox, fault: str, error: type[Exception]) -> None:
     async with WiroClient(SANDBOX_API_KEY, SANDBOX_API_SECRET, base_url=sandbox.base_url, retry=NO_WAIT) as c:
         run = await c.run(SRPO, {"prompt": "x"})
         sandbox.inject(fault, "Task/Detail", times=2, retry_after=0)  # type: ignore[arg-type]
@@ -169,9 +165,7 @@ async def test_transient_faults_are_retried_for_reads(
 
 
 @pytest.mark.parametrize("fault", ["http_500", "html", "broken_json", "http_429"])
-async def test_a_run_is_never_retried_after_reaching_wiro(
-    client: WiroClient, sandbox: Sandbox, fault: str
-) -> None:
+async def test_a_run_is_never_retried_after_reaching_wiro(client: WiroClient, sandbox: Sandbox, fault: str) -> None:
     sandbox.inject(fault, "Run", times=5, retry_after=0)  # type: ignore[arg-type]
     with pytest.raises((ServerError, InvalidResponseError, RateLimitError)):
         await client.run(SRPO, {"prompt": "x"})
@@ -219,9 +213,7 @@ async def test_a_run_is_retried_when_it_never_left_the_machine() -> None:
         attempts.append(request.headers["x-nonce"])
         if len(attempts) < 3:
             raise httpx2.ConnectError("refused", request=request)
-        return httpx2.Response(
-            200, json={"result": True, "errors": [], "taskid": "5", "socketaccesstoken": "t"}
-        )
+        return httpx2.Response(200, json={"result": True, "errors": [], "taskid": "5", "socketaccesstoken": "t"})
 
     async with WiroClient("k", "s", transport=httpx2.MockTransport(handler), retry=NO_WAIT) as c:
         run = await c.run(SRPO, {"prompt": "x"})

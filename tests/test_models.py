@@ -18,9 +18,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "wiro"
 
 
 def answer(name: str, status: int = 200) -> httpx2.Response:
-    return httpx2.Response(
-        status, content=(FIXTURES / name).read_bytes(), headers={"content-type": "application/json"}
-    )
+    return httpx2.Response(status, content=(FIXTURES / name).read_bytes(), headers={"content-type": "application/json"})
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="the shared folder is not beside this checkout")
@@ -83,9 +81,7 @@ def test_numbers_may_also_arrive_as_numbers_and_blanks_as_empty_strings() -> Non
     body = {
         "result": True,
         "errors": [],
-        "tasklist": [
-            {"id": 7, "status": "task_start", "elapsedseconds": "", "totalcost": 0.5, "outputs": []}
-        ],
+        "tasklist": [{"id": 7, "status": "task_start", "elapsedseconds": "", "totalcost": 0.5, "outputs": []}],
     }
     task = parse_answer(httpx2.Response(200, content=json.dumps(body).encode()), TaskListResponse).tasks[0]
     assert task.id == "7"

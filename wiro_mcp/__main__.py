@@ -50,22 +50,48 @@ def run_sandbox(port: int, host: str, run_seconds: float, queue_seconds: float) 
         anyio.run(box.serve, ready)
 
 
+def run_server(use_sandbox: bool) -> None:
+    from .config import Settings
+    from .server import create_server
+
+    settings = Settings()
+    if use_sandbox:
+        from pydantic import SecretStr
+
+        from .sandbox import Sandbox, SandboxConfig
+
+        key, secret, _ = _sandbox_credentials()
+        box = Sandbox(SandboxConfig(api_key=key, api_secret=secret)).start()
+        settings = settings.model_copy(
+            update={
+                "base_url": box.base_url,
+                "api_key": SecretStr(key),
+                "api_secret": SecretStr(secret) if secret else None,
+            }
+        )
+        logging.getLogger("wiro_mcp").info("using the embedded sandbox at %s", box.base_url)
+    create_server(settings).run("stdio")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="wiro-mcp", description=__doc__)
+    parser.add_argument(
+        "--sandbox", action="store_true", help="serve against the embedded sandbox instead of api.wiro.ai"
+    )
     sub = parser.add_subparsers(dest="command")
     sandbox = sub.add_parser("sandbox", help="run the simulated Wiro API in the foreground")
     sandbox.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--run-seconds", type=float, default=2.5, help="how long each task runs")
-    sandbox.add_argument(
-        "--queue-seconds", type=float, default=0.5, help="how long each task waits in the queue"
-    )
+    sandbox.add_argument("--queue-seconds", type=float, default=0.5, help="how long each task waits in the queue")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    # One line per HTTP request is noise in a host's log; our own client logs what matters.
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
     if args.command == "sandbox":
         run_sandbox(args.port, args.host, args.run_seconds, args.queue_seconds)
         return
-    parser.error("the MCP server is not wired up yet; only `wiro-mcp sandbox` works in this build")
+    run_server(args.sandbox)
 
 
 if __name__ == "__main__":

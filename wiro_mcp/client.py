@@ -253,9 +253,7 @@ class WiroClient:
                 f"The connection to Wiro broke during {path} ({type(exc).__name__})",
                 hint=_maybe_sent_hint(path),
             ) from exc
-        log.debug(
-            "POST %s -> %s in %.0f ms", path, response.status_code, (time.perf_counter() - started) * 1e3
-        )
+        log.debug("POST %s -> %s in %.0f ms", path, response.status_code, (time.perf_counter() - started) * 1e3)
         return parse_answer(response, model)
 
 

@@ -35,11 +35,7 @@ RULES: dict[str, Rule] = {"equirectangular": _equirectangular}
 class ToolArguments(BaseModel):
     """Base of every generated argument model: unknown arguments are an error, not silently dropped."""
 
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
-
-    def model_dump_one_level(self) -> dict[str, Any]:
-        # The MCP SDK calls this to turn validated arguments into keyword arguments.
-        return {name: getattr(self, name) for name in type(self).model_fields}
+    model_config = ConfigDict(extra="forbid")
 
 
 def _field_for(item: InputSpec) -> tuple[Any, Any]:
@@ -75,9 +71,15 @@ def _field_for(item: InputSpec) -> tuple[Any, Any]:
 
 
 def arguments_model(
-    spec: ModelSpec, extra_fields: dict[str, tuple[Any, Any]] | None = None
+    spec: ModelSpec,
+    extra_fields: dict[str, tuple[Any, Any]] | None = None,
+    *,
+    base: type[ToolArguments] = ToolArguments,
 ) -> type[ToolArguments]:
-    """The pydantic model of a tool's arguments: one field per spec input, plus `extra_fields`."""
+    """The pydantic model of a tool's arguments: one field per spec input, plus `extra_fields`.
+
+    `base` lets a caller add behaviour (the MCP layer adds what its tool runner expects).
+    """
     fields: dict[str, Any] = {item.arg_name: _field_for(item) for item in spec.inputs}
     for name, definition in (extra_fields or {}).items():
         if name in fields:
@@ -93,7 +95,7 @@ def arguments_model(
     validators: dict[str, Any] = {"check_rules": model_validator(mode="after")(_check_rules)} if rules else {}
     model: type[ToolArguments] = create_model(
         f"{spec.tool}_arguments",
-        __base__=ToolArguments,
+        __base__=base,
         __validators__=validators,
         **fields,
     )
@@ -121,3 +123,32 @@ def to_wire(spec: ModelSpec, arguments: BaseModel | dict[str, Any]) -> dict[str,
 def wire_defaults(spec: ModelSpec) -> dict[str, Any]:
     """What Wiro receives when every optional argument is left at its default."""
     return {item.id: item.default for item in spec.inputs if not item.required and item.default is not None}
+
+
+def compact(schema: Any, *, descriptions: bool = True) -> Any:
+    """The same JSON schema in fewer bytes: no generated titles, `type: [T, "null"]` for optionals.
+
+    Property names are never touched (a property may well be called "title"). With
+    `descriptions=False` descriptions go too, for schemas whose field names say enough.
+    """
+    if isinstance(schema, list):
+        return [compact(item, descriptions=descriptions) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "title" and isinstance(value, str):
+            continue
+        if key == "description" and not descriptions and isinstance(value, str):
+            continue
+        if key in ("properties", "$defs") and isinstance(value, dict):
+            out[key] = {name: compact(sub, descriptions=descriptions) for name, sub in value.items()}
+        else:
+            out[key] = compact(value, descriptions=descriptions)
+    options = out.get("anyOf")
+    if isinstance(options, list) and len(options) == 2 and {"type": "null"} in options:
+        other = next(o for o in options if o != {"type": "null"})
+        if isinstance(other, dict) and set(other) == {"type"} and isinstance(other["type"], str):
+            del out["anyOf"]
+            out["type"] = [other["type"], "null"]
+    return out

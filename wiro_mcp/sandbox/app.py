@@ -227,9 +227,7 @@ def create_app(sandbox: Sandbox) -> Starlette:
         elif "[sandbox:error]" in prompt or (task_fault and task_fault.kind == "task_error"):
             outcome = "error"
         task = state.create_task(model, params, files, outcome)
-        return JSONResponse(
-            {"errors": [], "taskid": task.id, "socketaccesstoken": task.token, "result": True}
-        )
+        return JSONResponse({"errors": [], "taskid": task.id, "socketaccesstoken": task.token, "result": True})
 
     async def ensure_outputs(task: SandboxTask) -> None:
         if task.outputs is not None or task.outcome != "success":
@@ -262,9 +260,7 @@ def create_app(sandbox: Sandbox) -> Starlette:
         if status in ("task_queue", "task_accept", "task_preprocess_start", "task_preprocess_end"):
             return _fail(f"Task {task.id} is still in the queue; use Task/Cancel", code=0)
         state.cancel(task)
-        return JSONResponse(
-            {"errors": [], "tasklist": [task_record(task, state.clock(), file_base())], "result": True}
-        )
+        return JSONResponse({"errors": [], "tasklist": [task_record(task, state.clock(), file_base())], "result": True})
 
     async def cancel(fields: dict[str, Any], files: dict[str, bytes]) -> Response:
         task = _lookup(fields)
@@ -274,9 +270,7 @@ def create_app(sandbox: Sandbox) -> Starlette:
         if status not in ("task_queue", "task_accept", "task_preprocess_start", "task_preprocess_end"):
             return _fail(f"Task {task.id} is not in the queue ({status}); use Task/Kill", code=0)
         state.cancel(task)
-        return JSONResponse(
-            {"errors": [], "tasklist": [task_record(task, state.clock(), file_base())], "result": True}
-        )
+        return JSONResponse({"errors": [], "tasklist": [task_record(task, state.clock(), file_base())], "result": True})
 
     async def tool_detail(fields: dict[str, Any], files: dict[str, bytes]) -> Response:
         model = f"{fields.get('slugowner', '')}/{fields.get('slugproject', '')}".lower()

@@ -103,15 +103,11 @@ def panorama_png(prompt: str, width: int, height: int) -> bytes:
     image = _grain(image)
     size = max(12, height // 12)
     _label(image, ["SANDBOX PANORAMA", f"{width}x{height}"], (width // 2 - size * 4, height * 3 // 5), size)
-    _label(
-        image, [prompt[:80]], (width // 2 - size * 4, height * 3 // 5 + int(size * 2.6)), max(10, size // 2)
-    )
+    _label(image, [prompt[:80]], (width // 2 - size * 4, height * 3 // 5 + int(size * 2.6)), max(10, size // 2))
     return _encode(image)
 
 
-def image_png(
-    prompt: str, width: int, height: int, index: int, source: bytes | None, strength: float
-) -> bytes:
+def image_png(prompt: str, width: int, height: int, index: int, source: bytes | None, strength: float) -> bytes:
     """A text-to-image stand-in, or for image-to-image the source picture tinted by `strength`."""
     from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 

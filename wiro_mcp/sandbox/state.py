@@ -191,9 +191,7 @@ class SandboxState:
         with self._lock:
             return sum(1 for t in self._tasks.values() if t.status(now) not in _ENDED)
 
-    def create_task(
-        self, model: str, params: dict[str, Any], uploads: dict[str, bytes], outcome: str
-    ) -> SandboxTask:
+    def create_task(self, model: str, params: dict[str, Any], uploads: dict[str, bytes], outcome: str) -> SandboxTask:
         with self._lock:
             task = SandboxTask(
                 id=str(next(self._ids)),
@@ -303,9 +301,7 @@ def task_record(task: SandboxTask, now: float, file_base: str) -> dict[str, Any]
         "callbackurl": "",
         "createtime": str(task.created_unix),
         "canceltime": (
-            str(task.created_unix + int(task.cancelled_at - task.created))
-            if task.cancelled_at is not None
-            else "0"
+            str(task.created_unix + int(task.cancelled_at - task.created)) if task.cancelled_at is not None else "0"
         ),
         "pexit": pexit if ended(status) else "",
         "outputs": outputs,

@@ -1,0 +1,45 @@
+"""The README's tables are checked against the code, so the docs cannot drift."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from wiro_mcp.config import Settings
+from wiro_mcp.server import create_server
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+pytestmark = pytest.mark.anyio
+
+
+async def render_tool_table() -> str:
+    tools = await create_server(Settings(WIRO_API_KEY=None)).list_tools()  # type: ignore[call-arg]
+    rows = ["| tool | arguments (required in bold) | hints | what it does |", "|---|---|---|---|"]
+    for tool in tools:
+        schema = tool.input_schema
+        required = set(schema.get("required", []))
+        args = ", ".join(f"**{name}**" if name in required else name for name in schema["properties"])
+        a = tool.annotations
+        assert a is not None
+        hints = "read-only" if a.read_only_hint else ("destructive" if a.destructive_hint else "creates a task")
+        rows.append(f"| `{tool.name}` | {args} | {hints} | {tool.title} |")
+    return "\n".join(rows)
+
+
+async def test_readme_tool_table_matches_list_tools() -> None:
+    expected = await render_tool_table()
+    match = re.search(r"<!-- tools:start -->\n(.*?)\n<!-- tools:end -->", README.read_text(), re.S)
+    assert match, "README.md lost its tools table markers"
+    assert match.group(1) == expected, f"README tools table is stale; replace it with:\n{expected}"
+
+
+def test_readme_environment_table_names_every_setting() -> None:
+    text = README.read_text()
+    section = text[text.index("## Environment") :]
+    for field in Settings.model_fields.values():
+        name = field.validation_alias
+        assert isinstance(name, str)
+        assert f"`{name}`" in section, f"{name} is not documented in the README's environment table"

@@ -1,0 +1,393 @@
+"""The MCP face of wiro-mcp: `create_server(settings)` builds an MCPServer with its tools and resources.
+
+Thin glue: the generate tools are built from the catalog specs, every tool speaks to Wiro through
+the one WiroClient that the lifespan owns, waiting goes through `tasks.wait_for_task`, and every
+task comes back through `results.to_call_result`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import httpx2
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools import Tool
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
+from mcp_types import CallToolResult, InputRequiredResult, ToolAnnotations
+from mcp_types import Tool as MCPTool
+from pydantic import BeforeValidator, Field, ValidationError
+
+from . import __version__
+from .catalog import ModelSpec, load_catalog
+from .catalog.schema import ToolArguments, arguments_model, compact, to_wire
+from .client import WiroClient
+from .config import Settings
+from .errors import WiroError
+from .models import Task
+from .protocol import TaskState, status_label, status_progress
+from .results import TaskResult, task_result, to_call_result
+from .tasks import TaskRef, fetch, wait_for_task
+
+log = logging.getLogger(__name__)
+
+INSTRUCTIONS = """\
+Generate media with Wiro (billed per GPU second; failed runs are free).
+- generate_panorama: a 360° equirectangular panorama (2:1 PNG) from a text prompt.
+- generate_image: images from a prompt; pass input_image for image-to-image.
+Both submit a task and wait for it up to wait_seconds. If the task finishes, the result has the
+image URLs (and resource links). If not, the result says state queued/running with next_action:
+call get_task with that task_id and wait_seconds to collect it; never re-run the same generation,
+that starts (and bills) a second task. Stop a task you no longer need: cancel_task while it is
+queued, kill_task once it is running. Read wiro://models for every model's inputs and defaults.
+"""
+
+WAIT_DESCRIPTION = (
+    "Seconds to wait for the task in this call (default from WIRO_MCP_WAIT_SECONDS, 45). If the task is "
+    "not done by then the call returns it as queued/running with next_action; it keeps running on Wiro."
+)
+
+
+def _as_str(value: Any) -> Any:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+TaskId = Annotated[
+    str | None,
+    BeforeValidator(_as_str),
+    Field(description="Wiro's task id, as returned by a generate tool (e.g. '1001')"),
+]
+TaskToken = Annotated[
+    str | None,
+    Field(description="the task's socket access token (task_token in a result); instead of task_id"),
+]
+
+
+@dataclass
+class AppState:
+    """What lives as long as the server: settings, the one Wiro client, and what we learnt of tasks."""
+
+    settings: Settings
+    client: WiroClient
+    # task id -> model, for tasks started here (Task/Detail does not name the model).
+    models: OrderedDict[str, str] = field(default_factory=OrderedDict)
+
+    def remember(self, task_id: str, model: str) -> None:
+        self.models[task_id] = model
+        self.models.move_to_end(task_id)
+        while len(self.models) > 10_000:
+            self.models.popitem(last=False)
+
+
+class _ArgumentsBase(ToolArguments, ArgModelBase):
+    """Generated argument models: the catalog's strict base, usable by the SDK's tool runner."""
+
+
+class WiroMCPServer(MCPServer[AppState]):
+    """MCPServer with compact tool schemas and argument errors that read like instructions."""
+
+    _listed: list[MCPTool] | None = None
+
+    async def list_tools(self) -> list[MCPTool]:
+        # Tools are fixed once the server is built, so the compact listing is made once.
+        if self._listed is None:
+            self._listed = [
+                tool.model_copy(
+                    update={
+                        "input_schema": compact(tool.input_schema),
+                        "output_schema": compact(tool.output_schema, descriptions=False)
+                        if tool.output_schema
+                        else None,
+                    }
+                )
+                for tool in await super().list_tools()
+            ]
+        return self._listed
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, ValidationError):
+                tool = next((t for t in await self.list_tools() if t.name == name), None)
+                known = list((tool.input_schema or {}).get("properties", {})) if tool else []
+                raise ToolError(explain_validation_error(name, cause, known)) from cause
+            raise
+
+
+def explain_validation_error(tool: str, error: ValidationError, known: list[str]) -> str:
+    lines = [f"Invalid arguments for {tool}; nothing was sent to Wiro."]
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "arguments"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = f"unknown argument; the arguments are: {', '.join(known)}"
+        elif item["type"] == "missing":
+            message = "required"
+        elif "input" in item and item["type"] != "value_error" and not isinstance(item["input"], dict):
+            message = f"{message} (got {item['input']!r})"
+        lines.append(f"- {where}: {message}")
+    return "\n".join(lines)
+
+
+def state_of(ctx: Context[AppState, Any]) -> AppState:
+    return ctx.request_context.lifespan_context
+
+
+async def _report(ctx: Context[AppState, Any], task: Task) -> None:
+    """One MCP progress notification per Wiro status change (a no-op without a progress token)."""
+    fraction = 1.0 if task.state.terminal else status_progress(task.status)
+    await ctx.report_progress(fraction, 1.0, f"Task {task.id}: {status_label(task.status)} ({task.status})")
+
+
+async def _wait_and_report(ctx: Context[AppState, Any], ref: TaskRef, wait: float, first: Task | None = None) -> Task:
+    app = state_of(ctx)
+
+    async def on_update(task: Task) -> None:
+        await _report(ctx, task)
+
+    return await wait_for_task(app.client, ref, wait, on_update=on_update, first=first)
+
+
+def _result(app: AppState, task: Task) -> CallToolResult:
+    model = app.models.get(task.id)
+    return to_call_result(task_result(task, model=model, wait_hint=app.settings.wait_seconds))
+
+
+def _tool_error(exc: WiroError, doing: str) -> ToolError:
+    return ToolError(f"{doing} failed: {exc}")
+
+
+async def run_and_wait(ctx: Context[AppState, Any], spec: ModelSpec, arguments: dict[str, Any]) -> CallToolResult:
+    """Submit one task for `spec`, then wait for it within the call's budget."""
+    app = state_of(ctx)
+    wait = arguments.pop("wait_seconds", None)
+    wait = app.settings.wait_seconds if wait is None else float(wait)
+    inputs = to_wire(spec, arguments)
+    image = inputs.get("inputImage")
+    if isinstance(image, str) and not image.startswith(("https://", "http://")):
+        raise ToolError(f"input_image must be an https:// URL; {image!r} is not one. Nothing was sent to Wiro.")
+    try:
+        run = await app.client.run(spec.model, inputs)
+    except WiroError as exc:
+        raise _tool_error(exc, f"Starting {spec.model}") from exc
+    app.remember(run.task_id, spec.model)
+    log.info("started task %s on %s", run.task_id, spec.model)
+    await ctx.report_progress(0.0, 1.0, f"Task {run.task_id} submitted to {spec.model}")
+    try:
+        task = await _wait_and_report(ctx, TaskRef(task_id=run.task_id), wait)
+    except WiroError as exc:
+        raise ToolError(
+            f"Task {run.task_id} was started on {spec.model}, but its status could not be read: {exc} "
+            f"Call get_task with task_id={run.task_id!r} later; do not start the generation again."
+        ) from exc
+    return _result(app, task)
+
+
+def generated_tool(spec: ModelSpec, settings: Settings) -> Tool:
+    """One MCP tool for a catalog model: schema, defaults, limits and text all from the spec."""
+    extra: dict[str, tuple[Any, Any]] = {
+        "wait_seconds": (float | None, Field(None, ge=0, le=3600, description=WAIT_DESCRIPTION)),
+    }
+    model = arguments_model(spec, extra, base=_ArgumentsBase)
+
+    async def handler(ctx: Context[AppState, Any], **arguments: Any) -> CallToolResult:
+        return await run_and_wait(ctx, spec, arguments)
+
+    handler.__name__ = spec.tool
+    return Tool(
+        fn=handler,
+        name=spec.tool,
+        title=spec.title,
+        description=f"{spec.summary}\n\n{spec.description}",
+        parameters=model.model_json_schema(),
+        fn_metadata=FuncMetadata(arg_model=model, output_model=TaskResult),
+        is_async=True,
+        context_kwarg="ctx",
+        annotations=ToolAnnotations(
+            title=spec.title,
+            read_only_hint=False,
+            destructive_hint=False,
+            idempotent_hint=False,
+            open_world_hint=True,
+        ),
+    )
+
+
+def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None) -> WiroMCPServer:
+    """Build the server. Nothing talks to Wiro until a tool is called."""
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
+        client = WiroClient.from_settings(settings, transport=transport)
+        try:
+            yield AppState(settings=settings, client=client)
+        finally:
+            await client.aclose()
+
+    server = WiroMCPServer(
+        "wiro-mcp",
+        title="Wiro generative media",
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        lifespan=lifespan,
+        tools=[generated_tool(spec, settings) for spec in load_catalog().values()],
+    )
+    _register_task_tools(server)
+    _register_resources(server)
+    return server
+
+
+def _ref(task_id: str | None, task_token: str | None) -> TaskRef:
+    if (task_id is None) == (task_token is None):
+        raise ToolError("Give exactly one of task_id and task_token.")
+    return TaskRef(task_id=task_id, task_token=task_token)
+
+
+def _register_task_tools(server: WiroMCPServer) -> None:
+    @server.tool(
+        name="get_task",
+        title="Get a Wiro task",
+        description=(
+            "Read a Wiro task: state, outputs (image URLs), cost, error. With wait_seconds, first wait for it "
+            "to finish: use this to collect a task a generate call returned unfinished. Name the task by "
+            "task_id or task_token (exactly one)."
+        ),
+        annotations=ToolAnnotations(
+            title="Get a Wiro task",
+            read_only_hint=True,
+            destructive_hint=False,
+            idempotent_hint=True,
+            open_world_hint=True,
+        ),
+    )
+    async def get_task(
+        ctx: Context[AppState, Any],
+        task_id: TaskId = None,
+        task_token: TaskToken = None,
+        wait_seconds: Annotated[
+            float,
+            Field(
+                ge=0,
+                le=3600,
+                description="Wait up to this many seconds for the task to finish (0: just read it).",
+            ),
+        ] = 0,
+    ) -> Annotated[CallToolResult, TaskResult]:
+        app = state_of(ctx)
+        ref = _ref(task_id, task_token)
+        try:
+            task = await _wait_and_report(ctx, ref, wait_seconds)
+        except WiroError as exc:
+            raise _tool_error(exc, f"Reading task {task_id or 'by token'}") from exc
+        return _result(app, task)
+
+    @server.tool(
+        name="kill_task",
+        title="Stop a running Wiro task",
+        description=(
+            "Stop a task that is running on a GPU (billing stops, no outputs). For a task still waiting in "
+            "the queue use cancel_task. Name the task by task_id or task_token."
+        ),
+        annotations=ToolAnnotations(
+            title="Stop a running Wiro task",
+            read_only_hint=False,
+            destructive_hint=True,
+            idempotent_hint=True,
+            open_world_hint=True,
+        ),
+    )
+    async def kill_task(
+        ctx: Context[AppState, Any], task_id: TaskId = None, task_token: TaskToken = None
+    ) -> Annotated[CallToolResult, TaskResult]:
+        app = state_of(ctx)
+        ref = _ref(task_id, task_token)
+        try:
+            task = await fetch(app.client, ref)
+            if task.state is TaskState.QUEUED:
+                raise ToolError(
+                    f"Task {task.id} is still queued ({task.status}), not running: call cancel_task with "
+                    f"task_id={task.id!r} to remove it from the queue."
+                )
+            if task.state.terminal:
+                raise ToolError(f"Task {task.id} has already ended ({task.state.value}); there is nothing to stop.")
+            await app.client.kill(task_id=ref.task_id, task_token=ref.task_token)
+            task = await fetch(app.client, ref)
+        except WiroError as exc:
+            raise _tool_error(exc, f"Killing task {task_id or 'by token'}") from exc
+        return _result(app, task)
+
+    @server.tool(
+        name="cancel_task",
+        title="Cancel a queued Wiro task",
+        description=(
+            "Remove a task still waiting in Wiro's queue (nothing is billed). A task that has started "
+            "running cannot be cancelled: use kill_task."
+        ),
+        annotations=ToolAnnotations(
+            title="Cancel a queued Wiro task",
+            read_only_hint=False,
+            destructive_hint=True,
+            idempotent_hint=True,
+            open_world_hint=True,
+        ),
+    )
+    async def cancel_task(
+        ctx: Context[AppState, Any],
+        task_id: Annotated[str, BeforeValidator(_as_str), Field(description="Wiro's task id")],
+    ) -> Annotated[CallToolResult, TaskResult]:
+        app = state_of(ctx)
+        ref = TaskRef(task_id=task_id)
+        try:
+            task = await fetch(app.client, ref)
+            if task.state is TaskState.RUNNING:
+                raise ToolError(
+                    f"Task {task.id} is already running ({task.status}): call kill_task with "
+                    f"task_id={task.id!r} to stop it."
+                )
+            if task.state.terminal:
+                raise ToolError(f"Task {task.id} has already ended ({task.state.value}); there is nothing to cancel.")
+            await app.client.cancel(task_id)
+            task = await fetch(app.client, ref)
+        except WiroError as exc:
+            raise _tool_error(exc, f"Cancelling task {task_id}") from exc
+        return _result(app, task)
+
+
+def _register_resources(server: WiroMCPServer) -> None:
+    @server.resource(
+        "wiro://models",
+        name="models",
+        title="Wiro models",
+        description="Every model this server can run: its tool, inputs, types, defaults and limits.",
+        mime_type="application/json",
+    )
+    def models() -> str:
+        return json.dumps([spec.public_view() for spec in load_catalog().values()], indent=1)
+
+    @server.resource(
+        "wiro://tasks/{task_id}",
+        name="task",
+        title="A Wiro task",
+        description="A Wiro task read fresh from Task/Detail, as the task tools report it (JSON).",
+        mime_type="application/json",
+    )
+    async def task(task_id: str, ctx: Context[AppState, Any]) -> str:
+        app = state_of(ctx)
+        try:
+            detail = await fetch(app.client, TaskRef(task_id=task_id))
+        except WiroError as exc:
+            from mcp.server.mcpserver.exceptions import ResourceError
+
+            raise ResourceError(f"Reading task {task_id} failed: {exc}") from exc
+        result = task_result(detail, model=app.models.get(detail.id), wait_hint=app.settings.wait_seconds)
+        return result.model_dump_json(indent=1)
