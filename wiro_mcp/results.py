@@ -20,6 +20,8 @@ class OutputInfo(BaseModel):
     url: str = Field(description="where Wiro serves the full-size file")
     content_type: str = Field(description="MIME type, e.g. image/png")
     size: int | None = Field(default=None, description="bytes")
+    path: str | None = Field(default=None, description="where it was saved, when WIRO_MCP_OUTPUT_DIR is set")
+    preview: str | None = Field(default=None, description="the preview image attached to this result, if any")
 
 
 class NextAction(BaseModel):
@@ -42,6 +44,9 @@ class TaskResult(BaseModel):
     error: str | None = Field(default=None, description="Wiro's debugerror for a failed task")
     next_action: NextAction | None = Field(
         default=None, description="for an unfinished task: what to call next to collect it"
+    )
+    reused: bool = Field(
+        default=False, description="true when an identical call's unfinished task was returned instead of a new run"
     )
 
 

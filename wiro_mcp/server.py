@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
 import httpx2
+from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp_types import CallToolResult, InputRequiredResult, ToolAnnotations
@@ -27,12 +31,16 @@ from pydantic import BeforeValidator, Field, ValidationError
 from . import __version__
 from .catalog import ModelSpec, load_catalog
 from .catalog.schema import ToolArguments, arguments_model, compact, to_wire
-from .client import WiroClient
+from .client import FileUpload, WiroClient
 from .config import Settings
+from .dedupe import InFlight, call_key
+from .deliver import deliver
 from .errors import WiroError
+from .inputs import InputRefused, is_url, load_local_image, roots_from_uris
+from .media import download, sniff_image_type
 from .models import Task
 from .protocol import TaskState, status_label, status_progress
-from .results import TaskResult, task_result, to_call_result
+from .results import TaskResult, task_result
 from .tasks import TaskRef, fetch, wait_for_task
 
 log = logging.getLogger(__name__)
@@ -48,6 +56,14 @@ that starts (and bills) a second task. Stop a task you no longer need: cancel_ta
 queued, kill_task once it is running. Read wiro://models for every model's inputs and defaults.
 """
 
+PREVIEW_DESCRIPTION = (
+    "Attach a small JPEG preview of each finished output (long side ≤ 1568 px, whole result well under 1 MB) "
+    "so you can see it; the full-size file stays available by its URL. Set false to save context."
+)
+DUPLICATE_DESCRIPTION = (
+    "Start a new task even if an identical call (same model and arguments, seed 0 included) is still "
+    "queued or running; by default that call's task is returned instead, so nothing is billed twice."
+)
 WAIT_DESCRIPTION = (
     "Seconds to wait for the task in this call (default from WIRO_MCP_WAIT_SECONDS, 45). If the task is "
     "not done by then the call returns it as queued/running with next_action; it keeps running on Wiro."
@@ -77,6 +93,7 @@ class AppState:
     client: WiroClient
     # task id -> model, for tasks started here (Task/Detail does not name the model).
     models: OrderedDict[str, str] = field(default_factory=OrderedDict)
+    inflight: InFlight = field(default_factory=InFlight)
 
     def remember(self, task_id: str, model: str) -> None:
         self.models[task_id] = model
@@ -109,6 +126,21 @@ class WiroMCPServer(MCPServer[AppState]):
                 for tool in await super().list_tools()
             ]
         return self._listed
+
+    async def read_resource(self, uri: Any, context: Context[AppState, Any] | None = None) -> Any:
+        contents = await super().read_resource(uri, context)
+        if isinstance(contents, InputRequiredResult):
+            return contents
+        # Output files are served with the type their bytes show, not the template's one.
+        return [
+            ReadResourceContents(
+                content=item.content,
+                mime_type=(sniff_image_type(item.content) if isinstance(item.content, bytes) else None)
+                or item.mime_type,
+                meta=item.meta,
+            )
+            for item in contents
+        ]
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
@@ -150,53 +182,139 @@ async def _report(ctx: Context[AppState, Any], task: Task) -> None:
 
 
 async def _wait_and_report(ctx: Context[AppState, Any], ref: TaskRef, wait: float, first: Task | None = None) -> Task:
+    """Wait for a task within `wait` seconds, reporting progress; if the client cancels the call,
+    stop the task on Wiro (cancel if queued, kill if running) unless WIRO_MCP_KEEP_ON_CANCEL=1."""
     app = state_of(ctx)
 
     async def on_update(task: Task) -> None:
         await _report(ctx, task)
 
-    return await wait_for_task(app.client, ref, wait, on_update=on_update, first=first)
+    try:
+        return await wait_for_task(app.client, ref, wait, on_update=on_update, first=first)
+    except anyio.get_cancelled_exc_class():
+        if not app.settings.keep_on_cancel:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(15):
+                await stop_task(app.client, ref)
+        raise
 
 
-def _result(app: AppState, task: Task) -> CallToolResult:
-    model = app.models.get(task.id)
-    return to_call_result(task_result(task, model=model, wait_hint=app.settings.wait_seconds))
+async def stop_task(client: WiroClient, ref: TaskRef) -> str:
+    """Stop paying for a task whose caller went away: one Cancel or one Kill, whichever applies."""
+    try:
+        task = await fetch(client, ref)
+        if task.state is TaskState.QUEUED:
+            await client.cancel(task.id)
+            what = "cancelled (it was queued)"
+        elif task.state is TaskState.RUNNING:
+            await client.kill(task_id=task.id)
+            what = "killed (it was running)"
+        else:
+            what = f"left alone (already {task.state.value})"
+    except WiroError as exc:
+        what = f"could not be stopped: {exc}"
+    log.warning("the client cancelled its call; task %s %s", ref.task_id or "(by token)", what)
+    return what
+
+
+async def _deliver(
+    ctx: Context[AppState, Any], task: Task, *, preview: bool, note: str | None = None, reused: bool = False
+) -> CallToolResult:
+    app = state_of(ctx)
+    result = task_result(task, model=app.models.get(task.id), wait_hint=app.settings.wait_seconds)
+    result.reused = reused
+    return await deliver(result, app.client.http, preview=preview, output_dir=app.settings.output_dir, note=note)
 
 
 def _tool_error(exc: WiroError, doing: str) -> ToolError:
     return ToolError(f"{doing} failed: {exc}")
 
 
+async def _allowed_input_dirs(ctx: Context[AppState, Any]) -> list[Path]:
+    """WIRO_MCP_INPUT_DIRS plus the client's roots (asked only when a local path needs them)."""
+    folders = list(state_of(ctx).settings.allowed_input_dirs)
+    capabilities = ctx.client_capabilities
+    if capabilities is not None and capabilities.roots is not None:
+        try:
+            with anyio.fail_after(5), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # roots are deprecated in 2026-07-28, still used by hosts
+                listed = await ctx.session.list_roots()
+            folders.extend(roots_from_uris([str(root.uri) for root in listed.roots]))
+        except Exception as exc:  # no back channel, a slow client: local paths just stay limited
+            log.info("could not list the client's roots: %r", exc)
+    return folders
+
+
+async def _local_files(ctx: Context[AppState, Any], spec: ModelSpec, inputs: dict[str, Any]) -> dict[str, FileUpload]:
+    """Move local paths out of `inputs` into checked uploads; URLs stay as they are."""
+    files: dict[str, FileUpload] = {}
+    for item in spec.inputs:
+        value = inputs.get(item.id)
+        if not item.is_file or not isinstance(value, str) or is_url(value):
+            continue
+        try:
+            files[item.id] = load_local_image(value, await _allowed_input_dirs(ctx), argument=item.arg_name)
+        except InputRefused as exc:
+            raise ToolError(f"{exc} Nothing was sent to Wiro.") from exc
+        del inputs[item.id]
+    return files
+
+
 async def run_and_wait(ctx: Context[AppState, Any], spec: ModelSpec, arguments: dict[str, Any]) -> CallToolResult:
-    """Submit one task for `spec`, then wait for it within the call's budget."""
+    """Submit one task for `spec` (or join the identical one in flight), then wait within the budget."""
     app = state_of(ctx)
     wait = arguments.pop("wait_seconds", None)
     wait = app.settings.wait_seconds if wait is None else float(wait)
+    preview = bool(arguments.pop("preview", True))
+    allow_duplicate = bool(arguments.pop("allow_duplicate", False))
     inputs = to_wire(spec, arguments)
-    image = inputs.get("inputImage")
-    if isinstance(image, str) and not image.startswith(("https://", "http://")):
-        raise ToolError(f"input_image must be an https:// URL; {image!r} is not one. Nothing was sent to Wiro.")
+    files = await _local_files(ctx, spec, inputs)
+    key = call_key(spec.model, inputs, files)
+    note = None
+    first: Task | None = None
+    async with app.inflight.claim(key):
+        existing = None if allow_duplicate else app.inflight.get(key)
+        if existing is not None:
+            try:
+                first = await fetch(app.client, TaskRef(task_id=existing))
+            except WiroError:
+                first = None
+            if first is not None and first.state.terminal:
+                app.inflight.done(key, existing)
+                first = None
+        if first is not None:
+            task_id = first.id
+            note = (
+                f"An identical {spec.tool} call is already {first.state.value} as task {task_id}: returning it "
+                "instead of starting (and paying for) a second one. Pass allow_duplicate=true for a new task."
+            )
+        else:
+            try:
+                run = await app.client.run(spec.model, inputs, files)
+            except WiroError as exc:
+                raise _tool_error(exc, f"Starting {spec.model}") from exc
+            task_id = run.task_id
+            app.remember(task_id, spec.model)
+            app.inflight.add(key, task_id)
+            log.info("started task %s on %s", task_id, spec.model)
+            await ctx.report_progress(0.0, 1.0, f"Task {task_id} submitted to {spec.model}")
     try:
-        run = await app.client.run(spec.model, inputs)
-    except WiroError as exc:
-        raise _tool_error(exc, f"Starting {spec.model}") from exc
-    app.remember(run.task_id, spec.model)
-    log.info("started task %s on %s", run.task_id, spec.model)
-    await ctx.report_progress(0.0, 1.0, f"Task {run.task_id} submitted to {spec.model}")
-    try:
-        task = await _wait_and_report(ctx, TaskRef(task_id=run.task_id), wait)
+        task = await _wait_and_report(ctx, TaskRef(task_id=task_id), wait, first=first)
     except WiroError as exc:
         raise ToolError(
-            f"Task {run.task_id} was started on {spec.model}, but its status could not be read: {exc} "
-            f"Call get_task with task_id={run.task_id!r} later; do not start the generation again."
+            f"Task {task_id} was started on {spec.model}, but its status could not be read: {exc} "
+            f"Call get_task with task_id={task_id!r} later; do not start the generation again."
         ) from exc
-    return _result(app, task)
+    if task.state.terminal:
+        app.inflight.done(key, task_id)
+    return await _deliver(ctx, task, preview=preview, note=note, reused=first is not None)
 
 
 def generated_tool(spec: ModelSpec, settings: Settings) -> Tool:
     """One MCP tool for a catalog model: schema, defaults, limits and text all from the spec."""
     extra: dict[str, tuple[Any, Any]] = {
         "wait_seconds": (float | None, Field(None, ge=0, le=3600, description=WAIT_DESCRIPTION)),
+        "preview": (bool, Field(True, description=PREVIEW_DESCRIPTION)),
+        "allow_duplicate": (bool, Field(False, description=DUPLICATE_DESCRIPTION)),
     }
     model = arguments_model(spec, extra, base=_ArgumentsBase)
 
@@ -282,14 +400,14 @@ def _register_task_tools(server: WiroMCPServer) -> None:
                 description="Wait up to this many seconds for the task to finish (0: just read it).",
             ),
         ] = 0,
+        preview: Annotated[bool, Field(description=PREVIEW_DESCRIPTION)] = True,
     ) -> Annotated[CallToolResult, TaskResult]:
-        app = state_of(ctx)
         ref = _ref(task_id, task_token)
         try:
             task = await _wait_and_report(ctx, ref, wait_seconds)
         except WiroError as exc:
             raise _tool_error(exc, f"Reading task {task_id or 'by token'}") from exc
-        return _result(app, task)
+        return await _deliver(ctx, task, preview=preview)
 
     @server.tool(
         name="kill_task",
@@ -324,7 +442,7 @@ def _register_task_tools(server: WiroMCPServer) -> None:
             task = await fetch(app.client, ref)
         except WiroError as exc:
             raise _tool_error(exc, f"Killing task {task_id or 'by token'}") from exc
-        return _result(app, task)
+        return await _deliver(ctx, task, preview=False)
 
     @server.tool(
         name="cancel_task",
@@ -360,7 +478,7 @@ def _register_task_tools(server: WiroMCPServer) -> None:
             task = await fetch(app.client, ref)
         except WiroError as exc:
             raise _tool_error(exc, f"Cancelling task {task_id}") from exc
-        return _result(app, task)
+        return await _deliver(ctx, task, preview=False)
 
 
 def _register_resources(server: WiroMCPServer) -> None:
@@ -386,8 +504,25 @@ def _register_resources(server: WiroMCPServer) -> None:
         try:
             detail = await fetch(app.client, TaskRef(task_id=task_id))
         except WiroError as exc:
-            from mcp.server.mcpserver.exceptions import ResourceError
-
             raise ResourceError(f"Reading task {task_id} failed: {exc}") from exc
         result = task_result(detail, model=app.models.get(detail.id), wait_hint=app.settings.wait_seconds)
         return result.model_dump_json(indent=1)
+
+    @server.resource(
+        "wiro://tasks/{task_id}/outputs/{name}",
+        name="task-output",
+        title="A Wiro task's output file",
+        description="One output of a finished task, as a binary resource (the real bytes and MIME type).",
+        mime_type="image/png",
+    )
+    async def output(task_id: str, name: str, ctx: Context[AppState, Any]) -> bytes:
+        app = state_of(ctx)
+        try:
+            detail = await fetch(app.client, TaskRef(task_id=task_id))
+            match = next((o for o in detail.outputs if o.name == name), None)
+            if match is None or detail.state is not TaskState.SUCCEEDED:
+                names = ", ".join(o.name for o in detail.outputs) or "none"
+                raise ResourceError(f"Task {task_id} ({detail.state.value}) has no output {name!r}; outputs: {names}")
+            return (await download(app.client.http, match.url)).data
+        except WiroError as exc:
+            raise ResourceError(f"Reading {name} of task {task_id} failed: {exc}") from exc

@@ -1,0 +1,235 @@
+"""Issue 4 end to end over stdio: previews, output resources, saved files, local inputs,
+stopping tasks when the client cancels, and no double billing."""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp.shared.exceptions import MCPError
+from mcp_types import BlobResourceContents, ImageContent, ResourceLink
+from PIL import Image
+
+from wiro_mcp.sandbox import Sandbox, SandboxConfig
+
+from .mcp_helpers import server_env, stdio_session, text
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def slow_sandbox() -> Any:
+    with Sandbox(SandboxConfig(queue_seconds=0.8, run_seconds=2.0)) as box:
+        yield box
+
+
+def previews(result: Any) -> list[Image.Image]:
+    shots = []
+    for block in result.content:
+        if isinstance(block, ImageContent):
+            assert block.mime_type == "image/jpeg"
+            shots.append(Image.open(io.BytesIO(base64.b64decode(block.data))))
+    return shots
+
+
+async def test_panorama_preview_is_visible_small_and_2_to_1(sandbox: Sandbox) -> None:
+    async with stdio_session(server_env(sandbox)) as s:
+        result = await s.call("generate_panorama", {"prompt": "a glacier", "width": 2048, "height": 1024})
+        plain = await s.call("get_task", {"task_id": result.structured_content["task_id"], "preview": False})  # type: ignore[index]
+    [shot] = previews(result)
+    assert shot.size == (1568, 784)
+    blob = next(b for b in result.content if isinstance(b, ImageContent)).data
+    assert len(base64.b64decode(blob)) <= 400_000
+    assert len(result.model_dump_json(by_alias=True)) < 1_000_000
+    assert result.structured_content["outputs"][0]["preview"].startswith("1568x784 JPEG")  # type: ignore[index]
+    assert previews(plain) == [] and plain.structured_content["outputs"][0]["preview"] is None  # type: ignore[index]
+    assert any(isinstance(b, ResourceLink) for b in plain.content), "the full-size link stays"
+
+
+async def test_four_samples_fit_one_result(sandbox: Sandbox) -> None:
+    async with stdio_session(server_env(sandbox)) as s:
+        result = await s.call("generate_image", {"prompt": "four cats", "samples": 4})
+    shots = previews(result)
+    assert [shot.size for shot in shots] == [shots[0].size] * 4
+    assert shots[0].size[0] == shots[0].size[1] <= 1024
+    assert len(result.model_dump_json(by_alias=True)) < 1_000_000
+
+
+async def test_output_resource_serves_the_real_bytes(sandbox: Sandbox) -> None:
+    async with stdio_session(server_env(sandbox)) as s:
+        result = await s.call("generate_image", {"prompt": "a kite", "preview": False})
+        data = result.structured_content
+        assert data is not None
+        uri = f"wiro://tasks/{data['task_id']}/outputs/0.png"
+        read = await s.client.read_resource(uri)
+        with pytest.raises(MCPError, match=re.escape("has no output '9.png'; outputs: 0.png")):
+            await s.client.read_resource(f"wiro://tasks/{data['task_id']}/outputs/9.png")
+    [blob] = read.contents
+    assert isinstance(blob, BlobResourceContents) and blob.mime_type == "image/png"
+    task = next(t for t in sandbox.state.tasks() if t.id == data["task_id"])
+    assert base64.b64decode(blob.blob) == task.outputs[0].data  # type: ignore[index]
+
+
+async def test_outputs_are_saved_one_folder_per_task(sandbox: Sandbox, tmp_path: Path) -> None:
+    out = tmp_path / "outputs"
+    async with stdio_session(server_env(sandbox, WIRO_MCP_OUTPUT_DIR=str(out))) as s:
+        result = await s.call("generate_image", {"prompt": "two owls", "samples": 2, "preview": False})
+    data = result.structured_content
+    assert data is not None
+    paths = [Path(o["path"]) for o in data["outputs"]]
+    assert paths == [out.resolve() / f"task-{data['task_id']}" / name for name in ("0.png", "1.png")]
+    task = next(t for t in sandbox.state.tasks() if t.id == data["task_id"])
+    assert [p.read_bytes() for p in paths] == [o.data for o in task.outputs]  # type: ignore[union-attr]
+    file_links = [str(b.uri) for b in result.content if isinstance(b, ResourceLink) and str(b.uri).startswith("file:")]
+    assert file_links == [p.as_uri() for p in paths]
+
+
+async def test_local_input_image_is_uploaded_byte_for_byte(sandbox: Sandbox, tmp_path: Path) -> None:
+    allowed = tmp_path / "pictures"
+    allowed.mkdir()
+    source = allowed / "me.png"
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(buffer, format="PNG")
+    source.write_bytes(buffer.getvalue())
+    async with stdio_session(server_env(sandbox, WIRO_MCP_INPUT_DIRS=str(allowed))) as s:
+        result = await s.call("generate_image", {"prompt": "as a painting", "input_image": str(source)})
+    assert not result.is_error, text(result)
+    [run] = sandbox.state.find_requests("Run/")
+    assert run.files["inputImage"] == source.read_bytes()
+    assert "inputImage" not in run.fields
+
+
+async def test_input_urls_are_passed_on(sandbox: Sandbox) -> None:
+    async with stdio_session(server_env(sandbox)) as s:
+        result = await s.call("generate_image", {"prompt": "p", "input_image": "https://example.com/a.png"})
+    assert not result.is_error, text(result)
+    [run] = sandbox.state.find_requests("Run/")
+    assert run.fields["inputImage"] == "https://example.com/a.png" and run.files == {}
+
+
+async def test_refused_local_inputs_send_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    outside = tmp_path / "outside.png"
+    outside.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(32))
+    os.symlink(outside, allowed / "link.png")
+    (allowed / "notes.png").write_text("not a picture")
+    big = allowed / "big.png"
+    with big.open("wb") as handle:
+        handle.write(b"\x89PNG\r\n\x1a\n")
+        handle.truncate(21 * 2**20)
+    cases = {
+        str(outside): "outside the folders",
+        str(allowed / "link.png"): "once its links are resolved",
+        str(allowed / "notes.png"): "not an image",
+        str(big): "over the 20 MiB limit",
+    }
+    async with stdio_session(server_env(sandbox, WIRO_MCP_INPUT_DIRS=str(allowed))) as s:
+        for path, says in cases.items():
+            result = await s.call("generate_image", {"prompt": "p", "input_image": path})
+            assert result.is_error and says in text(result) and "Nothing was sent" in text(result), path
+    async with stdio_session(server_env(sandbox)) as s:
+        result = await s.call("generate_image", {"prompt": "p", "input_image": str(outside)})
+        assert result.is_error and "WIRO_MCP_INPUT_DIRS" in text(result)
+    assert sandbox.count("Run/") == 0
+
+
+async def test_client_roots_allow_local_inputs(sandbox: Sandbox, tmp_path: Path) -> None:
+    import sys
+
+    from mcp import Client
+    from mcp.client.stdio import StdioServerParameters, stdio_client
+    from mcp_types import ListRootsResult, Root
+
+    picture = tmp_path / "p.png"
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buffer, format="PNG")
+    picture.write_bytes(buffer.getvalue())
+
+    async def roots(_: Any) -> ListRootsResult:
+        return ListRootsResult(roots=[Root(uri=tmp_path.as_uri(), name="work")])  # type: ignore[arg-type]
+
+    params = StdioServerParameters(command=sys.executable, args=["-m", "wiro_mcp"], env=server_env(sandbox))
+    async with Client(stdio_client(params), list_roots_callback=roots, mode="legacy") as client:
+        result = await client.call_tool("generate_image", {"prompt": "p", "input_image": str(picture)})
+    assert not result.is_error, text(result)
+    assert sandbox.state.find_requests("Run/")[0].files["inputImage"] == picture.read_bytes()
+
+
+async def cancel_after(s: Any, seconds: float, arguments: dict[str, Any]) -> None:
+    with anyio.move_on_after(seconds):
+        await s.call("generate_image", {**arguments, "wait_seconds": 30})
+
+
+async def settle(sandbox: Sandbox) -> None:
+    for _ in range(100):
+        if sandbox.count("Task/Kill") + sandbox.count("Task/Cancel"):
+            break
+        await anyio.sleep(0.05)
+    await anyio.sleep(0.3)
+
+
+async def test_cancelling_the_call_cancels_a_queued_task_once(slow_sandbox: Sandbox) -> None:
+    async with stdio_session(server_env(slow_sandbox)) as s:
+        await cancel_after(s, 0.3, {"prompt": "queued"})
+        await settle(slow_sandbox)
+        assert "cancelled (it was queued)" in s.stderr
+    assert (slow_sandbox.count("Task/Cancel"), slow_sandbox.count("Task/Kill")) == (1, 0)
+    assert slow_sandbox.state.tasks()[0].status(slow_sandbox.state.clock()) == "task_cancel"
+
+
+async def test_cancelling_the_call_kills_a_running_task_once(slow_sandbox: Sandbox) -> None:
+    async with stdio_session(server_env(slow_sandbox)) as s:
+        await cancel_after(s, 1.4, {"prompt": "running"})
+        await settle(slow_sandbox)
+        assert "killed (it was running)" in s.stderr
+    assert (slow_sandbox.count("Task/Cancel"), slow_sandbox.count("Task/Kill")) == (0, 1)
+
+
+async def test_keep_on_cancel_leaves_the_task_running(slow_sandbox: Sandbox) -> None:
+    async with stdio_session(server_env(slow_sandbox, WIRO_MCP_KEEP_ON_CANCEL="1")) as s:
+        await cancel_after(s, 1.4, {"prompt": "keep"})
+        await anyio.sleep(0.5)
+    assert slow_sandbox.count("Task/Cancel") + slow_sandbox.count("Task/Kill") == 0
+
+
+async def test_an_identical_call_returns_the_task_in_flight(slow_sandbox: Sandbox) -> None:
+    arguments = {"prompt": "a lighthouse", "wait_seconds": 0}
+    async with stdio_session(server_env(slow_sandbox)) as s:
+        first = (await s.call("generate_image", arguments)).structured_content
+        second = await s.call("generate_image", arguments)
+        assert slow_sandbox.count("Run/") == 1
+        data = second.structured_content
+        assert data is not None and first is not None
+        assert data["task_id"] == first["task_id"] and data["reused"] is True
+        assert "instead of starting (and paying for) a second one" in text(second)
+        other_seed = await s.call("generate_image", {**arguments, "seed": 5})
+        assert other_seed.structured_content["task_id"] != first["task_id"]  # type: ignore[index]
+        forced = await s.call("generate_image", {**arguments, "allow_duplicate": True})
+        assert forced.structured_content["task_id"] != first["task_id"]  # type: ignore[index]
+        assert slow_sandbox.count("Run/") == 3
+        # Once the first task has ended, the same call starts a new one.
+        await s.call("get_task", {"task_id": first["task_id"], "wait_seconds": 10, "preview": False})
+        again = await s.call("generate_image", arguments)
+        assert again.structured_content["task_id"] not in {first["task_id"]}  # type: ignore[index]
+    assert slow_sandbox.count("Run/") == 4
+
+
+async def test_identical_calls_at_the_same_moment_start_one_task(slow_sandbox: Sandbox) -> None:
+    results: list[Any] = []
+    async with stdio_session(server_env(slow_sandbox)) as s:
+
+        async def call() -> None:
+            results.append(await s.call("generate_image", {"prompt": "twins", "wait_seconds": 0}))
+
+        async with anyio.create_task_group() as group:
+            for _ in range(3):
+                group.start_soon(call)
+    assert slow_sandbox.count("Run/") == 1
+    assert len({r.structured_content["task_id"] for r in results}) == 1
