@@ -52,3 +52,82 @@ async def stdio_session(env: dict[str, str], args: list[str] | None = None) -> A
 
 def text(result: CallToolResult) -> str:
     return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class HttpServer:
+    """`wiro-mcp --transport http` as a real subprocess, stopped on exit."""
+
+    def __init__(self, env: dict[str, str], *args: str, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.args = ["--transport", "http", "--port", str(self.port), *args]
+        self.env = env
+        self.url = f"http://127.0.0.1:{self.port}/mcp"
+        self.process: Any = None
+        self.log_path: Path | None = None
+        self._folder: Any = None
+        self._final_log: str | None = None
+
+    def __enter__(self) -> HttpServer:
+        import os
+        import subprocess
+        import time
+
+        import httpx2
+
+        self._folder = tempfile.TemporaryDirectory()
+        self.log_path = Path(self._folder.name) / "server.log"
+        full_env = {**{k: v for k, v in os.environ.items() if not k.startswith("WIRO_")}, **self.env}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "wiro_mcp", *self.args],
+            env=full_env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log_path.open("w"),
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the HTTP server exited: {self.log}")
+            try:
+                if httpx2.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx2.TransportError:
+                time.sleep(0.05)
+        raise RuntimeError(f"the HTTP server did not come up: {self.log}")
+
+    @property
+    def log(self) -> str:
+        if self._final_log is not None:
+            return self._final_log
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except Exception:
+            self.process.kill()
+        self._final_log = self.log
+        self._folder.cleanup()
+
+
+@asynccontextmanager
+async def http_session(url: str, token: str | None = None, mode: str = "auto") -> AsyncIterator[Client]:
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(60, read=120)) as http,
+        Client(streamable_http_client(url, http_client=http), mode=mode) as client,
+    ):
+        yield client

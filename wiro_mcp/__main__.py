@@ -50,12 +50,12 @@ def run_sandbox(port: int, host: str, run_seconds: float, queue_seconds: float) 
         anyio.run(box.serve, ready)
 
 
-def run_server(use_sandbox: bool) -> None:
+def run_server(args: argparse.Namespace) -> None:
     from .config import Settings
     from .server import create_server
 
     settings = Settings()
-    if use_sandbox:
+    if args.sandbox:
         from pydantic import SecretStr
 
         from .sandbox import Sandbox, SandboxConfig
@@ -70,13 +70,45 @@ def run_server(use_sandbox: bool) -> None:
             }
         )
         logging.getLogger("wiro_mcp").info("using the embedded sandbox at %s", box.base_url)
-    create_server(settings).run("stdio")
+    server = create_server(settings)
+    if args.transport == "stdio":
+        server.run("stdio")
+        return
+    from .http import build_app, serve
+
+    token = settings.http_token.get_secret_value() if settings.http_token else None
+    try:
+        app = build_app(
+            server,
+            host=args.host,
+            port=args.port,
+            token=token,
+            stateless=args.stateless,
+            allowed_hosts=args.allowed_host,
+        )
+    except ValueError as exc:
+        sys.stderr.write(f"wiro-mcp: {exc}\n")
+        raise SystemExit(2) from None
+    serve(app, args.host, args.port)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="wiro-mcp", description=__doc__)
     parser.add_argument(
         "--sandbox", action="store_true", help="serve against the embedded sandbox instead of api.wiro.ai"
+    )
+    parser.add_argument("--transport", choices=["stdio", "http"], default="stdio", help="default: stdio")
+    parser.add_argument("--host", default="127.0.0.1", help="HTTP: address to bind (default: loopback)")
+    parser.add_argument("--port", type=int, default=8000, help="HTTP: port (default: 8000)")
+    parser.add_argument(
+        "--stateless", action="store_true", help="HTTP: no MCP sessions, so any instance can answer any request"
+    )
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="HTTP: a Host name clients use (e.g. behind a reverse proxy); repeatable",
     )
     sub = parser.add_subparsers(dest="command")
     sandbox = sub.add_parser("sandbox", help="run the simulated Wiro API in the foreground")
@@ -91,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "sandbox":
         run_sandbox(args.port, args.host, args.run_seconds, args.queue_seconds)
         return
-    run_server(args.sandbox)
+    run_server(args)
 
 
 if __name__ == "__main__":

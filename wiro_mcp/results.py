@@ -122,7 +122,8 @@ def to_call_result(result: TaskResult, extra: list[ContentBlock] | None = None) 
     content.extend(extra or [])
     return CallToolResult(
         content=content,
-        structured_content=result.model_dump(mode="json"),
+        # None fields are left out: the declared schema types them without null, for portability.
+        structured_content=result.model_dump(mode="json", exclude_none=True),
         is_error=result.state == "failed",
     )
 

@@ -19,12 +19,25 @@ from typing import Annotated, Any
 
 import anyio
 import httpx2
+from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
-from mcp_types import CallToolResult, InputRequiredResult, ToolAnnotations
+from mcp_types import (
+    CallToolResult,
+    Completion,
+    CompletionArgument,
+    CompletionContext,
+    EmptyResult,
+    InputRequiredResult,
+    LoggingLevel,
+    PromptReference,
+    ResourceTemplateReference,
+    SetLevelRequestParams,
+    ToolAnnotations,
+)
 from mcp_types import Tool as MCPTool
 from pydantic import BeforeValidator, Field, ValidationError
 
@@ -85,21 +98,38 @@ TaskToken = Annotated[
 ]
 
 
+class TaskMemory:
+    """What this server learnt of the tasks it met: the model (Task/Detail does not name it) and
+    the output names, most recent last. Bounded; used for results and argument completion."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._tasks: OrderedDict[str, tuple[str | None, tuple[str, ...]]] = OrderedDict()
+        self._limit = limit
+
+    def remember(self, task_id: str, model: str | None = None, outputs: tuple[str, ...] = ()) -> None:
+        known_model, known_outputs = self._tasks.pop(task_id, (None, ()))
+        self._tasks[task_id] = (model or known_model, outputs or known_outputs)
+        while len(self._tasks) > self._limit:
+            self._tasks.popitem(last=False)
+
+    def model(self, task_id: str) -> str | None:
+        return self._tasks.get(task_id, (None, ()))[0]
+
+    def outputs(self, task_id: str) -> tuple[str, ...]:
+        return self._tasks.get(task_id, (None, ()))[1]
+
+    def recent(self, prefix: str = "", limit: int = 100) -> list[str]:
+        return [t for t in reversed(self._tasks) if t.startswith(prefix)][:limit]
+
+
 @dataclass
 class AppState:
     """What lives as long as the server: settings, the one Wiro client, and what we learnt of tasks."""
 
     settings: Settings
     client: WiroClient
-    # task id -> model, for tasks started here (Task/Detail does not name the model).
-    models: OrderedDict[str, str] = field(default_factory=OrderedDict)
+    memory: TaskMemory = field(default_factory=TaskMemory)
     inflight: InFlight = field(default_factory=InFlight)
-
-    def remember(self, task_id: str, model: str) -> None:
-        self.models[task_id] = model
-        self.models.move_to_end(task_id)
-        while len(self.models) > 10_000:
-            self.models.popitem(last=False)
 
 
 class _ArgumentsBase(ToolArguments, ArgModelBase):
@@ -107,9 +137,24 @@ class _ArgumentsBase(ToolArguments, ArgModelBase):
 
 
 class WiroMCPServer(MCPServer[AppState]):
-    """MCPServer with compact tool schemas and argument errors that read like instructions."""
+    """MCPServer with compact tool schemas, argument errors that read like instructions, and the
+    logging capability (hosts on the handshake protocols set a level; we send task events)."""
 
     _listed: list[MCPTool] | None = None
+    # The level set by logging/setLevel. One per server: exact over stdio (one client); over
+    # HTTP the last client to set it wins, which only changes how chatty the log messages are.
+    client_log_level: LoggingLevel = "info"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+
+        async def set_level(_: ServerRequestContext[AppState], params: SetLevelRequestParams) -> EmptyResult:
+            self.client_log_level = params.level
+            return EmptyResult()
+
+        # MCPServer has no public hook for logging/setLevel; registering the handler on the
+        # low-level server also makes it advertise the logging capability.
+        self._lowlevel_server.add_request_handler("logging/setLevel", SetLevelRequestParams, set_level)
 
     async def list_tools(self) -> list[MCPTool]:
         # Tools are fixed once the server is built, so the compact listing is made once.
@@ -175,6 +220,21 @@ def state_of(ctx: Context[AppState, Any]) -> AppState:
     return ctx.request_context.lifespan_context
 
 
+_LEVELS: tuple[LoggingLevel, ...] = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+
+
+async def client_log(ctx: Context[AppState, Any], level: LoggingLevel, message: str) -> None:
+    """A log message to the client (notifications/message), at or above the level it asked for."""
+    server = ctx.mcp_server
+    floor = server.client_log_level if isinstance(server, WiroMCPServer) else "info"
+    if _LEVELS.index(level) < _LEVELS.index(floor):
+        return
+    try:
+        await ctx.log(level, message, logger_name="wiro_mcp")
+    except Exception as exc:  # a client that went away must not fail the tool
+        log.debug("could not send a log message to the client: %r", exc)
+
+
 async def _report(ctx: Context[AppState, Any], task: Task) -> None:
     """One MCP progress notification per Wiro status change (a no-op without a progress token)."""
     fraction = 1.0 if task.state.terminal else status_progress(task.status)
@@ -220,8 +280,10 @@ async def _deliver(
     ctx: Context[AppState, Any], task: Task, *, preview: bool, note: str | None = None, reused: bool = False
 ) -> CallToolResult:
     app = state_of(ctx)
-    result = task_result(task, model=app.models.get(task.id), wait_hint=app.settings.wait_seconds)
+    result = task_result(task, model=app.memory.model(task.id), wait_hint=app.settings.wait_seconds)
     result.reused = reused
+    if result.outputs:
+        app.memory.remember(task.id, outputs=tuple(o.name for o in result.outputs))
     return await deliver(result, app.client.http, preview=preview, output_dir=app.settings.output_dir, note=note)
 
 
@@ -293,7 +355,8 @@ async def run_and_wait(ctx: Context[AppState, Any], spec: ModelSpec, arguments: 
             except WiroError as exc:
                 raise _tool_error(exc, f"Starting {spec.model}") from exc
             task_id = run.task_id
-            app.remember(task_id, spec.model)
+            app.memory.remember(task_id, spec.model)
+            await client_log(ctx, "info", f"started task {task_id} on {spec.model}")
             app.inflight.add(key, task_id)
             log.info("started task %s on %s", task_id, spec.model)
             await ctx.report_progress(0.0, 1.0, f"Task {task_id} submitted to {spec.model}")
@@ -343,12 +406,13 @@ def generated_tool(spec: ModelSpec, settings: Settings) -> Tool:
 
 def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None) -> WiroMCPServer:
     """Build the server. Nothing talks to Wiro until a tool is called."""
+    memory = TaskMemory()
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
         client = WiroClient.from_settings(settings, transport=transport)
         try:
-            yield AppState(settings=settings, client=client)
+            yield AppState(settings=settings, client=client, memory=memory)
         finally:
             await client.aclose()
 
@@ -362,7 +426,28 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
     )
     _register_task_tools(server)
     _register_resources(server)
+    _register_completions(server, memory)
     return server
+
+
+def _register_completions(server: WiroMCPServer, memory: TaskMemory) -> None:
+    @server.completion()  # type: ignore[no-untyped-call, untyped-decorator]
+    async def complete(
+        ref: PromptReference | ResourceTemplateReference,
+        argument: CompletionArgument,
+        context: CompletionContext | None,
+    ) -> Completion | None:
+        """Task ids this server has met (newest first) and their output names."""
+        if not isinstance(ref, ResourceTemplateReference) or not ref.uri.startswith("wiro://tasks/"):
+            return None
+        if argument.name == "task_id":
+            values = memory.recent(argument.value)
+        elif argument.name == "name":
+            task_id = (context.arguments or {}).get("task_id") if context else None
+            values = [n for n in memory.outputs(task_id) if n.startswith(argument.value)] if task_id else []
+        else:
+            return None
+        return Completion(values=values, total=len(values), has_more=False)
 
 
 def _ref(task_id: str | None, task_token: str | None) -> TaskRef:
@@ -505,8 +590,8 @@ def _register_resources(server: WiroMCPServer) -> None:
             detail = await fetch(app.client, TaskRef(task_id=task_id))
         except WiroError as exc:
             raise ResourceError(f"Reading task {task_id} failed: {exc}") from exc
-        result = task_result(detail, model=app.models.get(detail.id), wait_hint=app.settings.wait_seconds)
-        return result.model_dump_json(indent=1)
+        result = task_result(detail, model=app.memory.model(detail.id), wait_hint=app.settings.wait_seconds)
+        return result.model_dump_json(indent=1, exclude_none=True)
 
     @server.resource(
         "wiro://tasks/{task_id}/outputs/{name}",

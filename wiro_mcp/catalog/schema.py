@@ -126,9 +126,12 @@ def wire_defaults(spec: ModelSpec) -> dict[str, Any]:
 
 
 def compact(schema: Any, *, descriptions: bool = True) -> Any:
-    """The same JSON schema in fewer bytes: no generated titles, `type: [T, "null"]` for optionals.
+    """The same contract in fewer, more portable bytes.
 
-    Property names are never touched (a property may well be called "title"). With
+    Generated titles go; an optional field that defaults to null (`anyOf: [X, {type: null}]`,
+    `default: null`) becomes plain X, not required: many hosts map schemas onto dialects with a
+    single `type` and no null (the structured results leave such fields out instead of sending
+    null). Property names are never touched (a property may well be called "title"). With
     `descriptions=False` descriptions go too, for schemas whose field names say enough.
     """
     if isinstance(schema, list):
@@ -146,9 +149,13 @@ def compact(schema: Any, *, descriptions: bool = True) -> Any:
         else:
             out[key] = compact(value, descriptions=descriptions)
     options = out.get("anyOf")
-    if isinstance(options, list) and len(options) == 2 and {"type": "null"} in options:
+    if (
+        isinstance(options, list)
+        and len(options) == 2
+        and {"type": "null"} in options
+        and out.get("default", 0) is None
+    ):
         other = next(o for o in options if o != {"type": "null"})
-        if isinstance(other, dict) and set(other) == {"type"} and isinstance(other["type"], str):
-            del out["anyOf"]
-            out["type"] = [other["type"], "null"]
+        del out["anyOf"], out["default"]
+        out = {**other, **out}
     return out

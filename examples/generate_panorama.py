@@ -1,0 +1,85 @@
+"""Generate a 360° panorama through wiro-mcp with the MCP Python SDK's Client, and save it.
+
+    python examples/generate_panorama.py "a misty fjord at dawn"                # embedded sandbox
+    WIRO_API_KEY=... WIRO_API_SECRET=... python examples/generate_panorama.py --live "a misty fjord at dawn"
+    python examples/generate_panorama.py --url http://127.0.0.1:8000/mcp --token T "a misty fjord"
+
+The file is read back through the server's output resource, so no other HTTP client is needed.
+If the panorama takes longer than the call's wait budget, the script follows `next_action`
+(get_task with wait_seconds) until it is done, exactly as an agent should.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp_types import BlobResourceContents
+
+Progress = Callable[[float, float | None, str | None], Awaitable[None]]
+
+
+async def print_progress(value: float, total: float | None, message: str | None) -> None:
+    print(f"  {value / (total or 1):4.0%}  {message or ''}", flush=True)
+
+
+async def generate(
+    client: Client, prompt: str, out_dir: Path, *, width: int = 2048, height: int = 1024, progress: Progress
+) -> tuple[dict[str, Any], Path]:
+    """Run generate_panorama to the end and save the PNG; returns the task result and the path."""
+    arguments = {"prompt": prompt, "width": width, "height": height, "preview": False}
+    result = await client.call_tool("generate_panorama", arguments, progress_callback=progress)
+    data = result.structured_content or {}
+    while not result.is_error and data.get("next_action"):
+        action = data["next_action"]
+        result = await client.call_tool(action["tool"], action["arguments"], progress_callback=progress)
+        data = result.structured_content or {}
+    if result.is_error or data.get("state") != "succeeded":
+        texts = " ".join(getattr(block, "text", "") for block in result.content)
+        raise RuntimeError(f"the panorama did not succeed: {texts}")
+    output = data["outputs"][0]
+    read = await client.read_resource(f"wiro://tasks/{data['task_id']}/outputs/{output['name']}")
+    blob = read.contents[0]
+    assert isinstance(blob, BlobResourceContents)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"panorama-task-{data['task_id']}.png"
+    path.write_bytes(base64.b64decode(blob.blob))
+    return data, path
+
+
+def connect(args: argparse.Namespace) -> Client:
+    if args.url:
+        import httpx2
+        from mcp.client.streamable_http import streamable_http_client
+
+        headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
+        return Client(streamable_http_client(args.url, http_client=httpx2.AsyncClient(headers=headers)))
+    server_args = ["-m", "wiro_mcp"] if args.live else ["-m", "wiro_mcp", "--sandbox"]
+    env = {k: v for k, v in os.environ.items() if k.startswith("WIRO_")} if args.live else {}
+    return Client(stdio_client(StdioServerParameters(command=sys.executable, args=server_args, env=env)))
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("prompt")
+    parser.add_argument("--live", action="store_true", help="use WIRO_API_KEY/SECRET against api.wiro.ai")
+    parser.add_argument("--url", help="an HTTP wiro-mcp endpoint instead of spawning one")
+    parser.add_argument("--token", help="bearer token for --url")
+    parser.add_argument("--out", type=Path, default=Path("panoramas"))
+    args = parser.parse_args()
+    async with connect(args) as client:
+        data, path = await generate(client, args.prompt, args.out, progress=print_progress)
+    print(f"task {data['task_id']}: {data['state']}, cost ${data.get('cost_usd', 0):.4f}; saved {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

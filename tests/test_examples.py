@@ -1,0 +1,62 @@
+"""The examples work as documented: the script runs against the sandbox (stdio and HTTP), and
+the host configs are valid JSON that run the installed server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+from wiro_mcp.sandbox import Sandbox
+
+from .mcp_helpers import HttpServer, server_env
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def run_script(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(EXAMPLES / "generate_panorama.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+    )
+
+
+def saved_png(output: str) -> Path:
+    path = Path(output.strip().rsplit("saved ", 1)[1])
+    with Image.open(path) as image:
+        assert image.size == (2048, 1024)
+    return path
+
+
+def test_generate_panorama_script_against_the_embedded_sandbox(tmp_path: Path) -> None:
+    done = run_script("a fjord", "--out", str(tmp_path / "pics"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert saved_png(done.stdout).parent == tmp_path / "pics"
+    assert "succeeded" in done.stdout
+
+
+def test_generate_panorama_script_over_http_with_a_token(sandbox: Sandbox, tmp_path: Path) -> None:
+    with HttpServer(server_env(sandbox, WIRO_MCP_HTTP_TOKEN="tok")) as server:
+        done = run_script("a fjord", "--url", server.url, "--token", "tok", "--out", str(tmp_path), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    saved_png(done.stdout)
+
+
+def test_host_configs_are_valid_and_run_the_venvs_server() -> None:
+    commands = []
+    for name in ("claude_desktop_config.json", "cursor/mcp.json", "vscode/mcp.json"):
+        config = json.loads((EXAMPLES / name).read_text())
+        servers = config.get("mcpServers") or config["servers"]
+        for server in servers.values():
+            if "command" in server:
+                commands.append(server["command"])
+                assert "WIRO_API_SECRET" not in json.dumps(server.get("args", []))
+    assert commands and all(c.endswith("/.venv/bin/wiro-mcp") for c in commands)
+    script = (EXAMPLES / "claude_code.sh").read_text()
+    assert "claude mcp add wiro" in script and ".venv/bin/wiro-mcp" in script
