@@ -20,6 +20,7 @@ def server_env(sandbox: Sandbox | None, **extra: str) -> dict[str, str]:
     env: dict[str, str] = {}
     if sandbox is not None:
         env["WIRO_API_BASE_URL"] = sandbox.base_url
+        env["WIRO_SOCKET_URL"] = sandbox.socket_url
         env["WIRO_API_KEY"] = sandbox.config.api_key
         if sandbox.config.api_secret:
             env["WIRO_API_SECRET"] = sandbox.config.api_secret

@@ -214,10 +214,14 @@ async def test_an_identical_call_returns_the_task_in_flight(slow_sandbox: Sandbo
         forced = await s.call("generate_image", {**arguments, "allow_duplicate": True})
         assert forced.structured_content["task_id"] != first["task_id"]  # type: ignore[index]
         assert slow_sandbox.count("Run/") == 3
-        # Once the first task has ended, the same call starts a new one.
-        await s.call("get_task", {"task_id": first["task_id"], "wait_seconds": 10, "preview": False})
+        # The forced task is now the identical call in flight: it is what a fourth call joins.
+        joined = await s.call("generate_image", arguments)
+        assert joined.structured_content["task_id"] == forced.structured_content["task_id"]  # type: ignore[index]
+        # Once both have ended, the same call starts a new one.
+        for task in (first, forced.structured_content):
+            await s.call("get_task", {"task_id": task["task_id"], "wait_seconds": 10, "preview": False})  # type: ignore[index]
         again = await s.call("generate_image", arguments)
-        assert again.structured_content["task_id"] not in {first["task_id"]}  # type: ignore[index]
+        assert again.structured_content["task_id"] not in {first["task_id"], forced.structured_content["task_id"]}  # type: ignore[index]
     assert slow_sandbox.count("Run/") == 4
 
 

@@ -124,7 +124,7 @@ async def test_generate_panorama_returns_every_field_and_reports_progress(sandbo
     assert values == sorted(values) and values[-1] == 1.0
     assert all(total == 1.0 for _, total, _ in progress)
     assert any("task_postprocess_end" in (m or "") for *_, m in progress)
-    assert any("task_queue" in (m or "") or "task_start" in (m or "") for *_, m in progress)
+    assert any("task_output" in (m or "") or "task_start" in (m or "") for *_, m in progress)
 
 
 async def test_generate_image_with_samples_links_every_output(sandbox: Sandbox) -> None:

@@ -65,6 +65,7 @@ def run_server(args: argparse.Namespace) -> None:
         settings = settings.model_copy(
             update={
                 "base_url": box.base_url,
+                "socket_url": box.socket_url,
                 "api_key": SecretStr(key),
                 "api_secret": SecretStr(secret) if secret else None,
             }

@@ -111,12 +111,32 @@ _STATUS_LABELS = {
 }
 
 
-def status_progress(status: str) -> float:
-    """Where a status sits in the lifecycle, 0..1, for progress bars without finer information."""
-    try:
-        return (STATUS_ORDER.index(status) + 1) / len(STATUS_ORDER)
-    except ValueError:
-        return 1.0 if status in (STATUS_CANCEL, STATUS_ERROR) else 0.0
+# Where each status puts a progress bar. Denoising (task_output) is most of a run, so it spans
+# most of the bar and the socket's percentage moves through it.
+_PROGRESS = {
+    "task_queue": 0.02,
+    "task_accept": 0.04,
+    "task_preprocess_start": 0.06,
+    "task_preprocess_end": 0.08,
+    "task_assign": 0.10,
+    "task_start": 0.12,
+    "task_output": 0.15,
+    "task_output_full": 0.90,
+    "task_end": 0.92,
+    "task_postprocess_start": 0.95,
+    "task_postprocess_end": 1.0,
+    "task_cancel": 1.0,
+    "task_error": 1.0,
+}
+
+
+def status_progress(status: str, percentage: float | None = None) -> float:
+    """0..1 for a progress bar: the status's place, refined by the denoising percentage if known."""
+    base = _PROGRESS.get(status, 0.0)
+    if status == "task_output" and percentage is not None:
+        share = max(0.0, min(100.0, percentage)) / 100
+        return base + share * (_PROGRESS["task_output_full"] - base)
+    return base
 
 
 class NonceSource:

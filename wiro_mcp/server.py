@@ -52,9 +52,10 @@ from .errors import WiroError
 from .inputs import InputRefused, is_url, load_local_image, roots_from_uris
 from .media import download, sniff_image_type
 from .models import Task
-from .protocol import TaskState, status_label, status_progress
+from .protocol import TaskState
+from .push import TaskSocket
 from .results import TaskResult, task_result
-from .tasks import TaskRef, fetch, wait_for_task
+from .tasks import TaskRef, Update, fetch, wait_for_task
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,7 @@ class AppState:
 
     settings: Settings
     client: WiroClient
+    socket: TaskSocket | None = None
     memory: TaskMemory = field(default_factory=TaskMemory)
     inflight: InFlight = field(default_factory=InFlight)
 
@@ -235,22 +237,25 @@ async def client_log(ctx: Context[AppState, Any], level: LoggingLevel, message: 
         log.debug("could not send a log message to the client: %r", exc)
 
 
-async def _report(ctx: Context[AppState, Any], task: Task) -> None:
-    """One MCP progress notification per Wiro status change (a no-op without a progress token)."""
-    fraction = 1.0 if task.state.terminal else status_progress(task.status)
-    await ctx.report_progress(fraction, 1.0, f"Task {task.id}: {status_label(task.status)} ({task.status})")
-
-
-async def _wait_and_report(ctx: Context[AppState, Any], ref: TaskRef, wait: float, first: Task | None = None) -> Task:
+async def _wait_and_report(
+    ctx: Context[AppState, Any],
+    ref: TaskRef,
+    wait: float,
+    first: Task | None = None,
+    socket_token: str | None = None,
+) -> Task:
     """Wait for a task within `wait` seconds, reporting progress; if the client cancels the call,
     stop the task on Wiro (cancel if queued, kill if running) unless WIRO_MCP_KEEP_ON_CANCEL=1."""
     app = state_of(ctx)
 
-    async def on_update(task: Task) -> None:
-        await _report(ctx, task)
+    async def on_update(update: Update) -> None:
+        # One MCP progress notification per change (a no-op when the client sent no progress token).
+        await ctx.report_progress(update.fraction, 1.0, update.message)
 
     try:
-        return await wait_for_task(app.client, ref, wait, on_update=on_update, first=first)
+        return await wait_for_task(
+            app.client, ref, wait, on_update=on_update, first=first, socket=app.socket, socket_token=socket_token
+        )
     except anyio.get_cancelled_exc_class():
         if not app.settings.keep_on_cancel:
             with anyio.CancelScope(shield=True), anyio.move_on_after(15):
@@ -333,6 +338,7 @@ async def run_and_wait(ctx: Context[AppState, Any], spec: ModelSpec, arguments: 
     key = call_key(spec.model, inputs, files)
     note = None
     first: Task | None = None
+    socket_token: str | None = None
     async with app.inflight.claim(key):
         existing = None if allow_duplicate else app.inflight.get(key)
         if existing is not None:
@@ -354,14 +360,14 @@ async def run_and_wait(ctx: Context[AppState, Any], spec: ModelSpec, arguments: 
                 run = await app.client.run(spec.model, inputs, files)
             except WiroError as exc:
                 raise _tool_error(exc, f"Starting {spec.model}") from exc
-            task_id = run.task_id
+            task_id, socket_token = run.task_id, run.socket_token
             app.memory.remember(task_id, spec.model)
             await client_log(ctx, "info", f"started task {task_id} on {spec.model}")
             app.inflight.add(key, task_id)
             log.info("started task %s on %s", task_id, spec.model)
             await ctx.report_progress(0.0, 1.0, f"Task {task_id} submitted to {spec.model}")
     try:
-        task = await _wait_and_report(ctx, TaskRef(task_id=task_id), wait, first=first)
+        task = await _wait_and_report(ctx, TaskRef(task_id=task_id), wait, first=first, socket_token=socket_token)
     except WiroError as exc:
         raise ToolError(
             f"Task {task_id} was started on {spec.model}, but its status could not be read: {exc} "
@@ -411,8 +417,14 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
         client = WiroClient.from_settings(settings, transport=transport)
+        socket = TaskSocket(settings.socket_url) if settings.push else None
         try:
-            yield AppState(settings=settings, client=client, memory=memory)
+            async with anyio.create_task_group() as group:
+                if socket is not None:
+                    # Connects only when a task is first followed; until then it costs nothing.
+                    group.start_soon(socket.run)
+                yield AppState(settings=settings, client=client, socket=socket, memory=memory)
+                group.cancel_scope.cancel()
         finally:
             await client.aclose()
 

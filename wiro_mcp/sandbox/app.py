@@ -14,11 +14,10 @@ import time
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from ..protocol import sign
 from . import images
@@ -227,14 +226,12 @@ def create_app(sandbox: Sandbox) -> Starlette:
         elif "[sandbox:error]" in prompt or (task_fault and task_fault.kind == "task_error"):
             outcome = "error"
         task = state.create_task(model, params, files, outcome)
+        sandbox.start_rendering(task)
         return JSONResponse({"errors": [], "taskid": task.id, "socketaccesstoken": task.token, "result": True})
 
     async def ensure_outputs(task: SandboxTask) -> None:
-        if task.outputs is not None or task.outcome != "success":
-            return
-        if task.status(state.clock()) != "task_postprocess_end":
-            return
-        task.outputs = await anyio.to_thread.run_sync(sandbox.render_outputs, task)
+        if task.status(state.clock()) == "task_postprocess_end":
+            await sandbox.outputs_ready(task)
 
     async def detail(fields: dict[str, Any], files: dict[str, bytes]) -> Response:
         task = _lookup(fields)
@@ -365,6 +362,7 @@ def create_app(sandbox: Sandbox) -> Starlette:
         route("Tool/Detail", tool_detail),
         Route("/files/{uuid}/{name}", output_file, methods=["GET", "HEAD"]),
         Route("/_sandbox/faults", control_faults, methods=["POST", "DELETE"]),
+        WebSocketRoute("/socket/v1", sandbox.sockets.endpoint),
         Route("/_sandbox/requests", control_requests, methods=["GET"]),
     ]
     return Starlette(routes=routes)

@@ -37,6 +37,7 @@ class Sandbox:
 
     def __init__(self, config: SandboxConfig | None = None) -> None:
         from .app import create_app
+        from .socket import SocketHub
 
         self.config = config or SandboxConfig()
         self.state = SandboxState(
@@ -44,7 +45,9 @@ class Sandbox:
             run_seconds=self.config.run_seconds,
             max_concurrent=self.config.max_concurrent,
         )
+        self.sockets = SocketHub(self)
         self.app = create_app(self)
+        self._pending: dict[str, Any] = {}
         self._renders: OrderedDict[str, list[OutputFile]] = OrderedDict()
         self._render_lock = threading.Lock()
         self._server: Any = None
@@ -56,6 +59,33 @@ class Sandbox:
     def base_url(self) -> str:
         """Where the API lives, ending in /v1 (what WIRO_API_BASE_URL should be)."""
         return f"{self.origin}/v1"
+
+    @property
+    def socket_url(self) -> str:
+        """The task WebSocket (what WIRO_SOCKET_URL should be)."""
+        return f"{self.origin.replace('http://', 'ws://')}/socket/v1"
+
+    def start_rendering(self, task: SandboxTask) -> None:
+        """Draw a new task's outputs in the background, so they are ready when it ends (as on Wiro)."""
+        if task.outcome != "success":
+            return
+        import concurrent.futures
+
+        if not hasattr(self, "_renderer"):
+            self._renderer = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="sandbox-draw")
+        self._pending[task.id] = self._renderer.submit(self.render_outputs, task)
+
+    async def outputs_ready(self, task: SandboxTask) -> None:
+        """Make sure a finished task's outputs exist (waiting for the drawing if needed)."""
+        if task.outputs is not None or task.outcome != "success":
+            return
+        import anyio.to_thread
+
+        future = self._pending.pop(task.id, None)
+        if future is None:
+            task.outputs = await anyio.to_thread.run_sync(self.render_outputs, task)
+        else:
+            task.outputs = await anyio.to_thread.run_sync(future.result)
 
     # -- control ---------------------------------------------------------------------------
 
@@ -135,6 +165,8 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
+        if hasattr(self, "_renderer"):
+            self._renderer.shutdown(wait=False, cancel_futures=True)
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:

@@ -1,0 +1,174 @@
+"""Push through Wiro's WebSocket: results the moment they exist, one socket for every task,
+reconnects, and polling whenever the socket is down or silent."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import pytest
+
+from wiro_mcp.client import WiroClient
+from wiro_mcp.push import SocketEvent, TaskSocket, parse_message
+from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET, Sandbox, SandboxConfig
+from wiro_mcp.tasks import PollPolicy, TaskRef, Update, wait_for_task
+
+from .mcp_helpers import server_env, stdio_session
+
+pytestmark = pytest.mark.anyio
+SRPO = "tencent/hunyuan-flux-srpo"
+
+
+@pytest.fixture
+def box() -> Any:
+    with Sandbox(SandboxConfig(queue_seconds=0.2, run_seconds=1.2)) as sandbox:
+        yield sandbox
+
+
+@asynccontextmanager
+async def following(sandbox: Sandbox, **socket_options: Any) -> AsyncIterator[tuple[WiroClient, TaskSocket]]:
+    socket = TaskSocket(sandbox.socket_url, **socket_options)
+    async with (
+        WiroClient(SANDBOX_API_KEY, SANDBOX_API_SECRET, base_url=sandbox.base_url) as client,
+        anyio.create_task_group() as group,
+    ):
+        group.start_soon(socket.run)
+        yield client, socket
+        group.cancel_scope.cancel()
+
+
+async def run_and_wait(
+    client: WiroClient, socket: TaskSocket, policy: PollPolicy | None = None, prompt: str = "x"
+) -> tuple[Any, list[Update]]:
+    run = await client.run(SRPO, {"prompt": prompt})
+    updates: list[Update] = []
+
+    async def on_update(update: Update) -> None:
+        updates.append(update)
+
+    task = await wait_for_task(
+        client,
+        TaskRef(task_id=run.task_id),
+        20,
+        on_update=on_update,
+        socket=socket,
+        socket_token=run.socket_token,
+        policy=policy or PollPolicy(),
+    )
+    return task, updates
+
+
+def test_parse_message() -> None:
+    progress = (
+        '{"type":"task_output","id":"1","tasktoken":"t","message":{"type":"progressGenerate",'
+        '"percentage":"60","stepCurrent":"6","stepTotal":"10"},"result":true}'
+    )
+    assert parse_message(progress) == ("t", SocketEvent("task_output", percentage=60.0, step=6, total=10))
+    assert parse_message('{"type":"task_start","tasktoken":"t","message":"x"}') == ("t", SocketEvent("task_start"))
+    # stderr lines are not failures: only a nudge to read the task again.
+    assert parse_message('{"type":"task_error","tasktoken":"t","message":"warn"}') == ("t", SocketEvent(""))
+    assert parse_message("not json") is None
+    assert parse_message('{"type":"task_start"}') is None
+    assert parse_message("[1, 2]") is None
+
+
+async def test_push_reads_the_task_once_and_reports_real_progress(box: Sandbox) -> None:
+    async with following(box) as (client, socket):
+        task, updates = await run_and_wait(client, socket)
+        assert socket.connects == 1
+    assert task.state.value == "succeeded" and task.outputs
+    assert box.count("Task/Detail") == 1, "the socket said when; one read fetched the final record"
+    fractions = [u.fraction for u in updates]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    steps = [u for u in updates if "step" in u.message]
+    assert len(steps) >= 3, [u.message for u in updates]
+    assert any(0.2 < u.fraction < 0.85 for u in steps), "the percentage moves the bar through denoising"
+    seen = {u.status for u in updates}
+    assert seen >= {"task_start", "task_output", "task_postprocess_end"}
+    assert seen & {"task_queue", "task_accept", "task_preprocess_start", "task_preprocess_end"}
+
+
+async def test_one_socket_serves_every_task(box: Sandbox) -> None:
+    async with following(box) as (client, socket):
+        results: list[Any] = []
+
+        async def one(i: int) -> None:
+            results.append((await run_and_wait(client, socket, prompt=f"p{i}"))[0])
+
+        async with anyio.create_task_group() as group:
+            for i in range(10):
+                group.start_soon(one, i)
+    assert [t.state.value for t in results] == ["succeeded"] * 10
+    assert box.sockets.connections == 1
+    assert box.count("Task/Detail") <= 20
+
+
+async def test_reconnects_after_the_socket_drops(box: Sandbox) -> None:
+    async with following(box) as (client, socket):
+        async with anyio.create_task_group() as group:
+            outcome: list[Any] = []
+
+            async def wait() -> None:
+                outcome.append(await run_and_wait(client, socket))
+
+            group.start_soon(wait)
+            await anyio.sleep(0.5)
+            box.sockets.drop()
+        assert socket.connects == 2
+    task, updates = outcome[0]
+    assert task.state.value == "succeeded"
+    assert box.sockets.connections == 2
+    assert updates[-1].status == "task_postprocess_end"
+
+
+async def test_falls_back_to_polling_when_the_socket_is_refused(box: Sandbox) -> None:
+    box.sockets.mode = "refuse"
+    async with following(box) as (client, socket):
+        task, _ = await run_and_wait(client, socket)
+        assert socket.connects == 0
+    assert task.state.value == "succeeded"
+    assert box.count("Task/Detail") >= 3, "polling did the work"
+
+
+async def test_falls_back_to_polling_when_the_socket_goes_silent(box: Sandbox) -> None:
+    box.sockets.mode = "silent"
+    async with following(box, silence=0.3) as (client, socket):
+        with anyio.fail_after(10):
+            task, _ = await run_and_wait(client, socket)
+        assert socket.connects == 1
+    assert task.state.value == "succeeded"
+    assert box.count("Task/Detail") >= 3
+
+
+async def test_the_safety_poll_finishes_a_task_whose_messages_were_lost(box: Sandbox) -> None:
+    box.sockets.mode = "silent"
+    # The socket counts as healthy for a long time, so only the safety poll can see the end.
+    async with following(box, silence=60) as (client, socket):
+        with anyio.fail_after(10):
+            task, _ = await run_and_wait(client, socket, policy=PollPolicy(safety=0.5))
+    assert task.state.value == "succeeded"
+    assert 2 <= box.count("Task/Detail") <= 6
+
+
+async def test_push_over_stdio_with_fractional_progress(box: Sandbox) -> None:
+    progress: list[tuple[float, str | None]] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append((value, message))
+
+    async with stdio_session(server_env(box)) as s:
+        result = await s.call("generate_image", {"prompt": "x", "preview": False}, progress_callback=on_progress)
+    assert result.structured_content["state"] == "succeeded"  # type: ignore[index]
+    assert box.sockets.connections == 1
+    assert box.count("Task/Detail") == 1
+    assert any("step" in (m or "") and 0.15 < v < 0.9 for v, m in progress)
+
+
+async def test_push_can_be_turned_off(box: Sandbox) -> None:
+    async with stdio_session(server_env(box, WIRO_MCP_PUSH="0")) as s:
+        result = await s.call("generate_image", {"prompt": "x", "preview": False})
+    assert result.structured_content["state"] == "succeeded"  # type: ignore[index]
+    assert box.sockets.connections == 0
+    assert box.count("Task/Detail") >= 2

@@ -1,0 +1,195 @@
+"""Following tasks through Wiro's WebSocket: one connection for every task in flight.
+
+The socket connects when the first task is followed, sends `task_info` for every followed token
+(again after each reconnect), and hands each message to that task's watcher. It reconnects with
+capped backoff while anyone is watching. Nothing here decides when a task is done: the waiter in
+`tasks.py` does, and it falls back to polling whenever `healthy` is false.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import httpx2
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SocketEvent:
+    """One message about one task."""
+
+    status: str
+    percentage: float | None = None
+    step: int | None = None
+    total: int | None = None
+
+
+@dataclass
+class Watcher:
+    token: str
+    events: list[SocketEvent] = field(default_factory=list)
+    changed: anyio.Event = field(default_factory=anyio.Event)
+
+    def push(self, event: SocketEvent) -> None:
+        self.events.append(event)
+        self.changed.set()
+
+    def drain(self) -> list[SocketEvent]:
+        events, self.events = self.events, []
+        self.changed = anyio.Event()
+        return events
+
+
+def parse_message(raw: str) -> tuple[str, SocketEvent] | None:
+    """(task token, event) from a socket message, or None for anything we cannot use."""
+    try:
+        message = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(message, dict):
+        return None
+    token, kind = message.get("tasktoken"), message.get("type")
+    if not isinstance(token, str) or not isinstance(kind, str):
+        return None
+    body = message.get("message")
+    if kind == "task_output" and isinstance(body, dict) and body.get("type") == "progressGenerate":
+        return token, SocketEvent(
+            "task_output",
+            percentage=_number(body.get("percentage")),
+            step=_int(body.get("stepCurrent")),
+            total=_int(body.get("stepTotal")),
+        )
+    if kind in ("task_error", "task_error_full"):
+        # stderr lines of the running model, not a verdict: a status-less nudge to look again.
+        return token, SocketEvent("")
+    return token, SocketEvent(kind)
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _int(value: Any) -> int | None:
+    number = _number(value)
+    return int(number) if number is not None else None
+
+
+class TaskSocket:
+    """The one WebSocket to Wiro; `run()` lives in the server's task group."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        http: httpx2.AsyncClient | None = None,
+        silence: float = 10.0,
+        max_backoff: float = 10.0,
+    ) -> None:
+        # httpx2 opens WebSockets with an HTTP GET + upgrade, so it takes http(s) URLs.
+        self.url = url.replace("wss://", "https://", 1).replace("ws://", "http://", 1)
+        self._http = http
+        self._watchers: dict[str, Watcher] = {}
+        self._wanted = anyio.Event()
+        self._session: Any = None
+        self._last_message = 0.0
+        self._connected_at = 0.0
+        self.silence = silence
+        self.max_backoff = max_backoff
+        self.connects = 0
+
+    @property
+    def healthy(self) -> bool:
+        """Connected, and not silent for longer than `silence` seconds (a fresh socket is given that long)."""
+        return self.healthy_for > 0
+
+    @property
+    def healthy_for(self) -> float:
+        """Seconds until the socket counts as silent unless a message arrives (0 when down)."""
+        if self._session is None:
+            return 0.0
+        return max(0.0, max(self._last_message, self._connected_at) + self.silence - time.monotonic())
+
+    def watch(self, token: str) -> Watcher:
+        watcher = self._watchers.get(token)
+        if watcher is None:
+            watcher = self._watchers[token] = Watcher(token)
+            self._wanted.set()
+            if self._session is not None:
+                self._subscribe_soon(token)
+        return watcher
+
+    def unwatch(self, token: str) -> None:
+        self._watchers.pop(token, None)
+
+    def _subscribe_soon(self, token: str) -> None:
+        session = self._session
+
+        async def send() -> None:
+            try:
+                await session.send_text(json.dumps({"type": "task_info", "tasktoken": token}))
+            except Exception as exc:  # the reconnect loop re-subscribes everyone
+                log.debug("task_info for a task failed: %r", exc)
+
+        assert self._group is not None
+        self._group.start_soon(send)
+
+    async def run(self) -> None:
+        """Connect while someone watches; reconnect with backoff; never raises."""
+        from httpx2.websockets import AsyncWebSocketClient
+
+        own_http = self._http is None
+        http = self._http or httpx2.AsyncClient(timeout=httpx2.Timeout(10.0))
+        backoff = 0.25
+        try:
+            async with anyio.create_task_group() as group:
+                self._group = group
+                while True:
+                    if not self._watchers:
+                        self._wanted = anyio.Event()
+                        await self._wanted.wait()
+                    try:
+                        client = AsyncWebSocketClient(http, keepalive_ping_interval_seconds=15)
+                        async with client.connect(self.url) as session:
+                            self.connects += 1
+                            self._session = session
+                            self._connected_at = time.monotonic()
+                            backoff = 0.25
+                            log.info("task socket connected")
+                            for token in list(self._watchers):
+                                await session.send_text(json.dumps({"type": "task_info", "tasktoken": token}))
+                            await self._receive(session)
+                    except anyio.get_cancelled_exc_class():
+                        raise
+                    except Exception as exc:
+                        log.info("task socket unavailable (%s); polling meanwhile", type(exc).__name__)
+                    finally:
+                        self._session = None
+                    await anyio.sleep(backoff)
+                    backoff = min(self.max_backoff, backoff * 2)
+        finally:
+            self._group = None
+            if own_http:
+                await http.aclose()
+
+    _group: Any = None
+
+    async def _receive(self, session: Any) -> None:
+        while True:
+            raw = await session.receive_text()
+            self._last_message = time.monotonic()
+            parsed = parse_message(raw)
+            if parsed is None:
+                continue
+            token, event = parsed
+            watcher = self._watchers.get(token)
+            if watcher is not None:
+                watcher.push(event)
