@@ -16,7 +16,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def render_tool_table() -> str:
-    tools = await create_server(Settings(WIRO_API_KEY=None)).list_tools()  # type: ignore[call-arg]
+    tools = await create_server(Settings()).list_tools()
     rows = ["| tool | arguments (required in bold) | hints | what it does |", "|---|---|---|---|"]
     for tool in tools:
         schema = tool.input_schema
@@ -40,6 +40,6 @@ def test_readme_environment_table_names_every_setting() -> None:
     text = README.read_text()
     section = text[text.index("## Environment") :]
     for field in Settings.model_fields.values():
-        name = field.validation_alias
+        name = field.alias
         assert isinstance(name, str)
         assert f"`{name}`" in section, f"{name} is not documented in the README's environment table"

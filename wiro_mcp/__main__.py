@@ -51,10 +51,17 @@ def run_sandbox(port: int, host: str, run_seconds: float, queue_seconds: float) 
 
 
 def run_server(args: argparse.Namespace) -> None:
+    from pydantic import ValidationError
+
     from .config import Settings
     from .server import create_server
 
-    settings = Settings()
+    try:
+        settings = Settings.from_env()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        sys.stderr.write(f"wiro-mcp: invalid environment: {problems}\n")
+        raise SystemExit(2) from None
     if args.sandbox:
         from pydantic import SecretStr
 

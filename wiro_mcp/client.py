@@ -89,13 +89,10 @@ class WiroClient:
         self.base_url = base_url.rstrip("/")
         self._retry = retry or RetryPolicy()
         self._nonces = protocol.NonceSource()
-        self._http = httpx2.AsyncClient(
-            base_url=self.base_url,
-            transport=transport,
-            timeout=timeout,
-            limits=httpx2.Limits(max_connections=max_connections, max_keepalive_connections=20),
-            headers={"user-agent": "wiro-mcp"},
-        )
+        self._transport = transport
+        self._timeout = timeout
+        self._max_connections = max_connections
+        self._http: httpx2.AsyncClient | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> WiroClient:
@@ -107,7 +104,19 @@ class WiroClient:
 
     @property
     def http(self) -> httpx2.AsyncClient:
-        """The shared connection pool (also used to download outputs)."""
+        """The one connection pool (API calls, output downloads, the task socket).
+
+        Made on first use: building its TLS context takes tens of milliseconds that a server
+        should not spend before its first tools/list.
+        """
+        if self._http is None:
+            self._http = httpx2.AsyncClient(
+                base_url=self.base_url,
+                transport=self._transport,
+                timeout=self._timeout,
+                limits=httpx2.Limits(max_connections=self._max_connections, max_keepalive_connections=20),
+                headers={"user-agent": "wiro-mcp"},
+            )
         return self._http
 
     async def __aenter__(self) -> WiroClient:
@@ -117,7 +126,8 @@ class WiroClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._http is not None:
+            await self._http.aclose()
 
     # -- endpoints -------------------------------------------------------------------------
 
@@ -231,7 +241,7 @@ class WiroClient:
         headers = self.auth_headers()
         started = time.perf_counter()
         try:
-            response = await self._http.post(
+            response = await self.http.post(
                 path,
                 json=json,
                 data=data,

@@ -1,46 +1,55 @@
-"""Settings from the environment. Read only when asked (never at import time)."""
+"""Settings from the environment. Read only when asked (never at import time).
+
+A plain pydantic model filled by `Settings.from_env()`: the server needs ten variables, and
+pydantic-settings (with dotenv and its providers) cost more start-up time than the rest of the
+server's own imports put together.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 DEFAULT_BASE_URL = "https://api.wiro.ai/v1"
 DEFAULT_SOCKET_URL = "wss://socket.wiro.ai/v1"
 
 
-class Settings(BaseSettings):
-    """Everything the server reads from its environment (see the README's environment table)."""
+class Settings(BaseModel):
+    """Everything the server reads from its environment (see the README's environment table).
 
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+    Each field's alias is its environment variable; fields can also be given by name.
+    """
 
-    api_key: SecretStr | None = Field(default=None, validation_alias="WIRO_API_KEY")
-    api_secret: SecretStr | None = Field(default=None, validation_alias="WIRO_API_SECRET")
-    base_url: str = Field(default=DEFAULT_BASE_URL, validation_alias="WIRO_API_BASE_URL")
-    socket_url: str = Field(default=DEFAULT_SOCKET_URL, validation_alias="WIRO_SOCKET_URL")
-    wait_seconds: float = Field(default=45.0, ge=0, le=3600, validation_alias="WIRO_MCP_WAIT_SECONDS")
-    output_dir: Path | None = Field(default=None, validation_alias="WIRO_MCP_OUTPUT_DIR")
-    input_dirs: str | None = Field(default=None, validation_alias="WIRO_MCP_INPUT_DIRS")
-    keep_on_cancel: bool = Field(default=False, validation_alias="WIRO_MCP_KEEP_ON_CANCEL")
-    http_token: SecretStr | None = Field(default=None, validation_alias="WIRO_MCP_HTTP_TOKEN")
-    push: bool = Field(default=True, validation_alias="WIRO_MCP_PUSH")
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
 
-    @field_validator("api_key", "api_secret", "http_token", mode="before")
+    api_key: SecretStr | None = Field(default=None, alias="WIRO_API_KEY")
+    api_secret: SecretStr | None = Field(default=None, alias="WIRO_API_SECRET")
+    base_url: str = Field(default=DEFAULT_BASE_URL, alias="WIRO_API_BASE_URL")
+    socket_url: str = Field(default=DEFAULT_SOCKET_URL, alias="WIRO_SOCKET_URL")
+    wait_seconds: float = Field(default=45.0, ge=0, le=3600, alias="WIRO_MCP_WAIT_SECONDS")
+    output_dir: Path | None = Field(default=None, alias="WIRO_MCP_OUTPUT_DIR")
+    input_dirs: str | None = Field(default=None, alias="WIRO_MCP_INPUT_DIRS")
+    keep_on_cancel: bool = Field(default=False, alias="WIRO_MCP_KEEP_ON_CANCEL")
+    http_token: SecretStr | None = Field(default=None, alias="WIRO_MCP_HTTP_TOKEN")
+    push: bool = Field(default=True, alias="WIRO_MCP_PUSH")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read the WIRO_* variables (os.environ by default); a bad value raises ValidationError
+        naming the variable."""
+        source = os.environ if environ is None else environ
+        names = {field.alias for field in cls.model_fields.values() if field.alias}
+        return cls.model_validate({name: source[name] for name in names if name in source})
+
+    @field_validator("api_key", "api_secret", "http_token", "output_dir", "input_dirs", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # Host configs often carry `"WIRO_API_SECRET": ""`: that means "not set", not "empty secret".
-        if isinstance(value, str) and not value.strip():
-            return None
-        return value.strip() if isinstance(value, str) else value
-
-    @field_validator("output_dir", "input_dirs", mode="before")
-    @classmethod
-    def _blank_path_is_unset(cls, value: object) -> object:
-        if isinstance(value, str) and not value.strip():
-            return None
+        if isinstance(value, str):
+            return value.strip() or None
         return value
 
     @field_validator("base_url", "socket_url")

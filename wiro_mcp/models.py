@@ -34,7 +34,8 @@ OptStr = Annotated[str | None, BeforeValidator(_to_str)]
 
 
 class WiroModel(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+    # defer_build: validators are made on first use, not at start-up (no answer is parsed before a call).
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True, defer_build=True)
 
 
 class ApiErrorItem(WiroModel):

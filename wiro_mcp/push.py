@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,7 +91,7 @@ class TaskSocket:
         self,
         url: str,
         *,
-        http: httpx2.AsyncClient | None = None,
+        http: Callable[[], httpx2.AsyncClient] | None = None,
         silence: float = 10.0,
         max_backoff: float = 10.0,
     ) -> None:
@@ -144,10 +145,13 @@ class TaskSocket:
 
     async def run(self) -> None:
         """Connect while someone watches; reconnect with backoff; never raises."""
+        # Nothing is imported or built until a task is followed: start-up stays cheap.
+        await self._wanted.wait()
         from httpx2.websockets import AsyncWebSocketClient
 
         own_http = self._http is None
-        http = self._http or httpx2.AsyncClient(timeout=httpx2.Timeout(10.0))
+        # Normally the Wiro client's pool (one pool for the whole server), asked for only now.
+        http = self._http() if self._http is not None else httpx2.AsyncClient(timeout=httpx2.Timeout(10.0))
         backoff = 0.25
         try:
             async with anyio.create_task_group() as group:

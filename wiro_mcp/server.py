@@ -7,11 +7,12 @@ task comes back through `results.to_call_result`.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import warnings
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.mcpserver.tools import Tool
-from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata, func_metadata
 from mcp_types import (
     CallToolResult,
     Completion,
@@ -60,28 +61,21 @@ from .tasks import TaskRef, Update, fetch, wait_for_task
 log = logging.getLogger(__name__)
 
 INSTRUCTIONS = """\
-Generate media with Wiro (billed per GPU second; failed runs are free).
+Generate media with Wiro; every run is billed per GPU second (failed runs are free).
 - generate_panorama: a 360° equirectangular panorama (2:1 PNG) from a text prompt.
-- generate_image: images from a prompt; pass input_image for image-to-image.
-Both submit a task and wait for it up to wait_seconds. If the task finishes, the result has the
-image URLs (and resource links). If not, the result says state queued/running with next_action:
-call get_task with that task_id and wait_seconds to collect it; never re-run the same generation,
-that starts (and bills) a second task. Stop a task you no longer need: cancel_task while it is
-queued, kill_task once it is running. Read wiro://models for every model's inputs and defaults.
+- generate_image: 1-4 images from a prompt; with input_image, image-to-image.
+Both start a task and wait for it up to wait_seconds (default 45). A finished result has the image
+URLs, resource links and, unless preview is false, a small JPEG preview you can look at. An
+unfinished one says state queued/running and next_action: call get_task with that task_id and
+wait_seconds to collect it. Never re-run a generation to get its result: an identical call while
+the first is in flight returns that same task (reused: true); allow_duplicate=true forces a new,
+separately billed one. Stop a task you no longer need with cancel_task while it is queued and
+kill_task once it runs. wiro://models lists every model's inputs, defaults and limits.
 """
 
-PREVIEW_DESCRIPTION = (
-    "Attach a small JPEG preview of each finished output (long side ≤ 1568 px, whole result well under 1 MB) "
-    "so you can see it; the full-size file stays available by its URL. Set false to save context."
-)
-DUPLICATE_DESCRIPTION = (
-    "Start a new task even if an identical call (same model and arguments, seed 0 included) is still "
-    "queued or running; by default that call's task is returned instead, so nothing is billed twice."
-)
-WAIT_DESCRIPTION = (
-    "Seconds to wait for the task in this call (default from WIRO_MCP_WAIT_SECONDS, 45). If the task is "
-    "not done by then the call returns it as queued/running with next_action; it keeps running on Wiro."
-)
+PREVIEW_DESCRIPTION = "Attach a small JPEG preview of each output (default true)."
+DUPLICATE_DESCRIPTION = "Start a new task even if an identical call is still in flight (default false)."
+WAIT_DESCRIPTION = "Seconds to wait in this call (default 45); an unfinished task comes back with next_action."
 
 
 def _as_str(value: Any) -> Any:
@@ -91,7 +85,7 @@ def _as_str(value: Any) -> Any:
 TaskId = Annotated[
     str | None,
     BeforeValidator(_as_str),
-    Field(description="Wiro's task id, as returned by a generate tool (e.g. '1001')"),
+    Field(description="Wiro's task id, e.g. '1001'"),
 ]
 TaskToken = Annotated[
     str | None,
@@ -165,9 +159,7 @@ class WiroMCPServer(MCPServer[AppState]):
                 tool.model_copy(
                     update={
                         "input_schema": compact(tool.input_schema),
-                        "output_schema": compact(tool.output_schema, descriptions=False)
-                        if tool.output_schema
-                        else None,
+                        "output_schema": compact(tool.output_schema, output=True) if tool.output_schema else None,
                     }
                 )
                 for tool in await super().list_tools()
@@ -391,17 +383,13 @@ def generated_tool(spec: ModelSpec, settings: Settings) -> Tool:
         return await run_and_wait(ctx, spec, arguments)
 
     handler.__name__ = spec.tool
-    return Tool(
-        fn=handler,
+    return _tool(
+        handler,
+        model,  # type: ignore[arg-type]  # _ArgumentsBase is an ArgModelBase
         name=spec.tool,
         title=spec.title,
         description=f"{spec.summary}\n\n{spec.description}",
-        parameters=model.model_json_schema(),
-        fn_metadata=FuncMetadata(arg_model=model, output_model=TaskResult),
-        is_async=True,
-        context_kwarg="ctx",
         annotations=ToolAnnotations(
-            title=spec.title,
             read_only_hint=False,
             destructive_hint=False,
             idempotent_hint=False,
@@ -417,7 +405,7 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
         client = WiroClient.from_settings(settings, transport=transport)
-        socket = TaskSocket(settings.socket_url) if settings.push else None
+        socket = TaskSocket(settings.socket_url, http=lambda: client.http) if settings.push else None
         try:
             async with anyio.create_task_group() as group:
                 if socket is not None:
@@ -434,9 +422,8 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
         instructions=INSTRUCTIONS,
         version=__version__,
         lifespan=lifespan,
-        tools=[generated_tool(spec, settings) for spec in load_catalog().values()],
+        tools=[*(generated_tool(spec, settings) for spec in load_catalog().values()), *_task_tools()],
     )
-    _register_task_tools(server)
     _register_resources(server)
     _register_completions(server, memory)
     return server
@@ -468,17 +455,56 @@ def _ref(task_id: str | None, task_token: str | None) -> TaskRef:
     return TaskRef(task_id=task_id, task_token=task_token)
 
 
-def _register_task_tools(server: WiroMCPServer) -> None:
-    @server.tool(
+@functools.cache
+def task_result_schema() -> dict[str, Any]:
+    """The output schema every task tool declares, generated once (it is the same for all five)."""
+    return TaskResult.model_json_schema()
+
+
+def _tool(
+    fn: Callable[..., Awaitable[CallToolResult]],
+    arg_model: type[ArgModelBase],
+    *,
+    name: str,
+    title: str,
+    description: str,
+    annotations: ToolAnnotations,
+) -> Tool:
+    return Tool(
+        fn=fn,
+        name=name,
+        title=title,
+        description=description,
+        parameters=arg_model.model_json_schema(by_alias=True),
+        fn_metadata=FuncMetadata(arg_model=arg_model, output_model=TaskResult, output_schema=task_result_schema()),
+        is_async=True,
+        context_kwarg="ctx",
+        annotations=annotations,
+    )
+
+
+def _task_tools() -> list[Tool]:
+    """get_task, kill_task and cancel_task: arguments from their signatures, the shared output schema."""
+    tools: list[Tool] = []
+
+    def task_tool(
+        *, name: str, title: str, description: str, annotations: ToolAnnotations
+    ) -> Callable[[Callable[..., Awaitable[CallToolResult]]], Callable[..., Awaitable[CallToolResult]]]:
+        def register(fn: Callable[..., Awaitable[CallToolResult]]) -> Callable[..., Awaitable[CallToolResult]]:
+            arguments = func_metadata(fn, skip_names=["ctx"], structured_output=False).arg_model
+            tools.append(_tool(fn, arguments, name=name, title=title, description=description, annotations=annotations))
+            return fn
+
+        return register
+
+    @task_tool(
         name="get_task",
         title="Get a Wiro task",
         description=(
-            "Read a Wiro task: state, outputs (image URLs), cost, error. With wait_seconds, first wait for it "
-            "to finish: use this to collect a task a generate call returned unfinished. Name the task by "
-            "task_id or task_token (exactly one)."
+            "Read a task (state, image URLs, cost, error); with wait_seconds, wait for it to finish first. "
+            "Name it by task_id or task_token."
         ),
         annotations=ToolAnnotations(
-            title="Get a Wiro task",
             read_only_hint=True,
             destructive_hint=False,
             idempotent_hint=True,
@@ -494,7 +520,7 @@ def _register_task_tools(server: WiroMCPServer) -> None:
             Field(
                 ge=0,
                 le=3600,
-                description="Wait up to this many seconds for the task to finish (0: just read it).",
+                description="Seconds to wait for the task to finish (default 0: just read it).",
             ),
         ] = 0,
         preview: Annotated[bool, Field(description=PREVIEW_DESCRIPTION)] = True,
@@ -506,15 +532,11 @@ def _register_task_tools(server: WiroMCPServer) -> None:
             raise _tool_error(exc, f"Reading task {task_id or 'by token'}") from exc
         return await _deliver(ctx, task, preview=preview)
 
-    @server.tool(
+    @task_tool(
         name="kill_task",
         title="Stop a running Wiro task",
-        description=(
-            "Stop a task that is running on a GPU (billing stops, no outputs). For a task still waiting in "
-            "the queue use cancel_task. Name the task by task_id or task_token."
-        ),
+        description="Stop a running task (billing stops, no outputs); for a queued one use cancel_task.",
         annotations=ToolAnnotations(
-            title="Stop a running Wiro task",
             read_only_hint=False,
             destructive_hint=True,
             idempotent_hint=True,
@@ -541,15 +563,11 @@ def _register_task_tools(server: WiroMCPServer) -> None:
             raise _tool_error(exc, f"Killing task {task_id or 'by token'}") from exc
         return await _deliver(ctx, task, preview=False)
 
-    @server.tool(
+    @task_tool(
         name="cancel_task",
         title="Cancel a queued Wiro task",
-        description=(
-            "Remove a task still waiting in Wiro's queue (nothing is billed). A task that has started "
-            "running cannot be cancelled: use kill_task."
-        ),
+        description="Remove a task still in Wiro's queue (nothing is billed); for a running one use kill_task.",
         annotations=ToolAnnotations(
-            title="Cancel a queued Wiro task",
             read_only_hint=False,
             destructive_hint=True,
             idempotent_hint=True,
@@ -576,6 +594,8 @@ def _register_task_tools(server: WiroMCPServer) -> None:
         except WiroError as exc:
             raise _tool_error(exc, f"Cancelling task {task_id}") from exc
         return await _deliver(ctx, task, preview=False)
+
+    return tools
 
 
 def _register_resources(server: WiroMCPServer) -> None:

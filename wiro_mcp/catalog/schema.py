@@ -125,37 +125,35 @@ def wire_defaults(spec: ModelSpec) -> dict[str, Any]:
     return {item.id: item.default for item in spec.inputs if not item.required and item.default is not None}
 
 
-def compact(schema: Any, *, descriptions: bool = True) -> Any:
+def compact(schema: Any, *, output: bool = False) -> Any:
     """The same contract in fewer, more portable bytes.
 
     Generated titles go; an optional field that defaults to null (`anyOf: [X, {type: null}]`,
     `default: null`) becomes plain X, not required: many hosts map schemas onto dialects with a
     single `type` and no null (the structured results leave such fields out instead of sending
     null). Property names are never touched (a property may well be called "title"). With
-    `descriptions=False` descriptions go too, for schemas whose field names say enough.
+    `output=True` (a result's schema: field names say enough, and nothing is defaulted)
+    descriptions, defaults and `additionalProperties: true` go too.
     """
     if isinstance(schema, list):
-        return [compact(item, descriptions=descriptions) for item in schema]
+        return [compact(item, output=output) for item in schema]
     if not isinstance(schema, dict):
         return schema
     out: dict[str, Any] = {}
     for key, value in schema.items():
         if key == "title" and isinstance(value, str):
             continue
-        if key == "description" and not descriptions and isinstance(value, str):
+        if output and (key in ("description", "default") or (key == "additionalProperties" and value is True)):
             continue
         if key in ("properties", "$defs") and isinstance(value, dict):
-            out[key] = {name: compact(sub, descriptions=descriptions) for name, sub in value.items()}
+            out[key] = {name: compact(sub, output=output) for name, sub in value.items()}
         else:
-            out[key] = compact(value, descriptions=descriptions)
+            out[key] = compact(value, output=output)
     options = out.get("anyOf")
-    if (
-        isinstance(options, list)
-        and len(options) == 2
-        and {"type": "null"} in options
-        and out.get("default", 0) is None
-    ):
+    nullable = output or out.get("default", 0) is None
+    if isinstance(options, list) and len(options) == 2 and {"type": "null"} in options and nullable:
         other = next(o for o in options if o != {"type": "null"})
-        del out["anyOf"], out["default"]
+        del out["anyOf"]
+        out.pop("default", None)
         out = {**other, **out}
     return out

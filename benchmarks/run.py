@@ -1,0 +1,285 @@
+"""`make bench`: wiro-mcp against its sandbox, one table, each row the median of several runs.
+
+    python benchmarks/run.py [--task-seconds 3] [--runs 5] [--concurrent 100]
+
+Writes the table as JSON to benchmarks/results/latest.json (and a timestamped copy). Timings
+are wall-clock on a shared machine: read them as medians, and rerun before trusting a change
+of a few percent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters, stdio_client
+
+from wiro_mcp.client import WiroClient
+from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET, Sandbox, SandboxConfig
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+
+
+@dataclass
+class Row:
+    figure: str
+    value: float
+    unit: str
+    target: str
+    ok: bool | None
+    note: str = ""
+
+
+def env_for(box: Sandbox, **extra: str) -> dict[str, str]:
+    env = {
+        "WIRO_API_BASE_URL": box.base_url,
+        "WIRO_SOCKET_URL": box.socket_url,
+        "WIRO_API_KEY": SANDBOX_API_KEY,
+        "WIRO_API_SECRET": SANDBOX_API_SECRET,
+    }
+    env.update(extra)
+    return env
+
+
+@asynccontextmanager
+async def session(env: dict[str, str], args: list[str] | None = None):  # type: ignore[no-untyped-def]
+    params = StdioServerParameters(command=sys.executable, args=args or ["-m", "wiro_mcp"], env=env)
+    with open(os.devnull, "w") as quiet:
+        async with Client(stdio_client(params, errlog=quiet)) as client:
+            yield client
+
+
+async def spawn_to_tools_list(args: list[str]) -> float:
+    started = time.perf_counter()
+    async with session({}, args) as client:
+        await client.list_tools()
+        return time.perf_counter() - started
+
+
+async def cold_start(runs: int) -> tuple[float, float]:
+    """Median seconds from spawn to the tools/list answer: (wiro-mcp, bare MCPServer).
+
+    The two are measured alternately, so a busy moment on a shared machine hits both alike.
+    """
+    ours: list[float] = []
+    floor: list[float] = []
+    for _ in range(runs):
+        ours.append(await spawn_to_tools_list(["-m", "wiro_mcp"]))
+        floor.append(await spawn_to_tools_list([str(HERE / "bare_server.py")]))
+    return statistics.median(ours), statistics.median(floor)
+
+
+async def timed_generation(client: Client, prompt: str) -> float:
+    started = time.perf_counter()
+    result = await client.call_tool("generate_image", {"prompt": prompt, "preview": False, "width": 512, "height": 512})
+    elapsed = time.perf_counter() - started
+    assert result.structured_content and result.structured_content["state"] == "succeeded", result
+    return elapsed
+
+
+async def result_lag(task_seconds: float, runs: int, push: bool) -> tuple[float, float]:
+    """(median lag in s, Task/Detail requests per task) for sequential generate calls."""
+    config = SandboxConfig(queue_seconds=task_seconds * 0.1, run_seconds=task_seconds * 0.9)
+    with Sandbox(config) as box:
+        async with session(env_for(box, WIRO_MCP_PUSH="1" if push else "0")) as client:
+            await timed_generation(client, "warm-up")  # connects the pool and the socket
+            before = box.count("Task/Detail")
+            lags = [await timed_generation(client, f"lag {i}") - task_seconds for i in range(runs)]
+            per_task = (box.count("Task/Detail") - before) / runs
+    return statistics.median(lags), per_task
+
+
+def server_pid(marker: str) -> int | None:
+    """The wiro-mcp child of this process (the stdio client does not expose it)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == os.getpid() and marker in cmdline:
+            return int(entry.name)
+    return None
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def concurrent(task_seconds: float, count: int) -> tuple[int, float, float]:
+    """(successes, wall seconds, server peak RSS in MB) for `count` generate calls at once."""
+    config = SandboxConfig(queue_seconds=task_seconds * 0.1, run_seconds=task_seconds * 0.9)
+    with Sandbox(config) as box:
+        async with session(env_for(box)) as client:
+            pid = server_pid("wiro_mcp")
+            await timed_generation(client, "warm-up")
+            successes = 0
+
+            async def one(i: int) -> None:
+                nonlocal successes
+                result = await client.call_tool(
+                    "generate_image", {"prompt": f"crowd {i}", "preview": False, "width": 512, "height": 512}
+                )
+                if result.structured_content and result.structured_content.get("state") == "succeeded":
+                    successes += 1
+
+            started = time.perf_counter()
+            async with anyio.create_task_group() as group:
+                for i in range(count):
+                    group.start_soon(one, i)
+            wall = time.perf_counter() - started
+            rss = peak_rss_mb(pid) if pid else float("nan")
+    return successes, wall, rss
+
+
+async def median_call(call: Callable[[], Awaitable[Any]], runs: int) -> float:
+    for _ in range(5):
+        await call()
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        await call()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+async def get_task_overhead(runs: int) -> tuple[float, float, float]:
+    """(get_task median, direct signed Task/Detail median, overhead), all in ms."""
+    with Sandbox(SandboxConfig(queue_seconds=0.05, run_seconds=0.1)) as box:
+        async with session(env_for(box)) as client:
+            made = await client.call_tool("generate_image", {"prompt": "x", "preview": False})
+            task_id = made.structured_content["task_id"]  # type: ignore[index]
+
+            async def via_mcp() -> None:
+                await client.call_tool("get_task", {"task_id": task_id, "preview": False})
+
+            mcp = await median_call(via_mcp, runs)
+        async with WiroClient(SANDBOX_API_KEY, SANDBOX_API_SECRET, base_url=box.base_url) as direct:
+
+            async def via_http() -> None:
+                await direct.task_detail(task_id=task_id)
+
+            raw = await median_call(via_http, runs)
+    return mcp * 1e3, raw * 1e3, (mcp - raw) * 1e3
+
+
+async def tools_list_bytes() -> tuple[int, int]:
+    """(the whole tools/list answer, what a model reads of it: names, descriptions, input schemas)."""
+    async with session({}) as client:
+        listed = await client.list_tools()
+    whole = len(listed.model_dump_json(by_alias=True, exclude_none=True).encode())
+    read = [{"name": t.name, "description": t.description, "input_schema": t.input_schema} for t in listed.tools]
+    return whole, len(json.dumps(read, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--task-seconds", type=float, default=3.0, help="each sandbox task's duration")
+    parser.add_argument("--runs", type=int, default=5, help="runs per median")
+    parser.add_argument("--concurrent", type=int, default=100)
+    args = parser.parse_args()
+    d = args.task_seconds
+    rows: list[Row] = []
+
+    def say(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    say("cold start ...")
+    ours, floor = await cold_start(max(15, args.runs * 3))
+    rows += [
+        Row("cold start, wiro-mcp (spawn → tools/list)", ours * 1e3, "ms", "", None),
+        Row("cold start, bare MCPServer floor", floor * 1e3, "ms", "", None),
+        Row("cold start ratio (wiro-mcp / floor)", ours / floor, "×", "≤ 1.10", ours / floor <= 1.10),
+    ]
+    say("result lag, push ...")
+    lag_push, detail_push = await result_lag(d, args.runs, push=True)
+    say("result lag, polling ...")
+    lag_poll, detail_poll = await result_lag(d, args.runs, push=False)
+    rows += [
+        Row(f"result lag, push ({d:g} s task)", lag_push * 1e3, "ms", "≤ 100 ms", lag_push <= 0.100),
+        Row(f"result lag, polling only ({d:g} s task)", lag_poll * 1e3, "ms", "≤ 500 ms", lag_poll <= 0.5),
+        Row("Task/Detail requests per task, push", detail_push, "", "≤ 2", detail_push <= 2),
+        Row("Task/Detail requests per task, polling", detail_poll, "", "", None),
+    ]
+    say(f"{args.concurrent} concurrent generate calls ...")
+    ok, wall, rss = await concurrent(d, args.concurrent)
+    rows += [
+        Row(
+            f"{args.concurrent} concurrent generate calls: successes",
+            ok,
+            f"/{args.concurrent}",
+            f"{args.concurrent}/{args.concurrent}",
+            ok == args.concurrent,
+        ),
+        Row(f"{args.concurrent} concurrent: wall time", wall * 1e3, "ms", "", None),
+        Row(f"{args.concurrent} concurrent: wall / one task", wall / d, "×", "≤ 1.5", wall / d <= 1.5),
+        Row(f"server peak RSS, {args.concurrent} concurrent", rss, "MB", "≤ 150 MB", rss <= 150),
+    ]
+    say("get_task overhead ...")
+    via_mcp, direct, overhead = await get_task_overhead(max(30, args.runs * 10))
+    rows += [
+        Row("get_task round trip over stdio", via_mcp, "ms", "", None),
+        Row("direct signed Task/Detail", direct, "ms", "", None),
+        Row("get_task overhead over a direct request", overhead, "ms", "≤ 5 ms", overhead <= 5),
+    ]
+    size, read = await tools_list_bytes()
+    rows.append(
+        Row(
+            "tools/list answer",
+            size / 1024,
+            "KB",
+            "≤ 8 KB",
+            size <= 8 * 1024,
+            "4.6 KB of it is the output schema, declared on each of the five tools",
+        )
+    )
+    rows.append(Row("  of which a model reads (descriptions, input schemas)", read / 1024, "KB", "", None))
+
+    width = max(len(r.figure) for r in rows)
+    lines = [
+        f"| {'figure':<{width}} | {'median':>10} | target   | met |",
+        f"|{'-' * (width + 2)}|{'-' * 12}|----------|-----|",
+    ]
+    for r in rows:
+        shown = f"{r.value:.0f}" if r.unit in ("ms", "MB") else f"{r.value:.2f}"
+        met = "" if r.ok is None else ("yes" if r.ok else "NO")
+        lines.append(f"| {r.figure:<{width}} | {shown + ' ' + r.unit:>10} | {r.target:<8} | {met:<3} |")
+    print("\n".join(lines))
+    RESULTS.mkdir(exist_ok=True)
+    payload = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "task_seconds": d,
+        "runs": args.runs,
+        "python": sys.version.split()[0],
+        "cpus": os.cpu_count(),
+        "rows": [r.__dict__ for r in rows],
+    }
+    text = json.dumps(payload, indent=1)
+    (RESULTS / "latest.json").write_text(text)
+    (RESULTS / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(text)
+    missed = [r.figure for r in rows if r.ok is False]
+    print(f"\ntargets missed: {', '.join(missed)}" if missed else "\nall targets met")
+    print(f"written to {RESULTS / 'latest.json'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(anyio.run(main))
