@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from tests.contract import IMAGE_ARGUMENTS, PANORAMA_ARGUMENTS
 from wiro_mcp.catalog import ModelSpec, load_catalog, snake_case, spec_for_model
 from wiro_mcp.catalog.schema import arguments_model, to_wire, wire_defaults
 
@@ -85,17 +86,7 @@ def test_image_defaults_are_wiros_and_input_image_is_left_out_when_unset() -> No
 def test_schema_uses_snake_case_names_with_defaults_limits_and_descriptions() -> None:
     schema = arguments_model(spec("generate_panorama")).model_json_schema()
     props = schema["properties"]
-    assert list(props) == [
-        "prompt",
-        "negative_prompt",
-        "steps",
-        "scale",
-        "blend_extend",
-        "cfg_scale",
-        "seed",
-        "width",
-        "height",
-    ]
+    assert list(props) == PANORAMA_ARGUMENTS
     assert schema["required"] == ["prompt"]
     assert schema["additionalProperties"] is False
     assert props["steps"] == props["steps"] | {"type": "integer", "default": 40, "minimum": 1, "maximum": 500}
@@ -109,6 +100,7 @@ def test_schema_uses_snake_case_names_with_defaults_limits_and_descriptions() ->
 
 def test_image_schema_types() -> None:
     props = arguments_model(spec("generate_image")).model_json_schema()["properties"]
+    assert sorted(props) == sorted(IMAGE_ARGUMENTS)
     assert props["strength"]["type"] == "number"
     assert (props["strength"]["minimum"], props["strength"]["maximum"]) == (0, 1)
     assert (props["samples"]["minimum"], props["samples"]["maximum"]) == (1, 4)

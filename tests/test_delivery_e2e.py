@@ -175,21 +175,22 @@ async def settle(sandbox: Sandbox) -> None:
     await anyio.sleep(0.3)
 
 
-async def test_cancelling_the_call_cancels_a_queued_task_once(slow_sandbox: Sandbox) -> None:
+@pytest.mark.parametrize(
+    ("after", "logged", "requests"),
+    [
+        (0.3, "cancelled (it was queued)", {"Task/Cancel": 1, "Task/Kill": 0}),
+        (1.4, "killed (it was running)", {"Task/Cancel": 0, "Task/Kill": 1}),
+    ],
+)
+async def test_cancelling_the_call_stops_the_task_with_one_request(
+    slow_sandbox: Sandbox, after: float, logged: str, requests: dict[str, int]
+) -> None:
     async with stdio_session(server_env(slow_sandbox)) as s:
-        await cancel_after(s, 0.3, {"prompt": "queued"})
+        await cancel_after(s, after, {"prompt": "stop me"})
         await settle(slow_sandbox)
-        assert "cancelled (it was queued)" in s.stderr
-    assert (slow_sandbox.count("Task/Cancel"), slow_sandbox.count("Task/Kill")) == (1, 0)
+        assert logged in s.stderr
+    assert {name: slow_sandbox.count(name) for name in requests} == requests
     assert slow_sandbox.state.tasks()[0].status(slow_sandbox.state.clock()) == "task_cancel"
-
-
-async def test_cancelling_the_call_kills_a_running_task_once(slow_sandbox: Sandbox) -> None:
-    async with stdio_session(server_env(slow_sandbox)) as s:
-        await cancel_after(s, 1.4, {"prompt": "running"})
-        await settle(slow_sandbox)
-        assert "killed (it was running)" in s.stderr
-    assert (slow_sandbox.count("Task/Cancel"), slow_sandbox.count("Task/Kill")) == (0, 1)
 
 
 async def test_keep_on_cancel_leaves_the_task_running(slow_sandbox: Sandbox) -> None:

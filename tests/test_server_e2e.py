@@ -13,6 +13,7 @@ from mcp_types import ResourceLink
 
 from wiro_mcp.sandbox import Sandbox, SandboxConfig
 
+from .contract import CALL_ARGUMENTS, IMAGE_ARGUMENTS, PANORAMA_ARGUMENTS, TOOLS
 from .mcp_helpers import Session, server_env, stdio_session, text
 
 pytestmark = pytest.mark.anyio
@@ -39,33 +40,11 @@ def slow_sandbox() -> Any:
 async def test_tools_are_listed_with_contract_arguments_and_annotations(sandbox: Sandbox) -> None:
     async with stdio_session(server_env(sandbox)) as s:
         tools = {t.name: t for t in (await s.client.list_tools()).tools}
-        assert set(tools) == {"generate_panorama", "generate_image", "get_task", "kill_task", "cancel_task"}
+        assert set(tools) == TOOLS
         args = {name: set(t.input_schema["properties"]) for name, t in tools.items()}
-        assert args["generate_panorama"] >= {
-            "prompt",
-            "negative_prompt",
-            "steps",
-            "scale",
-            "blend_extend",
-            "cfg_scale",
-            "seed",
-            "width",
-            "height",
-            "wait_seconds",
-        }
-        assert args["generate_image"] >= {
-            "prompt",
-            "input_image",
-            "steps",
-            "scale",
-            "strength",
-            "samples",
-            "seed",
-            "width",
-            "height",
-            "wait_seconds",
-        }
-        assert args["get_task"] >= {"task_id", "task_token", "wait_seconds"}
+        assert args["generate_panorama"] == {*PANORAMA_ARGUMENTS, *CALL_ARGUMENTS}
+        assert args["generate_image"] == {*IMAGE_ARGUMENTS, *CALL_ARGUMENTS}
+        assert args["get_task"] == {"task_id", "task_token", "wait_seconds", "preview"}
         assert args["kill_task"] == {"task_id", "task_token"}
         assert args["cancel_task"] == {"task_id"}
         for tool in tools.values():

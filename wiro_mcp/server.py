@@ -73,6 +73,11 @@ separately billed one. Stop a task you no longer need with cancel_task while it 
 kill_task once it runs. wiro://models lists every model's inputs, defaults and limits.
 """
 
+# All four hints on every tool. Every tool reaches Wiro (open world).
+CREATES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
+READS = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+STOPS = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
+
 PREVIEW_DESCRIPTION = "Attach a small JPEG preview of each output (default true)."
 DUPLICATE_DESCRIPTION = "Start a new task even if an identical call is still in flight (default false)."
 WAIT_DESCRIPTION = "Seconds to wait in this call (default 45); an unfinished task comes back with next_action."
@@ -389,12 +394,7 @@ def generated_tool(spec: ModelSpec, settings: Settings) -> Tool:
         name=spec.tool,
         title=spec.title,
         description=f"{spec.summary}\n\n{spec.description}",
-        annotations=ToolAnnotations(
-            read_only_hint=False,
-            destructive_hint=False,
-            idempotent_hint=False,
-            open_world_hint=True,
-        ),
+        annotations=CREATES,
     )
 
 
@@ -455,6 +455,35 @@ def _ref(task_id: str | None, task_token: str | None) -> TaskRef:
     return TaskRef(task_id=task_id, task_token=task_token)
 
 
+async def _stop_as_asked(
+    ctx: Context[AppState, Any],
+    ref: TaskRef,
+    *,
+    applies_to: TaskState,
+    act: Callable[[Task], Awaitable[None]],
+    verb: str,
+    instead: str,
+    instead_does: str,
+) -> CallToolResult:
+    """kill_task and cancel_task: check the task is in the state the request applies to (else say
+    which tool fits), act, and report the task as it now is."""
+    app = state_of(ctx)
+    try:
+        task = await fetch(app.client, ref)
+        if task.state.terminal:
+            raise ToolError(f"Task {task.id} has already ended ({task.state.value}); there is nothing to {verb}.")
+        if task.state is not applies_to:
+            raise ToolError(
+                f"Task {task.id} is {task.state.value} ({task.status}), not {applies_to.value}: call {instead} "
+                f"with task_id={task.id!r} to {instead_does}."
+            )
+        await act(task)
+        task = await fetch(app.client, ref)
+    except WiroError as exc:
+        raise _tool_error(exc, f"{verb.capitalize()} of task {ref.task_id or '(by token)'}") from exc
+    return await _deliver(ctx, task, preview=False)
+
+
 @functools.cache
 def task_result_schema() -> dict[str, Any]:
     """The output schema every task tool declares, generated once (it is the same for all five)."""
@@ -504,12 +533,7 @@ def _task_tools() -> list[Tool]:
             "Read a task (state, image URLs, cost, error); with wait_seconds, wait for it to finish first. "
             "Name it by task_id or task_token."
         ),
-        annotations=ToolAnnotations(
-            read_only_hint=True,
-            destructive_hint=False,
-            idempotent_hint=True,
-            open_world_hint=True,
-        ),
+        annotations=READS,
     )
     async def get_task(
         ctx: Context[AppState, Any],
@@ -536,64 +560,51 @@ def _task_tools() -> list[Tool]:
         name="kill_task",
         title="Stop a running Wiro task",
         description="Stop a running task (billing stops, no outputs); for a queued one use cancel_task.",
-        annotations=ToolAnnotations(
-            read_only_hint=False,
-            destructive_hint=True,
-            idempotent_hint=True,
-            open_world_hint=True,
-        ),
+        annotations=STOPS,
     )
     async def kill_task(
         ctx: Context[AppState, Any], task_id: TaskId = None, task_token: TaskToken = None
     ) -> Annotated[CallToolResult, TaskResult]:
         app = state_of(ctx)
         ref = _ref(task_id, task_token)
-        try:
-            task = await fetch(app.client, ref)
-            if task.state is TaskState.QUEUED:
-                raise ToolError(
-                    f"Task {task.id} is still queued ({task.status}), not running: call cancel_task with "
-                    f"task_id={task.id!r} to remove it from the queue."
-                )
-            if task.state.terminal:
-                raise ToolError(f"Task {task.id} has already ended ({task.state.value}); there is nothing to stop.")
+
+        async def kill(task: Task) -> None:
             await app.client.kill(task_id=ref.task_id, task_token=ref.task_token)
-            task = await fetch(app.client, ref)
-        except WiroError as exc:
-            raise _tool_error(exc, f"Killing task {task_id or 'by token'}") from exc
-        return await _deliver(ctx, task, preview=False)
+
+        return await _stop_as_asked(
+            ctx,
+            ref,
+            applies_to=TaskState.RUNNING,
+            act=kill,
+            verb="kill",
+            instead="cancel_task",
+            instead_does="remove it from the queue",
+        )
 
     @task_tool(
         name="cancel_task",
         title="Cancel a queued Wiro task",
         description="Remove a task still in Wiro's queue (nothing is billed); for a running one use kill_task.",
-        annotations=ToolAnnotations(
-            read_only_hint=False,
-            destructive_hint=True,
-            idempotent_hint=True,
-            open_world_hint=True,
-        ),
+        annotations=STOPS,
     )
     async def cancel_task(
         ctx: Context[AppState, Any],
         task_id: Annotated[str, BeforeValidator(_as_str), Field(description="Wiro's task id")],
     ) -> Annotated[CallToolResult, TaskResult]:
         app = state_of(ctx)
-        ref = TaskRef(task_id=task_id)
-        try:
-            task = await fetch(app.client, ref)
-            if task.state is TaskState.RUNNING:
-                raise ToolError(
-                    f"Task {task.id} is already running ({task.status}): call kill_task with "
-                    f"task_id={task.id!r} to stop it."
-                )
-            if task.state.terminal:
-                raise ToolError(f"Task {task.id} has already ended ({task.state.value}); there is nothing to cancel.")
-            await app.client.cancel(task_id)
-            task = await fetch(app.client, ref)
-        except WiroError as exc:
-            raise _tool_error(exc, f"Cancelling task {task_id}") from exc
-        return await _deliver(ctx, task, preview=False)
+
+        async def cancel(task: Task) -> None:
+            await app.client.cancel(task.id)
+
+        return await _stop_as_asked(
+            ctx,
+            TaskRef(task_id=task_id),
+            applies_to=TaskState.QUEUED,
+            act=cancel,
+            verb="cancel",
+            instead="kill_task",
+            instead_does="stop it",
+        )
 
     return tools
 

@@ -1,0 +1,16 @@
+"""The public interface as ../shared/CONTRACT.md names it, for the tests that hold the code to it."""
+
+PANORAMA_ARGUMENTS = [
+    "prompt",
+    "negative_prompt",
+    "steps",
+    "scale",
+    "blend_extend",
+    "cfg_scale",
+    "seed",
+    "width",
+    "height",
+]
+IMAGE_ARGUMENTS = ["prompt", "input_image", "steps", "scale", "strength", "samples", "seed", "width", "height"]
+CALL_ARGUMENTS = ["wait_seconds", "preview", "allow_duplicate"]
+TOOLS = {"generate_panorama", "generate_image", "get_task", "kill_task", "cancel_task"}
