@@ -199,9 +199,17 @@ async def test_wiro_errors_are_tool_errors_with_message_and_hint(sandbox: Sandbo
 
 
 async def test_unknown_task_is_a_tool_error(sandbox: Sandbox) -> None:
+    from mcp.shared.exceptions import MCPError
+
     async with stdio_session(server_env(sandbox)) as s:
-        result = await s.call("get_task", {"task_id": "424242"})
-    assert result.is_error and "There is no task yet" in text(result) and "Check the task id" in text(result)
+        read = await s.call("get_task", {"task_id": "424242"})
+        killed = await s.call("kill_task", {"task_id": "424242"})
+        cancelled = await s.call("cancel_task", {"task_id": 424242})
+        with pytest.raises(MCPError, match="Reading task 424242 failed: There is no task yet"):
+            await s.client.read_resource("wiro://tasks/424242")
+    assert read.is_error and "There is no task yet" in text(read) and "Check the task id" in text(read)
+    assert killed.is_error and "Kill of task 424242 failed: There is no task yet" in text(killed)
+    assert cancelled.is_error and "Cancel of task 424242 failed: There is no task yet" in text(cancelled)
 
 
 @pytest.mark.parametrize(

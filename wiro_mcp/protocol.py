@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
+import time
 from enum import StrEnum
 
 # Endpoints (all POST, relative to the base URL that ends in /v1).
@@ -148,9 +150,6 @@ class NonceSource:
     """
 
     def __init__(self) -> None:
-        import threading
-        import time
-
         self._clock = time.time_ns
         self._lock = threading.Lock()
         self._last = 0

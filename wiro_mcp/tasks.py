@@ -105,7 +105,7 @@ class _Reporter:
         await self._on_update(Update(self.task_id, status, self._fraction, message))
 
     async def task(self, task: Task) -> None:
-        await self.status(task.status if not task.state.terminal or task.status else "task_postprocess_end")
+        await self.status(task.status)
 
     async def event(self, event: SocketEvent) -> None:
         step = f"step {event.step}/{event.total}" if event.step is not None and event.total else ""

@@ -1,0 +1,110 @@
+"""The command line: stdout carries only JSON-RPC, bad environments are refused by name, and the
+sandbox command prints its base URL first."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import httpx2
+
+MESSAGES = [
+    {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}},
+    },
+    {"jsonrpc": "2.0", "method": "notifications/initialized"},
+    {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+    {
+        "jsonrpc": "2.0",
+        "id": 3,
+        "method": "tools/call",
+        "params": {
+            "name": "generate_image",
+            "arguments": {"prompt": "raw stdout check", "preview": False},
+            "_meta": {"progressToken": "p"},
+        },
+    },
+    {"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "get_task", "arguments": {}}},
+]
+
+
+def test_stdout_carries_nothing_but_json_rpc() -> None:
+    # The embedded sandbox, the server's logging and the task socket all run in this process:
+    # every line on stdout must still be a JSON-RPC message.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wiro_mcp", "--sandbox"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    lines: list[str] = []
+    try:
+        for message in MESSAGES:
+            process.stdin.write(json.dumps(message) + "\n")
+            process.stdin.flush()
+            if "id" not in message:
+                continue
+            while True:
+                line = process.stdout.readline()
+                assert line, f"the server closed stdout: {process.stderr.read() if process.stderr else ''}"
+                lines.append(line)
+                if json.loads(line).get("id") == message["id"]:
+                    break
+    finally:
+        process.stdin.close()
+        process.wait(timeout=20)
+    parsed = [json.loads(line) for line in lines]
+    assert all(p.get("jsonrpc") == "2.0" for p in parsed)
+    call = next(p for p in parsed if p.get("id") == 3)
+    assert call["result"]["structuredContent"]["state"] == "succeeded"
+    assert any(p.get("method") == "notifications/progress" for p in parsed), "progress arrived as JSON-RPC"
+    assert next(p for p in parsed if p.get("id") == 4)["result"]["isError"] is True
+    assert "using the embedded sandbox" in (process.stderr.read() if process.stderr else "")
+
+
+def test_a_bad_environment_is_refused_by_name() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "wiro_mcp"],
+        env={"PATH": "/usr/bin:/bin", "WIRO_MCP_WAIT_SECONDS": "soon"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 2
+    assert "WIRO_MCP_WAIT_SECONDS" in done.stderr and "valid number" in done.stderr
+    assert done.stdout == ""
+
+
+def test_sandbox_command_prints_its_base_url_first() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wiro_mcp", "sandbox", "--run-seconds", "0.2", "--queue-seconds", "0.1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    try:
+        assert process.stdout is not None
+        base = process.stdout.readline().strip()
+        assert base.startswith("http://127.0.0.1:") and base.endswith("/v1")
+        assert process.stdout.readline().strip() == "WIRO_API_KEY=sandbox-key"
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                answer = httpx2.post(f"{base}/Task/Detail", json={"taskid": "1"}, headers={"x-api-key": "sandbox-key"})
+                break
+            except httpx2.TransportError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        assert answer.status_code == 401, "the fixed credentials are signed: a key alone is refused"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
