@@ -172,3 +172,25 @@ async def test_push_can_be_turned_off(box: Sandbox) -> None:
     assert result.structured_content["state"] == "succeeded"  # type: ignore[index]
     assert box.sockets.connections == 0
     assert box.count("Task/Detail") >= 2
+
+
+async def test_two_waiters_on_one_task_both_hear_the_end(box: Sandbox) -> None:
+    # Identical calls share a task, and get_task may wait beside a generate call: every waiter on
+    # a token needs its own stream of events, and one finishing must not deafen the other.
+    async with following(box) as (client, socket):
+        run = await client.run(SRPO, {"prompt": "shared"})
+        finished: list[float] = []
+
+        async def wait(timeout: float) -> None:
+            task = await wait_for_task(
+                client, TaskRef(task_id=run.task_id), timeout, socket=socket, socket_token=run.socket_token
+            )
+            finished.append(anyio.current_time())
+            assert task.state.value in ("succeeded", "running")
+
+        started = anyio.current_time()
+        async with anyio.create_task_group() as group:
+            group.start_soon(wait, 0.5)  # gives up early and stops watching
+            group.start_soon(wait, 20)
+    # The task takes 1.4 s; the patient waiter hears the end from the socket, not the 10 s safety poll.
+    assert max(finished) - started < 3.0

@@ -31,7 +31,7 @@ class SocketEvent:
     total: int | None = None
 
 
-@dataclass
+@dataclass(eq=False)
 class Watcher:
     token: str
     events: list[SocketEvent] = field(default_factory=list)
@@ -98,7 +98,7 @@ class TaskSocket:
         # httpx2 opens WebSockets with an HTTP GET + upgrade, so it takes http(s) URLs.
         self.url = url.replace("wss://", "https://", 1).replace("ws://", "http://", 1)
         self._http = http
-        self._watchers: dict[str, Watcher] = {}
+        self._watchers: dict[str, set[Watcher]] = {}
         self._wanted = anyio.Event()
         self._session: Any = None
         self._last_message = 0.0
@@ -120,16 +120,22 @@ class TaskSocket:
         return max(0.0, max(self._last_message, self._connected_at) + self.silence - time.monotonic())
 
     def watch(self, token: str) -> Watcher:
-        watcher = self._watchers.get(token)
-        if watcher is None:
-            watcher = self._watchers[token] = Watcher(token)
-            self._wanted.set()
-            if self._session is not None:
-                self._subscribe_soon(token)
+        """A new watcher for this waiter: several may follow one task (identical calls share a
+        task, get_task may wait beside a generate call), each with its own events."""
+        watcher = Watcher(token)
+        watchers = self._watchers.setdefault(token, set())
+        if not watchers and self._session is not None:
+            self._subscribe_soon(token)
+        watchers.add(watcher)
+        self._wanted.set()
         return watcher
 
-    def unwatch(self, token: str) -> None:
-        self._watchers.pop(token, None)
+    def unwatch(self, watcher: Watcher) -> None:
+        watchers = self._watchers.get(watcher.token)
+        if watchers is not None:
+            watchers.discard(watcher)
+            if not watchers:
+                del self._watchers[watcher.token]
 
     def _subscribe_soon(self, token: str) -> None:
         session = self._session
@@ -194,6 +200,5 @@ class TaskSocket:
             if parsed is None:
                 continue
             token, event = parsed
-            watcher = self._watchers.get(token)
-            if watcher is not None:
+            for watcher in self._watchers.get(token, ()):
                 watcher.push(event)

@@ -187,7 +187,7 @@ async def wait_for_task(
             poll_due = clock() + next(intervals)
     finally:
         if watcher is not None and socket is not None:
-            socket.unwatch(watcher.token)
+            socket.unwatch(watcher)
     if latest is None:
         assert last_error is not None
         raise last_error
