@@ -63,7 +63,3 @@ class Settings(BaseModel):
         if not self.input_dirs:
             return []
         return [Path(part).expanduser() for part in self.input_dirs.split(os.pathsep) if part.strip()]
-
-    @property
-    def signed(self) -> bool:
-        return self.api_secret is not None

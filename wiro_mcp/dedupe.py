@@ -53,6 +53,3 @@ class InFlight:
     def done(self, key: str, task_id: str) -> None:
         if self._tasks.get(key) == task_id:
             del self._tasks[key]
-
-    def __len__(self) -> int:
-        return len(self._tasks)

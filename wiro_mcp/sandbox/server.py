@@ -6,6 +6,7 @@ real HTTP parsing and real timeouts.
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import socket
 import threading
@@ -48,6 +49,7 @@ class Sandbox:
         self.sockets = SocketHub(self)
         self.app = create_app(self)
         self._pending: dict[str, Any] = {}
+        self._renderer: concurrent.futures.ThreadPoolExecutor | None = None
         self._renders: OrderedDict[str, list[OutputFile]] = OrderedDict()
         self._render_lock = threading.Lock()
         self._server: Any = None
@@ -69,9 +71,7 @@ class Sandbox:
         """Draw a new task's outputs in the background, so they are ready when it ends (as on Wiro)."""
         if task.outcome != "success":
             return
-        import concurrent.futures
-
-        if not hasattr(self, "_renderer"):
+        if self._renderer is None:
             self._renderer = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="sandbox-draw")
         self._pending[task.id] = self._renderer.submit(self.render_outputs, task)
 
@@ -168,7 +168,7 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
-        if hasattr(self, "_renderer"):
+        if self._renderer is not None:
             self._renderer.shutdown(wait=False, cancel_futures=True)
         if self._server is not None:
             self._server.should_exit = True
