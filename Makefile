@@ -1,5 +1,7 @@
 # Everything a fresh clone needs is built here: `make test` and `make demo` create .venv on first use.
 PYTHON ?= python3
+# Test workers: most tests wait on sockets and subprocesses, so more workers than cores pays off.
+WORKERS ?= 4
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -22,7 +24,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(WORKERS)
 
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py

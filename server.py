@@ -1,6 +1,6 @@
 """Run the wiro-mcp server over stdio: `python server.py` (same as the `wiro-mcp` command)."""
 
-from wiro_mcp.__main__ import main
+from wiro_mcp.cli import main
 
 if __name__ == "__main__":
     main()

@@ -28,6 +28,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from wiro_mcp.client import WiroClient
+from wiro_mcp.models import TaskRef
 from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET, Sandbox, SandboxConfig
 
 HERE = Path(__file__).resolve().parent
@@ -221,7 +222,7 @@ async def get_task_overhead(runs: int) -> tuple[float, float, float]:
         async with WiroClient(SANDBOX_API_KEY, SANDBOX_API_SECRET, base_url=box.base_url) as direct:
 
             async def via_http() -> None:
-                await direct.task_detail(task_id=task_id)
+                await direct.task_detail(TaskRef(task_id=task_id))
 
             raw = await median_call(via_http, runs)
     return mcp * 1e3, raw * 1e3, (mcp - raw) * 1e3

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from wiro_mcp.client import WiroClient
-from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET, Sandbox, SandboxConfig
+from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET, ManualClock, Sandbox, SandboxConfig
 
 
 @pytest.fixture
@@ -13,13 +13,29 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-# Short lifecycles keep the suite quick; a test that needs a longer task builds its own sandbox.
-FAST = SandboxConfig(queue_seconds=0.15, run_seconds=0.45)
+# Short lifecycles and plain pictures keep the suite quick; a test that needs a task to stand still
+# uses `held`, one about file sizes uses `photo`.
+FAST = SandboxConfig(queue_seconds=0.15, run_seconds=0.45, grain=False)
 
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
+    with Sandbox(SandboxConfig(queue_seconds=FAST.queue_seconds, run_seconds=FAST.run_seconds, grain=False)) as box:
+        yield box
+
+
+@pytest.fixture
+def photo() -> Iterator[Sandbox]:
+    """Outputs with photo-like grain, so PNG sizes (and preview budgets) are realistic."""
     with Sandbox(SandboxConfig(queue_seconds=FAST.queue_seconds, run_seconds=FAST.run_seconds)) as box:
+        yield box
+
+
+@pytest.fixture
+def held() -> Iterator[Sandbox]:
+    """A sandbox on a ManualClock: tasks stay in a status until the test moves time on
+    (`held.advance_to(task_id, status)`). Queue 4 s (1 s per queue status), run 10 s."""
+    with Sandbox(SandboxConfig(queue_seconds=4, run_seconds=10, clock=ManualClock(), grain=False)) as box:
         yield box
 
 

@@ -9,8 +9,9 @@ import pytest
 from pydantic import ValidationError
 
 from tests.contract import IMAGE_ARGUMENTS, PANORAMA_ARGUMENTS
-from wiro_mcp.catalog import ModelSpec, load_catalog, snake_case, spec_for_model
-from wiro_mcp.catalog.schema import arguments_model, to_wire, wire_defaults
+from wiro_mcp.catalog import ModelSpec, load_catalog, snake_case
+from wiro_mcp.catalog.schema import arguments_model, describe_errors, to_wire, validate
+from wiro_mcp.errors import ArgumentError
 
 
 def spec(tool: str) -> ModelSpec:
@@ -22,7 +23,6 @@ def test_both_models_are_in_the_catalog() -> None:
         "tencent/hunyuanworld-text-to-panorama",
         "tencent/hunyuan-flux-srpo",
     }
-    assert spec_for_model("Tencent/HunyuanWorld-Text-To-Panorama").tool == "generate_panorama"
 
 
 @pytest.mark.parametrize(
@@ -41,18 +41,8 @@ def test_snake_case(wiro_id: str, argument: str) -> None:
 
 
 def test_panorama_defaults_are_wiros() -> None:
-    assert wire_defaults(spec("generate_panorama")) == {
-        "negativePrompt": "",
-        "steps": 40,
-        "scale": 30.0,
-        "blendExtend": 6,
-        "cfgScale": 0.0,
-        "seed": "0",
-        "width": 1920,
-        "height": 960,
-    }
     model = arguments_model(spec("generate_panorama"))
-    assert to_wire(spec("generate_panorama"), model(prompt="a cave")) == {
+    assert to_wire(spec("generate_panorama"), model.model_validate(dict(prompt="a cave"))) == {
         "prompt": "a cave",
         "negativePrompt": "",
         "steps": 40,
@@ -66,7 +56,10 @@ def test_panorama_defaults_are_wiros() -> None:
 
 
 def test_image_defaults_are_wiros_and_input_image_is_left_out_when_unset() -> None:
-    assert wire_defaults(spec("generate_image")) == {
+    model = arguments_model(spec("generate_image"))
+    wire = to_wire(spec("generate_image"), model.model_validate(dict(prompt="a cat")))
+    assert wire == {
+        "prompt": "a cat",
         "steps": 20,
         "scale": 3.5,
         "strength": 0.88,
@@ -75,10 +68,9 @@ def test_image_defaults_are_wiros_and_input_image_is_left_out_when_unset() -> No
         "width": 1024,
         "height": 1024,
     }
-    model = arguments_model(spec("generate_image"))
-    wire = to_wire(spec("generate_image"), model(prompt="a cat"))
-    assert "inputImage" not in wire
-    wire = to_wire(spec("generate_image"), model(prompt="a cat", input_image="https://e.x/a.png", seed=42))
+    wire = to_wire(
+        spec("generate_image"), model.model_validate(dict(prompt="a cat", input_image="https://e.x/a.png", seed=42))
+    )
     assert wire["inputImage"] == "https://e.x/a.png"
     assert wire["seed"] == "42", "the seed is an integer argument sent as a string"
 
@@ -111,7 +103,7 @@ def test_image_schema_types() -> None:
     ("tool", "arguments", "names", "says"),
     [
         ("generate_panorama", {}, "prompt", "required"),
-        ("generate_panorama", {"prompt": ""}, "prompt", "at least 1 character"),
+        ("generate_panorama", {"prompt": ""}, "prompt", "must not be empty or only spaces"),
         ("generate_panorama", {"prompt": "x", "steps": 0}, "steps", "greater than or equal to 1"),
         ("generate_panorama", {"prompt": "x", "steps": 501}, "steps", "less than or equal to 500"),
         (
@@ -134,7 +126,7 @@ def test_bad_values_are_rejected_with_the_arguments_name(
     tool: str, arguments: dict[str, Any], names: str, says: str
 ) -> None:
     with pytest.raises(ValidationError) as caught:
-        arguments_model(spec(tool))(**arguments)
+        arguments_model(spec(tool)).model_validate(arguments)
     [error] = caught.value.errors()
     assert error["loc"] == (names,)
     assert says in error["msg"]
@@ -143,17 +135,17 @@ def test_bad_values_are_rejected_with_the_arguments_name(
 def test_panorama_must_be_two_to_one() -> None:
     model = arguments_model(spec("generate_panorama"))
     with pytest.raises(ValidationError) as caught:
-        model(prompt="x", width=2048, height=960)
+        model.model_validate(dict(prompt="x", width=2048, height=960))
     message = str(caught.value)
     assert "width (2048) must be exactly 2 × height (960)" in message
     assert "try width=1920, height=960" in message
-    assert model(prompt="x", width=2048, height=1024).width == 2048  # type: ignore[attr-defined]
+    assert model.model_validate(dict(prompt="x", width=2048, height=1024)).width == 2048  # type: ignore[attr-defined]
 
 
 def test_extra_fields_join_the_model_but_not_the_wire() -> None:
     s = spec("generate_image")
     model = arguments_model(s, {"wait_seconds": (float, 45.0)})
-    args = model(prompt="x", wait_seconds=3)
+    args = model.model_validate(dict(prompt="x", wait_seconds=3))
     assert "wait_seconds" not in to_wire(s, args)
     with pytest.raises(ValueError, match="clashes"):
         arguments_model(s, {"prompt": (str, "")})
@@ -186,12 +178,12 @@ def test_a_third_model_is_just_a_spec(tmp_path: Any) -> None:
     }
     extra = ModelSpec.model_validate(json.loads(json.dumps(raw)))
     model = arguments_model(extra)
-    assert to_wire(extra, model(input_image="https://e.x/a.png")) == {
+    assert to_wire(extra, model.model_validate(dict(input_image="https://e.x/a.png"))) == {
         "inputImage": "https://e.x/a.png",
         "scaleFactor": "2",
     }
     with pytest.raises(ValidationError):
-        model(input_image="https://e.x/a.png", scale_factor="3")
+        model.model_validate(dict(input_image="https://e.x/a.png", scale_factor="3"))
 
 
 def test_public_view_lists_inputs_with_typed_defaults() -> None:
@@ -200,3 +192,32 @@ def test_public_view_lists_inputs_with_typed_defaults() -> None:
     assert seed["default"] == 0 and seed["wiro_id"] == "seed" and seed["type"] == "integer"
     prompt = next(i for i in view["inputs"] if i["argument"] == "prompt")
     assert prompt["required"] is True
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        ({"prompt": "x", "steps": True}, "- steps: must be a number, not true or false"),
+        ({"prompt": "x", "scale": False}, "- scale: must be a number, not true or false"),
+        ({"prompt": "   \n\t "}, "- prompt: must not be empty or only spaces"),
+        ({"prompt": "x", "bogus": 1}, "- bogus: unknown argument; the arguments are: prompt, negative_prompt"),
+    ],
+)
+def test_validate_names_the_argument_and_sends_nothing(arguments: dict[str, Any], says: str) -> None:
+    with pytest.raises(ArgumentError) as caught:
+        validate(spec("generate_panorama"), arguments)
+    assert str(caught.value).startswith("Invalid arguments for generate_panorama; nothing was sent to Wiro.")
+    assert says in str(caught.value)
+
+
+def test_errors_echo_at_most_a_hundred_characters_of_a_value() -> None:
+    huge = "x" * 1_000_000
+    with pytest.raises(ValidationError) as caught:
+        arguments_model(spec("generate_panorama")).model_validate({"prompt": "ok", "steps": huge})
+    text = describe_errors("generate_panorama", caught.value, [])
+    assert len(text) < 400 and "(1000000 characters)" in text
+
+
+def test_validate_returns_wiros_fields() -> None:
+    wire = validate(spec("generate_panorama"), {"prompt": "a cave", "seed": 9, "width": 1024, "height": 512})
+    assert wire["seed"] == "9" and wire["width"] == 1024 and wire["blendExtend"] == 6

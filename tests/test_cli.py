@@ -4,13 +4,20 @@ sandbox command prints its base URL first."""
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import sys
 import time
+from typing import Any
 
 import httpx2
+import pytest
 
-MESSAGES = [
+from wiro_mcp.sandbox import Sandbox, SandboxConfig
+
+from .helpers import server_env, stdio_session
+
+MESSAGES: list[dict[str, Any]] = [
     {
         "jsonrpc": "2.0",
         "id": 1,
@@ -66,7 +73,9 @@ def test_stdout_carries_nothing_but_json_rpc() -> None:
     assert call["result"]["structuredContent"]["state"] == "succeeded"
     assert any(p.get("method") == "notifications/progress" for p in parsed), "progress arrived as JSON-RPC"
     assert next(p for p in parsed if p.get("id") == 4)["result"]["isError"] is True
-    assert "using the embedded sandbox" in (process.stderr.read() if process.stderr else "")
+    stderr = process.stderr.read() if process.stderr else ""
+    assert "using the embedded sandbox" in stderr
+    assert "DeprecationWarning" not in stderr, "no deprecation noise the user cannot act on"
 
 
 def test_a_bad_environment_is_refused_by_name() -> None:
@@ -108,3 +117,28 @@ def test_sandbox_command_prints_its_base_url_first() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.mark.anyio
+async def test_the_api_secret_appears_in_no_result_and_no_log_line() -> None:
+    secret = "s3cr3t-" + secrets.token_hex(12)
+    with Sandbox(SandboxConfig(api_secret=secret, queue_seconds=0.1, run_seconds=0.3, grain=False)) as box:
+        seen: list[str] = []
+        async with stdio_session(server_env(box)) as s:
+            calls: list[tuple[str, dict[str, Any]]] = [
+                ("generate_image", {"prompt": "a cat"}),
+                ("generate_image", {"prompt": "[sandbox:fail] a cat"}),
+                ("get_task", {"task_id": "999999"}),
+                ("generate_panorama", {"prompt": "x", "steps": 0}),
+            ]
+            for name, arguments in calls:
+                result = await s.call(name, arguments)
+                seen.append(result.model_dump_json())
+            box.inject("bad_credentials", "Task/Detail")
+            seen.append((await s.call("get_task", {"task_id": "1001"})).model_dump_json())
+            box.inject("html", "Run")
+            seen.append((await s.call("generate_image", {"prompt": "y"})).model_dump_json())
+            stderr = s.stderr
+    assert stderr.strip(), "the server did log something to scan"
+    for blob in [*seen, stderr]:
+        assert secret not in blob

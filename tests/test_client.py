@@ -7,8 +7,9 @@ import asyncio
 import httpx2
 import pytest
 
-from wiro_mcp.client import FileUpload, RetryPolicy, WiroClient
+from wiro_mcp.client import FileUpload, WiroClient
 from wiro_mcp.errors import (
+    RUN_MAY_EXIST,
     AuthenticationError,
     ConcurrencyLimitError,
     ConfigurationError,
@@ -21,8 +22,9 @@ from wiro_mcp.errors import (
     WiroConnectionError,
     WiroTimeoutError,
 )
-from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET, Sandbox, SandboxConfig
-from wiro_mcp.tasks import TaskRef, wait_for_task
+from wiro_mcp.models import TaskRef
+from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET, ManualClock, Sandbox, SandboxConfig
+from wiro_mcp.schedules import RetryPolicy
 
 pytestmark = pytest.mark.anyio
 
@@ -31,36 +33,31 @@ SRPO = "tencent/hunyuan-flux-srpo"
 NO_WAIT = RetryPolicy(max_retries=3, base_delay=0.001, max_delay=0.002)
 
 
-async def test_full_task_run_wait_outputs(client: WiroClient, sandbox: Sandbox) -> None:
-    run = await client.run(PANORAMA, {"prompt": "a lighthouse", "width": 1024, "height": 512, "seed": "7"})
-    seen: list[str] = []
-
-    async def on_update(task: object) -> None:
-        seen.append(task.status)  # type: ignore[attr-defined]
-
-    task = await wait_for_task(client, TaskRef(task_id=run.task_id), timeout=10, on_update=on_update)
-    assert task.state.value == "succeeded"
-    assert task.pexit == "0"
-    assert seen[-1] == "task_postprocess_end"
-    assert len(seen) == len(set(seen)), "each status change is reported once"
-    [output] = task.outputs
-    response = await client.http.get(output.url)
+async def test_full_task_run_and_outputs(held: Sandbox) -> None:
+    async with WiroClient(SANDBOX_API_KEY, SANDBOX_API_SECRET, base_url=held.base_url) as client:
+        run = await client.run(PANORAMA, {"prompt": "a lighthouse", "width": 1024, "height": 512, "seed": "7"})
+        held.advance_to(run.task_id, "task_postprocess_end")
+        task = await client.task_detail(TaskRef(task_id=run.task_id))
+        assert task.state.value == "succeeded"
+        assert task.pexit == "0"
+        [output] = task.outputs
+        response = await client.http.get(output.url)
     assert response.status_code == 200
     assert response.content.startswith(b"\x89PNG")
     assert len(response.content) == output.size
-    recorded = sandbox.state.find_requests("Run/")[0]
+    recorded = held.state.find_requests("Run/")[0]
     assert recorded.fields["seed"] == "7"
 
 
 async def test_detail_by_token_is_the_same_task(client: WiroClient) -> None:
     run = await client.run(SRPO, {"prompt": "a cat"})
-    by_id = await client.task_detail(task_id=run.task_id)
-    by_token = await client.task_detail(task_token=run.socket_token)
+    by_id = await client.task_detail(TaskRef(task_id=run.task_id))
+    by_token = await client.task_detail(TaskRef(task_token=run.socket_token))
     assert by_id.id == by_token.id == run.task_id
 
 
 async def test_key_only_mode_sends_no_signature() -> None:
-    with Sandbox(SandboxConfig(api_secret=None, queue_seconds=0.1, run_seconds=0.2)) as box:
+    with Sandbox(SandboxConfig(api_secret=None, queue_seconds=0.1, run_seconds=0.2, grain=False)) as box:
         async with WiroClient(SANDBOX_API_KEY, None, base_url=box.base_url) as c:
             assert not c.signed
             run = await c.run(SRPO, {"prompt": "a cat"})
@@ -73,7 +70,7 @@ async def test_key_only_mode_sends_no_signature() -> None:
 async def test_wrong_secret_is_an_authentication_error(sandbox: Sandbox) -> None:
     async with WiroClient(SANDBOX_API_KEY, "not-the-secret", base_url=sandbox.base_url) as c:
         with pytest.raises(AuthenticationError) as caught:
-            await c.task_detail(task_id="1")
+            await c.task_detail(TaskRef(task_id="1"))
     assert caught.value.code == 98
     assert caught.value.status_code == 401
     assert "WIRO_API_SECRET" in str(caught.value)
@@ -89,7 +86,7 @@ async def test_missing_key_names_the_variable_and_sends_nothing(sandbox: Sandbox
 
 async def test_200_concurrent_signed_requests_never_share_a_nonce(client: WiroClient, sandbox: Sandbox) -> None:
     run = await client.run(SRPO, {"prompt": "a cat"})
-    results = await asyncio.gather(*(client.task_detail(task_id=run.task_id) for _ in range(200)))
+    results = await asyncio.gather(*(client.task_detail(TaskRef(task_id=run.task_id)) for _ in range(200)))
     assert len(results) == 200
     nonces = [r.headers["x-nonce"] for r in sandbox.state.find_requests("Task/Detail")]
     assert len(nonces) == 200
@@ -127,7 +124,7 @@ async def test_wiro_refusals_become_typed_errors(
 
 async def test_unknown_task_is_not_found(client: WiroClient) -> None:
     with pytest.raises(NotFoundError, match="There is no task yet"):
-        await client.task_detail(task_id="999999")
+        await client.task_detail(TaskRef(task_id="999999"))
 
 
 async def test_invalid_parameters_are_an_invalid_request(client: WiroClient) -> None:
@@ -153,13 +150,13 @@ async def test_transient_faults_are_retried_for_reads(sandbox: Sandbox, fault: s
     async with WiroClient(SANDBOX_API_KEY, SANDBOX_API_SECRET, base_url=sandbox.base_url, retry=NO_WAIT) as c:
         run = await c.run(SRPO, {"prompt": "x"})
         sandbox.inject(fault, "Task/Detail", times=2, retry_after=0)  # type: ignore[arg-type]
-        task = await c.task_detail(task_id=run.task_id)
+        task = await c.task_detail(TaskRef(task_id=run.task_id))
         assert task.id == run.task_id
         assert sandbox.count("Task/Detail") == 3
         # When the fault outlasts the retries, the typed error comes out.
         sandbox.inject(fault, "Task/Detail", times=10, retry_after=0)  # type: ignore[arg-type]
         with pytest.raises(error) as caught:
-            await c.task_detail(task_id=run.task_id)
+            await c.task_detail(TaskRef(task_id=run.task_id))
         assert caught.value.transient  # type: ignore[attr-defined]
         assert sandbox.count("Task/Detail") == 3 + 4
 
@@ -167,9 +164,14 @@ async def test_transient_faults_are_retried_for_reads(sandbox: Sandbox, fault: s
 @pytest.mark.parametrize("fault", ["http_500", "html", "broken_json", "http_429"])
 async def test_a_run_is_never_retried_after_reaching_wiro(client: WiroClient, sandbox: Sandbox, fault: str) -> None:
     sandbox.inject(fault, "Run", times=5, retry_after=0)  # type: ignore[arg-type]
-    with pytest.raises((ServerError, InvalidResponseError, RateLimitError)):
+    with pytest.raises((ServerError, InvalidResponseError, RateLimitError)) as caught:
         await client.run(SRPO, {"prompt": "x"})
     assert sandbox.count("Run/") == 1
+    if fault != "http_429":
+        # An error page or unreadable answer after the run reached Wiro: the task may exist.
+        assert RUN_MAY_EXIST in str(caught.value) and "try again in a moment" not in str(caught.value)
+    else:
+        assert "may have reached Wiro" not in str(caught.value)
 
 
 async def test_no_retry_of_a_run_after_a_read_timeout(sandbox: Sandbox) -> None:
@@ -193,7 +195,7 @@ async def test_reads_are_retried_after_a_read_timeout(sandbox: Sandbox) -> None:
     ) as c:
         run = await c.run(SRPO, {"prompt": "x"})
         sandbox.inject("slow", "Task/Detail", delay=1.0)
-        task = await c.task_detail(task_id=run.task_id)
+        task = await c.task_detail(TaskRef(task_id=run.task_id))
     assert task.id == run.task_id
     assert sandbox.count("Task/Detail") == 2
 
@@ -228,7 +230,7 @@ async def test_http_status_without_json_body_is_classified() -> None:
 
     async with WiroClient("k", None, transport=httpx2.MockTransport(handler), retry=NO_WAIT) as c:
         with pytest.raises(AuthenticationError, match="Unauthorized"):
-            await c.task_detail(task_id="1")
+            await c.task_detail(TaskRef(task_id="1"))
 
 
 async def test_multipart_upload_reaches_wiro_byte_for_byte(client: WiroClient, sandbox: Sandbox) -> None:
@@ -244,20 +246,73 @@ async def test_multipart_upload_reaches_wiro_byte_for_byte(client: WiroClient, s
     assert recorded.fields == {"prompt": "repaint", "strength": "0.5", "seed": "3"}
 
 
-async def test_kill_and_cancel(client: WiroClient, sandbox: Sandbox) -> None:
-    queued = await client.run(SRPO, {"prompt": "x"})
-    cancelled = await client.cancel(queued.task_id)
-    assert cancelled is not None and cancelled.state.value == "cancelled"
-    running = await client.run(SRPO, {"prompt": "y"})
-    await wait_until_status(client, running.task_id, "running")
-    killed = await client.kill(task_token=running.socket_token)
-    assert killed is not None and killed.status == "task_cancel"
-    # Cancel only applies to queued tasks, kill only to running ones.
-    with pytest.raises(InvalidRequestError, match="use Task/Kill"):
-        await client.cancel(running.task_id)
-    third = await client.run(SRPO, {"prompt": "z"})
-    with pytest.raises(InvalidRequestError, match="use Task/Cancel"):
-        await client.kill(task_id=third.task_id)
+@pytest.mark.parametrize("queued_until", ["task_queue", "task_preprocess_end"])
+async def test_kill_and_cancel_follow_the_sandboxs_own_boundary(queued_until: str) -> None:
+    config = SandboxConfig(queue_seconds=4, run_seconds=10, clock=ManualClock(), queued_until=queued_until, grain=False)
+    with Sandbox(config) as box:
+        async with WiroClient(SANDBOX_API_KEY, SANDBOX_API_SECRET, base_url=box.base_url) as client:
+            queued = await client.run(SRPO, {"prompt": "x"})
+            cancelled = await client.cancel(queued.task_id)
+            assert cancelled is not None and cancelled.state.value == "cancelled"
+            # A task in task_accept: queued for one reading of the docs, running for the other.
+            accepted = await client.run(SRPO, {"prompt": "y"})
+            box.advance_to(accepted.task_id, "task_accept")
+            if queued_until == "task_queue":
+                with pytest.raises(InvalidRequestError, match="use Task/Kill"):
+                    await client.cancel(accepted.task_id)
+                killed = await client.kill(TaskRef(task_token=accepted.socket_token))
+                assert killed is not None and killed.status == "task_cancel"
+            else:
+                with pytest.raises(InvalidRequestError, match="use Task/Cancel"):
+                    await client.kill(TaskRef(task_id=accepted.task_id))
+                assert (await client.cancel(accepted.task_id)) is not None
+            running = await client.run(SRPO, {"prompt": "z"})
+            box.advance_to(running.task_id, "task_start")
+            with pytest.raises(InvalidRequestError, match="use Task/Kill"):
+                await client.cancel(running.task_id)
+            assert (await client.kill(TaskRef(task_id=running.task_id))) is not None
+
+
+async def test_a_deadline_bounds_a_slow_answer_and_the_retries(sandbox: Sandbox) -> None:
+    import anyio
+
+    async with WiroClient(SANDBOX_API_KEY, SANDBOX_API_SECRET, base_url=sandbox.base_url) as c:
+        run = await c.run(SRPO, {"prompt": "x"})
+        sandbox.inject("slow", "Task/Detail", delay=30)
+        with pytest.raises(WiroTimeoutError):
+            await c.task_detail(TaskRef(task_id=run.task_id), deadline=anyio.current_time() + 0.5)
+        assert sandbox.count("Task/Detail") == 1, "no retry was started that could not finish in time"
+        sandbox.inject("http_429", "Task/Detail", times=10, retry_after=5)
+        with pytest.raises(RateLimitError):
+            await c.task_detail(TaskRef(task_id=run.task_id), deadline=anyio.current_time() + 2)
+        assert sandbox.count("Task/Detail") == 2, "a Retry-After beyond the deadline is not slept through"
+        with pytest.raises(WiroTimeoutError, match="no time was left"):
+            await c.task_detail(TaskRef(task_id=run.task_id), deadline=anyio.current_time() - 1)
+        assert sandbox.count("Task/Detail") == 2, "nothing is sent once the deadline has passed"
+
+
+async def test_credentials_in_the_base_url_never_show() -> None:
+    with Sandbox() as box:
+        url = box.base_url.replace("http://", "http://alice:hunter2@")
+    async with WiroClient(SANDBOX_API_KEY, SANDBOX_API_SECRET, base_url=url, retry=NO_WAIT) as c:
+        with pytest.raises(WiroConnectionError) as caught:
+            await c.task_detail(TaskRef(task_id="1"))
+    assert "hunter2" not in str(caught.value) and "alice" not in str(caught.value)
+    assert "***@127.0.0.1" in str(caught.value)
+
+
+async def test_a_model_that_is_not_owner_slug_is_refused_before_sending(client: WiroClient, sandbox: Sandbox) -> None:
+    with pytest.raises(ConfigurationError, match="owner/slug"):
+        await client.run("no-slash", {"prompt": "x"})
+    assert sandbox.count("") == 0
+
+
+async def test_errors_keep_status_and_a_bounded_body_for_the_log(client: WiroClient, sandbox: Sandbox) -> None:
+    sandbox.inject("html", "Task/Detail", times=10)
+    with pytest.raises(InvalidResponseError) as caught:
+        await client.task_detail(TaskRef(task_id="1"))
+    assert caught.value.status_code == 502
+    assert caught.value.body is not None and "Bad Gateway" in caught.value.body and len(caught.value.body) <= 300
 
 
 async def test_tool_detail(client: WiroClient) -> None:
@@ -278,11 +333,3 @@ def test_retry_policy_honours_retry_after_and_caps_backoff() -> None:
         ceiling = min(2.0, 0.5 * 2**n)
         assert ceiling / 2 <= d <= ceiling
     assert policy.delay(4, None) is None
-
-
-async def wait_until_status(client: WiroClient, task_id: str, state: str) -> None:
-    for _ in range(100):
-        if (await client.task_detail(task_id=task_id)).state.value == state:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"task {task_id} never became {state}")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from wiro_mcp.adapter.app import create_server
 from wiro_mcp.config import Settings
-from wiro_mcp.server import create_server
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

@@ -12,7 +12,7 @@ from PIL import Image
 
 from wiro_mcp.sandbox import Sandbox
 
-from .mcp_helpers import HttpServer, server_env
+from .helpers import HttpServer, server_env
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -9,10 +9,10 @@ import sys
 import httpx2
 import pytest
 
-from wiro_mcp.http import is_loopback
+from wiro_mcp.adapter.http_app import is_loopback
 from wiro_mcp.sandbox import Sandbox
 
-from .mcp_helpers import HttpServer, free_port, http_session, server_env, stdio_session, text
+from .helpers import HttpProcess, HttpServer, connect, free_port, http_session, server_env, text
 
 pytestmark = pytest.mark.anyio
 
@@ -32,10 +32,10 @@ async def test_tools_work_over_http_in_both_protocol_generations(sandbox: Sandbo
             expected = "2025-11-25" if mode == "legacy" else "2026-07-28"
             assert client.protocol_version == expected
             assert len((await client.list_tools()).tools) == 5
-            progress: list[float] = []
+            reported: list[float] = []
 
-            async def on_progress(value: float, total: float | None, message: str | None) -> None:
-                progress.append(value)
+            async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+                reported.append(progress)
 
             result = await client.call_tool(
                 "generate_panorama",
@@ -44,9 +44,9 @@ async def test_tools_work_over_http_in_both_protocol_generations(sandbox: Sandbo
             )
             assert result.structured_content is not None, text(result)
             assert result.structured_content["state"] == "succeeded"
-            assert progress and progress[-1] == 1.0
+            assert reported and reported[-1] == 1.0
             again = await client.call_tool("get_task", {"task_id": result.structured_content["task_id"]})
-            assert again.structured_content["state"] == "succeeded"  # type: ignore[index]
+            assert again.structured_content["state"] == "succeeded"
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
@@ -58,12 +58,13 @@ async def test_stdio_works_in_both_protocol_generations(sandbox: Sandbox, mode: 
     async with Client(stdio_client(params), mode=mode) as client:
         assert client.protocol_version == ("2025-11-25" if mode == "legacy" else "2026-07-28")
         result = await client.call_tool("generate_image", {"prompt": "x", "preview": False})
-        assert result.structured_content["state"] == "succeeded"  # type: ignore[index]
+        assert result.structured_content["state"] == "succeeded"
 
 
 async def test_a_token_is_required_on_every_request_when_set(sandbox: Sandbox) -> None:
     token = "t0ken-for-tests"
-    with HttpServer(server_env(sandbox, WIRO_MCP_HTTP_TOKEN=token)) as server:
+    # The real command line: `wiro-mcp --transport http` reading its token from the environment.
+    with HttpProcess(server_env(sandbox, WIRO_MCP_HTTP_TOKEN=token)) as server:
         async with httpx2.AsyncClient() as http:
             missing = await http.post(server.url, json=INIT, headers=MCP_HEADERS)
             wrong = await http.post(server.url, json=INIT, headers={**MCP_HEADERS, "authorization": "Bearer nope"})
@@ -93,14 +94,14 @@ async def test_dns_rebinding_is_refused_on_loopback(sandbox: Sandbox) -> None:
 
 
 async def test_stateless_mode_answers_without_a_session(sandbox: Sandbox) -> None:
-    with HttpServer(server_env(sandbox), "--stateless") as server:
+    with HttpServer(server_env(sandbox), stateless=True) as server:
         async with httpx2.AsyncClient() as http:
             first = await http.post(server.url, json=INIT, headers=MCP_HEADERS)
         assert first.status_code == 200 and "mcp-session-id" not in first.headers
         for mode in ("legacy", "auto"):
             async with http_session(server.url, mode=mode) as client:
                 result = await client.call_tool("generate_image", {"prompt": "stateless", "preview": False})
-                assert result.structured_content["state"] == "succeeded"  # type: ignore[index]
+                assert result.structured_content["state"] == "succeeded"
 
 
 def test_binding_beyond_loopback_requires_a_token() -> None:
@@ -134,8 +135,6 @@ def test_is_loopback(host: str, loopback: bool) -> None:
 
 @pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
 async def test_logging_level_and_log_messages_reach_a_handshake_client(sandbox: Sandbox) -> None:
-    from mcp import Client
-    from mcp.client.stdio import StdioServerParameters, stdio_client
     from mcp_types import LoggingMessageNotificationParams
 
     messages: list[LoggingMessageNotificationParams] = []
@@ -143,8 +142,7 @@ async def test_logging_level_and_log_messages_reach_a_handshake_client(sandbox: 
     async def on_log(params: LoggingMessageNotificationParams) -> None:
         messages.append(params)
 
-    params = StdioServerParameters(command=sys.executable, args=["-m", "wiro_mcp"], env=server_env(sandbox))
-    async with Client(stdio_client(params), mode="legacy", logging_callback=on_log) as client:
+    async with connect(sandbox, mode="legacy", logging_callback=on_log) as client:
         assert client.server_capabilities.logging is not None
         await client.set_logging_level("info")
         await client.call_tool("generate_image", {"prompt": "x", "preview": False})
@@ -158,16 +156,16 @@ async def test_logging_level_and_log_messages_reach_a_handshake_client(sandbox: 
 async def test_completion_offers_recent_task_ids_and_output_names(sandbox: Sandbox) -> None:
     from mcp_types import ResourceTemplateReference
 
-    async with stdio_session(server_env(sandbox)) as s:
+    async with connect(sandbox) as client:
         ids = [
-            (await s.call("generate_image", {"prompt": p, "samples": 2, "preview": False})).structured_content[  # type: ignore[index]
-                "task_id"
-            ]
+            (
+                await client.call_tool("generate_image", {"prompt": p, "samples": 2, "preview": False})
+            ).structured_content["task_id"]
             for p in ("a", "b")
         ]
         ref = ResourceTemplateReference(uri="wiro://tasks/{task_id}")
-        done = await s.client.complete(ref, {"name": "task_id", "value": ""})
+        done = await client.complete(ref, {"name": "task_id", "value": ""})
         assert done.completion.values[:2] == list(reversed(ids))
         outputs = ResourceTemplateReference(uri="wiro://tasks/{task_id}/outputs/{name}")
-        names = await s.client.complete(outputs, {"name": "name", "value": "1"}, context_arguments={"task_id": ids[0]})
+        names = await client.complete(outputs, {"name": "name", "value": "1"}, context_arguments={"task_id": ids[0]})
         assert names.completion.values == ["1.png"]

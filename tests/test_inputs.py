@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import threading
 from pathlib import Path
 
 import pytest
 
-from wiro_mcp.inputs import INPUT_MAX_BYTES, InputRefused, load_local_image, roots_from_uris
+from wiro_mcp.errors import InputRefused
+from wiro_mcp.inputs import INPUT_MAX_BYTES, _open_inside, load_local_image, roots_from_uris
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(100)
 
@@ -79,3 +83,73 @@ def test_relative_missing_and_folders(allowed: Path) -> None:
 
 def test_roots_are_file_uris_only() -> None:
     assert roots_from_uris(["file:///home/me/pics", "https://example.com/x"]) == [Path("/home/me/pics")]
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(allowed: Path) -> None:
+    fifo = allowed / "pipe.png"
+    os.mkfifo(fifo)
+    outcome: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            load_local_image(str(fifo), [allowed])
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=load, daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    assert not worker.is_alive(), "opening a FIFO blocked until a writer appeared"
+    [error] = outcome
+    assert isinstance(error, InputRefused) and "not a regular file" in str(error)
+
+
+def test_a_nul_byte_gets_a_reason(allowed: Path) -> None:
+    with pytest.raises(InputRefused, match="contains a NUL character"):
+        load_local_image(str(allowed / "cat.png") + "\x00.png", [allowed])
+
+
+def test_a_folder_swapped_for_a_link_after_the_check_is_not_followed(tmp_path: Path, allowed: Path) -> None:
+    # What load_local_image checked: allowed/sub/cat.png, a real folder. What is there when it opens:
+    # a symlink to a folder outside holding a file of the same name.
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "cat.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"SECRET")
+    os.symlink(outside, allowed / "sub")
+    with pytest.raises(InputRefused, match="changed while it was being opened"):
+        _open_inside(allowed.resolve(), Path("sub/cat.png"), "input_image")
+
+
+def test_swapping_a_folder_for_a_link_in_a_loop_never_uploads_a_file_from_outside(
+    tmp_path: Path, allowed: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = b"\x89PNG\r\n\x1a\n" + b"SECRET" * 10
+    (outside / "x.png").write_bytes(secret)
+    inside = allowed / "sub"
+    inside.mkdir()
+    (inside / "x.png").write_bytes(PNG)
+    stop = threading.Event()
+
+    def swap() -> None:
+        # Flip allowed/sub between the real folder and a link to the outside one, as fast as possible.
+        real = allowed / "sub-real"
+        while not stop.is_set():
+            os.rename(inside, real)
+            os.symlink(outside, inside)
+            os.unlink(inside)
+            os.rename(real, inside)
+
+    flipper = threading.Thread(target=swap, daemon=True)
+    flipper.start()
+    uploaded: list[bytes] = []
+    try:
+        for _ in range(300):
+            with contextlib.suppress(InputRefused):
+                uploaded.append(load_local_image(str(inside / "x.png"), [allowed]).content)
+    finally:
+        stop.set()
+        flipper.join(timeout=10)
+        shutil.rmtree(allowed / "sub-real", ignore_errors=True)
+    assert secret not in uploaded, "a file from outside the allowed folder was read"

@@ -13,7 +13,7 @@ import pytest
 
 from wiro_mcp.sandbox import Sandbox, SandboxConfig
 
-from .mcp_helpers import HttpServer, server_env
+from .helpers import HttpServer, server_env
 from .node_tools import NodeTools, node_tools
 
 EXPECTED_FAILURES = Path(__file__).resolve().parent / "conformance" / "expected-failures.yml"
@@ -41,7 +41,7 @@ def tools() -> NodeTools:
 
 @pytest.fixture
 def slow_sandbox() -> Any:
-    with Sandbox(SandboxConfig(queue_seconds=0.3, run_seconds=30)) as box:
+    with Sandbox(SandboxConfig(queue_seconds=0.3, run_seconds=30, grain=False)) as box:
         yield box
 
 

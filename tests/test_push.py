@@ -11,11 +11,14 @@ import anyio
 import pytest
 
 from wiro_mcp.client import WiroClient
+from wiro_mcp.followers import Followers
+from wiro_mcp.models import TaskRef
+from wiro_mcp.progress import Update
 from wiro_mcp.push import SocketEvent, TaskSocket, parse_message
 from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET, Sandbox, SandboxConfig
-from wiro_mcp.tasks import PollPolicy, TaskRef, Update, wait_for_task
+from wiro_mcp.schedules import PollPolicy
 
-from .mcp_helpers import server_env, stdio_session
+from .helpers import connect
 
 pytestmark = pytest.mark.anyio
 SRPO = "tencent/hunyuan-flux-srpo"
@@ -23,24 +26,27 @@ SRPO = "tencent/hunyuan-flux-srpo"
 
 @pytest.fixture
 def box() -> Any:
-    with Sandbox(SandboxConfig(queue_seconds=0.2, run_seconds=1.2)) as sandbox:
+    with Sandbox(SandboxConfig(queue_seconds=0.2, run_seconds=1.2, grain=False)) as sandbox:
         yield sandbox
 
 
 @asynccontextmanager
-async def following(sandbox: Sandbox, **socket_options: Any) -> AsyncIterator[tuple[WiroClient, TaskSocket]]:
+async def following(
+    sandbox: Sandbox, policy: PollPolicy | None = None, **socket_options: Any
+) -> AsyncIterator[tuple[WiroClient, Followers, TaskSocket]]:
     socket = TaskSocket(sandbox.socket_url, **socket_options)
     async with (
         WiroClient(SANDBOX_API_KEY, SANDBOX_API_SECRET, base_url=sandbox.base_url) as client,
         anyio.create_task_group() as group,
+        Followers(client, socket=socket, policy=policy).running() as followers,
     ):
         group.start_soon(socket.run)
-        yield client, socket
+        yield client, followers, socket
         group.cancel_scope.cancel()
 
 
 async def run_and_wait(
-    client: WiroClient, socket: TaskSocket, policy: PollPolicy | None = None, prompt: str = "x"
+    client: WiroClient, followers: Followers, prompt: str = "x", timeout: float = 20
 ) -> tuple[Any, list[Update]]:
     run = await client.run(SRPO, {"prompt": prompt})
     updates: list[Update] = []
@@ -48,16 +54,8 @@ async def run_and_wait(
     async def on_update(update: Update) -> None:
         updates.append(update)
 
-    task = await wait_for_task(
-        client,
-        TaskRef(task_id=run.task_id),
-        20,
-        on_update=on_update,
-        socket=socket,
-        socket_token=run.socket_token,
-        policy=policy or PollPolicy(),
-    )
-    return task, updates
+    waited = await followers.wait(TaskRef(task_id=run.task_id), timeout, on_update=on_update, token=run.socket_token)
+    return waited.task, updates
 
 
 def test_parse_message() -> None:
@@ -75,8 +73,8 @@ def test_parse_message() -> None:
 
 
 async def test_push_reads_the_task_once_and_reports_real_progress(box: Sandbox) -> None:
-    async with following(box) as (client, socket):
-        task, updates = await run_and_wait(client, socket)
+    async with following(box) as (client, followers, socket):
+        task, updates = await run_and_wait(client, followers)
         assert socket.connects == 1
     assert task.state.value == "succeeded" and task.outputs
     assert box.count("Task/Detail") == 1, "the socket said when; one read fetched the final record"
@@ -91,11 +89,11 @@ async def test_push_reads_the_task_once_and_reports_real_progress(box: Sandbox) 
 
 
 async def test_one_socket_serves_every_task(box: Sandbox) -> None:
-    async with following(box) as (client, socket):
+    async with following(box) as (client, followers, _):
         results: list[Any] = []
 
         async def one(i: int) -> None:
-            results.append((await run_and_wait(client, socket, prompt=f"p{i}"))[0])
+            results.append((await run_and_wait(client, followers, prompt=f"p{i}"))[0])
 
         async with anyio.create_task_group() as group:
             for i in range(10):
@@ -106,12 +104,12 @@ async def test_one_socket_serves_every_task(box: Sandbox) -> None:
 
 
 async def test_reconnects_after_the_socket_drops(box: Sandbox) -> None:
-    async with following(box) as (client, socket):
+    async with following(box) as (client, followers, socket):
         async with anyio.create_task_group() as group:
             outcome: list[Any] = []
 
             async def wait() -> None:
-                outcome.append(await run_and_wait(client, socket))
+                outcome.append(await run_and_wait(client, followers))
 
             group.start_soon(wait)
             await anyio.sleep(0.5)
@@ -125,8 +123,8 @@ async def test_reconnects_after_the_socket_drops(box: Sandbox) -> None:
 
 async def test_falls_back_to_polling_when_the_socket_is_refused(box: Sandbox) -> None:
     box.sockets.mode = "refuse"
-    async with following(box) as (client, socket):
-        task, _ = await run_and_wait(client, socket)
+    async with following(box) as (client, followers, socket):
+        task, _ = await run_and_wait(client, followers)
         assert socket.connects == 0
     assert task.state.value == "succeeded"
     assert box.count("Task/Detail") >= 3, "polling did the work"
@@ -134,9 +132,9 @@ async def test_falls_back_to_polling_when_the_socket_is_refused(box: Sandbox) ->
 
 async def test_falls_back_to_polling_when_the_socket_goes_silent(box: Sandbox) -> None:
     box.sockets.mode = "silent"
-    async with following(box, silence=0.3) as (client, socket):
+    async with following(box, silence=0.3) as (client, followers, socket):
         with anyio.fail_after(10):
-            task, _ = await run_and_wait(client, socket)
+            task, _ = await run_and_wait(client, followers)
         assert socket.connects == 1
     assert task.state.value == "succeeded"
     assert box.count("Task/Detail") >= 3
@@ -145,52 +143,52 @@ async def test_falls_back_to_polling_when_the_socket_goes_silent(box: Sandbox) -
 async def test_the_safety_poll_finishes_a_task_whose_messages_were_lost(box: Sandbox) -> None:
     box.sockets.mode = "silent"
     # The socket counts as healthy for a long time, so only the safety poll can see the end.
-    async with following(box, silence=60) as (client, socket):
+    async with following(box, PollPolicy(safety=0.5), silence=60) as (client, followers, _):
         with anyio.fail_after(10):
-            task, _ = await run_and_wait(client, socket, policy=PollPolicy(safety=0.5))
+            task, _ = await run_and_wait(client, followers)
     assert task.state.value == "succeeded"
     assert 2 <= box.count("Task/Detail") <= 6
 
 
-async def test_push_over_stdio_with_fractional_progress(box: Sandbox) -> None:
-    progress: list[tuple[float, str | None]] = []
+async def test_push_through_the_server_with_fractional_progress(box: Sandbox) -> None:
+    reported: list[tuple[float, str | None]] = []
 
-    async def on_progress(value: float, total: float | None, message: str | None) -> None:
-        progress.append((value, message))
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        reported.append((progress, message))
 
-    async with stdio_session(server_env(box)) as s:
-        result = await s.call("generate_image", {"prompt": "x", "preview": False}, progress_callback=on_progress)
-    assert result.structured_content["state"] == "succeeded"  # type: ignore[index]
+    async with connect(box) as client:
+        result = await client.call_tool(
+            "generate_image", {"prompt": "x", "preview": False}, progress_callback=on_progress
+        )
+    assert result.structured_content["state"] == "succeeded"
     assert box.sockets.connections == 1
     assert box.count("Task/Detail") == 1
-    assert any("step" in (m or "") and 0.15 < v < 0.9 for v, m in progress)
+    assert any("step" in (m or "") and 0.15 < v < 0.9 for v, m in reported)
 
 
 async def test_push_can_be_turned_off(box: Sandbox) -> None:
-    async with stdio_session(server_env(box, WIRO_MCP_PUSH="0")) as s:
-        result = await s.call("generate_image", {"prompt": "x", "preview": False})
-    assert result.structured_content["state"] == "succeeded"  # type: ignore[index]
+    async with connect(box, WIRO_MCP_PUSH="0") as client:
+        result = await client.call_tool("generate_image", {"prompt": "x", "preview": False})
+    assert result.structured_content["state"] == "succeeded"
     assert box.sockets.connections == 0
     assert box.count("Task/Detail") >= 2
 
 
 async def test_two_waiters_on_one_task_both_hear_the_end(box: Sandbox) -> None:
-    # Identical calls share a task, and get_task may wait beside a generate call: every waiter on
-    # a token needs its own stream of events, and one finishing must not deafen the other.
-    async with following(box) as (client, socket):
+    # Identical calls share a task, and get_task may wait beside a generate call: one waiter giving
+    # up early must not deafen the other, which hears the end from the socket, not a safety poll.
+    async with following(box) as (client, followers, _):
         run = await client.run(SRPO, {"prompt": "shared"})
-        finished: list[float] = []
+        ref = TaskRef(task_id=run.task_id)
+        states: dict[str, str] = {}
 
-        async def wait(timeout: float) -> None:
-            task = await wait_for_task(
-                client, TaskRef(task_id=run.task_id), timeout, socket=socket, socket_token=run.socket_token
-            )
-            finished.append(anyio.current_time())
-            assert task.state.value in ("succeeded", "running")
+        async def wait(name: str, timeout: float) -> None:
+            waited = await followers.wait(ref, timeout, token=run.socket_token)
+            assert waited.task is not None
+            states[name] = waited.task.state.value
 
-        started = anyio.current_time()
         async with anyio.create_task_group() as group:
-            group.start_soon(wait, 0.5)  # gives up early and stops watching
-            group.start_soon(wait, 20)
-    # The task takes 1.4 s; the patient waiter hears the end from the socket, not the 10 s safety poll.
-    assert max(finished) - started < 3.0
+            group.start_soon(wait, "early", 0.3)
+            group.start_soon(wait, "patient", 20)
+    assert states["early"] in ("queued", "running") and states["patient"] == "succeeded"
+    assert box.count("Task/Detail") <= 3, "the end came from the socket (one read), not from polling"

@@ -1,41 +1,42 @@
 """WiroClient: the one way this project talks to the Wiro HTTP API.
 
 Knows nothing of MCP. Every request goes through `_request`, which signs it, applies timeouts,
-retries what is safe to retry, and turns the answer into a typed model or a `WiroError`.
+retries what is safe to retry, and turns the answer into a typed model or a `WiroError`. A
+request may carry a deadline (on the event loop's clock): each attempt's timeout shrinks to the
+time left, and no retry starts that could not finish before it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import email.utils
 import logging
-import random
-import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
+import anyio
 import httpx2
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr
 
 from . import protocol
 from .config import DEFAULT_BASE_URL, Settings
 from .errors import (
+    RUN_MAY_EXIST,
     ConfigurationError,
     InvalidResponseError,
     NotFoundError,
     RateLimitError,
+    ServerError,
     WiroConnectionError,
     WiroError,
     WiroTimeoutError,
-    error_from_codes,
 )
-from .models import Envelope, RunResponse, Task, TaskListResponse, ToolDetailResponse, ToolInfo
+from .models import RunResponse, Task, TaskListResponse, TaskRef, ToolDetailResponse, ToolInfo
+from .responses import M, parse_answer
+from .safe_text import redact_url
+from .schedules import RetryPolicy
 
 log = logging.getLogger(__name__)
-
-M = TypeVar("M", bound=Envelope)
 
 DEFAULT_TIMEOUT = httpx2.Timeout(30.0, connect=10.0)
 # Uploads can be several MB on a slow uplink.
@@ -49,25 +50,6 @@ class FileUpload:
     filename: str
     content: bytes
     content_type: str
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Capped exponential backoff with jitter; a server's Retry-After wins up to `max_retry_after`."""
-
-    max_retries: int = 3
-    base_delay: float = 0.25
-    max_delay: float = 4.0
-    max_retry_after: float = 20.0
-
-    def delay(self, attempt: int, retry_after: float | None) -> float | None:
-        """Seconds to wait before retry number `attempt` (0-based), or None to give up."""
-        if attempt >= self.max_retries:
-            return None
-        if retry_after is not None:
-            return retry_after if retry_after <= self.max_retry_after else None
-        backoff: float = min(self.max_delay, self.base_delay * 2**attempt)
-        return backoff * (0.5 + random.random() / 2)
 
 
 class WiroClient:
@@ -137,45 +119,44 @@ class WiroClient:
         inputs: Mapping[str, Any],
         files: Mapping[str, FileUpload] | None = None,
         *,
-        callback_url: str | None = None,
+        deadline: float | None = None,
     ) -> RunResponse:
         """Start a task. Never retried once the request may have reached Wiro: a run is billed."""
-        owner, _, slug = model.partition("/")
-        if not owner or not slug:
-            raise ValueError(f"model must look like 'owner/slug', got {model!r}")
-        path = protocol.RUN_PATH.format(owner=owner, slug=slug)
-        body = dict(inputs)
-        if callback_url:
-            body["callbackUrl"] = callback_url
+        path = protocol.RUN_PATH.format(**_owner_slug(model))
         if files:
-            form = {k: _form_value(v) for k, v in body.items() if v is not None}
+            form = {k: _form_value(v) for k, v in inputs.items() if v is not None}
             parts = {k: (f.filename, f.content, f.content_type) for k, f in files.items()}
             return await self._request(
-                path, RunResponse, data=form, files=parts, idempotent=False, timeout=UPLOAD_TIMEOUT
+                path,
+                RunResponse,
+                data=form,
+                files=parts,
+                idempotent=False,
+                timeout=UPLOAD_TIMEOUT,
+                deadline=deadline,
             )
-        return await self._request(path, RunResponse, json=body, idempotent=False)
+        return await self._request(path, RunResponse, json=dict(inputs), idempotent=False, deadline=deadline)
 
-    async def task_detail(self, *, task_id: str | None = None, task_token: str | None = None) -> Task:
-        body = _task_ref(task_id, task_token)
-        answer = await self._request(protocol.TASK_DETAIL_PATH, TaskListResponse, json=body)
+    async def task_detail(self, ref: TaskRef, *, deadline: float | None = None) -> Task:
+        answer = await self._request(protocol.TASK_DETAIL_PATH, TaskListResponse, json=ref.wire(), deadline=deadline)
         if not answer.tasks:
-            raise NotFoundError(f"Wiro has no task {_describe_ref(task_id, task_token)}", code=1)
+            raise NotFoundError(f"Wiro has no {ref}", code=protocol.CODE_NOT_FOUND)
         return answer.tasks[0]
 
-    async def kill(self, *, task_id: str | None = None, task_token: str | None = None) -> Task | None:
-        body = _task_ref(task_id, task_token)
-        answer = await self._request(protocol.TASK_KILL_PATH, TaskListResponse, json=body)
+    async def kill(self, ref: TaskRef, *, deadline: float | None = None) -> Task | None:
+        answer = await self._request(protocol.TASK_KILL_PATH, TaskListResponse, json=ref.wire(), deadline=deadline)
         return answer.tasks[0] if answer.tasks else None
 
-    async def cancel(self, task_id: str) -> Task | None:
-        body = _task_ref(task_id, None)
-        answer = await self._request(protocol.TASK_CANCEL_PATH, TaskListResponse, json=body)
+    async def cancel(self, task_id: str, *, deadline: float | None = None) -> Task | None:
+        # Task/Cancel takes the id only (Wiro's own client resolves a token to an id first).
+        body = TaskRef(task_id=task_id).wire()
+        answer = await self._request(protocol.TASK_CANCEL_PATH, TaskListResponse, json=body, deadline=deadline)
         return answer.tasks[0] if answer.tasks else None
 
-    async def tool_detail(self, model: str) -> ToolInfo:
-        owner, _, slug = model.partition("/")
-        body = {"slugowner": owner, "slugproject": slug}
-        answer = await self._request(protocol.TOOL_DETAIL_PATH, ToolDetailResponse, json=body)
+    async def tool_detail(self, model: str, *, deadline: float | None = None) -> ToolInfo:
+        names = _owner_slug(model)
+        body = {"slugowner": names["owner"], "slugproject": names["slug"]}
+        answer = await self._request(protocol.TOOL_DETAIL_PATH, ToolDetailResponse, json=body, deadline=deadline)
         if not answer.tool:
             raise NotFoundError(f"Wiro has no model {model}", code=1)
         return answer.tool[0]
@@ -206,26 +187,32 @@ class WiroClient:
         files: Mapping[str, tuple[str, bytes, str]] | None = None,
         idempotent: bool = True,
         timeout: httpx2.Timeout | None = None,
+        deadline: float | None = None,
     ) -> M:
         attempt = 0
         while True:
             retry_after: float | None = None
             try:
-                return await self._send_once(path, model, json=json, data=data, files=files, timeout=timeout)
+                return await self._send_once(
+                    path, model, json=json, data=data, files=files, timeout=timeout, deadline=deadline
+                )
             except _NotSent as exc:
                 # The request never left this machine: safe to retry even a run.
                 error: WiroError = exc.error
             except WiroError as exc:
+                if not idempotent and isinstance(exc, InvalidResponseError | ServerError):
+                    # Wiro (or a proxy) got the run and its answer is unreadable or an error page.
+                    exc.hint = RUN_MAY_EXIST
                 if not (idempotent and exc.transient):
                     raise
                 error = exc
                 if isinstance(exc, RateLimitError):
                     retry_after = exc.retry_after
             wait = self._retry.delay(attempt, retry_after)
-            if wait is None:
+            if wait is None or (deadline is not None and anyio.current_time() + wait >= deadline):
                 raise error
             log.info("retrying %s in %.2fs after: %s", path, wait, error.message)
-            await asyncio.sleep(wait)
+            await anyio.sleep(wait)
             attempt += 1
 
     async def _send_once(
@@ -237,23 +224,21 @@ class WiroClient:
         data: Mapping[str, str] | None,
         files: Mapping[str, tuple[str, bytes, str]] | None,
         timeout: httpx2.Timeout | None,
+        deadline: float | None,
     ) -> M:
         headers = self.auth_headers()
+        limit, left = _within(timeout or self._timeout, deadline)
         started = time.perf_counter()
         try:
-            response = await self.http.post(
-                path,
-                json=json,
-                data=data,
-                files=files,
-                headers=headers,
-                timeout=timeout if timeout is not None else httpx2.USE_CLIENT_DEFAULT,
-            )
+            # With a deadline, a cancel scope bounds the whole exchange (httpx's timeouts are per read
+            # and per write, so a trickling answer could outlive them).
+            with anyio.fail_after(left):
+                response = await self.http.post(path, json=json, data=data, files=files, headers=headers, timeout=limit)
         except (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout) as exc:
             raise _NotSent(
-                WiroConnectionError(f"Could not connect to Wiro at {self.base_url}: {type(exc).__name__}")
+                WiroConnectionError(f"Could not connect to Wiro at {redact_url(self.base_url)}: {type(exc).__name__}")
             ) from exc
-        except httpx2.TimeoutException as exc:
+        except (httpx2.TimeoutException, TimeoutError) as exc:
             raise WiroTimeoutError(
                 f"Wiro did not answer {path} in time ({type(exc).__name__})",
                 hint=_maybe_sent_hint(path),
@@ -267,118 +252,38 @@ class WiroClient:
         return parse_answer(response, model)
 
 
+def _within(timeout: httpx2.Timeout, deadline: float | None) -> tuple[httpx2.Timeout, float | None]:
+    """`timeout` shrunk so that no part of the request outlives `deadline`, and the seconds left."""
+    if deadline is None:
+        return timeout, None
+    left = deadline - anyio.current_time()
+    if left <= 0:
+        raise _NotSent(WiroTimeoutError("no time was left to ask Wiro", hint="The wait budget ran out first."))
+
+    def cap(value: float | None) -> float:
+        return left if value is None else min(value, left)
+
+    shrunk = httpx2.Timeout(
+        connect=cap(timeout.connect), read=cap(timeout.read), write=cap(timeout.write), pool=cap(timeout.pool)
+    )
+    return shrunk, left
+
+
 class _NotSent(Exception):
     def __init__(self, error: WiroError) -> None:
         super().__init__(str(error))
         self.error = error
 
 
-def parse_answer(response: httpx2.Response, model: type[M]) -> M:
-    """Turn one HTTP answer into `model`, or raise the matching `WiroError`.
-
-    Wiro mostly answers HTTP 200 with `result: false`, but also uses 401/404/429/5xx: both the
-    status code and the body are looked at.
-    """
-    status = response.status_code
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = None
-    if status == 429:
-        raise RateLimitError(
-            _first_error(payload) or "Too many requests",
-            retry_after=_retry_after(response.headers.get("retry-after")),
-            status_code=status,
-            code=_first_code(payload),
-        )
-    if not isinstance(payload, dict):
-        kind = response.headers.get("content-type", "no content type").split(";")[0]
-        error = InvalidResponseError(
-            f"Wiro answered HTTP {status} with {kind} instead of JSON: {_snippet(response.text)!r}",
-            status_code=status,
-        )
-        if status >= 500:
-            # A 5xx HTML page from a proxy is a server error; keep it transient with a clear text.
-            raise error
-        if status >= 400:
-            raise error_from_codes(None, f"HTTP {status}: {_snippet(response.text)}", status)
-        raise error
-    envelope = Envelope.model_validate(payload)
-    if status >= 400 or envelope.result is False or (envelope.errors and envelope.result is not True):
-        first = envelope.errors[0] if envelope.errors else None
-        message = (first.message if first else "") or f"Wiro answered HTTP {status} without a message"
-        raise error_from_codes(first.code if first else None, message, status)
-    try:
-        return model.model_validate(payload)
-    except ValidationError as exc:
-        fields = ", ".join(sorted({".".join(str(p) for p in err["loc"]) for err in exc.errors()}))
-        raise InvalidResponseError(
-            f"Wiro's answer is missing or has malformed fields: {fields}", status_code=status
-        ) from exc
-
-
-def _first_error(payload: Any) -> str | None:
-    if isinstance(payload, dict):
-        errors = payload.get("errors")
-        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-            message = errors[0].get("message")
-            return str(message) if message else None
-    return None
-
-
-def _first_code(payload: Any) -> int | None:
-    if isinstance(payload, dict):
-        errors = payload.get("errors")
-        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-            code = errors[0].get("code")
-            try:
-                return int(code) if code is not None else None
-            except (TypeError, ValueError):
-                return None
-    return None
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Retry-After as seconds: either a number of seconds or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-_TAGS = re.compile(r"<[^>]+>")
-_SPACE = re.compile(r"\s+")
-
-
-def _snippet(text: str, limit: int = 160) -> str:
-    flat = _SPACE.sub(" ", _TAGS.sub(" ", text)).strip()
-    return flat[:limit] + ("…" if len(flat) > limit else "")
-
-
 def _maybe_sent_hint(path: str) -> str:
-    if path.startswith("/Run/"):
-        return (
-            "The run may have reached Wiro and started a billed task, so it was not retried: "
-            "check the Wiro dashboard's task list before running it again."
-        )
-    return "Try again in a moment."
+    return RUN_MAY_EXIST if path.startswith("/Run/") else "Try again in a moment."
 
 
-def _task_ref(task_id: str | None, task_token: str | None) -> dict[str, str]:
-    if (task_id is None) == (task_token is None):
-        raise ValueError("give exactly one of task_id and task_token")
-    return {"taskid": str(task_id)} if task_id is not None else {"tasktoken": str(task_token)}
-
-
-def _describe_ref(task_id: str | None, task_token: str | None) -> str:
-    return f"with id {task_id}" if task_id is not None else "with that token"
+def _owner_slug(model: str) -> dict[str, str]:
+    owner, _, slug = model.partition("/")
+    if not owner or not slug or "/" in slug:
+        raise ConfigurationError(f"a Wiro model is named owner/slug, not {model!r}")
+    return {"owner": owner, "slug": slug}
 
 
 def _form_value(value: Any) -> str:

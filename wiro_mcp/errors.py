@@ -1,18 +1,52 @@
-"""One error hierarchy for everything that can go wrong talking to Wiro.
+"""One error hierarchy for everything wiro-mcp raises on purpose.
 
-Each error carries what an agent needs to act: Wiro's code and message, the HTTP status, and a
-hint of what to do next. Messages never contain credentials.
+Two branches, so that a full disk never reads like a Wiro outage:
+- `WiroError`: Wiro refused, broke, or could not be reached. Keeps Wiro's code, the HTTP status and
+  a bounded excerpt of the body (for the log, never in the message) and a hint of what to do.
+- `LocalError`: this machine's side: settings, local input files, downloading and saving outputs.
+
+`transient` is a class attribute: whether the same request may succeed if repeated later.
+Messages never contain credentials.
 """
 
 from __future__ import annotations
 
 from . import protocol
 
+BODY_EXCERPT = 300
 
-class WiroError(Exception):
-    """Base class: anything the Wiro client raises."""
+# When a Run's answer was lost or unreadable, the task may exist and be billed: never invite a second run.
+RUN_MAY_EXIST = (
+    "The run may have reached Wiro and started a billed task, so it was not retried: check the Wiro "
+    "dashboard's task list (or wait a minute and look again) before running it again"
+)
+
+
+class WiroMCPError(Exception):
+    """Base class of every error wiro-mcp raises on purpose; `str()` is what an agent reads."""
 
     hint: str = ""
+    transient: bool = False
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if hint is not None:
+            self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}. {self.hint}" if self.hint else self.message
+
+
+class CallFailed(WiroMCPError):
+    """A tool call could not do what was asked; the message says what happened and what to do."""
+
+
+# -- Wiro's side ------------------------------------------------------------------------------
+
+
+class WiroError(WiroMCPError):
+    """Talking to Wiro went wrong."""
 
     def __init__(
         self,
@@ -20,19 +54,14 @@ class WiroError(Exception):
         *,
         code: int | None = None,
         status_code: int | None = None,
+        body: str | None = None,
         hint: str | None = None,
     ) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, hint=hint)
         self.code = code
         self.status_code = status_code
-        if hint is not None:
-            self.hint = hint
-
-    @property
-    def transient(self) -> bool:
-        """Whether the same request may succeed if repeated later."""
-        return False
+        # For the log only: what Wiro (or a proxy) actually sent, cut short.
+        self.body = body[:BODY_EXCERPT] if body else None
 
     def __str__(self) -> str:
         parts = [self.message]
@@ -42,10 +71,6 @@ class WiroError(Exception):
             parts.append(f"[HTTP {self.status_code}]")
         text = " ".join(parts)
         return f"{text}. {self.hint}" if self.hint else text
-
-
-class ConfigurationError(WiroError):
-    """The server is not set up to call Wiro (e.g. WIRO_API_KEY missing)."""
 
 
 class WiroAPIError(WiroError):
@@ -66,13 +91,12 @@ class InsufficientBalanceError(WiroAPIError):
 
 class ConcurrencyLimitError(WiroAPIError):
     hint = "Too many tasks are running on this account: wait for one to finish (get_task) and try again."
-
-    @property
-    def transient(self) -> bool:
-        return True
+    transient = True
 
 
 class RateLimitError(WiroAPIError):
+    transient = True
+
     def __init__(
         self,
         message: str,
@@ -80,65 +104,86 @@ class RateLimitError(WiroAPIError):
         retry_after: float | None = None,
         code: int | None = None,
         status_code: int | None = None,
+        body: str | None = None,
     ) -> None:
         self.retry_after = retry_after
         wait = f"{retry_after:g} s" if retry_after is not None else "a few seconds"
         hint = f"Wiro is rate limiting this key: wait {wait} and try again."
-        super().__init__(message, code=code, status_code=status_code, hint=hint)
-
-    @property
-    def transient(self) -> bool:
-        return True
+        super().__init__(message, code=code, status_code=status_code, body=body, hint=hint)
 
 
 class InvalidRequestError(WiroAPIError):
+    """Wiro refused the request as asked (code 0: validation, or a request the task's state does not allow)."""
+
     hint = "Wiro rejected the request: check the arguments named in the message."
 
 
 class ServerError(WiroAPIError):
     hint = "Wiro had an internal problem; try again in a moment."
-
-    @property
-    def transient(self) -> bool:
-        return True
+    transient = True
 
 
 class InvalidResponseError(WiroError):
     """Wiro's answer was not the JSON we expect (an HTML error page, broken JSON, a missing field)."""
 
     hint = "Wiro (or a proxy in front of it) answered with something unexpected; try again in a moment."
-
-    @property
-    def transient(self) -> bool:
-        return True
+    transient = True
 
 
 class WiroConnectionError(WiroError):
     hint = "Check the network and WIRO_API_BASE_URL."
-
-    @property
-    def transient(self) -> bool:
-        return True
+    transient = True
 
 
 class WiroTimeoutError(WiroError):
     hint = "Wiro did not answer in time; try again in a moment."
-
-    @property
-    def transient(self) -> bool:
-        return True
+    transient = True
 
 
-def error_from_codes(code: int | None, message: str, status_code: int | None) -> WiroAPIError:
+def error_from_codes(code: int | None, message: str, status_code: int | None, body: str | None = None) -> WiroAPIError:
     """Build the right error for a `result: false` answer or an HTTP error status."""
+    kind: type[WiroAPIError]
     if status_code in (401, 403) or code in (protocol.CODE_AUTH, protocol.CODE_BEARER):
-        return AuthenticationError(message, code=code, status_code=status_code)
-    if code == protocol.CODE_INSUFFICIENT_BALANCE:
-        return InsufficientBalanceError(message, code=code, status_code=status_code)
-    if code == protocol.CODE_CONCURRENCY_LIMIT:
-        return ConcurrencyLimitError(message, code=code, status_code=status_code)
-    if status_code == 404 or code == protocol.CODE_NOT_FOUND:
-        return NotFoundError(message, code=code, status_code=status_code)
-    if status_code is not None and status_code >= 500:
-        return ServerError(message, code=code, status_code=status_code)
-    return InvalidRequestError(message, code=code, status_code=status_code)
+        kind = AuthenticationError
+    elif code == protocol.CODE_INSUFFICIENT_BALANCE:
+        kind = InsufficientBalanceError
+    elif code == protocol.CODE_CONCURRENCY_LIMIT:
+        kind = ConcurrencyLimitError
+    elif status_code == 404 or code == protocol.CODE_NOT_FOUND:
+        kind = NotFoundError
+    elif status_code is not None and status_code >= 500:
+        kind = ServerError
+    else:
+        kind = InvalidRequestError
+    return kind(message, code=code, status_code=status_code, body=body)
+
+
+# -- this machine's side ----------------------------------------------------------------------
+
+
+class LocalError(WiroMCPError):
+    """Something on this machine's side: settings, local files, downloads, the disk."""
+
+
+class ConfigurationError(LocalError):
+    """The server is not set up to do this (e.g. WIRO_API_KEY missing)."""
+
+
+class ArgumentError(LocalError):
+    """The call's arguments cannot be used as given; the message says what to pass instead."""
+
+
+class InputRefused(LocalError):
+    """A local input that may not or cannot be uploaded; the message says why and what to do."""
+
+
+class OutputFileError(LocalError):
+    """An output could not be fetched, checked or saved."""
+
+
+class DownloadError(OutputFileError):
+    """An output could not be fetched within the limits."""
+
+
+class SaveError(OutputFileError):
+    """An output could not be written safely."""

@@ -6,10 +6,12 @@ validators below turn them into real numbers and strings, and unknown fields are
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from .errors import ArgumentError
 from .protocol import TaskState, task_state
 
 
@@ -21,7 +23,8 @@ def _blank_to_none(value: Any) -> Any:
     return value
 
 
-def _to_str(value: Any) -> Any:
+def number_as_text(value: Any) -> Any:
+    """Ids and seeds arrive as numbers or strings: a number (never a bool) becomes its text."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     return value
@@ -29,8 +32,27 @@ def _to_str(value: Any) -> Any:
 
 OptFloat = Annotated[float | None, BeforeValidator(_blank_to_none)]
 OptInt = Annotated[int | None, BeforeValidator(_blank_to_none)]
-IdStr = Annotated[str, BeforeValidator(_to_str)]
-OptStr = Annotated[str | None, BeforeValidator(_to_str)]
+IdStr = Annotated[str, BeforeValidator(number_as_text)]
+OptStr = Annotated[str | None, BeforeValidator(number_as_text)]
+
+
+@dataclass(frozen=True)
+class TaskRef:
+    """A task named by its id or by its socket access token: exactly one, checked here only."""
+
+    task_id: str | None = None
+    task_token: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.task_id is None) == (self.task_token is None):
+            raise ArgumentError("Give exactly one of task_id and task_token.")
+
+    def wire(self) -> dict[str, str]:
+        """The body Task/Detail and Task/Kill take."""
+        return {"taskid": self.task_id} if self.task_id is not None else {"tasktoken": str(self.task_token)}
+
+    def __str__(self) -> str:
+        return f"task {self.task_id}" if self.task_id is not None else "the task with that token"
 
 
 class WiroModel(BaseModel):

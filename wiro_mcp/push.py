@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,17 +32,18 @@ class SocketEvent:
 
 @dataclass(eq=False)
 class Watcher:
+    """One follower's subscription to a task token: events queue here, and `notify` wakes the follower."""
+
     token: str
+    notify: Callable[[], None] = lambda: None
     events: list[SocketEvent] = field(default_factory=list)
-    changed: anyio.Event = field(default_factory=anyio.Event)
 
     def push(self, event: SocketEvent) -> None:
         self.events.append(event)
-        self.changed.set()
+        self.notify()
 
     def drain(self) -> list[SocketEvent]:
         events, self.events = self.events, []
-        self.changed = anyio.Event()
         return events
 
 
@@ -117,12 +117,12 @@ class TaskSocket:
         """Seconds until the socket counts as silent unless a message arrives (0 when down)."""
         if self._session is None:
             return 0.0
-        return max(0.0, max(self._last_message, self._connected_at) + self.silence - time.monotonic())
+        return max(0.0, max(self._last_message, self._connected_at) + self.silence - anyio.current_time())
 
-    def watch(self, token: str) -> Watcher:
-        """A new watcher for this waiter: several may follow one task (identical calls share a
-        task, get_task may wait beside a generate call), each with its own events."""
-        watcher = Watcher(token)
+    def watch(self, token: str, notify: Callable[[], None] = lambda: None) -> Watcher:
+        """A new watcher; `notify` is called (synchronously) for each event. Normally one follower
+        per task watches, but nothing here assumes it: every watcher of a token gets every event."""
+        watcher = Watcher(token, notify)
         watchers = self._watchers.setdefault(token, set())
         if not watchers and self._session is not None:
             self._subscribe_soon(token)
@@ -171,7 +171,7 @@ class TaskSocket:
                         async with client.connect(self.url) as session:
                             self.connects += 1
                             self._session = session
-                            self._connected_at = time.monotonic()
+                            self._connected_at = anyio.current_time()
                             backoff = 0.25
                             log.info("task socket connected")
                             for token in list(self._watchers):
@@ -195,7 +195,7 @@ class TaskSocket:
     async def _receive(self, session: Any) -> None:
         while True:
             raw = await session.receive_text()
-            self._last_message = time.monotonic()
+            self._last_message = anyio.current_time()
             parsed = parse_message(raw)
             if parsed is None:
                 continue

@@ -1,14 +1,15 @@
-"""What a tool returns for a task: structured content, a short summary, one resource_link per output.
+"""What the task tools report: `TaskResult` (the structured content) and its one-paragraph summary.
 
-The structured part (`TaskResult`) is the declared output schema of every task tool, so an agent
-or a script can rely on its fields; the text is what a person (or a model skimming) reads first.
+`TaskResult` is the declared output schema of every task tool, so an agent or a script can rely on
+its fields; the summary is what a person (or a model skimming) reads first. No MCP here: the
+adapter turns these into a tool result.
 """
 
 from __future__ import annotations
 
+import mimetypes
 from typing import Any, Literal
 
-from mcp_types import CallToolResult, ContentBlock, ResourceLink, TextContent
 from pydantic import BaseModel, Field
 
 from .models import Task
@@ -30,13 +31,17 @@ class NextAction(BaseModel):
     why: str
 
 
+# The status of a task that was started but whose state Wiro has not told us yet.
+UNREAD_STATUS = "unknown"
+
+
 class TaskResult(BaseModel):
     """A Wiro task as our tools report it."""
 
     task_id: str = Field(description="Wiro's task id")
     task_token: str | None = Field(default=None, description="Wiro's socket access token for the task")
     model: str | None = Field(default=None, description="owner/slug of the Wiro model, when known")
-    status: str = Field(description="Wiro's raw status, e.g. task_postprocess_end")
+    status: str = Field(description="Wiro's raw status, e.g. task_postprocess_end ('unknown' before the first read)")
     state: Literal["queued", "running", "succeeded", "failed", "cancelled"]
     outputs: list[OutputInfo] = Field(default_factory=list)
     elapsed_seconds: float | None = Field(default=None, description="GPU run time Wiro reports")
@@ -50,18 +55,32 @@ class TaskResult(BaseModel):
     )
 
 
+def _collect(task_id: str, state: TaskState, wait_hint: float) -> NextAction:
+    return NextAction(
+        tool="get_task",
+        arguments={"task_id": task_id, "wait_seconds": wait_hint},
+        why=(
+            f"the task is {state.value} on Wiro and keeps going without this call; collect it with "
+            "get_task instead of starting the same generation again (that would be billed twice)"
+        ),
+    )
+
+
+def unread_result(task_id: str, *, token: str | None, model: str | None, wait_hint: float) -> TaskResult:
+    """A task that was started but could not be read yet: not a failure, and it must not be lost."""
+    return TaskResult(
+        task_id=task_id,
+        task_token=token,
+        model=model,
+        status=UNREAD_STATUS,
+        state=TaskState.QUEUED.value,
+        next_action=_collect(task_id, TaskState.QUEUED, wait_hint),
+    )
+
+
 def task_result(task: Task, *, model: str | None, wait_hint: float) -> TaskResult:
     state = task.state
-    next_action = None
-    if not state.terminal:
-        next_action = NextAction(
-            tool="get_task",
-            arguments={"task_id": task.id, "wait_seconds": wait_hint},
-            why=(
-                f"the task is {state.value} on Wiro and keeps going without this call; collect it with "
-                "get_task instead of starting the same generation again (that would be billed twice)"
-            ),
-        )
+    next_action = None if state.terminal else _collect(task.id, state, wait_hint)
     error = None
     if state is TaskState.FAILED:
         error = (task.debug_error or "").strip() or f"Wiro reported {task.status} (exit code {task.pexit})"
@@ -99,33 +118,13 @@ def summary(result: TaskResult) -> str:
         return f"{name} was cancelled ({result.status}){money}."
     assert result.next_action is not None
     wait = result.next_action.arguments.get("wait_seconds")
-    return (
-        f"{name} is still {result.state} ({status_label(result.status)}, {result.status}). It keeps running on "
-        f"Wiro: call get_task with task_id={result.task_id!r} and wait_seconds={wait} to collect it. "
-        "Do not start the same generation again."
+    collect = (
+        f"It keeps running on Wiro: call get_task with task_id={result.task_id!r} and wait_seconds={wait} to "
+        "collect it. Do not start the same generation again."
     )
-
-
-def to_call_result(result: TaskResult, extra: list[ContentBlock] | None = None) -> CallToolResult:
-    """Structured content + summary + a resource_link per output; a failed task is a tool error."""
-    content: list[ContentBlock] = [TextContent(text=summary(result))]
-    for output in result.outputs:
-        content.append(
-            ResourceLink(
-                uri=output.url,
-                name=output.name,
-                title=f"Task {result.task_id}: {output.name}",
-                mime_type=output.content_type,
-                size=output.size,
-            )
-        )
-    content.extend(extra or [])
-    return CallToolResult(
-        content=content,
-        # None fields are left out: the declared schema types them without null, for portability.
-        structured_content=result.model_dump(mode="json", exclude_none=True),
-        is_error=result.state == "failed",
-    )
+    if result.status == UNREAD_STATUS:
+        return f"{name} was started, but Wiro did not answer a status read within the wait. {collect}"
+    return f"{name} is still {result.state} ({status_label(result.status)}, {result.status}). {collect}"
 
 
 def _size(size: int | None) -> str:
@@ -137,6 +136,4 @@ def _size(size: int | None) -> str:
 
 
 def _guess_type(name: str) -> str:
-    import mimetypes
-
     return mimetypes.guess_type(name)[0] or "application/octet-stream"

@@ -148,10 +148,3 @@ def load_catalog() -> dict[str, ModelSpec]:
             raise ValueError(f"two specs define the tool {spec.tool!r}")
         specs[spec.tool] = spec
     return specs
-
-
-def spec_for_model(model: str) -> ModelSpec:
-    for spec in load_catalog().values():
-        if spec.model.lower() == model.lower():
-            return spec
-    raise KeyError(model)

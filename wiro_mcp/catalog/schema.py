@@ -6,11 +6,13 @@ rules that a flat spec cannot express live in RULES, keyed by the name a spec li
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Literal
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model, model_validator
 
+from ..errors import ArgumentError
+from ..safe_text import clip
 from . import InputSpec, ModelSpec, _typed_default
 
 # A rule looks at the validated arguments and raises ValueError with a message for the agent.
@@ -38,19 +40,40 @@ class ToolArguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _field_for(item: InputSpec) -> tuple[Any, Any]:
+def _not_a_bool(value: Any) -> Any:
+    # JSON true is not 1: a boolean where a number belongs is a mistake to report, not to convert.
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    return value
+
+
+def _not_blank(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("must not be empty or only spaces")
+    return value
+
+
+# A required argument has no default (pydantic's `...`).
+REQUIRED: Any = ...
+
+
+def field_for(item: InputSpec) -> tuple[Any, Any]:
+    """(annotated type, default) of one argument: type, limits and description from the spec, and
+    REQUIRED as the default when it must be given. The same pair builds the strict argument model
+    and the MCP tool's signature, so both accept exactly the same calls."""
     kind = item.effective_value_type
-    annotation: Any
+    base: Any
+    checks: list[Any] = []
     if item.options:
-        annotation = Literal[tuple(item.options)]
+        base = Literal[tuple(item.options)]
     elif kind == "integer":
-        annotation = int
+        base, checks = int, [BeforeValidator(_not_a_bool)]
     elif kind == "number":
-        annotation = float
+        base, checks = float, [BeforeValidator(_not_a_bool)]
     elif kind == "boolean":
-        annotation = bool
+        base = bool
     else:
-        annotation = str
+        base, checks = str, [BeforeValidator(_not_blank)] if item.required else []
     constraints: dict[str, Any] = {"description": item.description}
     if item.min is not None:
         constraints["ge"] = int(item.min) if kind == "integer" else item.min
@@ -62,12 +85,11 @@ def _field_for(item: InputSpec) -> tuple[Any, Any]:
         constraints["min_length"] = item.min_length
     if item.max_length is not None:
         constraints["max_length"] = item.max_length
-    if item.required:
-        return annotation, Field(..., **constraints)
-    default = _typed_default(item)
+    default = REQUIRED if item.required else _typed_default(item)
     if default is None:
-        return annotation | None, Field(None, **constraints)
-    return annotation, Field(default, **constraints)
+        base = base | None
+    # Validators after the constraints: placed before them, they hide the limits from the JSON schema.
+    return Annotated[(base, Field(**constraints), *checks)], default
 
 
 def arguments_model(
@@ -80,7 +102,7 @@ def arguments_model(
 
     `base` lets a caller add behaviour (the MCP layer adds what its tool runner expects).
     """
-    fields: dict[str, Any] = {item.arg_name: _field_for(item) for item in spec.inputs}
+    fields: dict[str, Any] = {item.arg_name: field_for(item) for item in spec.inputs}
     for name, definition in (extra_fields or {}).items():
         if name in fields:
             raise ValueError(f"{spec.tool}: extra field {name!r} clashes with a Wiro input")
@@ -120,9 +142,30 @@ def to_wire(spec: ModelSpec, arguments: BaseModel | dict[str, Any]) -> dict[str,
     return wire
 
 
-def wire_defaults(spec: ModelSpec) -> dict[str, Any]:
-    """What Wiro receives when every optional argument is left at its default."""
-    return {item.id: item.default for item in spec.inputs if not item.required and item.default is not None}
+def validate(spec: ModelSpec, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """Check a call's model arguments (types, limits, cross-field rules, nothing unknown) and return
+    them as Wiro's wire fields; raises ArgumentError with one line per problem."""
+    try:
+        checked = arguments_model(spec).model_validate(dict(arguments))
+    except ValidationError as exc:
+        raise ArgumentError(describe_errors(spec.tool, exc, [item.arg_name for item in spec.inputs])) from None
+    return to_wire(spec, checked)
+
+
+def describe_errors(tool: str, error: ValidationError, known: list[str]) -> str:
+    """Validation errors as an agent reads them: one line per argument, values echoed short."""
+    lines = [f"Invalid arguments for {tool}; nothing was sent to Wiro."]
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "arguments"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = f"unknown argument; the arguments are: {', '.join(known)}"
+        elif item["type"] == "missing":
+            message = "required"
+        elif "input" in item and item["type"] != "value_error" and not isinstance(item["input"], dict):
+            message = f"{message} (got {clip(item['input'])})"
+        lines.append(f"- {where}: {message}")
+    return "\n".join(lines)
 
 
 def compact(schema: Any, *, output: bool = False) -> Any:

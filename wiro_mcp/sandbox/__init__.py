@@ -3,7 +3,7 @@
 Used by the tests, the demo, and anyone who wants to try the server without an account.
 """
 
-from .server import SANDBOX_API_KEY, SANDBOX_API_SECRET, Sandbox, SandboxConfig
-from .state import Fault, FaultKind
+from .runner import SANDBOX_API_KEY, SANDBOX_API_SECRET, Sandbox, SandboxConfig
+from .store import Fault, FaultKind, ManualClock
 
-__all__ = ["SANDBOX_API_KEY", "SANDBOX_API_SECRET", "Fault", "FaultKind", "Sandbox", "SandboxConfig"]
+__all__ = ["SANDBOX_API_KEY", "SANDBOX_API_SECRET", "Fault", "FaultKind", "ManualClock", "Sandbox", "SandboxConfig"]

@@ -1,5 +1,5 @@
-"""deliver(): hostile output names from Wiro never escape WIRO_MCP_OUTPUT_DIR, and a failed
-download loses nothing but the file."""
+"""deliver(): hostile output names from Wiro never escape WIRO_MCP_OUTPUT_DIR, a failed download
+loses nothing but the file; and the adapter turns the outcome into the tool result."""
 
 from __future__ import annotations
 
@@ -12,10 +12,13 @@ import pytest
 from mcp_types import ImageContent, ResourceLink, TextContent
 from PIL import Image
 
-from wiro_mcp.deliver import deliver
+from wiro_mcp.adapter.answers import tool_result
+from wiro_mcp.delivery import deliver
 from wiro_mcp.results import OutputInfo, TaskResult
 
 pytestmark = pytest.mark.anyio
+
+FAR = float("inf")
 
 
 def png() -> bytes:
@@ -46,9 +49,12 @@ async def test_hostile_names_are_saved_inside_the_task_folder(tmp_path: Path) ->
     os.symlink(precious, out / "task-77" / "x.png")
     transport = httpx2.MockTransport(lambda request: httpx2.Response(200, content=body))
     async with httpx2.AsyncClient(transport=transport) as http:
-        call = await deliver(result("../../x.png", "/etc/y.png", ".."), http, preview=True, output_dir=out)
+        outcome = await deliver(
+            result("../../x.png", "/etc/y.png", ".."), http, preview=True, output_dir=out, deadline=FAR
+        )
+    call = tool_result(outcome)
     assert precious.read_bytes() == b"keep me"
-    saved = [Path(o["path"]) for o in call.structured_content["outputs"]]  # type: ignore[index]
+    saved = [Path(o["path"]) for o in call.structured_content["outputs"]]
     for path in saved:
         assert path.parent == out.resolve() / "task-77"
         assert path.read_bytes() == body and not path.is_symlink()
@@ -64,9 +70,34 @@ async def test_hostile_names_are_saved_inside_the_task_folder(tmp_path: Path) ->
 async def test_a_failed_download_keeps_the_result_and_says_so(tmp_path: Path) -> None:
     transport = httpx2.MockTransport(lambda request: httpx2.Response(403, text="expired"))
     async with httpx2.AsyncClient(transport=transport) as http:
-        call = await deliver(result("0.png"), http, preview=True, output_dir=tmp_path)
+        call = tool_result(await deliver(result("0.png"), http, preview=True, output_dir=tmp_path, deadline=FAR))
     assert not call.is_error
-    assert call.structured_content["outputs"][0]["url"] == "https://cdn.test/0"  # type: ignore[index]
+    assert call.structured_content["outputs"][0]["url"] == "https://cdn.test/0"
     notes = [b.text for b in call.content if isinstance(b, TextContent)]
     assert any("could not be fetched or saved" in n and "HTTP 403" in n for n in notes)
     assert not any(isinstance(b, ImageContent) for b in call.content)
+
+
+async def test_a_deadline_already_past_skips_downloads_and_says_so(tmp_path: Path) -> None:
+    import anyio
+
+    transport = httpx2.MockTransport(lambda request: httpx2.Response(200, content=png()))
+    async with httpx2.AsyncClient(transport=transport) as http:
+        outcome = await deliver(result("0.png"), http, preview=True, output_dir=None, deadline=anyio.current_time())
+    assert outcome.previews == [] and "no time was left" in outcome.notes[0]
+
+
+def test_a_failed_task_is_a_tool_error_and_an_unfinished_one_is_not() -> None:
+    from wiro_mcp.delivery import Outcome
+    from wiro_mcp.models import Task
+    from wiro_mcp.results import task_result
+
+    def made(**fields: str) -> TaskResult:
+        return task_result(Task.model_validate(fields), model=None, wait_hint=45)
+
+    failed = made(id="1", status="task_postprocess_end", pexit="1", debugerror="CUDA out of memory")
+    running = made(id="2", status="task_start")
+    assert tool_result(Outcome(failed)).is_error is True
+    assert tool_result(Outcome(running)).is_error is False
+    noted = tool_result(Outcome(running, notes=["first", "second"]))
+    assert [b.text for b in noted.content if isinstance(b, TextContent)][1] == "first\nsecond"

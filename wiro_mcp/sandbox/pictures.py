@@ -14,6 +14,9 @@ import io
 import math
 from typing import TYPE_CHECKING
 
+from .lifecycle import OutputFile, SandboxTask
+from .params import PANORAMA
+
 if TYPE_CHECKING:
     from PIL import Image as PILImage
     from PIL import ImageFont
@@ -60,7 +63,7 @@ def _label(image: PILImage.Image, lines: list[str], at: tuple[int, int], size: i
         y += int(size * 1.25)
 
 
-def panorama_png(prompt: str, width: int, height: int) -> bytes:
+def panorama_png(prompt: str, width: int, height: int, *, grain: bool = True) -> bytes:
     """An equirectangular scene, width × height, whose left and right edges meet seamlessly."""
     from PIL import Image, ImageDraw, ImageOps
 
@@ -100,14 +103,17 @@ def panorama_png(prompt: str, width: int, height: int) -> bytes:
         draw.text((x + 4, horizon + 4), name, fill=(255, 255, 255), font=_font(max(10, height // 48)))
     for y in (height // 4, horizon, 3 * height // 4):
         draw.line((0, y, width, y), fill=(255, 255, 255), width=1)
-    image = _grain(image)
+    if grain:
+        image = _grain(image)
     size = max(12, height // 12)
     _label(image, ["SANDBOX PANORAMA", f"{width}x{height}"], (width // 2 - size * 4, height * 3 // 5), size)
     _label(image, [prompt[:80]], (width // 2 - size * 4, height * 3 // 5 + int(size * 2.6)), max(10, size // 2))
     return _encode(image)
 
 
-def image_png(prompt: str, width: int, height: int, index: int, source: bytes | None, strength: float) -> bytes:
+def image_png(
+    prompt: str, width: int, height: int, index: int, source: bytes | None, strength: float, *, grain: bool = True
+) -> bytes:
     """A text-to-image stand-in, or for image-to-image the source picture tinted by `strength`."""
     from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 
@@ -126,8 +132,25 @@ def image_png(prompt: str, width: int, height: int, index: int, source: bytes | 
         cy = int(height * ((phase * 3 + k * 0.23) % 1))
         r = int(min(width, height) * (0.05 + 0.03 * k))
         draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=(255, 255, 255), width=3)
-    image = _grain(base)
+    image = _grain(base) if grain else base
     size = max(12, height // 14)
     mode = "IMAGE-TO-IMAGE" if source is not None else "IMAGE"
     _label(image, [f"SANDBOX {mode}", f"{width}x{height} #{index}", prompt[:48]], (size, size), size)
     return _encode(image)
+
+
+def render(task: SandboxTask, *, grain: bool = True) -> list[OutputFile]:
+    """Draw a finished task's outputs (called in a worker thread)."""
+    p = task.params
+    width, height = int(p["width"]) // 16 * 16 or 16, int(p["height"]) // 16 * 16 or 16
+    if task.model == PANORAMA:
+        return [OutputFile("0.png", "image/png", panorama_png(p["prompt"], width, height, grain=grain))]
+    source = task.uploads.get("inputImage")
+    return [
+        OutputFile(
+            f"{i}.png",
+            "image/png",
+            image_png(p["prompt"], width, height, i, source, float(p.get("strength", 0.88)), grain=grain),
+        )
+        for i in range(int(p.get("samples", 1)))
+    ]

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any, Literal
 import anyio
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from .state import SandboxTask, ended, task_record
+from .lifecycle import ENDED, SandboxTask, task_record
 
 if TYPE_CHECKING:
-    from .server import Sandbox
+    from .runner import Sandbox
 
 TICK = 0.01
 SocketMode = Literal["normal", "silent", "refuse"]
@@ -92,7 +92,7 @@ class SocketHub:
             if status != sent:
                 await websocket.send_text(json.dumps(self._message(task, status, now)))
                 watched[token] = (status, sent_percent)
-                if ended(status):
+                if status in ENDED:
                     del watched[token]
                 continue
             if status == "task_output":

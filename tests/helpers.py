@@ -1,9 +1,14 @@
-"""Spawn wiro-mcp over stdio against a sandbox, the way a host does."""
+"""Ways to reach wiro-mcp from a test: in-process (most tests), or as a real process over stdio or
+HTTP (what needs a process: stdout, the command line, transports, the examples, Node clients)."""
 
 from __future__ import annotations
 
+import logging
+import socket
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,7 +18,24 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp_types import CallToolResult, TextContent
 
+from wiro_mcp.adapter.app import create_server
+from wiro_mcp.config import Settings
 from wiro_mcp.sandbox import Sandbox
+
+
+def settings_for(sandbox: Sandbox | None, **env: str) -> Settings:
+    """The settings a server pointed at `sandbox` runs with (plus any WIRO_* overrides)."""
+    return Settings.from_env(server_env(sandbox, **env))
+
+
+@asynccontextmanager
+async def connect(sandbox: Sandbox | None, *, mode: str = "auto", **options: Any) -> AsyncIterator[Client]:
+    """An MCP client connected in-process to a server built for `sandbox`. WIRO_* keyword arguments
+    become settings; the rest go to the Client (callbacks, `mode="legacy"` for the handshake)."""
+    env = {k: v for k, v in options.items() if k.startswith("WIRO_")}
+    client_options = {k: v for k, v in options.items() if not k.startswith("WIRO_")}
+    async with Client(create_server(settings_for(sandbox, **env)), mode=mode, **client_options) as client:
+        yield client
 
 
 def server_env(sandbox: Sandbox | None, **extra: str) -> dict[str, str]:
@@ -65,7 +87,78 @@ def free_port() -> int:
 
 
 class HttpServer:
-    """`wiro-mcp --transport http` as a real subprocess, stopped on exit."""
+    """wiro-mcp's streamable HTTP app (token, rebinding checks, /healthz: exactly what
+    `wiro-mcp --transport http` serves) run by uvicorn in a thread of this process, with the server's
+    log lines collected in `log`. Real sockets and real HTTP, without paying for a process start."""
+
+    def __init__(self, env: dict[str, str], *, stateless: bool = False, allowed_hosts: tuple[str, ...] = ()) -> None:
+        self.env = env
+        self.stateless = stateless
+        self.allowed_hosts = allowed_hosts
+        self.url = ""
+        self._lines: list[str] = []
+        self._handler: logging.Handler | None = None
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+
+    @property
+    def log(self) -> str:
+        return "\n".join(self._lines)
+
+    def __enter__(self) -> HttpServer:
+        import uvicorn
+
+        from wiro_mcp.adapter.http_app import build_app
+
+        settings = Settings.from_env(self.env)
+        token = settings.http_token.get_secret_value() if settings.http_token else None
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        port = self._socket.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}/mcp"
+        app = build_app(
+            create_server(settings),
+            host="127.0.0.1",
+            port=port,
+            token=token,
+            stateless=self.stateless,
+            allowed_hosts=self.allowed_hosts,
+        )
+        lines = self._lines
+
+        class Collect(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                lines.append(f"{record.levelname} {record.name}: {record.getMessage()}")
+
+        self._handler = Collect(logging.INFO)
+        logging.getLogger("wiro_mcp").addHandler(self._handler)
+        logging.getLogger("wiro_mcp").setLevel(logging.INFO)
+        config = uvicorn.Config(
+            app, log_config=None, access_log=False, log_level="warning", timeout_graceful_shutdown=1
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the HTTP server did not come up: {self.log}")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self._socket is not None:
+            self._socket.close()
+        if self._handler is not None:
+            logging.getLogger("wiro_mcp").removeHandler(self._handler)
+
+
+class HttpProcess:
+    """`wiro-mcp --transport http` as a real subprocess (the command line itself), stopped on exit."""
 
     def __init__(self, env: dict[str, str], *args: str, port: int | None = None) -> None:
         self.port = port or free_port()
@@ -77,7 +170,7 @@ class HttpServer:
         self._folder: Any = None
         self._final_log: str | None = None
 
-    def __enter__(self) -> HttpServer:
+    def __enter__(self) -> HttpProcess:
         import os
         import subprocess
         import time

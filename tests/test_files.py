@@ -10,18 +10,10 @@ import httpx2
 import pytest
 from PIL import Image
 
-from wiro_mcp.media import (
-    PREVIEW_MAX_BYTES,
-    DownloadError,
-    SaveError,
-    download,
-    make_preview,
-    preview_budgets,
-    safe_name,
-    save_output,
-    sniff_image_type,
-)
-from wiro_mcp.sandbox import images
+from wiro_mcp.errors import DownloadError, LocalError, SaveError, WiroError
+from wiro_mcp.files import download, safe_name, save_output, sniff_image_type
+from wiro_mcp.previews import PREVIEW_MAX_BYTES, make_preview, preview_budgets
+from wiro_mcp.sandbox import pictures
 
 pytestmark = pytest.mark.anyio
 
@@ -33,7 +25,7 @@ def png(width: int, height: int, mode: str = "RGB") -> bytes:
 
 
 def test_panorama_preview_keeps_ratio_and_fits_the_budget() -> None:
-    source = images.panorama_png("a mountain lake", 2048, 1024)
+    source = pictures.panorama_png("a mountain lake", 2048, 1024)
     assert len(source) > 2_000_000, "the sandbox draws photo-sized PNGs"
     shot = make_preview(source, preview_budgets(1))
     assert (shot.width, shot.height) == (1568, 784)
@@ -102,6 +94,35 @@ async def test_download_checks_size_type_and_status() -> None:
             await download(http, "https://cdn.test/missing")
         with pytest.raises(DownloadError, match="not an http"):
             await download(http, "file:///etc/passwd")
+
+
+async def test_download_failures_are_local_errors_without_credentials_in_them() -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("refused", request=request)
+
+    async with httpx2.AsyncClient(transport=httpx2.MockTransport(handler)) as http:
+        with pytest.raises(DownloadError) as caught:
+            await download(http, "https://bob:s3cret@cdn.test/0.png")
+    # A CDN hiccup or a full disk is this side's problem, not a Wiro API error.
+    assert isinstance(caught.value, LocalError) and not isinstance(caught.value, WiroError)
+    assert "s3cret" not in str(caught.value) and "***@cdn.test" in str(caught.value)
+
+
+async def test_a_download_that_trickles_is_cut_at_its_time_limit() -> None:
+    import anyio
+
+    class Trickle(httpx2.AsyncByteStream):
+        async def __aiter__(self):
+            for _ in range(100):
+                await anyio.sleep(0.05)
+                yield b"\x89PNG"
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, stream=Trickle())
+
+    async with httpx2.AsyncClient(transport=httpx2.MockTransport(handler)) as http:
+        with pytest.raises(DownloadError, match="longer than"):
+            await download(http, "https://cdn.test/slow.png", timeout=0.3)
 
 
 @pytest.mark.parametrize(

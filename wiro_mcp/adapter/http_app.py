@@ -18,7 +18,7 @@ from typing import Any
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .server import WiroMCPServer
+from .app import WiroMCPServer
 
 log = logging.getLogger(__name__)
 

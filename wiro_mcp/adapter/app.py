@@ -1,0 +1,135 @@
+"""`create_server(settings)`: the MCPServer, its lifespan, and what the SDK leaves to us
+(compact tool schemas, argument errors that read like instructions, the true MIME type of output
+files, logging/setLevel)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import httpx2
+from mcp.server.context import ServerRequestContext
+from mcp.server.lowlevel.helper_types import ReadResourceContents
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult, EmptyResult, InputRequiredResult, SetLevelRequestParams
+from mcp_types import Tool as MCPTool
+from pydantic import ValidationError
+
+from .. import __version__
+from ..catalog.schema import compact, describe_errors
+from ..client import WiroClient
+from ..config import Settings
+from ..files import sniff_image_type
+from ..generation import Generation
+from ..memory import TaskMemory
+from ..push import TaskSocket
+from . import sdk_gaps
+from .app_state import AppState
+from .resources import register_completions, register_resources
+from .tools import register_tools
+
+INSTRUCTIONS = """\
+Generate media with Wiro; every run is billed per GPU second (failed runs are free).
+- generate_panorama: a 360° equirectangular panorama (2:1 PNG) from a text prompt.
+- generate_image: 1-4 images from a prompt; with input_image, image-to-image.
+Both start a task and wait for it up to wait_seconds (default 45). A finished result has the image
+URLs, resource links and, unless preview is false, a small JPEG preview you can look at. An
+unfinished one says state queued/running and next_action: call get_task with that task_id and
+wait_seconds to collect it. Never re-run a generation to get its result: an identical call while
+the first is in flight returns that same task (reused: true); allow_duplicate=true forces a new,
+separately billed one. Stop a task you no longer need with kill_task (or cancel_task): either one
+stops it whatever its state. wiro://models lists every model's inputs, defaults and limits.
+"""
+
+
+class WiroMCPServer(MCPServer[AppState]):
+    """MCPServer with compact tool schemas, strict arguments, and output files typed by their bytes."""
+
+    _listed: list[MCPTool] | None = None
+
+    async def list_tools(self) -> list[MCPTool]:
+        # Tools are fixed once the server is built, so the compact listing is made once.
+        if self._listed is None:
+            self._listed = [
+                tool.model_copy(
+                    update={
+                        "input_schema": {**compact(tool.input_schema), "additionalProperties": False},
+                        "output_schema": compact(tool.output_schema, output=True) if tool.output_schema else None,
+                    }
+                )
+                for tool in await super().list_tools()
+            ]
+        return self._listed
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        tool = next((t for t in await self.list_tools() if t.name == name), None)
+        known = list((tool.input_schema or {}).get("properties", {})) if tool else []
+        unknown = [key for key in arguments if tool is not None and key not in known]
+        if unknown:
+            lines = [f"- {key}: unknown argument; the arguments are: {', '.join(known)}" for key in unknown]
+            raise ToolError("\n".join([f"Invalid arguments for {name}; nothing was sent to Wiro.", *lines]))
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                raise ToolError(describe_errors(name, exc.__cause__, known)) from exc.__cause__
+            # The SDK prefixes "Error executing tool <name>: "; our messages say what they are.
+            raise ToolError(str(exc).removeprefix(f"Error executing tool {name}: ")) from exc
+
+    async def read_resource(self, uri: Any, context: Context[AppState, Any] | None = None) -> Any:
+        contents = await super().read_resource(uri, context)
+        if isinstance(contents, InputRequiredResult):
+            return contents
+        # Output files are served with the type their bytes show, not the template's one.
+        return [
+            ReadResourceContents(
+                content=item.content,
+                mime_type=(sniff_image_type(item.content) if isinstance(item.content, bytes) else None)
+                or item.mime_type,
+                meta=item.meta,
+            )
+            for item in contents
+        ]
+
+
+def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None) -> WiroMCPServer:
+    """Build the server. Nothing talks to Wiro until a tool is called."""
+    memory = TaskMemory()
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
+        client = WiroClient.from_settings(settings, transport=transport)
+        socket = TaskSocket(settings.socket_url, http=lambda: client.http) if settings.push else None
+        service = Generation(settings, client, socket=socket, memory=memory)
+        try:
+            async with anyio.create_task_group() as group, service.running():
+                if socket is not None:
+                    # Connects only when a task is first followed; until then it costs nothing.
+                    group.start_soon(socket.run)
+                yield AppState(settings=settings, service=service)
+                group.cancel_scope.cancel()
+        finally:
+            await client.aclose()
+
+    server = WiroMCPServer(
+        "wiro-mcp",
+        title="Wiro generative media",
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        lifespan=lifespan,
+    )
+    register_tools(server)
+    register_resources(server)
+    register_completions(server, memory)
+
+    async def set_level(ctx: ServerRequestContext[AppState], params: SetLevelRequestParams) -> EmptyResult:
+        ctx.lifespan_context.client_log_level = params.level
+        return EmptyResult()
+
+    sdk_gaps.handle_set_level(server, set_level)
+    return server

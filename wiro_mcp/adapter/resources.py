@@ -1,0 +1,81 @@
+"""The resources (the model catalog, a task, an output file) and argument completions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.server.mcpserver.resources import ResourceSecurity
+from mcp_types import Completion, CompletionArgument, CompletionContext, PromptReference, ResourceTemplateReference
+
+from ..catalog import load_catalog
+from ..errors import WiroMCPError
+from ..memory import TaskMemory
+from .app_state import AppState
+
+
+def register_resources(server: MCPServer[Any]) -> None:
+    @server.resource(
+        "wiro://models",
+        name="models",
+        title="Wiro models",
+        description="Every model this server can run: its tool, inputs, types, defaults and limits.",
+        mime_type="application/json",
+    )
+    def models() -> str:
+        return json.dumps([spec.public_view() for spec in load_catalog().values()], indent=1)
+
+    @server.resource(
+        "wiro://tasks/{task_id}",
+        name="task",
+        title="A Wiro task",
+        description="A Wiro task read fresh from Task/Detail, as the task tools report it (JSON).",
+        mime_type="application/json",
+    )
+    async def task(task_id: str, ctx: Context[AppState, Any]) -> str:
+        try:
+            result = await ctx.request_context.lifespan_context.service.read(task_id)
+        except WiroMCPError as exc:
+            raise ResourceError(str(exc)) from exc
+        return result.model_dump_json(indent=1, exclude_none=True)
+
+    @server.resource(
+        "wiro://tasks/{task_id}/outputs/{name}",
+        name="task-output",
+        title="A Wiro task's output file",
+        description=(
+            "One output of a finished task as a binary resource (the real bytes and MIME type); name it "
+            "by its name (percent-encode a '/') or by its index in outputs."
+        ),
+        mime_type="image/png",
+        # The name only selects among the task's own outputs; it is never used as a path.
+        security=ResourceSecurity(exempt_params={"name"}),
+    )
+    async def output(task_id: str, name: str, ctx: Context[AppState, Any]) -> bytes:
+        try:
+            return await ctx.request_context.lifespan_context.service.output_file(task_id, name)
+        except WiroMCPError as exc:
+            raise ResourceError(str(exc)) from exc
+
+
+def register_completions(server: MCPServer[Any], memory: TaskMemory) -> None:
+    @server.completion()  # type: ignore[no-untyped-call, untyped-decorator]
+    async def complete(
+        ref: PromptReference | ResourceTemplateReference,
+        argument: CompletionArgument,
+        context: CompletionContext | None,
+    ) -> Completion | None:
+        """Task ids this server has met (newest first) and their output names."""
+        if not isinstance(ref, ResourceTemplateReference) or not ref.uri.startswith("wiro://tasks/"):
+            return None
+        if argument.name == "task_id":
+            values = memory.recent(argument.value)
+        elif argument.name == "name":
+            task_id = (context.arguments or {}).get("task_id") if context else None
+            outputs = memory.get(task_id).outputs if task_id else ()
+            values = [n for n in outputs if n.startswith(argument.value)]
+        else:
+            return None
+        return Completion(values=values, total=len(values), has_more=False)

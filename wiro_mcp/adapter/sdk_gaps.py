@@ -1,0 +1,58 @@
+"""The SDK surfaces wiro-mcp needs that MCPServer offers only privately or as deprecated APIs.
+
+Everything that reaches past the SDK's public, current API lives here, each with the gap it fills,
+so an SDK upgrade has one file to check.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+from mcp.server.context import ServerRequestContext
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.shared.exceptions import MCPDeprecationWarning
+from mcp_types import EmptyResult, LoggingLevel, SetLevelRequestParams
+
+log = logging.getLogger(__name__)
+
+SetLevel = Callable[[ServerRequestContext[Any], SetLevelRequestParams], Awaitable[EmptyResult]]
+
+
+def handle_set_level(server: MCPServer[Any], handler: SetLevel) -> None:
+    """logging/setLevel. GAP: MCPServer has no public hook for it; a request handler on the low-level
+    server also makes the server advertise the logging capability (deprecated in 2026-07-28, still
+    used by hosts on the handshake protocols)."""
+    server._lowlevel_server.add_request_handler("logging/setLevel", SetLevelRequestParams, handler)
+
+
+def stop_was_requested(ctx: Context[Any, Any]) -> bool:
+    """Whether the client sent notifications/cancelled for this call (the person pressed stop), as
+    opposed to the call ending because the transport closed or the server is stopping.
+
+    GAP: the dispatcher records it (`cancel_requested`) but MCPServer's Context does not expose it.
+    On the 2026-07-28 protocol a client cancels by closing the call's stream, which no server can
+    tell from a dropped connection: then this is False.
+    """
+    outbound = getattr(ctx.request_context.session, "_request_outbound", None)
+    event = getattr(outbound, "cancel_requested", None)
+    return isinstance(event, anyio.Event) and event.is_set()
+
+
+async def send_log(ctx: Context[Any, Any], level: LoggingLevel, message: str) -> None:
+    """A log message to the client. DEPRECATED in 2026-07-28 (SEP-2577) and still what handshake
+    hosts show; the warning is the SDK's note to us, not something a user can act on."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MCPDeprecationWarning)
+        await ctx.log(level, message, logger_name="wiro_mcp")
+
+
+async def list_roots(ctx: Context[Any, Any]) -> list[str]:
+    """The client's root URIs. DEPRECATED in 2026-07-28, still how hosts name their folders."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MCPDeprecationWarning)
+        listed = await ctx.session.list_roots()
+    return [str(root.uri) for root in listed.roots]

@@ -1,0 +1,134 @@
+"""Command line: `wiro-mcp` (the MCP server) and `wiro-mcp sandbox` (the simulated Wiro API)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+
+
+def _sandbox_credentials() -> tuple[str, str | None, bool]:
+    """The environment's credentials if set (key-only without a secret), else the fixed sandbox ones."""
+    from .sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET
+
+    key = os.environ.get("WIRO_API_KEY", "").strip()
+    if key:
+        return key, os.environ.get("WIRO_API_SECRET", "").strip() or None, False
+    return SANDBOX_API_KEY, SANDBOX_API_SECRET, True
+
+
+def run_sandbox(port: int, host: str, run_seconds: float, queue_seconds: float) -> None:
+    import anyio
+
+    from .sandbox import Sandbox, SandboxConfig
+
+    key, secret, fixed = _sandbox_credentials()
+    config = SandboxConfig(
+        api_key=key,
+        api_secret=secret,
+        host=host,
+        port=port,
+        run_seconds=run_seconds,
+        queue_seconds=queue_seconds,
+    )
+    box = Sandbox(config)
+
+    def ready(sandbox: Sandbox) -> None:
+        # The first line is the base URL, for scripts; the rest is for people.
+        out = sys.stdout
+        out.write(f"{sandbox.base_url}\n")
+        if fixed:
+            out.write(f"WIRO_API_KEY={key}\nWIRO_API_SECRET={secret}\n")
+        else:
+            out.write("using WIRO_API_KEY" + (" and WIRO_API_SECRET" if secret else " (key-only)") + "\n")
+        out.write(f"WIRO_API_BASE_URL={sandbox.base_url}\nPress Ctrl+C to stop.\n")
+        out.flush()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        anyio.run(box.serve, ready)
+
+
+def run_server(args: argparse.Namespace) -> None:
+    from pydantic import ValidationError
+
+    from .adapter.app import create_server
+    from .config import Settings
+
+    try:
+        settings = Settings.from_env()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        sys.stderr.write(f"wiro-mcp: invalid environment: {problems}\n")
+        raise SystemExit(2) from None
+    if args.sandbox:
+        from pydantic import SecretStr
+
+        from .sandbox import Sandbox, SandboxConfig
+
+        key, secret, _ = _sandbox_credentials()
+        box = Sandbox(SandboxConfig(api_key=key, api_secret=secret)).start()
+        settings = settings.model_copy(
+            update={
+                "base_url": box.base_url,
+                "socket_url": box.socket_url,
+                "api_key": SecretStr(key),
+                "api_secret": SecretStr(secret) if secret else None,
+            }
+        )
+        logging.getLogger("wiro_mcp").info("using the embedded sandbox at %s", box.base_url)
+    server = create_server(settings)
+    if args.transport == "stdio":
+        server.run("stdio")
+        return
+    from .adapter.http_app import build_app, serve
+
+    token = settings.http_token.get_secret_value() if settings.http_token else None
+    try:
+        app = build_app(
+            server,
+            host=args.host,
+            port=args.port,
+            token=token,
+            stateless=args.stateless,
+            allowed_hosts=args.allowed_host,
+        )
+    except ValueError as exc:
+        sys.stderr.write(f"wiro-mcp: {exc}\n")
+        raise SystemExit(2) from None
+    serve(app, args.host, args.port)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="wiro-mcp", description=__doc__)
+    parser.add_argument(
+        "--sandbox", action="store_true", help="serve against the embedded sandbox instead of api.wiro.ai"
+    )
+    parser.add_argument("--transport", choices=["stdio", "http"], default="stdio", help="default: stdio")
+    parser.add_argument("--host", default="127.0.0.1", help="HTTP: address to bind (default: loopback)")
+    parser.add_argument("--port", type=int, default=8000, help="HTTP: port (default: 8000)")
+    parser.add_argument(
+        "--stateless", action="store_true", help="HTTP: no MCP sessions, so any instance can answer any request"
+    )
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="HTTP: a Host name clients use (e.g. behind a reverse proxy); repeatable",
+    )
+    sub = parser.add_subparsers(dest="command")
+    sandbox = sub.add_parser("sandbox", help="run the simulated Wiro API in the foreground")
+    sandbox.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--run-seconds", type=float, default=2.5, help="how long each task runs")
+    sandbox.add_argument("--queue-seconds", type=float, default=0.5, help="how long each task waits in the queue")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    # One line per HTTP request is noise in a host's log; our own client logs what matters.
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
+    if args.command == "sandbox":
+        run_sandbox(args.port, args.host, args.run_seconds, args.queue_seconds)
+        return
+    run_server(args)

@@ -1,0 +1,125 @@
+"""The followers of every task the server is waiting on or following, one per task, and the
+way every wait goes through them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from anyio.abc import TaskGroup
+
+from .errors import WiroTimeoutError
+from .follow import Follower, OnSnapshot, TaskReader, Waited, Waiter
+from .models import Task, TaskRef
+from .progress import OnUpdate, Reporter
+from .push import TaskSocket
+from .schedules import PollPolicy
+
+
+class Followers:
+    """The followers of every task this server is waiting on or following; one per task.
+
+    Use as an async context manager (it owns the task group the followers run in).
+    """
+
+    def __init__(
+        self,
+        client: TaskReader,
+        *,
+        socket: TaskSocket | None = None,
+        policy: PollPolicy | None = None,
+        on_snapshot: OnSnapshot | None = None,
+    ) -> None:
+        self.client = client
+        self.socket = socket
+        self.policy = policy or PollPolicy()
+        self.on_snapshot = on_snapshot
+        self._followers: dict[TaskRef, Follower] = {}
+        self._group: TaskGroup | None = None
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Followers]:
+        async with anyio.create_task_group() as group:
+            self._group = group
+            try:
+                yield self
+            finally:
+                self._group = None
+                group.cancel_scope.cancel()
+
+    def __len__(self) -> int:
+        return len(self._followers)
+
+    def follow(self, task_id: str, token: str | None = None, *, first: Task | None = None) -> Follower:
+        """Keep following a task the server started until it ends (or for `background_limit`),
+        whether or not anyone waits: its end is then noticed (`on_snapshot`) without a caller."""
+        follower = self._get(TaskRef(task_id=task_id), token, first)
+        follower.background_until = anyio.current_time() + self.policy.background_limit
+        return follower
+
+    async def wait(
+        self,
+        ref: TaskRef,
+        timeout: float,
+        *,
+        on_update: OnUpdate | None = None,
+        first: Task | None = None,
+        token: str | None = None,
+    ) -> Waited:
+        """Wait up to `timeout` seconds (plus the grace of a last read) for the task to end.
+
+        Returns the freshest snapshot either way; the caller reads `task.state.terminal`. Raises a
+        permanent error (bad credentials, unknown task) at once.
+        """
+        follower = self._get(ref, token, first)
+        waiter = Waiter(deadline=anyio.current_time() + max(0.0, timeout), reporter=Reporter(on_update))
+        follower.add(waiter)
+        try:
+            while True:
+                news = follower.news
+                await waiter.reporter.report(follower.task_id, follower.progress)
+                now = anyio.current_time()
+                if follower.settled(waiter, now):
+                    break
+                with anyio.move_on_after(waiter.deadline + self.policy.grace - now):
+                    await news.wait()
+        finally:
+            follower.remove(waiter)
+        if follower.fatal is not None:
+            raise follower.fatal
+        error = follower.error
+        if error is None and not follower.ended and follower.last_attempt_at < waiter.deadline:
+            # Left at its hard limit while a read was still out: say so, whatever the read does later.
+            error = WiroTimeoutError(f"Wiro did not answer Task/Detail for {ref} in time")
+        return Waited(follower.latest, error)
+
+    def _get(self, ref: TaskRef, token: str | None, first: Task | None) -> Follower:
+        follower = self._followers.get(ref)
+        if follower is None or follower.done:
+            if self._group is None:
+                raise RuntimeError("Followers is not running")
+            follower = Follower(
+                self.client,
+                ref,
+                self.policy,
+                socket=self.socket,
+                token=token or ref.task_token,
+                on_snapshot=self.on_snapshot,
+            )
+            self._followers[ref] = follower
+            if first is not None:
+                follower.seed(first)
+            self._group.start_soon(self._run, follower)
+        elif first is not None:
+            follower.seed(first)
+        if token and follower.token is None:
+            follower.token = token
+        return follower
+
+    async def _run(self, follower: Follower) -> None:
+        try:
+            await follower.run()
+        finally:
+            if self._followers.get(follower.ref) is follower:
+                del self._followers[follower.ref]

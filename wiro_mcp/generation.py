@@ -1,0 +1,295 @@
+"""The rules of wiro-mcp, with no MCP in them.
+
+`Generation` starts a task or joins the identical one in flight, waits for it within a hard
+budget, stops a task whichever way Wiro allows, and delivers what came out. Callers (the MCP
+adapter, the tests) pass plain arguments, a progress callback, and two small callables: which
+folders local inputs may come from, and whether a cancellation was the person pressing stop.
+
+Budgets (whatever Wiro does):
+- a wait returns by `wait_seconds` + the follower's grace (0.75 s), with the freshest snapshot;
+- previews then get what is left of `wait_seconds` + 1 s, but at least `DELIVERY_FLOOR`;
+- a Run gets at least `RUN_FLOOR` (a Run cut short leaves a task in doubt);
+- stopping a task takes at most `STOP_BUDGET`, reading one for a resource `READ_BUDGET`.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from .catalog import ModelSpec
+from .catalog.schema import validate
+from .client import FileUpload, WiroClient
+from .config import Settings
+from .delivery import Outcome, deliver
+from .errors import CallFailed, InputRefused, WiroMCPError
+from .files import download
+from .follow import Waited
+from .followers import Followers
+from .inflight import InFlight, call_key
+from .inputs import is_url, load_local_image
+from .memory import TaskMemory
+from .models import Task, TaskRef
+from .progress import OnUpdate
+from .push import TaskSocket
+from .results import TaskResult, task_result, unread_result
+from .schedules import PollPolicy
+from .stopping import TaskEnded, stop_task
+
+log = logging.getLogger(__name__)
+
+STOP_BUDGET = 15.0
+READ_BUDGET = 10.0
+DELIVERY_FLOOR = 5.0
+RUN_FLOOR = 10.0
+# A status older than this (because Wiro stopped answering) is shown with its age.
+STALE_AFTER = 2.0
+
+InputFolders = Callable[[], Awaitable[list[Path]]]
+StopRequested = Callable[[], bool]
+OnStarted = Callable[[str, str], Awaitable[None]]
+
+
+class Generation:
+    """The service. `async with service.running():` while it serves (it follows tasks in the background)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: WiroClient,
+        *,
+        socket: TaskSocket | None = None,
+        policy: PollPolicy | None = None,
+        memory: TaskMemory | None = None,
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.memory = memory or TaskMemory()
+        self.inflight = InFlight()
+        self.followers = Followers(client, socket=socket, policy=policy, on_snapshot=self._seen)
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Generation]:
+        async with self.followers.running():
+            yield self
+
+    # -- generate ----------------------------------------------------------------------------
+
+    async def generate(
+        self,
+        spec: ModelSpec,
+        arguments: Mapping[str, Any],
+        *,
+        wait: float | None = None,
+        preview: bool = True,
+        allow_duplicate: bool = False,
+        on_update: OnUpdate | None = None,
+        on_started: OnStarted | None = None,
+        input_folders: InputFolders | None = None,
+        stop_requested: StopRequested | None = None,
+    ) -> Outcome:
+        """Run `spec` with `arguments` (or join the identical call in flight) and wait for it."""
+        deadline = anyio.current_time() + (self.settings.wait_seconds if wait is None else wait)
+        inputs = validate(spec, arguments)
+        files = await self._local_files(spec, inputs, input_folders)
+        key = call_key(spec.model, inputs, files)
+        async with self.inflight.claim(key):
+            task_id = None if allow_duplicate else self.inflight.get(key)
+            joined = task_id is not None
+            if task_id is None:
+                run_deadline = anyio.current_time() + max(RUN_FLOOR, deadline - anyio.current_time())
+                try:
+                    run = await self.client.run(spec.model, inputs, files, deadline=run_deadline)
+                except WiroMCPError as exc:
+                    raise CallFailed(f"Starting {spec.model} failed: {exc}") from exc
+                task_id = run.task_id
+                self.memory.remember(task_id, model=spec.model, token=run.socket_token)
+                self.inflight.add(key, task_id)
+                self.followers.follow(task_id, run.socket_token)
+                log.info("started task %s on %s", task_id, spec.model)
+        notes = []
+        if joined:
+            notes.append(
+                f"An identical {spec.tool} call was already in flight as task {task_id}: returning it instead of "
+                "starting (and paying for) a second one. Pass allow_duplicate=true for a new task."
+            )
+        elif on_started is not None:
+            await on_started(task_id, spec.model)
+        token = self.memory.get(task_id).token
+        ref = TaskRef(task_id=task_id)
+        try:
+            waited = await self._wait(ref, deadline, on_update, stop_requested, token)
+        except WiroMCPError as exc:
+            raise CallFailed(
+                f"Task {task_id} was started on {spec.model}, but its status could not be read: {exc} "
+                f"Call get_task with task_id={task_id!r} later; do not start the generation again."
+            ) from exc
+        if waited.snapshot is None:
+            result = unread_result(task_id, token=token, model=spec.model, wait_hint=self.settings.wait_seconds)
+            result.reused = joined
+            if waited.error is not None:
+                notes.append(f"Wiro's last answer: {waited.error}")
+            return Outcome(result, notes=notes)
+        return await self._finish(waited, preview=preview, notes=notes, reused=joined, deadline=deadline)
+
+    async def _local_files(
+        self, spec: ModelSpec, inputs: dict[str, Any], input_folders: InputFolders | None
+    ) -> dict[str, FileUpload]:
+        """Move local paths out of `inputs` into checked uploads (read in a worker thread); URLs stay."""
+        files: dict[str, FileUpload] = {}
+        for item in spec.inputs:
+            value = inputs.get(item.id)
+            if not item.is_file or not isinstance(value, str) or is_url(value):
+                continue
+            folders = list(self.settings.allowed_input_dirs)
+            if input_folders is not None:
+                folders += await input_folders()
+            load = functools.partial(load_local_image, value, folders, argument=item.arg_name)
+            try:
+                files[item.id] = await anyio.to_thread.run_sync(load)
+            except InputRefused as exc:
+                raise CallFailed(f"{exc} Nothing was sent to Wiro.") from exc
+            del inputs[item.id]
+        return files
+
+    # -- read --------------------------------------------------------------------------------
+
+    async def get(
+        self,
+        ref: TaskRef,
+        *,
+        wait: float = 0.0,
+        preview: bool = True,
+        on_update: OnUpdate | None = None,
+        stop_requested: StopRequested | None = None,
+    ) -> Outcome:
+        """A task as it is now, or when it ends if that comes within `wait` seconds."""
+        deadline = anyio.current_time() + wait
+        ref = self.memory.canonical(ref)
+        try:
+            waited = await self._wait(ref, deadline, on_update, stop_requested)
+        except WiroMCPError as exc:
+            raise CallFailed(f"Reading {ref} failed: {exc}") from exc
+        if waited.snapshot is None:
+            raise CallFailed(
+                f"Reading {ref} failed: {waited.error or 'Wiro did not answer in time'}. The task is not lost: "
+                "call get_task again in a moment."
+            )
+        return await self._finish(waited, preview=preview, notes=[], reused=False, deadline=deadline)
+
+    async def read(self, task_id: str) -> TaskResult:
+        """One fresh read, as the task tools would report it (no previews, no waiting)."""
+        try:
+            task = await self.client.task_detail(TaskRef(task_id=task_id), deadline=self._budget(READ_BUDGET))
+        except WiroMCPError as exc:
+            raise CallFailed(f"Reading task {task_id} failed: {exc}") from exc
+        self._seen(task)
+        return self._result(task)
+
+    async def output_file(self, task_id: str, name: str) -> bytes:
+        """The bytes of one output of a succeeded task, by name or by its index in `outputs`."""
+        result = await self.read(task_id)
+        match = next((o for o in result.outputs if o.name == name), None)
+        if match is None and name.isdigit() and int(name) < len(result.outputs):
+            match = result.outputs[int(name)]
+        if match is None:
+            names = ", ".join(o.name for o in result.outputs) or "none"
+            raise CallFailed(f"Task {task_id} ({result.state}) has no output {name!r}; outputs: {names}")
+        try:
+            return (await download(self.client.http, match.url)).data
+        except WiroMCPError as exc:
+            raise CallFailed(f"Reading {name} of task {task_id} failed: {exc}") from exc
+
+    # -- stop --------------------------------------------------------------------------------
+
+    async def stop(self, ref: TaskRef) -> Outcome:
+        """kill_task and cancel_task: stop the task whichever state it is in, and say what was done."""
+        ref = self.memory.canonical(ref)
+        try:
+            task, done = await stop_task(self.client, ref, self._budget(STOP_BUDGET))
+        except CallFailed:
+            raise
+        except WiroMCPError as exc:
+            raise CallFailed(f"Stopping {ref} failed: {exc}") from exc
+        self._seen(task)
+        return Outcome(self._result(task), notes=[f"Task {task.id}: {done}."])
+
+    async def _stop_after_cancel(self, ref: TaskRef) -> str:
+        try:
+            task, done = await stop_task(self.client, ref, self._budget(STOP_BUDGET))
+            self._seen(task)
+        except TaskEnded as exc:
+            return f"left alone (already {exc.task.state.value})"
+        except WiroMCPError as exc:
+            return f"could not be stopped: {exc}"
+        return done
+
+    # -- shared ------------------------------------------------------------------------------
+
+    async def _wait(
+        self,
+        ref: TaskRef,
+        deadline: float,
+        on_update: OnUpdate | None,
+        stop_requested: StopRequested | None,
+        token: str | None = None,
+    ) -> Waited:
+        """Wait on the task's follower; if the call is cancelled, stop the task only when the person
+        asked for it (`stop_requested`), never because the client or the server went away."""
+        try:
+            return await self.followers.wait(ref, deadline - anyio.current_time(), on_update=on_update, token=token)
+        except anyio.get_cancelled_exc_class():
+            if self.settings.keep_on_cancel:
+                log.warning("the call waiting on %s was cancelled; it keeps running (WIRO_MCP_KEEP_ON_CANCEL=1)", ref)
+            elif stop_requested is not None and stop_requested():
+                with anyio.CancelScope(shield=True):
+                    what = await self._stop_after_cancel(ref)
+                log.warning("the client cancelled its call; %s %s", ref, what)
+            else:
+                log.warning(
+                    "the call waiting on %s ended without a stop request (the client went away or the server is "
+                    "stopping); the task keeps running on Wiro: collect it with get_task",
+                    ref,
+                )
+            raise
+
+    async def _finish(
+        self, waited: Waited, *, preview: bool, notes: list[str], reused: bool, deadline: float
+    ) -> Outcome:
+        assert waited.snapshot is not None
+        task = waited.snapshot.task
+        result = self._result(task)
+        result.reused = reused
+        age = anyio.current_time() - waited.snapshot.read_at
+        if not task.state.terminal and age > STALE_AFTER:
+            why = f": {waited.error}" if waited.error else ""
+            notes.append(f"This status is {age:.0f} s old; Wiro did not answer the last read in time{why}")
+        until = max(deadline + 1.0, anyio.current_time() + DELIVERY_FLOOR)
+        outcome = await deliver(
+            result, self.client.http, preview=preview, output_dir=self.settings.output_dir, deadline=until
+        )
+        outcome.notes[:0] = notes
+        return outcome
+
+    def _result(self, task: Task) -> TaskResult:
+        result = task_result(task, model=self.memory.get(task.id).model, wait_hint=self.settings.wait_seconds)
+        if result.outputs:
+            self.memory.remember(task.id, outputs=tuple(o.name for o in result.outputs))
+        return result
+
+    def _seen(self, task: Task) -> None:
+        """Every snapshot read passes here: an ended task frees its identical calls."""
+        self.memory.remember(task.id, token=task.socket_token)
+        if task.state.terminal:
+            self.inflight.ended(task.id)
+
+    @staticmethod
+    def _budget(seconds: float) -> float:
+        return anyio.current_time() + seconds

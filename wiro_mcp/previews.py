@@ -1,0 +1,71 @@
+"""Previews an agent can see: a JPEG small enough for any host's result limit, aspect ratio kept.
+
+Pillow is imported inside the functions, so a server that never makes a preview never pays for
+it; the callers run these in worker threads (CPU-bound).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PIL import Image as PILImage
+
+# A preview's long side: what vision models use without downscaling again.
+PREVIEW_MAX_SIDE = 1568
+# Raw bytes for all previews of one result: base64 adds a third, so ~700 KB on the wire,
+# well under the 1 MB that some hosts allow for a whole tool result.
+PREVIEW_TOTAL_BUDGET = 520_000
+PREVIEW_MAX_BYTES = 400_000
+
+
+@dataclass(frozen=True)
+class Preview:
+    data: bytes
+    mime_type: str
+    width: int
+    height: int
+
+
+def make_preview(data: bytes, budget: int, max_side: int = PREVIEW_MAX_SIDE) -> Preview:
+    """A JPEG with the long side at most `max_side` and at most `budget` bytes, aspect ratio kept.
+
+    Quality steps down first; if even the lowest quality is too big, the image shrinks and
+    the search starts again. Runs in a worker thread (CPU-bound).
+    """
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as source:
+        source.load()
+        image = _flatten(source)
+    width, height = image.size
+    scale = min(1.0, max_side / max(width, height))
+    while True:
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        resized = image if size == image.size else image.resize(size, Image.Resampling.LANCZOS)
+        for quality in (85, 75, 65, 55, 45):
+            buffer = io.BytesIO()
+            resized.save(buffer, format="JPEG", quality=quality, optimize=True, progressive=True)
+            if buffer.tell() <= budget:
+                return Preview(buffer.getvalue(), "image/jpeg", size[0], size[1])
+        if max(size) <= 64:
+            return Preview(buffer.getvalue(), "image/jpeg", size[0], size[1])
+        scale *= 0.75
+
+
+def _flatten(image: PILImage.Image) -> PILImage.Image:
+    from PIL import Image
+
+    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def preview_budgets(count: int) -> int:
+    """Bytes each of `count` previews may take so that all of them fit one result."""
+    return min(PREVIEW_MAX_BYTES, PREVIEW_TOTAL_BUDGET // max(1, count))

@@ -1,0 +1,260 @@
+"""The sandbox's Wiro endpoints: Run, Task/Detail, Task/Kill, Task/Cancel and Tool/Detail.
+
+It follows WIRO_API.md: every endpoint is a POST under /v1, answers are HTTP 200 with
+`result: false` for most refusals and 401 for bad credentials, numbers travel as strings.
+The checks here are written from Wiro's documented limits, independently of the catalog, so a
+catalog mistake shows up as a sandbox refusal instead of being mirrored.
+
+Which statuses count as "queued" (Task/Cancel accepted) is not documented; the sandbox's
+boundary is its own setting (`SandboxConfig.queued_until`), never the client's guess, so tests can
+run the client against either answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..protocol import sign
+from .lifecycle import ENDED, QUEUE_STATUSES, RUN_STATUSES, SandboxTask, task_record
+from .params import DEFAULTS, LIMITS, BadRequest, check_params
+from .store import TASK_FAULTS, Fault, RecordedRequest
+
+if TYPE_CHECKING:
+    from .runner import Sandbox
+
+Handler = Callable[[dict[str, Any], dict[str, bytes]], Awaitable[Response]]
+LIFECYCLE = (*QUEUE_STATUSES, *(status for _, status in RUN_STATUSES))
+
+
+def _fail(message: str, code: int = 0, status: int = 200) -> JSONResponse:
+    return JSONResponse({"result": False, "errors": [{"code": code, "message": message}]}, status_code=status)
+
+
+async def _read_body(request: Request) -> tuple[dict[str, Any], dict[str, bytes]]:
+    content_type = request.headers.get("content-type", "")
+    fields: dict[str, Any] = {}
+    files: dict[str, bytes] = {}
+    if content_type.startswith("multipart/form-data"):
+        form = await request.form(max_part_size=64 * 1024 * 1024)
+        for key, value in form.multi_items():
+            if isinstance(value, str):
+                fields[key] = value
+            else:
+                files[key] = await value.read()
+        await form.close()
+    else:
+        raw = await request.body()
+        if raw:
+            try:
+                parsed = await asyncio.to_thread(json.loads, raw)
+            except ValueError:
+                parsed = None
+            if not isinstance(parsed, dict):
+                raise BadRequest("the body is not a JSON object")
+            fields = parsed
+    return fields, files
+
+
+_HTTP_FAULTS = frozenset(
+    {
+        "http_500",
+        "http_429",
+        "broken_json",
+        "html",
+        "slow",
+        "insufficient_balance",
+        "concurrency_limit",
+        "bad_credentials",
+        "refused",
+    }
+)
+
+
+def fault_answer(fault: Fault) -> Response | None:
+    """The misbehaving answer a fault stands for (None for `slow`, which answers late instead)."""
+    kind = fault.kind
+    if kind == "http_500":
+        return _fail("Internal server error", code=0, status=500)
+    if kind == "http_429":
+        response = _fail("Too many requests", code=0, status=429)
+        response.headers["Retry-After"] = f"{fault.retry_after:g}"
+        return response
+    if kind == "broken_json":
+        return Response('{"result": true, "tasklist": [{"id": "12', media_type="application/json")
+    if kind == "html":
+        page = "<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>"
+        return Response(page, status_code=502, media_type="text/html")
+    if kind == "insufficient_balance":
+        return _fail("Insufficient balance", code=97)
+    if kind == "concurrency_limit":
+        return _fail("Concurrent task limit reached", code=96)
+    if kind == "bad_credentials":
+        return _fail("Sign in required", code=98, status=401)
+    if kind == "refused":
+        return _fail("The task cannot be stopped now", code=0)
+    return None
+
+
+class WiroEndpoints:
+    """Each endpoint is a small handler from the request's fields and files to an answer; `handle`
+    wraps every one of them in the same recording, authentication and fault injection."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.state = sandbox.state
+        self.config = sandbox.config
+
+    def routes(self) -> list[Route]:
+        def post(name: str, handler: Handler) -> Route:
+            async def view(request: Request) -> Response:
+                return await self.handle(request, name, handler)
+
+            return Route(f"/v1/{name}", view, methods=["POST"])
+
+        return [
+            Route("/v1/Run/{owner}/{slug}", self.run_route, methods=["POST"]),
+            post("Task/Detail", self.detail),
+            post("Task/Kill", self.kill),
+            post("Task/Cancel", self.cancel),
+            post("Tool/Detail", self.tool_detail),
+        ]
+
+    def authenticate(self, request: Request) -> JSONResponse | None:
+        config = self.config
+        key = request.headers.get("x-api-key")
+        if not key or not hmac.compare_digest(key, config.api_key):
+            return _fail("Sign in required: unknown x-api-key", code=98, status=401)
+        if config.api_secret is None:
+            return None
+        nonce = request.headers.get("x-nonce", "")
+        signature = request.headers.get("x-signature", "")
+        if not nonce or not signature:
+            return _fail("Sign in required: x-nonce and x-signature are missing", code=98, status=401)
+        if not hmac.compare_digest(signature, sign(config.api_key, config.api_secret, nonce)):
+            return _fail("Invalid signature", code=98, status=401)
+        if not self.state.use_nonce(nonce):
+            return _fail("Nonce already used", code=98, status=401)
+        return None
+
+    async def handle(self, request: Request, name: str, handler: Handler) -> Response:
+        try:
+            fields, files = await _read_body(request)
+        except BadRequest as exc:
+            return _fail(str(exc))
+        except ClientDisconnect:  # the client gave up (a call's budget ended): nobody to answer
+            return Response(status_code=499)
+        headers = {k: v for k, v in request.headers.items() if k.startswith("x-")}
+        self.state.record(RecordedRequest(name, fields, files, headers, at=time.monotonic()))
+        denied = self.authenticate(request)
+        if denied is not None:
+            return denied
+        fault = self.state.take_fault(name, kinds=_HTTP_FAULTS)
+        answer = fault_answer(fault) if fault is not None else None
+        if answer is not None:
+            return answer
+        try:
+            response = await handler(fields, files)
+        except BadRequest as exc:
+            response = _fail(str(exc))
+        if fault is not None and fault.kind == "slow":
+            await asyncio.sleep(fault.delay)
+        return response
+
+    async def run_route(self, request: Request) -> Response:
+        model = f"{request.path_params['owner']}/{request.path_params['slug']}".lower()
+
+        async def run(fields: dict[str, Any], files: dict[str, bytes]) -> Response:
+            if model not in LIMITS:
+                return _fail(f"Model {model} not found", code=1)
+            return await self.start(model, fields, files)
+
+        return await self.handle(request, f"Run/{model}", run)
+
+    async def start(self, model: str, fields: dict[str, Any], files: dict[str, bytes]) -> Response:
+        params = check_params(model, fields, files)
+        if self.config.max_concurrent is not None and self.state.running_count() >= self.config.max_concurrent:
+            return _fail("Concurrent task limit reached", code=96)
+        outcome = "success"
+        task_fault = self.state.take_fault("Run", kinds=TASK_FAULTS)
+        if "[sandbox:fail]" in params["prompt"] or (task_fault and task_fault.kind == "task_fail"):
+            outcome = "fail"
+        elif "[sandbox:error]" in params["prompt"] or (task_fault and task_fault.kind == "task_error"):
+            outcome = "error"
+        task = self.state.create_task(model, params, files, outcome)
+        self.sandbox.start_rendering(task)
+        return JSONResponse({"errors": [], "taskid": task.id, "socketaccesstoken": task.token, "result": True})
+
+    async def detail(self, fields: dict[str, Any], files: dict[str, bytes]) -> Response:
+        task = self._lookup(fields)
+        if task is None:
+            return _fail("There is no task yet.", code=1)
+        return await self._answer(task, total=True)
+
+    async def kill(self, fields: dict[str, Any], files: dict[str, bytes]) -> Response:
+        task = self._lookup(fields)
+        if task is None:
+            return _fail("There is no task yet.", code=1)
+        status = task.status(self.state.clock())
+        if status in ENDED:
+            return _fail(f"Task {task.id} has already ended ({status})")
+        if self.counts_as_queued(status):
+            return _fail(f"Task {task.id} is still in the queue; use Task/Cancel")
+        self.state.cancel(task)
+        return await self._answer(task)
+
+    async def cancel(self, fields: dict[str, Any], files: dict[str, bytes]) -> Response:
+        # Task/Cancel takes the id only, as Wiro's own client sends it.
+        task = self.state.get(task_id=str(fields["taskid"])) if fields.get("taskid") else None
+        if task is None:
+            return _fail("There is no task yet.", code=1)
+        status = task.status(self.state.clock())
+        if not self.counts_as_queued(status):
+            return _fail(f"Only queued tasks can be cancelled: task {task.id} is {status}; use Task/Kill")
+        self.state.cancel(task)
+        return await self._answer(task)
+
+    def counts_as_queued(self, status: str) -> bool:
+        """Cancel's side of the sandbox's queued/running boundary (Kill takes the other side)."""
+        return status in LIFECYCLE and LIFECYCLE.index(status) <= LIFECYCLE.index(self.config.queued_until)
+
+    async def tool_detail(self, fields: dict[str, Any], files: dict[str, bytes]) -> Response:
+        model = f"{fields.get('slugowner', '')}/{fields.get('slugproject', '')}".lower()
+        if model not in LIMITS:
+            return _fail("Tool not found", code=1)
+        items: list[dict[str, Any]] = [{"id": "prompt", "type": "textarea", "required": True, "default": ""}]
+        for name, (low, high) in LIMITS[model].items():
+            default = str(DEFAULTS[model][name])
+            items.append({"id": name, "type": "number", "default": default, "min": str(low), "max": str(high)})
+        owner, _, slug = model.partition("/")
+        tool = {
+            "slugowner": owner,
+            "slugproject": slug,
+            "title": slug,
+            "parameters": [{"title": "Inputs", "items": items}],
+        }
+        return JSONResponse({"errors": [], "result": True, "tool": [tool]})
+
+    def _lookup(self, fields: dict[str, Any]) -> SandboxTask | None:
+        if fields.get("taskid"):
+            return self.state.get(task_id=str(fields["taskid"]))
+        if fields.get("tasktoken"):
+            return self.state.get(token=str(fields["tasktoken"]))
+        return None
+
+    async def _answer(self, task: SandboxTask, *, total: bool = False) -> Response:
+        if task.status(self.state.clock()) == "task_postprocess_end":
+            await self.sandbox.outputs_ready(task)
+        body: dict[str, Any] = {"errors": [], "tasklist": [task_record(task, self.state.clock(), self.sandbox.origin)]}
+        if total:
+            body["total"] = "1"
+        body["result"] = True
+        return JSONResponse(body)

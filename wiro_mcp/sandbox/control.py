@@ -1,0 +1,59 @@
+"""The rest of the sandbox's HTTP face: output files (Wiro's CDN), the task WebSocket, and a small
+control API for tests and scripts (inject faults, list the requests received)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import TYPE_CHECKING
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+
+from .api import WiroEndpoints
+from .store import Fault
+
+if TYPE_CHECKING:
+    from .runner import Sandbox
+
+
+def build_app(sandbox: Sandbox) -> Starlette:
+    state = sandbox.state
+
+    async def output_file(request: Request) -> Response:
+        task = state.by_uuid(request.path_params["uuid"])
+        name = request.path_params["name"]
+        if task is not None:
+            if task.status(state.clock()) == "task_postprocess_end":
+                await sandbox.outputs_ready(task)
+            for output in task.outputs or []:
+                if output.name == name:
+                    return Response(output.data, media_type=output.content_type)
+        return Response("not found", status_code=404, media_type="text/plain")
+
+    async def faults(request: Request) -> Response:
+        if request.method == "DELETE":
+            state.clear_faults()
+            return JSONResponse({"ok": True})
+        fault = Fault(**(await request.json()))
+        state.inject(fault)
+        return JSONResponse({"ok": True, "fault": asdict(fault)})
+
+    async def requests(request: Request) -> Response:
+        return JSONResponse(
+            [
+                {"endpoint": r.endpoint, "fields": r.fields, "files": {k: len(v) for k, v in r.files.items()}}
+                for r in state.requests
+            ]
+        )
+
+    return Starlette(
+        routes=[
+            *WiroEndpoints(sandbox).routes(),
+            Route("/files/{uuid}/{name:path}", output_file, methods=["GET", "HEAD"]),
+            WebSocketRoute("/socket/v1", sandbox.sockets.endpoint),
+            Route("/_sandbox/faults", faults, methods=["POST", "DELETE"]),
+            Route("/_sandbox/requests", requests, methods=["GET"]),
+        ]
+    )

@@ -1,0 +1,165 @@
+"""A sandbox task's life: its status computed from the clock, and the TASK record Wiro would show.
+
+A task sits in the queue for `queue_seconds` (walking through the four queue statuses), then
+walks through every running status over `run_seconds`, then ends. Kill and Cancel freeze it as
+task_cancel. Nothing runs in the background: every answer is computed from the clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import quote
+
+QUEUE_STATUSES = ("task_queue", "task_accept", "task_preprocess_start", "task_preprocess_end")
+# Share of the run phase at which each status begins.
+RUN_STATUSES = (
+    (0.00, "task_assign"),
+    (0.05, "task_start"),
+    (0.10, "task_output"),
+    (0.80, "task_output_full"),
+    (0.85, "task_end"),
+    (0.90, "task_postprocess_start"),
+)
+ENDED = frozenset({"task_postprocess_end", "task_cancel", "task_error"})
+# Where in the run phase an errored task dies.
+ERROR_AT = 0.5
+FAIL_MESSAGE = "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB (sandbox-simulated failure)"
+ERROR_MESSAGE = "Worker lost while generating (sandbox-simulated task_error)"
+COST_PER_SECOND = 0.000585
+
+
+@dataclass
+class OutputFile:
+    name: str
+    content_type: str
+    data: bytes
+
+
+@dataclass
+class SandboxTask:
+    id: str
+    uuid: str
+    token: str
+    model: str
+    params: dict[str, Any]
+    uploads: dict[str, bytes]
+    created: float
+    created_unix: int
+    queue_seconds: float
+    run_seconds: float
+    outcome: Literal["success", "fail", "error"] = "success"
+    cancelled_at: float | None = None
+    outputs: list[OutputFile] | None = None
+
+    @property
+    def ends_at(self) -> float:
+        return self.created + self.queue_seconds + self.run_seconds
+
+    def status(self, now: float) -> str:
+        if self.cancelled_at is not None:
+            return "task_cancel"
+        age = now - self.created
+        if age < self.queue_seconds:
+            step = int(age / self.queue_seconds * len(QUEUE_STATUSES)) if self.queue_seconds else 0
+            return QUEUE_STATUSES[min(step, len(QUEUE_STATUSES) - 1)]
+        run_share = (age - self.queue_seconds) / self.run_seconds if self.run_seconds else 1.0
+        if self.outcome == "error" and run_share >= ERROR_AT:
+            return "task_error"
+        if run_share >= 1.0:
+            return "task_postprocess_end"
+        current = RUN_STATUSES[0][1]
+        for start, status in RUN_STATUSES:
+            if run_share >= start:
+                current = status
+        return current
+
+    def reaches(self, status: str) -> float:
+        """The clock time at which this task enters `status` (on its normal path)."""
+        if status in QUEUE_STATUSES:
+            return self.created + self.queue_seconds * QUEUE_STATUSES.index(status) / len(QUEUE_STATUSES)
+        start = self.created + self.queue_seconds
+        if status == "task_postprocess_end":
+            return start + self.run_seconds
+        share = dict((name, at) for at, name in RUN_STATUSES)[status]
+        return start + self.run_seconds * share
+
+    def progress(self, now: float) -> tuple[int, int]:
+        """(step, total) of the simulated denoising loop."""
+        total = int(self.params.get("steps") or 20)
+        age = now - self.created - self.queue_seconds
+        share = min(1.0, max(0.0, age / self.run_seconds)) if self.run_seconds else 1.0
+        # Denoising happens between task_output (10%) and task_output_full (80%) of the run.
+        return min(total, int(max(0.0, share - 0.10) / 0.70 * total)), total
+
+
+def task_record(task: SandboxTask, now: float, file_base: str) -> dict[str, Any]:
+    """A TASK as Wiro shows it: numbers as strings, timestamps in unix seconds."""
+    status = task.status(now)
+    finished = status == "task_postprocess_end"
+    failed = task.outcome == "fail" and finished
+    ended_ok = finished and not failed
+    outputs = _outputs(task, file_base) if ended_ok and task.outputs is not None else []
+    started = now - task.created >= task.queue_seconds
+    elapsed = 0.0
+    if started:
+        end = task.cancelled_at if task.cancelled_at is not None else min(now, task.ends_at)
+        elapsed = max(0.0, end - task.created - task.queue_seconds)
+    debug_error, pexit = "", "0"
+    if failed:
+        debug_error, pexit = FAIL_MESSAGE, "1"
+    elif status == "task_error":
+        debug_error, pexit = ERROR_MESSAGE, "1"
+    ended = status in ENDED
+    return {
+        "id": task.id,
+        "uuid": task.uuid,
+        "name": "",
+        "socketaccesstoken": task.token,
+        "parameters": {k: v for k, v in task.params.items() if not isinstance(v, bytes)},
+        "debugoutput": "sandbox: generated" if ended_ok else "",
+        "debugerror": debug_error,
+        "starttime": str(task.created_unix + int(task.queue_seconds)) if started else "0",
+        "endtime": str(task.created_unix + int(task.queue_seconds + elapsed)) if ended else "0",
+        "elapsedseconds": f"{elapsed:.4f}",
+        "status": status,
+        "cps": f"{COST_PER_SECOND:.12f}",
+        # Failed and errored runs are not billed.
+        "totalcost": f"{(elapsed * COST_PER_SECOND if ended_ok or status == 'task_cancel' else 0):.12f}",
+        "guestid": None,
+        "projectid": "1",
+        "modelid": "598" if "srpo" in task.model else "611",
+        "description": "",
+        "runtype": "model",
+        "callbackurl": "",
+        "createtime": str(task.created_unix),
+        "canceltime": (
+            str(task.created_unix + int(task.cancelled_at - task.created)) if task.cancelled_at is not None else "0"
+        ),
+        "pexit": pexit if ended else "",
+        "outputs": outputs,
+        "size": str(sum(len(o.data) for o in task.outputs or [])) if outputs else "0",
+    }
+
+
+def _outputs(task: SandboxTask, file_base: str) -> list[dict[str, Any]]:
+    added = str(task.created_unix + int(task.queue_seconds + task.run_seconds))
+    return [
+        {
+            "id": f"{task.uuid.replace('-', '')[:24]}{index:08x}",
+            "name": output.name,
+            "contenttype": output.content_type,
+            "parentid": task.uuid.replace("-", ""),
+            "uuid": task.uuid,
+            "size": str(len(output.data)),
+            "addedtime": added,
+            "modifiedtime": added,
+            "accesskey": "SandboxAccessKey",
+            "foldercount": "0",
+            "filecount": "0",
+            "ispublic": 0,
+            "expiretime": None,
+            "url": f"{file_base}/files/{task.uuid}/{quote(output.name, safe='')}",
+        }
+        for index, output in enumerate(task.outputs or [])
+    ]
