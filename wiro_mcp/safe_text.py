@@ -4,13 +4,10 @@ goes through here."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 ECHO_LIMIT = 100
-
-_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
 
 
 def clip(value: Any, limit: int = ECHO_LIMIT) -> str:
@@ -31,8 +28,3 @@ def redact_url(url: str) -> str:
         return url
     host = parts.netloc.rpartition("@")[2]
     return urlunsplit(parts._replace(netloc=f"***@{host}"))
-
-
-def redact_urls(text: str) -> str:
-    """Every URL inside `text` with its credentials removed."""
-    return _URL.sub(lambda match: redact_url(match.group(0)), text)

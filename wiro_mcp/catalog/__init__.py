@@ -84,12 +84,6 @@ class ModelSpec(BaseModel):
     inputs: list[InputSpec]
     outputs: str
 
-    def input(self, arg_name: str) -> InputSpec:
-        for item in self.inputs:
-            if item.arg_name == arg_name:
-                return item
-        raise KeyError(arg_name)
-
     def public_view(self) -> dict[str, Any]:
         """What the `wiro://models` resource shows of this model."""
         return {
