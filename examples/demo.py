@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from generate_panorama import generate
+from generate_panorama import generate, save_viewer_page
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
@@ -38,11 +38,13 @@ async def main() -> int:
                 print(f"  - {tool.name}: {tool.title}")
             print(f"\nGenerating a 2048x1024 panorama: {PROMPT!r}")
             data, path = await generate(client, PROMPT, OUT, progress=progress_bar)
+            page = await save_viewer_page(client, data, path)
     print(
         f"\nTask {data['task_id']} {data['state']} in {data['elapsed_seconds']:.1f} s "
         f"(sandbox cost ${data['cost_usd']:.4f})."
     )
     print(f"Saved {path.stat().st_size / 1e6:.1f} MB to {path}")
+    print(f"Look around in it: open {page} in a browser (drag to look, scroll to zoom)")
     print(f"Whole demo: {time.perf_counter() - started:.1f} s (server log: {OUT / 'server.log'})")
     return 0
 

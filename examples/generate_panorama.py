@@ -6,7 +6,9 @@
 
 The file is read back through the server's output resource, so no other HTTP client is needed.
 If the panorama takes longer than the call's wait budget, the script follows `next_action`
-(get_task with wait_seconds) until it is done, exactly as an agent should.
+(get_task with wait_seconds) until it is done, exactly as an agent should. Next to the PNG it
+writes a page to look around in, in any browser: the server's own 360° viewer (its ui:// resource)
+with the panorama embedded.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -22,7 +25,9 @@ from typing import Any
 
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
-from mcp_types import BlobResourceContents
+from mcp_types import BlobResourceContents, TextResourceContents
+
+VIEWER = "ui://wiro/panorama-v1.html"
 
 Progress = Callable[[float, float | None, str | None], Awaitable[None]]
 
@@ -55,6 +60,26 @@ async def generate(
     return data, path
 
 
+async def save_viewer_page(client: Client, data: dict[str, Any], png: Path) -> Path:
+    """The server's 360° viewer with the panorama embedded (as a JPEG of at most ~1 MB), beside the PNG."""
+    document = (await client.read_resource(VIEWER)).contents[0]
+    picture = (
+        await client.read_resource(f"wiro://tasks/{data['task_id']}/viewer/{data['outputs'][0]['name']}")
+    ).contents[0]
+    assert isinstance(document, TextResourceContents) and isinstance(picture, BlobResourceContents)
+    embedded = {
+        "image": f"data:image/jpeg;base64,{picture.blob}",
+        "task_id": data["task_id"],
+        "prompt": data.get("prompt", ""),
+    }
+    # The viewer reads window.WIRO_PANORAMA when it has no host to talk to; "<\\/" keeps the script whole.
+    embedded_json = json.dumps(embedded).replace("</", "<\\/")
+    script = f"<script>window.WIRO_PANORAMA = {embedded_json};</script>"
+    page = png.with_suffix(".html")
+    page.write_text(document.text.replace("<head>", f"<head>\n{script}", 1), encoding="utf-8")
+    return page
+
+
 def connect(args: argparse.Namespace) -> Client:
     if args.url:
         import httpx2
@@ -77,7 +102,10 @@ async def main() -> int:
     args = parser.parse_args()
     async with connect(args) as client:
         data, path = await generate(client, args.prompt, args.out, progress=print_progress)
-    print(f"task {data['task_id']}: {data['state']}, cost ${data.get('cost_usd', 0):.4f}; saved {path}")
+        page = await save_viewer_page(client, data, path)
+    print(f"task {data['task_id']}: {data['state']}, cost ${data.get('cost_usd', 0):.4f}")
+    print(f"look around in a browser: {page}")
+    print(f"saved {path}")
     return 0
 
 

@@ -25,6 +25,8 @@ async def render_tool_table() -> str:
         a = tool.annotations
         assert a is not None
         hints = "read-only" if a.read_only_hint else ("destructive" if a.destructive_hint else "creates a task")
+        if (tool.meta or {}).get("ui"):
+            hints += ", 360° viewer"
         rows.append(f"| `{tool.name}` | {args} | {hints} | {tool.title} |")
     return "\n".join(rows)
 

@@ -31,6 +31,11 @@ def saved_png(output: str) -> Path:
     path = Path(output.strip().rsplit("saved ", 1)[1])
     with Image.open(path) as image:
         assert image.size == (2048, 1024)
+    # Beside it, a page to look around in: the server's viewer with the panorama embedded.
+    page = path.with_suffix(".html")
+    assert f"look around in a browser: {page}" in output
+    text = page.read_text()
+    assert "window.WIRO_PANORAMA = " in text and "data:image/jpeg;base64," in text and "<canvas" in text
     return path
 
 

@@ -14,11 +14,9 @@ Budgets (whatever Wiro does):
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -26,7 +24,7 @@ import anyio.to_thread
 
 from .catalog import ModelSpec
 from .catalog.schema import validate
-from .client import FileUpload, WiroClient
+from .client import WiroClient
 from .config import Settings
 from .delivery import Outcome, deliver
 from .errors import CallFailed, InputRefused, WiroMCPError
@@ -34,9 +32,10 @@ from .files import download
 from .follow import Waited
 from .followers import Followers
 from .inflight import InFlight, call_key
-from .inputs import is_url, load_local_image
+from .inputs import InputFolders, take_uploads
 from .memory import TaskMemory
 from .models import Task, TaskRef
+from .previews import make_preview
 from .progress import OnUpdate
 from .push import TaskSocket
 from .results import TaskResult, task_result, unread_result
@@ -51,8 +50,9 @@ DELIVERY_FLOOR = 5.0
 RUN_FLOOR = 10.0
 # A status older than this (because Wiro stopped answering) is shown with its age.
 STALE_AFTER = 2.0
+RENDITION_MAX_BYTES = 1_000_000
+RENDITION_MAX_SIDE = 4096
 
-InputFolders = Callable[[], Awaitable[list[Path]]]
 StopRequested = Callable[[], bool]
 OnStarted = Callable[[str, str], Awaitable[None]]
 
@@ -98,7 +98,11 @@ class Generation:
         """Run `spec` with `arguments` (or join the identical call in flight) and wait for it."""
         deadline = anyio.current_time() + (self.settings.wait_seconds if wait is None else wait)
         inputs = validate(spec, arguments)
-        files = await self._local_files(spec, inputs, input_folders)
+        folders = list(self.settings.allowed_input_dirs)
+        try:
+            files = await take_uploads(spec, inputs, folders, input_folders)
+        except InputRefused as exc:
+            raise CallFailed(f"{exc} Nothing was sent to Wiro.") from exc
         key = call_key(spec.model, inputs, files)
         async with self.inflight.claim(key):
             task_id = None if allow_duplicate else self.inflight.get(key)
@@ -110,7 +114,13 @@ class Generation:
                 except WiroMCPError as exc:
                     raise CallFailed(f"Starting {spec.model} failed: {exc}") from exc
                 task_id = run.task_id
-                self.memory.remember(task_id, model=spec.model, token=run.socket_token)
+                prompt = inputs.get("prompt")
+                self.memory.remember(
+                    task_id,
+                    model=spec.model,
+                    token=run.socket_token,
+                    prompt=prompt if isinstance(prompt, str) else None,
+                )
                 self.inflight.add(key, task_id)
                 self.followers.follow(task_id, run.socket_token)
                 log.info("started task %s on %s", task_id, spec.model)
@@ -122,7 +132,8 @@ class Generation:
             )
         elif on_started is not None:
             await on_started(task_id, spec.model)
-        token = self.memory.get(task_id).token
+        known = self.memory.get(task_id)
+        token = known.token
         ref = TaskRef(task_id=task_id)
         try:
             waited = await self._wait(ref, deadline, on_update, stop_requested, token)
@@ -132,32 +143,14 @@ class Generation:
                 f"Call get_task with task_id={task_id!r} later; do not start the generation again."
             ) from exc
         if waited.snapshot is None:
-            result = unread_result(task_id, token=token, model=spec.model, wait_hint=self.settings.wait_seconds)
+            result = unread_result(
+                task_id, token=token, model=spec.model, wait_hint=self.settings.wait_seconds, prompt=known.prompt
+            )
             result.reused = joined
             if waited.error is not None:
                 notes.append(f"Wiro's last answer: {waited.error}")
             return Outcome(result, notes=notes)
         return await self._finish(waited, preview=preview, notes=notes, reused=joined, deadline=deadline)
-
-    async def _local_files(
-        self, spec: ModelSpec, inputs: dict[str, Any], input_folders: InputFolders | None
-    ) -> dict[str, FileUpload]:
-        """Move local paths out of `inputs` into checked uploads (read in a worker thread); URLs stay."""
-        files: dict[str, FileUpload] = {}
-        for item in spec.inputs:
-            value = inputs.get(item.id)
-            if not item.is_file or not isinstance(value, str) or is_url(value):
-                continue
-            folders = list(self.settings.allowed_input_dirs)
-            if input_folders is not None:
-                folders += await input_folders()
-            load = functools.partial(load_local_image, value, folders, argument=item.arg_name)
-            try:
-                files[item.id] = await anyio.to_thread.run_sync(load)
-            except InputRefused as exc:
-                raise CallFailed(f"{exc} Nothing was sent to Wiro.") from exc
-            del inputs[item.id]
-        return files
 
     # -- read --------------------------------------------------------------------------------
 
@@ -206,6 +199,12 @@ class Generation:
             return (await download(self.client.http, match.url)).data
         except WiroMCPError as exc:
             raise CallFailed(f"Reading {name} of task {task_id} failed: {exc}") from exc
+
+    async def rendition(self, task_id: str, name: str) -> bytes:
+        """One output as a JPEG for viewers: full resolution up to 4096 px wide, at most ~1 MB."""
+        data = await self.output_file(task_id, name)
+        shot = await anyio.to_thread.run_sync(make_preview, data, RENDITION_MAX_BYTES, RENDITION_MAX_SIDE)
+        return shot.data
 
     # -- stop --------------------------------------------------------------------------------
 
@@ -279,7 +278,8 @@ class Generation:
         return outcome
 
     def _result(self, task: Task) -> TaskResult:
-        result = task_result(task, model=self.memory.get(task.id).model, wait_hint=self.settings.wait_seconds)
+        known = self.memory.get(task.id)
+        result = task_result(task, model=known.model, wait_hint=self.settings.wait_seconds, prompt=known.prompt)
         if result.outputs:
             self.memory.remember(task.id, outputs=tuple(o.name for o in result.outputs))
         return result

@@ -14,16 +14,24 @@ or a device cannot hang the server. Callers run `load_local_image` in a worker t
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
+import anyio.to_thread
+
+from .catalog import ModelSpec
 from .client import FileUpload
 from .errors import InputRefused
 from .files import sniff_image_type
 from .safe_text import clip
+
+# The client's roots, asked only when a local path needs them.
+InputFolders = Callable[[], Awaitable[list[Path]]]
 
 INPUT_MAX_BYTES = 20 * 1024 * 1024
 
@@ -46,6 +54,23 @@ def path_from(value: str) -> Path:
 def roots_from_uris(uris: Sequence[str]) -> list[Path]:
     """MCP roots are file:// URIs; anything else is not a local folder."""
     return [path_from(uri) for uri in uris if uri.startswith("file://")]
+
+
+async def take_uploads(
+    spec: ModelSpec, inputs: dict[str, Any], allowed: list[Path], more_folders: InputFolders | None = None
+) -> dict[str, FileUpload]:
+    """Move the local paths out of a run's `inputs` into checked uploads (read in a worker thread);
+    URLs stay where they are. Raises InputRefused."""
+    files: dict[str, FileUpload] = {}
+    for item in spec.inputs:
+        value = inputs.get(item.id)
+        if not item.is_file or not isinstance(value, str) or is_url(value):
+            continue
+        folders = allowed + (await more_folders() if more_folders is not None else [])
+        load = functools.partial(load_local_image, value, folders, argument=item.arg_name)
+        files[item.id] = await anyio.to_thread.run_sync(load)
+        del inputs[item.id]
+    return files
 
 
 def load_local_image(

@@ -1,5 +1,5 @@
 """What this server learnt of the tasks it met: the model (Task/Detail does not name it), the socket
-token and the output names, most recent last. Bounded; used for results, token lookups and
+token, the prompt it sent and the output names, most recent last. Bounded; used for results, token lookups and
 argument completion."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from .models import TaskRef
 class Known:
     model: str | None = None
     token: str | None = None
+    prompt: str | None = None
     outputs: tuple[str, ...] = ()
 
 
@@ -24,11 +25,21 @@ class TaskMemory:
         self._limit = limit
 
     def remember(
-        self, task_id: str, *, model: str | None = None, token: str | None = None, outputs: tuple[str, ...] = ()
+        self,
+        task_id: str,
+        *,
+        model: str | None = None,
+        token: str | None = None,
+        prompt: str | None = None,
+        outputs: tuple[str, ...] = (),
     ) -> None:
         known = self._tasks.pop(task_id, Known())
         self._tasks[task_id] = replace(
-            known, model=model or known.model, token=token or known.token, outputs=outputs or known.outputs
+            known,
+            model=model or known.model,
+            token=token or known.token,
+            prompt=prompt or known.prompt,
+            outputs=outputs or known.outputs,
         )
         if token:
             self._ids_by_token[token] = task_id

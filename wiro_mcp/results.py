@@ -41,6 +41,7 @@ class TaskResult(BaseModel):
     task_id: str = Field(description="Wiro's task id")
     task_token: str | None = Field(default=None, description="Wiro's socket access token for the task")
     model: str | None = Field(default=None, description="owner/slug of the Wiro model, when known")
+    prompt: str | None = Field(default=None, description="the task's prompt (its first 300 characters), when known")
     status: str = Field(description="Wiro's raw status, e.g. task_postprocess_end ('unknown' before the first read)")
     state: Literal["queued", "running", "succeeded", "failed", "cancelled"]
     outputs: list[OutputInfo] = Field(default_factory=list)
@@ -66,20 +67,28 @@ def _collect(task_id: str, state: TaskState, wait_hint: float) -> NextAction:
     )
 
 
-def unread_result(task_id: str, *, token: str | None, model: str | None, wait_hint: float) -> TaskResult:
+def unread_result(
+    task_id: str, *, token: str | None, model: str | None, wait_hint: float, prompt: str | None = None
+) -> TaskResult:
     """A task that was started but could not be read yet: not a failure, and it must not be lost."""
     return TaskResult(
         task_id=task_id,
         task_token=token,
         model=model,
+        prompt=prompt[:PROMPT_SHOWN] if prompt else None,
         status=UNREAD_STATUS,
         state=TaskState.QUEUED.value,
         next_action=_collect(task_id, TaskState.QUEUED, wait_hint),
     )
 
 
-def task_result(task: Task, *, model: str | None, wait_hint: float) -> TaskResult:
+PROMPT_SHOWN = 300
+
+
+def task_result(task: Task, *, model: str | None, wait_hint: float, prompt: str | None = None) -> TaskResult:
     state = task.state
+    given = task.parameters.get("prompt") if isinstance(task.parameters, dict) else None
+    prompt = given if isinstance(given, str) and given else prompt
     next_action = None if state.terminal else _collect(task.id, state, wait_hint)
     error = None
     if state is TaskState.FAILED:
@@ -88,6 +97,7 @@ def task_result(task: Task, *, model: str | None, wait_hint: float) -> TaskResul
         task_id=task.id,
         task_token=task.socket_token,
         model=model,
+        prompt=prompt[:PROMPT_SHOWN] if prompt else None,
         status=task.status,
         state=state.value,
         outputs=[

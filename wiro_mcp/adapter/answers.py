@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
+from urllib.parse import quote
 
 from mcp_types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 
+from ..catalog import spec_of
 from ..delivery import Outcome
-from ..results import summary
+from ..results import TaskResult, summary
+
+# Where a result tells the 360° viewer what it needs (only hosts that render MCP Apps get it).
+VIEWER_META = "wiro-mcp/viewer"
 
 
-def tool_result(outcome: Outcome) -> CallToolResult:
+def rendition_uri(task_id: str, name: str) -> str:
+    """The resource the viewer reads for full resolution (see adapter/resources.py)."""
+    return f"wiro://tasks/{task_id}/viewer/{quote(name, safe='')}"
+
+
+def tool_result(outcome: Outcome, *, viewer: bool = False) -> CallToolResult:
     """Summary (and notes) first, then one resource_link per output whose uri is the output's URL, a
-    file:// link per saved file, and the previews; a failed task is a tool error."""
+    file:// link per saved file, and the previews; a failed task is a tool error. With `viewer` (the
+    host renders MCP Apps), a finished panorama's `_meta` also names its full-resolution rendition."""
     result = outcome.result
     content: list[ContentBlock] = [TextContent(text=summary(result))]
     if outcome.notes:
@@ -44,4 +56,12 @@ def tool_result(outcome: Outcome) -> CallToolResult:
         # None fields are left out: the declared schema types them without null, for portability.
         structured_content=result.model_dump(mode="json", exclude_none=True),
         is_error=result.state == "failed",
+        _meta=_viewer_meta(result) if viewer else None,
     )
+
+
+def _viewer_meta(result: TaskResult) -> dict[str, Any] | None:
+    spec = spec_of(result.model)
+    if result.state != "succeeded" or not result.outputs or spec is None or not spec.panorama:
+        return None
+    return {VIEWER_META: {"rendition": rendition_uri(result.task_id, result.outputs[0].name)}}

@@ -29,7 +29,8 @@ from ..push import TaskSocket
 from . import sdk_gaps
 from .app_state import AppState
 from .resources import register_completions, register_resources
-from .tools import register_tools
+from .tools import registrations
+from .viewer_app import viewer_app
 
 INSTRUCTIONS = """\
 Generate media with Wiro; every run is billed per GPU second (failed runs are free).
@@ -116,14 +117,18 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
         finally:
             await client.aclose()
 
+    tools = registrations()
     server = WiroMCPServer(
         "wiro-mcp",
         title="Wiro generative media",
         instructions=INSTRUCTIONS,
         version=__version__,
         lifespan=lifespan,
+        extensions=[viewer_app([tool for tool in tools if tool.viewer])],
     )
-    register_tools(server)
+    for tool in tools:
+        if not tool.viewer:
+            server.add_tool(tool.fn, **tool.options)
     register_resources(server)
     register_completions(server, memory)
 

@@ -59,6 +59,23 @@ def register_resources(server: MCPServer[Any]) -> None:
         except WiroMCPError as exc:
             raise ResourceError(str(exc)) from exc
 
+    @server.resource(
+        "wiro://tasks/{task_id}/viewer/{name}",
+        name="task-output-rendition",
+        title="A panorama for the 360° viewer",
+        description=(
+            "One output of a finished task as a JPEG of at most ~1 MB, full resolution up to 4096 px wide: "
+            "what the 360° viewer swaps in after the preview."
+        ),
+        mime_type="image/jpeg",
+        security=ResourceSecurity(exempt_params={"name"}),
+    )
+    async def rendition(task_id: str, name: str, ctx: Context[AppState, Any]) -> bytes:
+        try:
+            return await ctx.request_context.lifespan_context.service.rendition(task_id, name)
+        except WiroMCPError as exc:
+            raise ResourceError(str(exc)) from exc
+
 
 def register_completions(server: MCPServer[Any], memory: TaskMemory) -> None:
     @server.completion()  # type: ignore[no-untyped-call, untyped-decorator]

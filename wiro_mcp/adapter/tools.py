@@ -10,11 +10,13 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import anyio
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.apps import client_supports_apps
+from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import BeforeValidator, Field
@@ -63,11 +65,13 @@ def state_of(ctx: Context[AppState, Any]) -> AppState:
 
 
 async def _answer(ctx: Context[AppState, Any], call: Callable[[Generation], Awaitable[Outcome]]) -> CallToolResult:
-    """Run one service call and turn its outcome, or its error, into the tool's answer."""
+    """Run one service call and turn its outcome, or its error, into the tool's answer. A host that
+    renders MCP Apps also gets what the 360° viewer needs; any other host gets the plain result."""
     try:
-        return tool_result(await call(state_of(ctx).service))
+        outcome = await call(state_of(ctx).service)
     except WiroMCPError as exc:
         raise ToolError(str(exc)) from exc
+    return tool_result(outcome, viewer=client_supports_apps(ctx))
 
 
 def _progress(ctx: Context[AppState, Any]) -> Callable[[Update], Awaitable[None]]:
@@ -174,38 +178,58 @@ async def cancel_task(
     return await _answer(ctx, lambda service: service.stop(TaskRef(task_id=task_id)))
 
 
-def register_tools(server: MCPServer[Any]) -> None:
-    for spec in load_catalog().values():
-        server.add_tool(
+@dataclass(frozen=True)
+class Registration:
+    """One tool as MCPServer.add_tool takes it; `viewer` tools carry the 360° viewer (MCP Apps)."""
+
+    fn: Callable[..., Awaitable[CallToolResult]]
+    options: dict[str, Any]
+    viewer: bool = False
+
+
+def registrations() -> list[Registration]:
+    tools = [
+        Registration(
             generate_tool(spec),
-            name=spec.tool,
-            title=spec.title,
-            description=f"{spec.summary}\n\n{spec.description}",
-            annotations=CREATES,
-            structured_output=True,
+            {
+                "name": spec.tool,
+                "title": spec.title,
+                "description": f"{spec.summary}\n\n{spec.description}",
+                "annotations": CREATES,
+                "structured_output": True,
+            },
+            viewer=spec.panorama,
         )
-    server.add_tool(
-        get_task,
-        title="Get a Wiro task",
-        description=(
-            "Read a task (state, image URLs, cost, error); with wait_seconds, wait for it to finish first. "
-            "Name it by task_id or task_token."
-        ),
-        annotations=READS,
-        structured_output=True,
+        for spec in load_catalog().values()
+    ]
+    get_text = (
+        "Read a task (state, image URLs, cost, error); with wait_seconds, wait for it to finish first. "
+        "Name it by task_id or task_token."
     )
     stop_text = "whatever its state (cancelled if queued, killed if running; nothing more is billed), and say which"
-    server.add_tool(
-        kill_task,
-        title="Stop a Wiro task (kill or cancel)",
-        description=f"Stop a task {stop_text}. Name it by task_id or task_token.",
-        annotations=STOPS,
-        structured_output=True,
-    )
-    server.add_tool(
-        cancel_task,
-        title="Cancel a Wiro task (or kill it)",
-        description=f"Stop a task {stop_text}; the same as kill_task, by task_id.",
-        annotations=STOPS,
-        structured_output=True,
-    )
+    tools += [
+        Registration(
+            get_task,
+            {"title": "Get a Wiro task", "description": get_text, "annotations": READS, "structured_output": True},
+            viewer=True,
+        ),
+        Registration(
+            kill_task,
+            {
+                "title": "Stop a Wiro task (kill or cancel)",
+                "description": f"Stop a task {stop_text}. Name it by task_id or task_token.",
+                "annotations": STOPS,
+                "structured_output": True,
+            },
+        ),
+        Registration(
+            cancel_task,
+            {
+                "title": "Cancel a Wiro task (or kill it)",
+                "description": f"Stop a task {stop_text}; the same as kill_task, by task_id.",
+                "annotations": STOPS,
+                "structured_output": True,
+            },
+        ),
+    ]
+    return tools

@@ -81,6 +81,7 @@ class ModelSpec(BaseModel):
     summary: str
     description: str
     rules: list[str] = Field(default_factory=list)
+    panorama: bool = Field(default=False, description="its output is a 360° equirectangular image")
     inputs: list[InputSpec]
     outputs: str
 
@@ -127,6 +128,11 @@ def _typed_default(item: InputSpec) -> Any:
     if kind == "number":
         return float(value)
     return value
+
+
+def spec_of(model: str | None) -> ModelSpec | None:
+    """The spec of a model by its owner/slug (as tasks report it), if it is in the catalog."""
+    return next((s for s in load_catalog().values() if model and s.model.lower() == model.lower()), None)
 
 
 @functools.cache

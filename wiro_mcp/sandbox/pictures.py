@@ -111,6 +111,45 @@ def panorama_png(prompt: str, width: int, height: int, *, grain: bool = True) ->
     return _encode(image)
 
 
+# The compass: each pixel coloured by the cube face its direction falls on (the largest of |x|, |y|, |z|).
+# yaw 0 (the centre column) is the front; yaw 90 the right; pitch +90 up. A perspective view of 90°
+# aimed at a face shows that face's colour, and every boundary between colours is a plane through the
+# eye, so it is a straight line in any perspective view.
+COMPASS = {
+    "front": (220, 40, 40),
+    "right": (40, 190, 70),
+    "back": (40, 80, 230),
+    "left": (235, 200, 40),
+    "up": (245, 245, 245),
+    "down": (170, 40, 200),
+}
+_SIDES = (("left", -135.0), ("front", -45.0), ("right", 45.0), ("back", 135.0), ("back", -225.0))
+
+
+def compass_png(width: int, height: int) -> bytes:
+    """An equirectangular test panorama whose six directions have known colours (see COMPASS)."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (width, height), COMPASS["down"])
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, width, height // 2), fill=COMPASS["up"])
+
+    def row(lat: float) -> float:
+        return (0.5 - lat / 180.0) * height
+
+    for face, start in _SIDES:
+        # A side face spans 90° of yaw; at each yaw it reaches up to atan(max(|sin|, |cos|)) of pitch.
+        edge = []
+        for step in range(0, 91):
+            lon = start + step
+            x = (lon / 360.0 + 0.5) * width
+            reach = math.degrees(math.atan(max(abs(math.sin(math.radians(lon))), abs(math.cos(math.radians(lon))))))
+            edge.append((x, row(reach), row(-reach)))
+        outline = [(x, top) for x, top, _ in edge] + [(x, bottom) for x, _, bottom in reversed(edge)]
+        draw.polygon(outline, fill=COMPASS[face])
+    return _encode(image)
+
+
 def image_png(
     prompt: str, width: int, height: int, index: int, source: bytes | None, strength: float, *, grain: bool = True
 ) -> bytes:
@@ -144,6 +183,8 @@ def render(task: SandboxTask, *, grain: bool = True) -> list[OutputFile]:
     p = task.params
     width, height = int(p["width"]) // 16 * 16 or 16, int(p["height"]) // 16 * 16 or 16
     if task.model == PANORAMA:
+        if "[sandbox:compass]" in p["prompt"]:
+            return [OutputFile("0.png", "image/png", compass_png(width, height))]
         return [OutputFile("0.png", "image/png", panorama_png(p["prompt"], width, height, grain=grain))]
     source = task.uploads.get("inputImage")
     return [
