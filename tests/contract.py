@@ -13,4 +13,5 @@ PANORAMA_ARGUMENTS = [
 ]
 IMAGE_ARGUMENTS = ["prompt", "input_image", "steps", "scale", "strength", "samples", "seed", "width", "height"]
 CALL_ARGUMENTS = ["wait_seconds", "preview", "allow_duplicate"]
-TOOLS = {"generate_panorama", "generate_image", "get_task", "kill_task", "cancel_task"}
+VIEW_ARGUMENTS = ["task_id", "yaw", "pitch", "fov", "size", "name"]
+TOOLS = {"generate_panorama", "generate_image", "get_task", "kill_task", "cancel_task", "view_panorama"}

@@ -50,7 +50,7 @@ async def test_hostile_names_are_saved_inside_the_task_folder(tmp_path: Path) ->
     transport = httpx2.MockTransport(lambda request: httpx2.Response(200, content=body))
     async with httpx2.AsyncClient(transport=transport) as http:
         outcome = await deliver(
-            result("../../x.png", "/etc/y.png", ".."), http, preview=True, output_dir=out, deadline=FAR
+            result("../../x.png", "/etc/y.png", ".."), http, preview="views", output_dir=out, deadline=FAR
         )
     call = tool_result(outcome)
     assert precious.read_bytes() == b"keep me"
@@ -70,7 +70,7 @@ async def test_hostile_names_are_saved_inside_the_task_folder(tmp_path: Path) ->
 async def test_a_failed_download_keeps_the_result_and_says_so(tmp_path: Path) -> None:
     transport = httpx2.MockTransport(lambda request: httpx2.Response(403, text="expired"))
     async with httpx2.AsyncClient(transport=transport) as http:
-        call = tool_result(await deliver(result("0.png"), http, preview=True, output_dir=tmp_path, deadline=FAR))
+        call = tool_result(await deliver(result("0.png"), http, preview="views", output_dir=tmp_path, deadline=FAR))
     assert not call.is_error
     assert call.structured_content["outputs"][0]["url"] == "https://cdn.test/0"
     notes = [b.text for b in call.content if isinstance(b, TextContent)]
@@ -83,7 +83,7 @@ async def test_a_deadline_already_past_skips_downloads_and_says_so(tmp_path: Pat
 
     transport = httpx2.MockTransport(lambda request: httpx2.Response(200, content=png()))
     async with httpx2.AsyncClient(transport=transport) as http:
-        outcome = await deliver(result("0.png"), http, preview=True, output_dir=None, deadline=anyio.current_time())
+        outcome = await deliver(result("0.png"), http, preview="views", output_dir=None, deadline=anyio.current_time())
     assert outcome.previews == [] and "no time was left" in outcome.notes[0]
 
 

@@ -53,6 +53,20 @@ def test_generate_panorama_script_over_http_with_a_token(sandbox: Sandbox, tmp_p
     saved_png(done.stdout)
 
 
+def test_the_demo_generates_saves_and_looks_behind_the_viewer(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "demo.py"), str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "- view_panorama: Look around a panorama" in done.stdout
+    assert "Seam check: seamless (score " in done.stdout and "2:1 equirectangular: True" in done.stdout
+    with Image.open(tmp_path / "panorama-task-1001.png") as image:
+        assert image.size == (2048, 1024)
+    with Image.open(tmp_path / "panorama-task-1001-yaw180.jpg") as view:
+        assert view.format == "JPEG" and view.size == (768, 768)
+    assert f"behind the viewer (view_panorama, yaw 180): {tmp_path / 'panorama-task-1001-yaw180.jpg'}" in done.stdout
+
+
 def test_host_configs_are_valid_and_run_the_venvs_server() -> None:
     commands = []
     for name in ("claude_desktop_config.json", "cursor/mcp.json", "vscode/mcp.json"):

@@ -49,7 +49,9 @@ async def test_generate_waits_reports_progress_and_delivers(sandbox: Sandbox) ->
             PANORAMA, {"prompt": "a bay", "width": 1024, "height": 512}, on_update=on_update, on_started=on_started
         )
     assert outcome.result.state == "succeeded" and outcome.result.model == PANORAMA.model
-    assert [(shot.width, shot.height) for shot in outcome.previews] == [(1024, 512)]
+    assert [(shot.width, shot.height) for shot in outcome.previews] == [(1568, 836)], "the sheet of views"
+    assert outcome.result.outputs[0].panorama is not None and outcome.result.outputs[0].panorama.seam == "seamless"
+    assert outcome.thumbnail is None, "a thumbnail for a 360° viewer only when asked"
     assert started == [(outcome.result.task_id, PANORAMA.model)]
     assert updates and updates[-1].fraction == 1.0
 
@@ -99,7 +101,7 @@ async def test_identical_calls_are_freed_once_the_task_is_seen_to_end(held: Sand
         again = await generation.generate(IMAGE, {"prompt": "same"}, wait=0)
         assert again.result.task_id == first.result.task_id and again.result.reused
         held.advance_to(first.result.task_id, "task_postprocess_end")
-        await generation.get(TaskRef(task_id=first.result.task_id), preview=False)
+        await generation.get(TaskRef(task_id=first.result.task_id), preview="none")
         assert len(generation.inflight) == 0
         fresh = await generation.generate(IMAGE, {"prompt": "same"}, wait=0)
     assert fresh.result.task_id != first.result.task_id and not fresh.result.reused
@@ -137,9 +139,9 @@ def test_settings_of_the_service_come_from_the_environment(sandbox: Sandbox) -> 
 
 async def test_output_file_by_name_or_index(sandbox: Sandbox) -> None:
     async with service(sandbox) as generation:
-        run = await generation.generate(IMAGE, {"prompt": "x", "samples": 2}, preview=False)
-        by_name = await generation.output_file(run.result.task_id, "1.png")
-        by_index = await generation.output_file(run.result.task_id, "1")
+        run = await generation.generate(IMAGE, {"prompt": "x", "samples": 2}, preview="none")
+        by_name = await generation.outputs.file(run.result.task_id, "1.png")
+        by_index = await generation.outputs.file(run.result.task_id, "1")
         with pytest.raises(CallFailed, match=r"has no output '7'; outputs: 0.png, 1.png"):
-            await generation.output_file(run.result.task_id, "7")
+            await generation.outputs.file(run.result.task_id, "7")
     assert by_name == by_index and by_name.startswith(b"\x89PNG")

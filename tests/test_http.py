@@ -12,6 +12,7 @@ import pytest
 from wiro_mcp.adapter.http_app import is_loopback
 from wiro_mcp.sandbox import Sandbox
 
+from .contract import TOOLS
 from .helpers import HttpProcess, HttpServer, connect, free_port, http_session, server_env, text
 
 pytestmark = pytest.mark.anyio
@@ -31,7 +32,7 @@ async def test_tools_work_over_http_in_both_protocol_generations(sandbox: Sandbo
         async with http_session(server.url, mode=mode) as client:
             expected = "2025-11-25" if mode == "legacy" else "2026-07-28"
             assert client.protocol_version == expected
-            assert len((await client.list_tools()).tools) == 5
+            assert len((await client.list_tools()).tools) == len(TOOLS)
             reported: list[float] = []
 
             async def on_progress(progress: float, total: float | None, message: str | None) -> None:
@@ -76,7 +77,7 @@ async def test_a_token_is_required_on_every_request_when_set(sandbox: Sandbox) -
         assert missing.headers["www-authenticate"].startswith("Bearer")
         assert health.status_code == 200
         async with http_session(server.url, token=token) as client:
-            assert len((await client.list_tools()).tools) == 5
+            assert len((await client.list_tools()).tools) == len(TOOLS)
     assert token not in server.log
 
 

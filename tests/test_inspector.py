@@ -13,6 +13,7 @@ import pytest
 
 from wiro_mcp.sandbox import Sandbox, SandboxConfig
 
+from .contract import TOOLS
 from .helpers import HttpServer, server_env
 from .node_tools import NodeTools, node_tools
 
@@ -65,13 +66,7 @@ def stdio_target(sandbox: Sandbox) -> list[str]:
 
 def exercise(tools: NodeTools, target: list[str], sandbox: Sandbox, slow: Sandbox, slow_target: list[str]) -> None:
     listed = inspect(tools, target, "--method", "tools/list")
-    assert {t["name"] for t in listed["tools"]} == {
-        "generate_panorama",
-        "generate_image",
-        "get_task",
-        "kill_task",
-        "cancel_task",
-    }
+    assert {t["name"] for t in listed["tools"]} == TOOLS
     made = inspect(
         tools,
         target,

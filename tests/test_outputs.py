@@ -22,6 +22,8 @@ from .helpers import connect, text
 
 pytestmark = pytest.mark.anyio
 
+README_SHEET = Path(__file__).resolve().parents[1] / "docs" / "sheet.jpg"
+
 
 def previews(result: Any) -> list[Image.Image]:
     shots: list[Image.Image] = []
@@ -32,18 +34,35 @@ def previews(result: Any) -> list[Image.Image]:
     return shots
 
 
-async def test_panorama_preview_is_visible_small_and_2_to_1(photo: Sandbox) -> None:
+async def test_a_panoramas_preview_is_a_sheet_of_views_within_the_budget(photo: Sandbox) -> None:
+    """Also the README's picture of a sheet (WIRO_MCP_UPDATE_SCREENSHOTS=1 writes docs/sheet.jpg)."""
+    from wiro_mcp.sheet import HEIGHT, WIDTH
+
     async with connect(photo) as client:
-        result = await client.call_tool("generate_panorama", {"prompt": "a glacier", "width": 2048, "height": 1024})
-        plain = await client.call_tool("get_task", {"task_id": result.structured_content["task_id"], "preview": False})
+        prompt = "a quiet alpine lake at sunrise, pine forest all around"
+        result = await client.call_tool("generate_panorama", {"prompt": prompt, "width": 2048, "height": 1024})
+        task_id = result.structured_content["task_id"]
+        flat = await client.call_tool("get_task", {"task_id": task_id, "preview": "flat"})
+        plain = await client.call_tool("get_task", {"task_id": task_id, "preview": False})
     [shot] = previews(result)
-    assert shot.size == (1568, 784)
+    assert shot.size == (WIDTH, HEIGHT) == (1568, 836), "the long side of every preview is 1568 px"
     blob = next(b for b in result.content if isinstance(b, ImageContent)).data
     assert len(base64.b64decode(blob)) <= 400_000
     assert len(result.model_dump_json(by_alias=True)) < 1_000_000
-    assert result.structured_content["outputs"][0]["preview"].startswith("1568x784 JPEG")
+    assert result.structured_content["outputs"][0]["preview"].startswith("1568x836 JPEG")
+    assert "sheet of true perspective views: FRONT, RIGHT, BACK, LEFT" in text(result)
+    if os.environ.get("WIRO_MCP_UPDATE_SCREENSHOTS") == "1":
+        README_SHEET.parent.mkdir(exist_ok=True)
+        README_SHEET.write_bytes(base64.b64decode(blob))
+    # "flat" keeps the flat 2:1 thumbnail; false gives none; every result still checks the seam.
+    [flat_shot] = previews(flat)
+    assert flat_shot.size == (1568, 784)
     assert previews(plain) == [] and "preview" not in plain.structured_content["outputs"][0]
     assert any(isinstance(b, ResourceLink) for b in plain.content), "the full-size link stays"
+    for answer in (result, flat, plain):
+        check = answer.structured_content["outputs"][0]["panorama"]
+        assert check["equirectangular"] is True and check["seam"] == "seamless" and check["seam_score"] < 2.5
+        assert "Seam: seamless (score" in text(answer)
 
 
 async def test_four_samples_fit_one_result(photo: Sandbox) -> None:

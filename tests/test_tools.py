@@ -14,7 +14,7 @@ from wiro_mcp.adapter.app import create_server
 from wiro_mcp.config import Settings
 from wiro_mcp.sandbox import Sandbox
 
-from .contract import CALL_ARGUMENTS, IMAGE_ARGUMENTS, PANORAMA_ARGUMENTS, TOOLS
+from .contract import CALL_ARGUMENTS, IMAGE_ARGUMENTS, PANORAMA_ARGUMENTS, TOOLS, VIEW_ARGUMENTS
 from .helpers import connect, text
 
 pytestmark = pytest.mark.anyio
@@ -42,16 +42,19 @@ async def test_tools_are_listed_with_contract_arguments_and_annotations(sandbox:
         assert args["get_task"] == {"task_id", "task_token", "wait_seconds", "preview"}
         assert args["kill_task"] == {"task_id", "task_token"}
         assert args["cancel_task"] == {"task_id"}
+        assert args["view_panorama"] == set(VIEW_ARGUMENTS)
         for tool in tools.values():
             a = tool.annotations
             assert a is not None and tool.title
             assert None not in (a.read_only_hint, a.destructive_hint, a.idempotent_hint, a.open_world_hint)
             assert a.open_world_hint is True
             assert tool.output_schema is not None
-            assert set(tool.output_schema["properties"]) >= RESULT_FIELDS
+            if tool.name != "view_panorama":
+                assert set(tool.output_schema["properties"]) >= RESULT_FIELDS
         assert tools["get_task"].annotations.read_only_hint is True  # type: ignore[union-attr]
         assert tools["kill_task"].annotations.destructive_hint is True  # type: ignore[union-attr]
         assert tools["cancel_task"].annotations.destructive_hint is True  # type: ignore[union-attr]
+        assert tools["view_panorama"].annotations.read_only_hint is True  # type: ignore[union-attr]
         assert tools["generate_panorama"].annotations.read_only_hint is False  # type: ignore[union-attr]
         assert "get_task" in (client.instructions or "")
 
@@ -217,7 +220,7 @@ async def test_bad_arguments_are_rejected_before_anything_is_sent(
 
 async def test_without_credentials_tools_are_listed_and_calls_name_the_variable(sandbox: Sandbox) -> None:
     async with Client(create_server(Settings(WIRO_API_BASE_URL=sandbox.base_url))) as client:
-        assert len((await client.list_tools()).tools) == 5
+        assert len((await client.list_tools()).tools) == len(TOOLS)
         result = await client.call_tool("generate_panorama", {"prompt": "x"})
         status = await client.call_tool("get_task", {"task_id": "1"})
     assert result.is_error and "WIRO_API_KEY" in text(result)

@@ -159,7 +159,7 @@ async def test_the_viewer_shows_a_generated_panorama_and_responds_to_drag_and_zo
             assert colour_at(up, *CENTRE) == colour_at(up, WIDTH * 0.1, HEIGHT * 0.1) == "up"
             full = await wait_frame(page, "full")
             sizes = json.loads(await page.evaluate("JSON.stringify(window.host.sizes)"))
-    assert (preview["width"], preview["texture"]) == (1568, 1568), "the preview JPEG from the result"
+    assert (preview["width"], preview["texture"]) == (1024, 1024), "the small picture carried in the result"
     assert (full["width"], full["texture"]) == (2048, 2048), "swapped for full resolution via resources/read"
     assert sizes and sizes[-1]["width"] == WIDTH, "the view tells the host its size"
 
@@ -310,7 +310,9 @@ async def test_a_host_without_apps_gets_exactly_the_plain_result(box: Sandbox) -
 
     assert shape(plain) == shape(rich), "the same content and structured content either way"
     assert "wiro-mcp/viewer" not in (plain.meta or {})
-    assert rich.meta["wiro-mcp/viewer"] == {  # type: ignore[index]
-        "rendition": f"wiro://tasks/{rich.structured_content['task_id']}/viewer/0.png"
-    }
+    viewer = rich.meta["wiro-mcp/viewer"]  # type: ignore[index]
+    assert viewer["rendition"] == f"wiro://tasks/{rich.structured_content['task_id']}/viewer/0.png"
+    # The agent's preview of a panorama is a sheet of views; the viewer starts from a small flat picture.
+    assert viewer["thumbnail"].startswith("data:image/jpeg;base64,")
+    assert len(viewer["thumbnail"]) < 170_000 and len(rich.model_dump_json(by_alias=True)) < 1_000_000
     assert not any(isinstance(v, str) and len(v) > 2000 for v in rich.structured_content.values())

@@ -22,25 +22,24 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-from .catalog import ModelSpec
+from .catalog import ModelSpec, spec_of
 from .catalog.schema import validate
 from .client import WiroClient
 from .config import Settings
-from .delivery import Outcome, deliver
+from .delivery import Outcome, PreviewKind, deliver
 from .errors import CallFailed, InputRefused, WiroMCPError
-from .files import download
 from .follow import Waited
 from .followers import Followers
 from .inflight import InFlight, call_key
 from .inputs import InputFolders, take_uploads
 from .memory import TaskMemory
 from .models import Task, TaskRef
-from .previews import make_preview
 from .progress import OnUpdate
 from .push import TaskSocket
+from .reading import OutputReader
 from .results import TaskResult, task_result, unread_result
 from .schedules import PollPolicy
-from .stopping import TaskEnded, stop_task
+from .stopping import stop_quietly, stop_task
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +49,14 @@ DELIVERY_FLOOR = 5.0
 RUN_FLOOR = 10.0
 # A status older than this (because Wiro stopped answering) is shown with its age.
 STALE_AFTER = 2.0
-RENDITION_MAX_BYTES = 1_000_000
-RENDITION_MAX_SIDE = 4096
 
 StopRequested = Callable[[], bool]
 OnStarted = Callable[[str, str], Awaitable[None]]
+
+
+def _budget(seconds: float) -> float:
+    """The deadline `seconds` from now."""
+    return anyio.current_time() + seconds
 
 
 class Generation:
@@ -74,6 +76,7 @@ class Generation:
         self.memory = memory or TaskMemory()
         self.inflight = InFlight()
         self.followers = Followers(client, socket=socket, policy=policy, on_snapshot=self._seen)
+        self.outputs = OutputReader(self.read, lambda: client.http)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Generation]:
@@ -88,8 +91,9 @@ class Generation:
         arguments: Mapping[str, Any],
         *,
         wait: float | None = None,
-        preview: bool = True,
+        preview: PreviewKind = "views",
         allow_duplicate: bool = False,
+        viewer: bool = False,
         on_update: OnUpdate | None = None,
         on_started: OnStarted | None = None,
         input_folders: InputFolders | None = None,
@@ -150,7 +154,7 @@ class Generation:
             if waited.error is not None:
                 notes.append(f"Wiro's last answer: {waited.error}")
             return Outcome(result, notes=notes)
-        return await self._finish(waited, preview=preview, notes=notes, reused=joined, deadline=deadline)
+        return await self._finish(waited, preview=preview, viewer=viewer, notes=notes, reused=joined, deadline=deadline)
 
     # -- read --------------------------------------------------------------------------------
 
@@ -159,7 +163,8 @@ class Generation:
         ref: TaskRef,
         *,
         wait: float = 0.0,
-        preview: bool = True,
+        preview: PreviewKind = "views",
+        viewer: bool = False,
         on_update: OnUpdate | None = None,
         stop_requested: StopRequested | None = None,
     ) -> Outcome:
@@ -175,36 +180,16 @@ class Generation:
                 f"Reading {ref} failed: {waited.error or 'Wiro did not answer in time'}. The task is not lost: "
                 "call get_task again in a moment."
             )
-        return await self._finish(waited, preview=preview, notes=[], reused=False, deadline=deadline)
+        return await self._finish(waited, preview=preview, viewer=viewer, notes=[], reused=False, deadline=deadline)
 
     async def read(self, task_id: str) -> TaskResult:
         """One fresh read, as the task tools would report it (no previews, no waiting)."""
         try:
-            task = await self.client.task_detail(TaskRef(task_id=task_id), deadline=self._budget(READ_BUDGET))
+            task = await self.client.task_detail(TaskRef(task_id=task_id), deadline=_budget(READ_BUDGET))
         except WiroMCPError as exc:
             raise CallFailed(f"Reading task {task_id} failed: {exc}") from exc
         self._seen(task)
         return self._result(task)
-
-    async def output_file(self, task_id: str, name: str) -> bytes:
-        """The bytes of one output of a succeeded task, by name or by its index in `outputs`."""
-        result = await self.read(task_id)
-        match = next((o for o in result.outputs if o.name == name), None)
-        if match is None and name.isdigit() and int(name) < len(result.outputs):
-            match = result.outputs[int(name)]
-        if match is None:
-            names = ", ".join(o.name for o in result.outputs) or "none"
-            raise CallFailed(f"Task {task_id} ({result.state}) has no output {name!r}; outputs: {names}")
-        try:
-            return (await download(self.client.http, match.url)).data
-        except WiroMCPError as exc:
-            raise CallFailed(f"Reading {name} of task {task_id} failed: {exc}") from exc
-
-    async def rendition(self, task_id: str, name: str) -> bytes:
-        """One output as a JPEG for viewers: full resolution up to 4096 px wide, at most ~1 MB."""
-        data = await self.output_file(task_id, name)
-        shot = await anyio.to_thread.run_sync(make_preview, data, RENDITION_MAX_BYTES, RENDITION_MAX_SIDE)
-        return shot.data
 
     # -- stop --------------------------------------------------------------------------------
 
@@ -212,23 +197,13 @@ class Generation:
         """kill_task and cancel_task: stop the task whichever state it is in, and say what was done."""
         ref = self.memory.canonical(ref)
         try:
-            task, done = await stop_task(self.client, ref, self._budget(STOP_BUDGET))
+            task, done = await stop_task(self.client, ref, _budget(STOP_BUDGET))
         except CallFailed:
             raise
         except WiroMCPError as exc:
             raise CallFailed(f"Stopping {ref} failed: {exc}") from exc
         self._seen(task)
         return Outcome(self._result(task), notes=[f"Task {task.id}: {done}."])
-
-    async def _stop_after_cancel(self, ref: TaskRef) -> str:
-        try:
-            task, done = await stop_task(self.client, ref, self._budget(STOP_BUDGET))
-            self._seen(task)
-        except TaskEnded as exc:
-            return f"left alone (already {exc.task.state.value})"
-        except WiroMCPError as exc:
-            return f"could not be stopped: {exc}"
-        return done
 
     # -- shared ------------------------------------------------------------------------------
 
@@ -249,7 +224,7 @@ class Generation:
                 log.warning("the call waiting on %s was cancelled; it keeps running (WIRO_MCP_KEEP_ON_CANCEL=1)", ref)
             elif stop_requested is not None and stop_requested():
                 with anyio.CancelScope(shield=True):
-                    what = await self._stop_after_cancel(ref)
+                    what = await stop_quietly(self.client, ref, _budget(STOP_BUDGET), seen=self._seen)
                 log.warning("the client cancelled its call; %s %s", ref, what)
             else:
                 log.warning(
@@ -260,7 +235,7 @@ class Generation:
             raise
 
     async def _finish(
-        self, waited: Waited, *, preview: bool, notes: list[str], reused: bool, deadline: float
+        self, waited: Waited, *, preview: PreviewKind, viewer: bool, notes: list[str], reused: bool, deadline: float
     ) -> Outcome:
         assert waited.snapshot is not None
         task = waited.snapshot.task
@@ -271,8 +246,16 @@ class Generation:
             why = f": {waited.error}" if waited.error else ""
             notes.append(f"This status is {age:.0f} s old; Wiro did not answer the last read in time{why}")
         until = max(deadline + 1.0, anyio.current_time() + DELIVERY_FLOOR)
+        spec = spec_of(result.model)
         outcome = await deliver(
-            result, self.client.http, preview=preview, output_dir=self.settings.output_dir, deadline=until
+            result,
+            self.client.http,
+            preview=preview,
+            output_dir=self.settings.output_dir,
+            deadline=until,
+            panorama=spec is not None and spec.panorama,
+            cache=self.outputs.panoramas.cache,
+            viewer=viewer,
         )
         outcome.notes[:0] = notes
         return outcome
@@ -289,7 +272,3 @@ class Generation:
         self.memory.remember(task.id, token=task.socket_token)
         if task.state.terminal:
             self.inflight.ended(task.id)
-
-    @staticmethod
-    def _budget(seconds: float) -> float:
-        return anyio.current_time() + seconds

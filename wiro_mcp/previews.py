@@ -30,16 +30,23 @@ class Preview:
 
 
 def make_preview(data: bytes, budget: int, max_side: int = PREVIEW_MAX_SIDE) -> Preview:
-    """A JPEG with the long side at most `max_side` and at most `budget` bytes, aspect ratio kept.
-
-    Quality steps down first; if even the lowest quality is too big, the image shrinks and
-    the search starts again. Runs in a worker thread (CPU-bound).
-    """
+    """A JPEG of an encoded image with the long side at most `max_side` and at most `budget` bytes."""
     from PIL import Image
 
     with Image.open(io.BytesIO(data)) as source:
         source.load()
         image = _flatten(source)
+    return fit_jpeg(image, budget, max_side)
+
+
+def fit_jpeg(image: PILImage.Image, budget: int, max_side: int = PREVIEW_MAX_SIDE) -> Preview:
+    """`image` as a JPEG with the long side at most `max_side` and at most `budget` bytes, aspect kept.
+
+    Quality steps down first; if even the lowest quality is too big, the image shrinks and the search
+    starts again. Runs in a worker thread (CPU-bound).
+    """
+    from PIL import Image
+
     width, height = image.size
     scale = min(1.0, max_side / max(width, height))
     while True:

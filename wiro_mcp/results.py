@@ -16,6 +16,16 @@ from .models import Task
 from .protocol import TaskState, status_label
 
 
+class PanoramaInfo(BaseModel):
+    width: int
+    height: int
+    equirectangular: bool = Field(description="true when width = 2 × height: a full 360°×180° picture")
+    seam_score: float = Field(
+        description="the colour step across the left/right wrap ÷ the usual step between neighbouring columns"
+    )
+    seam: str = Field(description="'seamless' or 'visible seam: try a higher blend_extend'")
+
+
 class OutputInfo(BaseModel):
     name: str = Field(description="file name as Wiro gives it, e.g. 0.png")
     url: str = Field(description="where Wiro serves the full-size file")
@@ -23,6 +33,7 @@ class OutputInfo(BaseModel):
     size: int | None = Field(default=None, description="bytes")
     path: str | None = Field(default=None, description="where it was saved, when WIRO_MCP_OUTPUT_DIR is set")
     preview: str | None = Field(default=None, description="the preview image attached to this result, if any")
+    panorama: PanoramaInfo | None = Field(default=None, description="for a panorama: its shape and seam check")
 
 
 class NextAction(BaseModel):
@@ -54,6 +65,13 @@ class TaskResult(BaseModel):
     reused: bool = Field(
         default=False, description="true when an identical call's unfinished task was returned instead of a new run"
     )
+
+    def output(self, name: str) -> OutputInfo | None:
+        """An output by its name, or by its index in `outputs` ("0", "1", …)."""
+        match = next((o for o in self.outputs if o.name == name), None)
+        if match is None and name.isdigit() and int(name) < len(self.outputs):
+            match = self.outputs[int(name)]
+        return match
 
 
 def _collect(task_id: str, state: TaskState, wait_hint: float) -> NextAction:
@@ -121,7 +139,8 @@ def summary(result: TaskResult) -> str:
     if result.state == "succeeded":
         files = "; ".join(f"{o.name} ({_size(o.size)}) {o.url}" for o in result.outputs) or "no files"
         count = len(result.outputs)
-        return f"{name} succeeded{took}{money}: {count} output{'s' if count != 1 else ''}: {files}"
+        checks = "".join(_panorama_check(o) for o in result.outputs)
+        return f"{name} succeeded{took}{money}: {count} output{'s' if count != 1 else ''}: {files}{checks}"
     if result.state == "failed":
         return f"{name} failed ({result.status}){money}: {result.error}"
     if result.state == "cancelled":
@@ -135,6 +154,26 @@ def summary(result: TaskResult) -> str:
     if result.status == UNREAD_STATUS:
         return f"{name} was started, but Wiro did not answer a status read within the wait. {collect}"
     return f"{name} is still {result.state} ({status_label(result.status)}, {result.status}). {collect}"
+
+
+def _panorama_check(output: OutputInfo) -> str:
+    check = output.panorama
+    if check is None:
+        return ""
+    shape = "" if check.equirectangular else f" It is {check.width}×{check.height}, not a true 2:1 equirectangular."
+    return f". Seam: {check.seam} (score {check.seam_score:g}).{shape}"
+
+
+class PanoramaView(BaseModel):
+    """One perspective view of a panorama, as view_panorama reports it (the picture is in the content)."""
+
+    task_id: str
+    output: str = Field(description="the output looked at, e.g. 0.png")
+    yaw: float = Field(description="degrees: 0 = the picture's centre column, 90 = to its right, ±180 behind")
+    pitch: float = Field(description="degrees: 0 = the horizon, +90 = straight up, -90 = straight down")
+    fov: float = Field(description="horizontal field of view, degrees")
+    width: int
+    height: int
 
 
 def _size(size: int | None) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from .client import WiroClient
-from .errors import CallFailed, InvalidRequestError
+from .errors import CallFailed, InvalidRequestError, WiroMCPError
 from .models import Task, TaskRef
 from .protocol import TaskState
 
@@ -56,3 +56,18 @@ async def stop_task(client: WiroClient, ref: TaskRef, deadline: float) -> tuple[
     if latest.state.terminal:
         raise TaskEnded(latest)
     raise CallFailed(f"Wiro refused to stop task {task.id} ({latest.status}): {'; '.join(refusals)}.")
+
+
+async def stop_quietly(
+    client: WiroClient, ref: TaskRef, deadline: float, *, seen: Callable[[Task], None] | None = None
+) -> str:
+    """The same stop, for when nobody waits for an answer (the person pressed stop): what happened, in words."""
+    try:
+        task, done = await stop_task(client, ref, deadline)
+    except TaskEnded as exc:
+        return f"left alone (already {exc.task.state.value})"
+    except WiroMCPError as exc:
+        return f"could not be stopped: {exc}"
+    if seen is not None:
+        seen(task)
+    return done

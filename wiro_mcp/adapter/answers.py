@@ -10,7 +10,8 @@ from mcp_types import CallToolResult, ContentBlock, ImageContent, ResourceLink, 
 
 from ..catalog import spec_of
 from ..delivery import Outcome
-from ..results import TaskResult, summary
+from ..previews import Preview
+from ..results import PanoramaView, summary
 
 # Where a result tells the 360° viewer what it needs (only hosts that render MCP Apps get it).
 VIEWER_META = "wiro-mcp/viewer"
@@ -56,12 +57,38 @@ def tool_result(outcome: Outcome, *, viewer: bool = False) -> CallToolResult:
         # None fields are left out: the declared schema types them without null, for portability.
         structured_content=result.model_dump(mode="json", exclude_none=True),
         is_error=result.state == "failed",
-        _meta=_viewer_meta(result) if viewer else None,
+        _meta=_viewer_meta(outcome) if viewer else None,
     )
 
 
-def _viewer_meta(result: TaskResult) -> dict[str, Any] | None:
+def _viewer_meta(outcome: Outcome) -> dict[str, Any] | None:
+    """For the 360° viewer: where the full resolution is, and a small flat picture to show first (the
+    agent's preview of a panorama is a sheet of views, not something to wrap round a sphere)."""
+    result = outcome.result
     spec = spec_of(result.model)
     if result.state != "succeeded" or not result.outputs or spec is None or not spec.panorama:
         return None
-    return {VIEWER_META: {"rendition": rendition_uri(result.task_id, result.outputs[0].name)}}
+    viewer: dict[str, Any] = {"rendition": rendition_uri(result.task_id, result.outputs[0].name)}
+    if outcome.thumbnail is not None:
+        viewer["thumbnail"] = _data_url(outcome.thumbnail)
+    return {VIEWER_META: viewer}
+
+
+def _data_url(shot: Preview) -> str:
+    return f"data:{shot.mime_type};base64,{base64.b64encode(shot.data).decode()}"
+
+
+def view_result(view: PanoramaView, shot: Preview) -> CallToolResult:
+    """view_panorama's answer: the angles in words, and the view as an image the agent sees."""
+    text = (
+        f"Task {view.task_id}, {view.output}: a {view.fov:g}° perspective view at yaw {view.yaw:g}°, "
+        f"pitch {view.pitch:g}° ({view.width}×{view.height}). Yaw 0 is the panorama's front (its centre), "
+        "90 its right, ±180 behind; pitch +90 is straight up."
+    )
+    return CallToolResult(
+        content=[
+            TextContent(text=text),
+            ImageContent(data=base64.b64encode(shot.data).decode(), mime_type=shot.mime_type),
+        ],
+        structured_content=view.model_dump(mode="json"),
+    )

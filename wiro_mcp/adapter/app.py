@@ -37,12 +37,14 @@ Generate media with Wiro; every run is billed per GPU second (failed runs are fr
 - generate_panorama: a 360° equirectangular panorama (2:1 PNG) from a text prompt.
 - generate_image: 1-4 images from a prompt; with input_image, image-to-image.
 Both start a task and wait for it up to wait_seconds (default 45). A finished result has the image
-URLs, resource links and, unless preview is false, a small JPEG preview you can look at. An
-unfinished one says state queued/running and next_action: call get_task with that task_id and
-wait_seconds to collect it. Never re-run a generation to get its result: an identical call while
-the first is in flight returns that same task (reused: true); allow_duplicate=true forces a new,
-separately billed one. Stop a task you no longer need with kill_task (or cancel_task): either one
-stops it whatever its state. wiro://models lists every model's inputs, defaults and limits.
+URLs, resource links and, unless preview is false, a small JPEG preview you can look at; a
+panorama's is a labelled sheet of views (FRONT, RIGHT, BACK, LEFT, UP, DOWN), and view_panorama
+looks in any direction (yaw 0 front, 90 right, 180 back; pitch 90 up). An unfinished one says
+state queued/running and next_action: call get_task with that task_id and wait_seconds to collect
+it. Never re-run a generation to get its result: an identical call while the first is in flight
+returns that same task (reused: true); allow_duplicate=true forces a new, separately billed one.
+Stop a task you no longer need with kill_task (or cancel_task): either one stops it whatever its
+state. wiro://models lists every model's inputs, defaults and limits.
 """
 
 

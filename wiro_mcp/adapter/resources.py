@@ -55,7 +55,7 @@ def register_resources(server: MCPServer[Any]) -> None:
     )
     async def output(task_id: str, name: str, ctx: Context[AppState, Any]) -> bytes:
         try:
-            return await ctx.request_context.lifespan_context.service.output_file(task_id, name)
+            return await ctx.request_context.lifespan_context.service.outputs.file(task_id, name)
         except WiroMCPError as exc:
             raise ResourceError(str(exc)) from exc
 
@@ -72,7 +72,7 @@ def register_resources(server: MCPServer[Any]) -> None:
     )
     async def rendition(task_id: str, name: str, ctx: Context[AppState, Any]) -> bytes:
         try:
-            return await ctx.request_context.lifespan_context.service.rendition(task_id, name)
+            return await ctx.request_context.lifespan_context.service.outputs.rendition(task_id, name)
         except WiroMCPError as exc:
             raise ResourceError(str(exc)) from exc
 

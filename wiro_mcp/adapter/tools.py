@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import anyio
 from mcp.server.apps import client_supports_apps
@@ -23,15 +23,15 @@ from pydantic import BeforeValidator, Field
 
 from ..catalog import ModelSpec, load_catalog
 from ..catalog.schema import REQUIRED, field_for
-from ..delivery import Outcome
+from ..delivery import Outcome, PreviewKind
 from ..errors import WiroMCPError
 from ..generation import Generation
 from ..inputs import roots_from_uris
 from ..models import TaskRef, number_as_text
 from ..progress import Update
-from ..results import TaskResult
+from ..results import PanoramaView, TaskResult
 from . import sdk_gaps
-from .answers import tool_result
+from .answers import tool_result, view_result
 from .app_state import AppState
 
 log = logging.getLogger(__name__)
@@ -52,12 +52,24 @@ WaitSeconds = Annotated[
         description="Seconds to wait in this call (default 45); an unfinished task comes back with next_action.",
     ),
 ]
-Preview = Annotated[bool, Field(description="Attach a small JPEG preview of each output (default true).")]
+Preview = Annotated[
+    bool | Literal["flat"],
+    Field(
+        description=(
+            "A JPEG you can see (default true; a panorama's is a sheet of labelled views); "
+            '"flat": the flat panorama; false: none.'
+        )
+    ),
+]
 AllowDuplicate = Annotated[
     bool, Field(description="Start a new task even if an identical call is still in flight (default false).")
 ]
 TaskId = Annotated[str | None, BeforeValidator(number_as_text), Field(description="Wiro's task id, e.g. '1001'")]
 TaskToken = Annotated[str | None, Field(description="The task_token of a result, instead of task_id")]
+
+
+def preview_kind(preview: bool | Literal["flat"]) -> PreviewKind:
+    return "flat" if preview == "flat" else "views" if preview else "none"
 
 
 def state_of(ctx: Context[AppState, Any]) -> AppState:
@@ -105,7 +117,7 @@ def generate_tool(spec: ModelSpec) -> Callable[..., Awaitable[CallToolResult]]:
     async def generate(
         ctx: Context[AppState, Any],
         wait_seconds: float | None = None,
-        preview: bool = True,
+        preview: bool | Literal["flat"] = True,
         allow_duplicate: bool = False,
         **arguments: Any,
     ) -> CallToolResult:
@@ -119,8 +131,9 @@ def generate_tool(spec: ModelSpec) -> Callable[..., Awaitable[CallToolResult]]:
                 spec,
                 {k: v for k, v in arguments.items() if v is not None},
                 wait=wait_seconds,
-                preview=preview,
+                preview=preview_kind(preview),
                 allow_duplicate=allow_duplicate,
+                viewer=client_supports_apps(ctx),
                 on_update=_progress(ctx),
                 on_started=started,
                 input_folders=lambda: _input_folders(ctx),
@@ -160,11 +173,32 @@ async def get_task(
         lambda service: service.get(
             TaskRef(task_id=task_id, task_token=task_token),
             wait=wait_seconds,
-            preview=preview,
+            preview=preview_kind(preview),
+            viewer=client_supports_apps(ctx),
             on_update=_progress(ctx),
             stop_requested=_stop_requested(ctx),
         ),
     )
+
+
+async def view_panorama(
+    ctx: Context[AppState, Any],
+    task_id: Annotated[str, BeforeValidator(number_as_text), Field(description="a succeeded generate_panorama task")],
+    yaw: Annotated[
+        float, Field(ge=-360, le=360, description="degrees: 0 = the panorama's front, 90 its right, ±180 behind")
+    ] = 0,
+    pitch: Annotated[float, Field(ge=-90, le=90, description="degrees: 0 = the horizon, 90 up, -90 down")] = 0,
+    fov: Annotated[float, Field(ge=10, le=120, description="horizontal field of view, degrees (default 90)")] = 90,
+    size: Annotated[int, Field(ge=64, le=1568, description="pixels per side (default 768)")] = 768,
+    name: Annotated[str | None, Field(description="the output, when the task has several")] = None,
+) -> Annotated[CallToolResult, PanoramaView]:
+    try:
+        view, shot = await state_of(ctx).service.outputs.look(
+            task_id, output=name, yaw=yaw, pitch=pitch, fov=fov, size=size
+        )
+    except WiroMCPError as exc:
+        raise ToolError(str(exc)) from exc
+    return view_result(view, shot)
 
 
 async def kill_task(ctx: Context[AppState, Any], task_id: TaskId = None, task_token: TaskToken = None) -> Answer:
@@ -206,12 +240,25 @@ def registrations() -> list[Registration]:
         "Read a task (state, image URLs, cost, error); with wait_seconds, wait for it to finish first. "
         "Name it by task_id or task_token."
     )
+    view_text = (
+        "Look around a finished panorama: one true perspective view in any direction, as an image you can see. "
+        "Checks the scene, the horizon, what is behind."
+    )
     stop_text = "whatever its state (cancelled if queued, killed if running; nothing more is billed), and say which"
     tools += [
         Registration(
             get_task,
             {"title": "Get a Wiro task", "description": get_text, "annotations": READS, "structured_output": True},
             viewer=True,
+        ),
+        Registration(
+            view_panorama,
+            {
+                "title": "Look around a panorama",
+                "description": view_text,
+                "annotations": READS,
+                "structured_output": True,
+            },
         ),
         Registration(
             kill_task,

@@ -3,6 +3,7 @@ control API for tests and scripts (inject faults, list the requests received).""
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
@@ -12,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from .api import WiroEndpoints
-from .store import Fault
+from .store import Fault, RecordedRequest
 
 if TYPE_CHECKING:
     from .runner import Sandbox
@@ -24,6 +25,8 @@ def build_app(sandbox: Sandbox) -> Starlette:
     async def output_file(request: Request) -> Response:
         task = state.by_uuid(request.path_params["uuid"])
         name = request.path_params["name"]
+        # Downloads are logged like API calls (as "files/<name>"), so tests can count them.
+        state.record(RecordedRequest(f"files/{name}", {}, {}, {}, at=time.monotonic()))
         if task is not None:
             if task.status(state.clock()) == "task_postprocess_end":
                 await sandbox.outputs_ready(task)

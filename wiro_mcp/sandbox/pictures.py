@@ -99,6 +99,8 @@ def panorama_png(prompt: str, width: int, height: int, *, grain: bool = True) ->
     for i in range(12):
         x = i * width // 12
         draw.line((x, 0, x, height), fill=(255, 255, 255), width=1)
+        if x == 0:  # the 180° meridian lies on the seam: on both edges, so the picture still wraps
+            draw.line((width - 1, 0, width - 1, height), fill=(255, 255, 255), width=1)
         name = {0: "180°", 3: "W", 6: "N 0°", 9: "E"}.get(i, f"{(i - 6) * 30}°")
         draw.text((x + 4, horizon + 4), name, fill=(255, 255, 255), font=_font(max(10, height // 48)))
     for y in (height // 4, horizon, 3 * height // 4):
