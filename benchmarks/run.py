@@ -10,11 +10,14 @@ of a few percent.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -33,6 +36,8 @@ from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET, Sandbox, Sandb
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
+STATE_DIR = tempfile.mkdtemp(prefix="wiro-mcp-bench-")
+atexit.register(shutil.rmtree, STATE_DIR, ignore_errors=True)
 
 
 class ExternalSandbox:
@@ -94,6 +99,8 @@ def env_for(box: Sandbox | ExternalSandbox, **extra: str) -> dict[str, str]:
         "WIRO_SOCKET_URL": box.socket_url,
         "WIRO_API_KEY": SANDBOX_API_KEY,
         "WIRO_API_SECRET": SANDBOX_API_SECRET,
+        # The sandbox's tasks stay out of the person's own journal and price cache.
+        "WIRO_MCP_STATE_DIR": STATE_DIR,
     }
     env.update(extra)
     return env

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +12,15 @@ from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET, ManualClock, S
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own state folder (journal, price cache): none writes into the real one, and
+    servers a test starts (in-process or as processes) share it, as on one machine."""
+    folder = tmp_path / "state"
+    monkeypatch.setenv("WIRO_MCP_STATE_DIR", str(folder))
+    return folder
 
 
 # Short lifecycles and plain pictures keep the suite quick; a test that needs a task to stand still

@@ -4,6 +4,7 @@ HTTP (what needs a process: stdout, the command line, transports, the examples, 
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import sys
 import tempfile
@@ -40,6 +41,8 @@ async def connect(sandbox: Sandbox | None, *, mode: str = "auto", **options: Any
 
 def server_env(sandbox: Sandbox | None, **extra: str) -> dict[str, str]:
     env: dict[str, str] = {}
+    if "WIRO_MCP_STATE_DIR" in os.environ:  # the test's own state folder (see conftest)
+        env["WIRO_MCP_STATE_DIR"] = os.environ["WIRO_MCP_STATE_DIR"]
     if sandbox is not None:
         env["WIRO_API_BASE_URL"] = sandbox.base_url
         env["WIRO_SOCKET_URL"] = sandbox.socket_url

@@ -160,6 +160,7 @@ def test_a_third_model_is_just_a_spec(tmp_path: Any) -> None:
         "summary": "s",
         "description": "d",
         "outputs": "one PNG",
+        "pricing": {"usd_per_second": 0.001, "typical_seconds": 5},
         "inputs": [
             {
                 "id": "inputImage",

@@ -102,7 +102,7 @@ async def test_identical_calls_are_freed_once_the_task_is_seen_to_end(held: Sand
         assert again.result.task_id == first.result.task_id and again.result.reused
         held.advance_to(first.result.task_id, "task_postprocess_end")
         await generation.get(TaskRef(task_id=first.result.task_id), preview="none")
-        assert len(generation.inflight) == 0
+        assert len(generation.launcher.inflight) == 0
         fresh = await generation.generate(IMAGE, {"prompt": "same"}, wait=0)
     assert fresh.result.task_id != first.result.task_id and not fresh.result.reused
 

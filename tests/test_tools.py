@@ -4,6 +4,7 @@ loopback. Every result field, progress, errors, argument checks, and the resourc
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +29,7 @@ RESULT_FIELDS = {
     "outputs",
     "elapsed_seconds",
     "cost_usd",
+    "estimated_cost_usd",
     "next_action",
 }
 
@@ -43,18 +45,21 @@ async def test_tools_are_listed_with_contract_arguments_and_annotations(sandbox:
         assert args["kill_task"] == {"task_id", "task_token"}
         assert args["cancel_task"] == {"task_id"}
         assert args["view_panorama"] == set(VIEW_ARGUMENTS)
+        assert args["list_tasks"] == {"model", "state", "limit"}
+        assert "consent" not in args["generate_panorama"], "the person's yes is asked, never passed by the agent"
         for tool in tools.values():
             a = tool.annotations
             assert a is not None and tool.title
             assert None not in (a.read_only_hint, a.destructive_hint, a.idempotent_hint, a.open_world_hint)
             assert a.open_world_hint is True
             assert tool.output_schema is not None
-            if tool.name != "view_panorama":
+            if tool.name not in ("view_panorama", "list_tasks"):
                 assert set(tool.output_schema["properties"]) >= RESULT_FIELDS
         assert tools["get_task"].annotations.read_only_hint is True  # type: ignore[union-attr]
         assert tools["kill_task"].annotations.destructive_hint is True  # type: ignore[union-attr]
         assert tools["cancel_task"].annotations.destructive_hint is True  # type: ignore[union-attr]
         assert tools["view_panorama"].annotations.read_only_hint is True  # type: ignore[union-attr]
+        assert tools["list_tasks"].annotations.read_only_hint is True  # type: ignore[union-attr]
         assert tools["generate_panorama"].annotations.read_only_hint is False  # type: ignore[union-attr]
         assert "get_task" in (client.instructions or "")
 
@@ -218,8 +223,11 @@ async def test_bad_arguments_are_rejected_before_anything_is_sent(
     assert sandbox.count("") == 0
 
 
-async def test_without_credentials_tools_are_listed_and_calls_name_the_variable(sandbox: Sandbox) -> None:
-    async with Client(create_server(Settings(WIRO_API_BASE_URL=sandbox.base_url))) as client:
+async def test_without_credentials_tools_are_listed_and_calls_name_the_variable(
+    sandbox: Sandbox, state_dir: Path
+) -> None:
+    settings = Settings(WIRO_API_BASE_URL=sandbox.base_url, WIRO_MCP_STATE_DIR=state_dir)
+    async with Client(create_server(settings)) as client:
         assert len((await client.list_tools()).tools) == len(TOOLS)
         result = await client.call_tool("generate_panorama", {"prompt": "x"})
         status = await client.call_tool("get_task", {"task_id": "1"})
@@ -243,3 +251,12 @@ async def test_resources_models_and_task(sandbox: Sandbox) -> None:
         assert done is not None
         task = json.loads((await client.read_resource(f"wiro://tasks/{done['task_id']}")).contents[0].text)  # type: ignore[union-attr]
         assert task["task_id"] == done["task_id"] and task["state"] == "succeeded"
+
+
+async def test_what_a_model_reads_of_tools_list_fits_seven_kilobytes(sandbox: Sandbox) -> None:
+    # Names, descriptions and input schemas: what a host puts in the model's context for every call.
+    async with connect(sandbox) as client:
+        tools = (await client.list_tools()).tools
+    read = [{"name": t.name, "description": t.description, "input_schema": t.input_schema} for t in tools]
+    size = len(json.dumps(read, separators=(",", ":"), ensure_ascii=False).encode())
+    assert size <= 7 * 1024, f"{size} bytes: trim descriptions before adding to them"

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import sys
+from pathlib import Path
 
 
 def _sandbox_credentials() -> tuple[str, str | None, bool]:
@@ -69,14 +70,22 @@ def run_server(args: argparse.Namespace) -> None:
 
         key, secret, _ = _sandbox_credentials()
         box = Sandbox(SandboxConfig(api_key=key, api_secret=secret)).start()
-        settings = settings.model_copy(
-            update={
-                "base_url": box.base_url,
-                "socket_url": box.socket_url,
-                "api_key": SecretStr(key),
-                "api_secret": SecretStr(secret) if secret else None,
-            }
-        )
+        update: dict[str, object] = {
+            "base_url": box.base_url,
+            "socket_url": box.socket_url,
+            "api_key": SecretStr(key),
+            "api_secret": SecretStr(secret) if secret else None,
+        }
+        if settings.state_dir is None:
+            # A sandbox's tasks and prices mean nothing to the next one: they stay out of the real journal.
+            import atexit
+            import shutil
+            import tempfile
+
+            folder = tempfile.mkdtemp(prefix="wiro-mcp-sandbox-")
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            update["state_dir"] = Path(folder)
+        settings = settings.model_copy(update=update)
         logging.getLogger("wiro_mcp").info("using the embedded sandbox at %s", box.base_url)
     server = create_server(settings)
     if args.transport == "stdio":

@@ -153,6 +153,12 @@ class WiroClient:
         answer = await self._request(protocol.TASK_CANCEL_PATH, TaskListResponse, json=body, deadline=deadline)
         return answer.tasks[0] if answer.tasks else None
 
+    async def task_list(self, limit: int, *, deadline: float | None = None) -> list[Task]:
+        """The account's newest tasks (Task/List: not in the public docs, so callers treat it as optional)."""
+        body = protocol.task_list_body(limit)
+        answer = await self._request(protocol.TASK_LIST_PATH, TaskListResponse, json=body, deadline=deadline)
+        return answer.tasks
+
     async def tool_detail(self, model: str, *, deadline: float | None = None) -> ToolInfo:
         names = _owner_slug(model)
         body = {"slugowner": names["owner"], "slugproject": names["slug"]}

@@ -1,6 +1,6 @@
 """Settings from the environment. Read only when asked (never at import time).
 
-A plain pydantic model filled by `Settings.from_env()`: the server needs ten variables, and
+A plain pydantic model filled by `Settings.from_env()`: the server needs fourteen variables, and
 pydantic-settings (with dotenv and its providers) cost more start-up time than the rest of the
 server's own imports put together.
 """
@@ -35,6 +35,10 @@ class Settings(BaseModel):
     keep_on_cancel: bool = Field(default=False, alias="WIRO_MCP_KEEP_ON_CANCEL")
     http_token: SecretStr | None = Field(default=None, alias="WIRO_MCP_HTTP_TOKEN")
     push: bool = Field(default=True, alias="WIRO_MCP_PUSH")
+    state_dir: Path | None = Field(default=None, alias="WIRO_MCP_STATE_DIR")
+    max_run_usd: float | None = Field(default=None, ge=0, alias="WIRO_MCP_MAX_RUN_USD")
+    daily_budget_usd: float | None = Field(default=None, ge=0, alias="WIRO_MCP_DAILY_BUDGET_USD")
+    confirm_above_usd: float | None = Field(default=None, ge=0, alias="WIRO_MCP_CONFIRM_ABOVE_USD")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -44,7 +48,18 @@ class Settings(BaseModel):
         names = {field.alias for field in cls.model_fields.values() if field.alias}
         return cls.model_validate({name: source[name] for name in names if name in source})
 
-    @field_validator("api_key", "api_secret", "http_token", "output_dir", "input_dirs", mode="before")
+    @field_validator(
+        "api_key",
+        "api_secret",
+        "http_token",
+        "output_dir",
+        "input_dirs",
+        "state_dir",
+        "max_run_usd",
+        "daily_budget_usd",
+        "confirm_above_usd",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # Host configs often carry `"WIRO_API_SECRET": ""`: that means "not set", not "empty secret".
@@ -63,3 +78,25 @@ class Settings(BaseModel):
         if not self.input_dirs:
             return []
         return [Path(part).expanduser() for part in self.input_dirs.split(os.pathsep) if part.strip()]
+
+    @property
+    def state_folder(self) -> Path:
+        """WIRO_MCP_STATE_DIR, or the platform's per-user state folder (created when first written)."""
+        return (self.state_dir or user_state_dir()).expanduser()
+
+
+def user_state_dir(environ: Mapping[str, str] | None = None, platform: str | None = None) -> Path:
+    """Where a per-user program keeps state: %LOCALAPPDATA% on Windows, Application Support on macOS,
+    $XDG_STATE_HOME (else ~/.local/state) elsewhere; a wiro-mcp folder inside it."""
+    import sys
+
+    env = os.environ if environ is None else environ
+    platform = platform or sys.platform
+    home = Path(env.get("HOME") or env.get("USERPROFILE") or Path.home())
+    if platform.startswith("win"):
+        base = Path(env["LOCALAPPDATA"]) if env.get("LOCALAPPDATA") else home / "AppData" / "Local"
+    elif platform == "darwin":
+        base = home / "Library" / "Application Support"
+    else:
+        base = Path(env["XDG_STATE_HOME"]) if env.get("XDG_STATE_HOME") else home / ".local" / "state"
+    return base / "wiro-mcp"

@@ -30,15 +30,19 @@ from .delivery import Outcome, PreviewKind, deliver
 from .errors import CallFailed, InputRefused, WiroMCPError
 from .follow import Waited
 from .followers import Followers
-from .inflight import InFlight, call_key
 from .inputs import InputFolders, take_uploads
+from .launch import Launcher, Quote
+from .listing import Lister
 from .memory import TaskMemory
 from .models import Task, TaskRef
+from .prices import PriceBook
 from .progress import OnUpdate
 from .push import TaskSocket
 from .reading import OutputReader
+from .records import Records
 from .results import TaskResult, task_result, unread_result
 from .schedules import PollPolicy
+from .spending import Consent, Limits
 from .stopping import stop_quietly, stop_task
 
 log = logging.getLogger(__name__)
@@ -74,14 +78,34 @@ class Generation:
         self.settings = settings
         self.client = client
         self.memory = memory or TaskMemory()
-        self.inflight = InFlight()
+        self.records = Records(settings.state_folder, api=settings.base_url)
+        self.prices = PriceBook(client, settings.state_folder, api=settings.base_url)
+        self.launcher = Launcher(client, self.records, self.prices, self.memory, Limits.from_settings(settings))
         self.followers = Followers(client, socket=socket, policy=policy, on_snapshot=self._seen)
         self.outputs = OutputReader(self.read, lambda: client.http)
+        self.listing = Lister(client, self.records)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Generation]:
-        async with self.followers.running():
-            yield self
+        try:
+            async with anyio.create_task_group() as group, self.followers.running():
+                group.start_soon(self.records.keep_written)
+                yield self
+                group.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.records.close()
+
+    async def quote(
+        self, spec: ModelSpec, arguments: Mapping[str, Any], *, allow_duplicate: bool = False
+    ) -> Quote | None:
+        """What a generate call would cost and whether it needs the person's yes (None for arguments that
+        are invalid: the call itself will say why). Local input files count only in the call itself."""
+        try:
+            inputs = validate(spec, arguments)
+        except WiroMCPError:
+            return None
+        return await self.launcher.quote(spec, inputs, {}, allow_duplicate=allow_duplicate)
 
     # -- generate ----------------------------------------------------------------------------
 
@@ -98,8 +122,10 @@ class Generation:
         on_started: OnStarted | None = None,
         input_folders: InputFolders | None = None,
         stop_requested: StopRequested | None = None,
+        consent: Consent = None,
     ) -> Outcome:
-        """Run `spec` with `arguments` (or join the identical call in flight) and wait for it."""
+        """Run `spec` with `arguments` (or join the identical call in flight) and wait for it. `consent`:
+        the person's answer, when the adapter asked them to confirm the cost."""
         deadline = anyio.current_time() + (self.settings.wait_seconds if wait is None else wait)
         inputs = validate(spec, arguments)
         folders = list(self.settings.allowed_input_dirs)
@@ -107,35 +133,25 @@ class Generation:
             files = await take_uploads(spec, inputs, folders, input_folders)
         except InputRefused as exc:
             raise CallFailed(f"{exc} Nothing was sent to Wiro.") from exc
-        key = call_key(spec.model, inputs, files)
-        async with self.inflight.claim(key):
-            task_id = None if allow_duplicate else self.inflight.get(key)
-            joined = task_id is not None
-            if task_id is None:
-                run_deadline = anyio.current_time() + max(RUN_FLOOR, deadline - anyio.current_time())
-                try:
-                    run = await self.client.run(spec.model, inputs, files, deadline=run_deadline)
-                except WiroMCPError as exc:
-                    raise CallFailed(f"Starting {spec.model} failed: {exc}") from exc
-                task_id = run.task_id
-                prompt = inputs.get("prompt")
-                self.memory.remember(
-                    task_id,
-                    model=spec.model,
-                    token=run.socket_token,
-                    prompt=prompt if isinstance(prompt, str) else None,
-                )
-                self.inflight.add(key, task_id)
-                self.followers.follow(task_id, run.socket_token)
-                log.info("started task %s on %s", task_id, spec.model)
+        # A Run cut short leaves a task in doubt: it gets at least RUN_FLOOR whatever the wait.
+        run_deadline = anyio.current_time() + max(RUN_FLOOR, deadline - anyio.current_time())
+        launched = await self.launcher.start(
+            spec, inputs, files, allow_duplicate=allow_duplicate, deadline=run_deadline, consent=consent
+        )
+        task_id, joined = launched.task_id, launched.joined
         notes = []
         if joined:
             notes.append(
                 f"An identical {spec.tool} call was already in flight as task {task_id}: returning it instead of "
                 "starting (and paying for) a second one. Pass allow_duplicate=true for a new task."
             )
-        elif on_started is not None:
-            await on_started(task_id, spec.model)
+        else:
+            if launched.estimate is not None:
+                self.memory.remember(task_id, estimate=launched.estimate.usd)
+                notes.append(f"Estimated cost: {launched.estimate}; the billed cost comes with the result.")
+            self.followers.follow(task_id, launched.token)
+            if on_started is not None:
+                await on_started(task_id, spec.model)
         known = self.memory.get(task_id)
         token = known.token
         ref = TaskRef(task_id=task_id)
@@ -148,7 +164,12 @@ class Generation:
             ) from exc
         if waited.snapshot is None:
             result = unread_result(
-                task_id, token=token, model=spec.model, wait_hint=self.settings.wait_seconds, prompt=known.prompt
+                task_id,
+                token=token,
+                model=spec.model,
+                wait_hint=self.settings.wait_seconds,
+                prompt=known.prompt,
+                estimate=known.estimate,
             )
             result.reused = joined
             if waited.error is not None:
@@ -170,6 +191,7 @@ class Generation:
     ) -> Outcome:
         """A task as it is now, or when it ends if that comes within `wait` seconds."""
         deadline = anyio.current_time() + wait
+        await self.records.recall(self.memory, ref)
         ref = self.memory.canonical(ref)
         try:
             waited = await self._wait(ref, deadline, on_update, stop_requested)
@@ -184,6 +206,7 @@ class Generation:
 
     async def read(self, task_id: str) -> TaskResult:
         """One fresh read, as the task tools would report it (no previews, no waiting)."""
+        await self.records.recall(self.memory, TaskRef(task_id=task_id))
         try:
             task = await self.client.task_detail(TaskRef(task_id=task_id), deadline=_budget(READ_BUDGET))
         except WiroMCPError as exc:
@@ -195,6 +218,7 @@ class Generation:
 
     async def stop(self, ref: TaskRef) -> Outcome:
         """kill_task and cancel_task: stop the task whichever state it is in, and say what was done."""
+        await self.records.recall(self.memory, ref)
         ref = self.memory.canonical(ref)
         try:
             task, done = await stop_task(self.client, ref, _budget(STOP_BUDGET))
@@ -262,7 +286,13 @@ class Generation:
 
     def _result(self, task: Task) -> TaskResult:
         known = self.memory.get(task.id)
-        result = task_result(task, model=known.model, wait_hint=self.settings.wait_seconds, prompt=known.prompt)
+        result = task_result(
+            task,
+            model=known.model,
+            wait_hint=self.settings.wait_seconds,
+            prompt=known.prompt,
+            estimate=known.estimate,
+        )
         if result.outputs:
             self.memory.remember(task.id, outputs=tuple(o.name for o in result.outputs))
         return result
@@ -270,5 +300,6 @@ class Generation:
     def _seen(self, task: Task) -> None:
         """Every snapshot read passes here: an ended task frees its identical calls."""
         self.memory.remember(task.id, token=task.socket_token)
+        self.records.note(task)
         if task.state.terminal:
-            self.inflight.ended(task.id)
+            self.launcher.inflight.ended(task.id)

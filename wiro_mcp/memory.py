@@ -1,6 +1,6 @@
 """What this server learnt of the tasks it met: the model (Task/Detail does not name it), the socket
-token, the prompt it sent and the output names, most recent last. Bounded; used for results, token lookups and
-argument completion."""
+token, the prompt it sent, the cost estimate and the output names, most recent last. Bounded; used
+for results, token lookups and argument completion. The journal keeps the same across restarts."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ class Known:
     token: str | None = None
     prompt: str | None = None
     outputs: tuple[str, ...] = ()
+    estimate: float | None = None
 
 
 class TaskMemory:
@@ -32,6 +33,7 @@ class TaskMemory:
         token: str | None = None,
         prompt: str | None = None,
         outputs: tuple[str, ...] = (),
+        estimate: float | None = None,
     ) -> None:
         known = self._tasks.pop(task_id, Known())
         self._tasks[task_id] = replace(
@@ -40,6 +42,7 @@ class TaskMemory:
             token=token or known.token,
             prompt=prompt or known.prompt,
             outputs=outputs or known.outputs,
+            estimate=estimate if estimate is not None else known.estimate,
         )
         if token:
             self._ids_by_token[token] = task_id

@@ -30,7 +30,19 @@ def number_as_text(value: Any) -> Any:
     return value
 
 
+def _price(value: Any) -> float | None:
+    """A price as Wiro may send it ("0.000585", 0.04, "", "n/a"): a number, or None when it is not one."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and number >= 0 else None  # NaN and negatives are not prices
+
+
 OptFloat = Annotated[float | None, BeforeValidator(_blank_to_none)]
+Price = Annotated[float | None, BeforeValidator(_price)]
 OptInt = Annotated[int | None, BeforeValidator(_blank_to_none)]
 IdStr = Annotated[str, BeforeValidator(number_as_text)]
 OptStr = Annotated[str | None, BeforeValidator(number_as_text)]
@@ -135,6 +147,10 @@ class ToolInfo(WiroModel):
     slug_project: str | None = Field(default=None, alias="slugproject")
     title: str | None = None
     parameters: list[ToolParameterGroup] | None = None
+    # Prices (from Wiro's official client, not the public docs): any of them may be missing or "0".
+    cps: Price = None
+    approximate_cost: Price = Field(default=None, alias="approximatelycost")
+    dynamic_price: Any = Field(default=None, alias="dynamicprice")  # a JSON string (or list) of tiers
 
 
 class ToolDetailResponse(Envelope):

@@ -19,6 +19,28 @@ TASK_DETAIL_PATH = "/Task/Detail"
 TASK_KILL_PATH = "/Task/Kill"
 TASK_CANCEL_PATH = "/Task/Cancel"
 TOOL_DETAIL_PATH = "/Tool/Detail"
+# Not in the public docs (from Wiro's official client): treat every answer as optional.
+TASK_LIST_PATH = "/Task/List"
+
+
+def task_list_body(limit: int) -> dict[str, str]:
+    """The newest tasks of the account. GUESS: `modelName` would filter, but which name it takes (the
+    slug? the title?) is unknown, so we never send it and filter on our side."""
+    return {"type": "model", "sort": "id", "order": "DESC", "start": "0", "limit": str(limit)}
+
+
+# Prices: Tool/Detail's `cps` (USD per GPU second), `approximatelycost` (a typical run, USD) and
+# `dynamicprice` (a JSON list of tiers `{"price", "priceMethod", "inputs"}`).
+PRICE_PER_REQUEST = "cpr"
+PRICE_PER_SECOND = "cps"
+PRICE_PER_OUTPUT = "cpo"
+PRICE_PER_PIXEL = "cp-pixel"
+# Also seen, and not priced here (nothing in an image run to count them by): `cpt` per token, and
+# methods for audio, video and text length. A tier with one of them falls back to the next source.
+# GUESS: a tier's input value "QUANTITY:n" prices n units of that input (the tier's price is
+# multiplied by the call's value ÷ n); any other value must equal the call's (numbers compared as
+# numbers); the tier naming the most inputs that match wins; a tier with no inputs matches any call.
+QUANTITY_PREFIX = "QUANTITY:"
 
 # Error codes seen in the docs.
 CODE_NOT_FOUND = 1

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from .models import Task
+from .pricing import usd_text
 from .protocol import TaskState, status_label
 
 
@@ -58,6 +59,9 @@ class TaskResult(BaseModel):
     outputs: list[OutputInfo] = Field(default_factory=list)
     elapsed_seconds: float | None = Field(default=None, description="GPU run time Wiro reports")
     cost_usd: float | None = Field(default=None, description="what Wiro billed for the task, in USD")
+    estimated_cost_usd: float | None = Field(
+        default=None, description="the estimate made before the run (cost_usd is what Wiro billed, once known)"
+    )
     error: str | None = Field(default=None, description="Wiro's debugerror for a failed task")
     next_action: NextAction | None = Field(
         default=None, description="for an unfinished task: what to call next to collect it"
@@ -86,7 +90,13 @@ def _collect(task_id: str, state: TaskState, wait_hint: float) -> NextAction:
 
 
 def unread_result(
-    task_id: str, *, token: str | None, model: str | None, wait_hint: float, prompt: str | None = None
+    task_id: str,
+    *,
+    token: str | None,
+    model: str | None,
+    wait_hint: float,
+    prompt: str | None = None,
+    estimate: float | None = None,
 ) -> TaskResult:
     """A task that was started but could not be read yet: not a failure, and it must not be lost."""
     return TaskResult(
@@ -96,6 +106,7 @@ def unread_result(
         prompt=prompt[:PROMPT_SHOWN] if prompt else None,
         status=UNREAD_STATUS,
         state=TaskState.QUEUED.value,
+        estimated_cost_usd=estimate,
         next_action=_collect(task_id, TaskState.QUEUED, wait_hint),
     )
 
@@ -103,7 +114,9 @@ def unread_result(
 PROMPT_SHOWN = 300
 
 
-def task_result(task: Task, *, model: str | None, wait_hint: float, prompt: str | None = None) -> TaskResult:
+def task_result(
+    task: Task, *, model: str | None, wait_hint: float, prompt: str | None = None, estimate: float | None = None
+) -> TaskResult:
     state = task.state
     given = task.parameters.get("prompt") if isinstance(task.parameters, dict) else None
     prompt = given if isinstance(given, str) and given else prompt
@@ -126,6 +139,7 @@ def task_result(task: Task, *, model: str | None, wait_hint: float, prompt: str 
         else [],
         elapsed_seconds=task.elapsed_seconds,
         cost_usd=task.total_cost,
+        estimated_cost_usd=estimate,
         error=error,
         next_action=next_action,
     )
@@ -134,7 +148,7 @@ def task_result(task: Task, *, model: str | None, wait_hint: float, prompt: str 
 def summary(result: TaskResult) -> str:
     """One short paragraph: what happened, what it cost, what to do next."""
     name = f"Task {result.task_id}" + (f" ({result.model})" if result.model else "")
-    money = f", cost ${result.cost_usd:.4f}" if result.cost_usd is not None else ""
+    money = _money(result)
     took = f" in {result.elapsed_seconds:.1f} s" if result.elapsed_seconds is not None else ""
     if result.state == "succeeded":
         files = "; ".join(f"{o.name} ({_size(o.size)}) {o.url}" for o in result.outputs) or "no files"
@@ -154,6 +168,13 @@ def summary(result: TaskResult) -> str:
     if result.status == UNREAD_STATUS:
         return f"{name} was started, but Wiro did not answer a status read within the wait. {collect}"
     return f"{name} is still {result.state} ({status_label(result.status)}, {result.status}). {collect}"
+
+
+def _money(result: TaskResult) -> str:
+    guess = result.estimated_cost_usd
+    if result.cost_usd is not None:
+        return f", cost ${result.cost_usd:.4f}" + (f" (estimated {usd_text(guess)})" if guess is not None else "")
+    return f", estimated cost about {usd_text(guess)} (an estimate)" if guess is not None else ""
 
 
 def _panorama_check(output: OutputInfo) -> str:

@@ -44,7 +44,9 @@ state queued/running and next_action: call get_task with that task_id and wait_s
 it. Never re-run a generation to get its result: an identical call while the first is in flight
 returns that same task (reused: true); allow_duplicate=true forces a new, separately billed one.
 Stop a task you no longer need with kill_task (or cancel_task): either one stops it whatever its
-state. wiro://models lists every model's inputs, defaults and limits.
+state. list_tasks finds earlier tasks (also from before a restart). Each run's estimated cost comes
+with it; a run the person's spending limits refuse, or that they decline, is not started: say so,
+do not work around it. wiro://models lists every model's inputs, defaults, limits and prices.
 """
 
 
@@ -103,6 +105,7 @@ class WiroMCPServer(MCPServer[AppState]):
 def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None) -> WiroMCPServer:
     """Build the server. Nothing talks to Wiro until a tool is called."""
     memory = TaskMemory()
+    live: dict[str, AppState] = {}  # the running server's state, for what the SDK gives no Context
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
@@ -114,7 +117,8 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
                 if socket is not None:
                     # Connects only when a task is first followed; until then it costs nothing.
                     group.start_soon(socket.run)
-                yield AppState(settings=settings, service=service)
+                live["state"] = AppState(settings=settings, service=service)
+                yield live["state"]
                 group.cancel_scope.cancel()
         finally:
             await client.aclose()
@@ -131,7 +135,7 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
     for tool in tools:
         if not tool.viewer:
             server.add_tool(tool.fn, **tool.options)
-    register_resources(server)
+    register_resources(server, lambda: live["state"])
     register_completions(server, memory)
 
     async def set_level(ctx: ServerRequestContext[AppState], params: SetLevelRequestParams) -> EmptyResult:

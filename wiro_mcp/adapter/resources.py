@@ -1,8 +1,9 @@
-"""The resources (the model catalog, a task, an output file) and argument completions."""
+"""The resources (the model catalog with prices, spending, a task, an output file) and argument completions."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -12,20 +13,57 @@ from mcp_types import Completion, CompletionArgument, CompletionContext, PromptR
 
 from ..catalog import load_catalog
 from ..errors import WiroMCPError
+from ..journal import Journal
 from ..memory import TaskMemory
+from ..pricing import estimate, spec_pricing
+from ..spending import spending_view
 from .app_state import AppState
 
 
-def register_resources(server: MCPServer[Any]) -> None:
+def register_resources(server: MCPServer[Any], live: Callable[[], AppState]) -> None:
+    """`live()` is the running server's state (the static resources get no Context from the SDK)."""
+
     @server.resource(
         "wiro://models",
         name="models",
         title="Wiro models",
-        description="Every model this server can run: its tool, inputs, types, defaults and limits.",
+        description="Every model this server can run: its tool, inputs, types, defaults, limits and prices.",
         mime_type="application/json",
     )
-    def models() -> str:
-        return json.dumps([spec.public_view() for spec in load_catalog().values()], indent=1)
+    async def models() -> str:
+        service = live().service
+        views = []
+        for spec in load_catalog().values():
+            view = spec.public_view()
+            try:
+                pricing = await service.prices.pricing(spec)
+            except WiroMCPError:  # no credentials yet: the bundled figures
+                pricing = spec_pricing(spec)
+            guess = estimate(spec, pricing, {})
+            view["pricing"] = pricing.public_view() | {
+                "estimate_with_defaults_usd": round(guess.usd, 6) if guess else None,
+                "estimate_basis": guess.basis if guess else None,
+                "note": "estimates; what Wiro bills (cost_usd) comes with each finished task",
+            }
+            views.append(view)
+        return json.dumps(views, indent=1)
+
+    @server.resource(
+        "wiro://spending",
+        name="spending",
+        title="Spending and limits",
+        description=(
+            "What runs cost in the last 24 hours (billed, and estimated for runs not finished), the spending "
+            "limits, and where the task journal is (JSON)."
+        ),
+        mime_type="application/json",
+    )
+    async def spending() -> str:
+        service = live().service
+        journal = await service.records.journal()
+        spend = await service.records.run(Journal.spend)
+        where = str(journal.path) if journal.path is not None else f"in memory: {journal.problem}"
+        return json.dumps(spending_view(spend, service.launcher.limits, where), indent=1)
 
     @server.resource(
         "wiro://tasks/{task_id}",

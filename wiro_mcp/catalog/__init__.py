@@ -70,6 +70,18 @@ class InputSpec(BaseModel):
         return "string"
 
 
+class PricingSpec(BaseModel):
+    """Our fallback figures, for when Wiro's Tool/Detail gives no price, and how a run's GPU time grows."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    usd_per_second: float = Field(gt=0, description="USD per GPU second (rough; Wiro's own figure wins)")
+    typical_seconds: float = Field(gt=0, description="GPU seconds of a run with the default inputs")
+    scales_with: list[str] = Field(default_factory=list, description="Wiro ids the GPU time is proportional to")
+    doubles_above: dict[str, float] = Field(default_factory=dict, description="inputs that double the time above")
+    outputs_input: str | None = Field(default=None, description="the Wiro id that says how many outputs a run makes")
+
+
 class ModelSpec(BaseModel):
     """A Wiro model as one MCP tool."""
 
@@ -84,6 +96,7 @@ class ModelSpec(BaseModel):
     panorama: bool = Field(default=False, description="its output is a 360° equirectangular image")
     inputs: list[InputSpec]
     outputs: str
+    pricing: PricingSpec
 
     def public_view(self) -> dict[str, Any]:
         """What the `wiro://models` resource shows of this model."""

@@ -1,4 +1,4 @@
-"""The sandbox's Wiro endpoints: Run, Task/Detail, Task/Kill, Task/Cancel and Tool/Detail.
+"""The sandbox's Wiro endpoints: Run, Task/Detail, Task/Kill, Task/Cancel, Tool/Detail and Task/List.
 
 It follows WIRO_API.md: every endpoint is a POST under /v1, answers are HTTP 200 with
 `result: false` for most refusals and 401 for bad credentials, numbers travel as strings.
@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..protocol import sign
+from .billing import published
 from .lifecycle import ENDED, QUEUE_STATUSES, RUN_STATUSES, SandboxTask, task_record
 from .params import DEFAULTS, LIMITS, BadRequest, check_params
 from .store import TASK_FAULTS, Fault, RecordedRequest
@@ -126,6 +127,7 @@ class WiroEndpoints:
             post("Task/Kill", self.kill),
             post("Task/Cancel", self.cancel),
             post("Tool/Detail", self.tool_detail),
+            post("Task/List", self.task_list),
         ]
 
     def authenticate(self, request: Request) -> JSONResponse | None:
@@ -241,7 +243,22 @@ class WiroEndpoints:
             "title": slug,
             "parameters": [{"title": "Inputs", "items": items}],
         }
+        if self.config.prices:
+            tool |= published(model, self.config.run_seconds)
         return JSONResponse({"errors": [], "result": True, "tool": [tool]})
+
+    async def task_list(self, fields: dict[str, Any], files: dict[str, bytes]) -> Response:
+        """The account's tasks, newest first (`start`, `limit`; only `type: model` and `sort: id` exist here)."""
+        if not self.config.task_list:
+            return _fail("Not found", code=1, status=404)
+        try:
+            start, limit = int(fields.get("start", 0)), int(fields.get("limit", 20))
+        except (TypeError, ValueError):
+            return _fail("start and limit must be numbers")
+        tasks = sorted(self.state.tasks(), key=lambda t: int(t.id), reverse=fields.get("order", "DESC") == "DESC")
+        now = self.state.clock()
+        page = [task_record(t, now, self.sandbox.origin) for t in tasks[start : start + max(0, limit)]]
+        return JSONResponse({"total": str(len(tasks)), "errors": [], "tasklist": page, "result": True})
 
     def _lookup(self, fields: dict[str, Any]) -> SandboxTask | None:
         if fields.get("taskid"):

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote
 
+from .billing import COST_PER_SECOND, bill
+
 QUEUE_STATUSES = ("task_queue", "task_accept", "task_preprocess_start", "task_preprocess_end")
 # Share of the run phase at which each status begins.
 RUN_STATUSES = (
@@ -26,7 +28,6 @@ ENDED = frozenset({"task_postprocess_end", "task_cancel", "task_error"})
 ERROR_AT = 0.5
 FAIL_MESSAGE = "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB (sandbox-simulated failure)"
 ERROR_MESSAGE = "Worker lost while generating (sandbox-simulated task_error)"
-COST_PER_SECOND = 0.000585
 
 
 @dataclass
@@ -111,6 +112,8 @@ def task_record(task: SandboxTask, now: float, file_base: str) -> dict[str, Any]
     elif status == "task_error":
         debug_error, pexit = ERROR_MESSAGE, "1"
     ended = status in ENDED
+    billed_as = "failed" if failed else "succeeded" if ended_ok else "running"
+    billed_as = {"task_cancel": "cancelled", "task_error": "failed"}.get(status, billed_as)
     return {
         "id": task.id,
         "uuid": task.uuid,
@@ -124,8 +127,7 @@ def task_record(task: SandboxTask, now: float, file_base: str) -> dict[str, Any]
         "elapsedseconds": f"{elapsed:.4f}",
         "status": status,
         "cps": f"{COST_PER_SECOND:.12f}",
-        # Failed and errored runs are not billed.
-        "totalcost": f"{(elapsed * COST_PER_SECOND if ended_ok or status == 'task_cancel' else 0):.12f}",
+        "totalcost": f"{bill(task.model, task.params, elapsed, billed_as):.12f}",
         "guestid": None,
         "projectid": "1",
         "modelid": "598" if "srpo" in task.model else "611",

@@ -39,6 +39,11 @@ class SandboxConfig:
     # Photo-like grain keeps PNG sizes realistic (a 2048×1024 panorama is ~3 MB); without it drawing
     # is five times cheaper, for tests where sizes do not matter.
     grain: bool = True
+    # Tool/Detail publishes prices (cps, approximatelycost, dynamicprice); False leaves them out, as a
+    # Wiro that does not say its prices would.
+    prices: bool = True
+    # Task/List answers (it is not in Wiro's public docs); False answers 404, as an API without it would.
+    task_list: bool = True
     host: str = "127.0.0.1"
     port: int = 0
 

@@ -1,0 +1,92 @@
+"""What every tool shares: the hints, the common arguments, and turning one service call into a tool
+result (progress notifications, the stop button, the client's roots, the 360° viewer's extra)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import anyio
+from mcp.server.apps import client_supports_apps
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult, ToolAnnotations
+from pydantic import BeforeValidator, Field
+
+from ..delivery import Outcome, PreviewKind
+from ..errors import WiroMCPError
+from ..generation import Generation
+from ..inputs import roots_from_uris
+from ..models import number_as_text
+from ..progress import Update
+from ..results import TaskResult
+from . import sdk_gaps
+from .answers import tool_result
+from .app_state import AppState
+
+log = logging.getLogger(__name__)
+
+# All four hints on every tool. Every tool reaches Wiro (open world).
+CREATES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
+READS = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+STOPS = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
+
+# What every task tool returns: a CallToolResult whose structured content is a TaskResult.
+Answer = Annotated[CallToolResult, TaskResult]
+
+WaitSeconds = Annotated[
+    float | None,
+    Field(ge=0, le=3600, description="Seconds to wait (default 45); if unfinished, follow next_action."),
+]
+Preview = Annotated[
+    bool | Literal["flat"],
+    Field(description='JPEG preview (default true; a panorama gets labelled views, "flat" its flat image).'),
+]
+AllowDuplicate = Annotated[bool, Field(description="Start a new task even if an identical one is in flight.")]
+TaskId = Annotated[str | None, BeforeValidator(number_as_text), Field(description="Wiro's task id, e.g. '1001'")]
+TaskToken = Annotated[str | None, Field(description="A result's task_token, instead of task_id")]
+
+
+def preview_kind(preview: bool | Literal["flat"]) -> PreviewKind:
+    return "flat" if preview == "flat" else "views" if preview else "none"
+
+
+def state_of(ctx: Context[AppState, Any]) -> AppState:
+    return ctx.request_context.lifespan_context
+
+
+async def answer(ctx: Context[AppState, Any], call: Callable[[Generation], Awaitable[Outcome]]) -> CallToolResult:
+    """Run one service call and turn its outcome, or its error, into the tool's answer. A host that
+    renders MCP Apps also gets what the 360° viewer needs; any other host gets the plain result."""
+    try:
+        outcome = await call(state_of(ctx).service)
+    except WiroMCPError as exc:
+        raise ToolError(str(exc)) from exc
+    return tool_result(outcome, viewer=client_supports_apps(ctx))
+
+
+def progress(ctx: Context[AppState, Any]) -> Callable[[Update], Awaitable[None]]:
+    async def on_update(update: Update) -> None:
+        # One MCP progress notification per change (a no-op when the client sent no progress token).
+        await ctx.report_progress(update.fraction, 1.0, update.message)
+
+    return on_update
+
+
+def stop_requested(ctx: Context[AppState, Any]) -> Callable[[], bool]:
+    return lambda: sdk_gaps.stop_was_requested(ctx)
+
+
+async def input_folders(ctx: Context[AppState, Any]) -> list[Path]:
+    """The client's roots, asked only when a local path needs them."""
+    capabilities = ctx.client_capabilities
+    if capabilities is None or capabilities.roots is None:
+        return []
+    try:
+        with anyio.fail_after(5):
+            return roots_from_uris(await sdk_gaps.list_roots(ctx))
+    except Exception as exc:  # no back channel, a slow client: local paths just stay limited
+        log.info("could not list the client's roots: %r", exc)
+        return []

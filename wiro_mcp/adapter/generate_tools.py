@@ -1,0 +1,143 @@
+"""The generate tools, one per catalog model, and the person's yes before a costly run.
+
+Each is a function whose `__signature__` the SDK reads like any typed signature: the spec's inputs,
+then wait_seconds, preview and allow_duplicate. A hidden `consent` parameter is filled by the SDK's
+resolver mechanism before the body runs: the resolver asks the service for a quote and, when the run
+needs the person's yes (WIRO_MCP_CONFIRM_ABOVE_USD) and the client can ask them, returns an
+elicitation. The SDK sends it the way the negotiated protocol wants (an `elicitation/create` request
+on 2025-era connections, an `input_required` round trip on 2026-07-28), and the body gets the answer.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Literal
+
+from mcp.server.apps import client_supports_apps
+from mcp.server.elicitation import AcceptedElicitation, CancelledElicitation, DeclinedElicitation, ElicitationResult
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.resolve import Elicit, Resolve
+from mcp_types import CallToolResult
+from pydantic import BaseModel, Field
+
+from ..catalog import ModelSpec
+from ..catalog.schema import REQUIRED, field_for
+from ..spending import Consent
+from .app_state import AppState
+from .calls import (
+    AllowDuplicate,
+    Answer,
+    Preview,
+    WaitSeconds,
+    answer,
+    input_folders,
+    preview_kind,
+    progress,
+    state_of,
+    stop_requested,
+)
+
+
+class Confirm(BaseModel):
+    """What the person answers: the host shows the question with Accept / Decline buttons."""
+
+    run: bool = Field(default=True, description="Run it and pay for it")
+
+
+def can_elicit(ctx: Context[AppState, Any]) -> bool:
+    capabilities = ctx.client_capabilities
+    elicitation = capabilities.elicitation if capabilities is not None else None
+    return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
+
+
+def consent_of(outcome: Any, asked_possible: bool) -> Consent:
+    """The resolver's outcome as the service reads it."""
+    if isinstance(outcome, DeclinedElicitation):
+        return "declined"
+    if isinstance(outcome, CancelledElicitation):
+        return "cancelled"
+    if isinstance(outcome, AcceptedElicitation) and isinstance(outcome.data, Confirm):
+        return "accepted" if outcome.data.run else "declined"
+    return None if asked_possible else "unavailable"
+
+
+def confirmer(spec: ModelSpec) -> Callable[..., Awaitable[Elicit[Confirm] | None]]:
+    """The resolver: ask the person only when this call would start a run that needs their yes."""
+
+    async def ask(
+        ctx: Context[AppState, Any], allow_duplicate: bool = False, **arguments: Any
+    ) -> Elicit[Confirm] | None:
+        if not can_elicit(ctx):
+            return None
+        service = state_of(ctx).service
+        given = {k: v for k, v in arguments.items() if v is not None}
+        try:
+            quote = await service.quote(spec, given, allow_duplicate=allow_duplicate)
+        except Exception:  # no prices, no journal: the call itself will say what is wrong
+            return None
+        if quote is None or quote.question is None or quote.in_flight is not None:
+            return None
+        return Elicit(quote.question, Confirm)
+
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    names = [item.arg_name for item in spec.inputs] + ["allow_duplicate"]
+    parameters = [inspect.Parameter("ctx", keyword, annotation=Context)]
+    parameters += [inspect.Parameter(name, keyword, annotation=Any) for name in names]
+    returns = Elicit[Confirm] | None
+    ask.__signature__ = inspect.Signature(parameters, return_annotation=returns)  # type: ignore[attr-defined]
+    ask.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": returns}
+    ask.__name__ = ask.__qualname__ = f"confirm_{spec.tool}"
+    return ask
+
+
+def generate_tool(spec: ModelSpec) -> Callable[..., Awaitable[CallToolResult]]:
+    """One tool function for a catalog model: its parameters are the spec's inputs plus the call's own."""
+
+    async def generate(
+        ctx: Context[AppState, Any],
+        wait_seconds: float | None = None,
+        preview: bool | Literal["flat"] = True,
+        allow_duplicate: bool = False,
+        consent: Any = None,
+        **arguments: Any,
+    ) -> CallToolResult:
+        async def started(task_id: str, model: str) -> None:
+            await state_of(ctx).client_log(ctx, "info", f"started task {task_id} on {model}")
+            await ctx.report_progress(0.0, 1.0, f"Task {task_id} submitted to {model}")
+
+        return await answer(
+            ctx,
+            lambda service: service.generate(
+                spec,
+                {k: v for k, v in arguments.items() if v is not None},
+                wait=wait_seconds,
+                preview=preview_kind(preview),
+                allow_duplicate=allow_duplicate,
+                viewer=client_supports_apps(ctx),
+                on_update=progress(ctx),
+                on_started=started,
+                input_folders=lambda: input_folders(ctx),
+                stop_requested=stop_requested(ctx),
+                consent=consent_of(consent, can_elicit(ctx)),
+            ),
+        )
+
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    parameters = [inspect.Parameter("ctx", keyword, annotation=Context)]
+    for item in spec.inputs:
+        annotation, default = field_for(item)
+        if default is REQUIRED:
+            default = inspect.Parameter.empty
+        parameters.append(inspect.Parameter(item.arg_name, keyword, default=default, annotation=annotation))
+    asked = Annotated[ElicitationResult[Confirm], Resolve(confirmer(spec))]
+    parameters += [
+        inspect.Parameter("wait_seconds", keyword, default=None, annotation=WaitSeconds),
+        inspect.Parameter("preview", keyword, default=True, annotation=Preview),
+        inspect.Parameter("allow_duplicate", keyword, default=False, annotation=AllowDuplicate),
+        inspect.Parameter("consent", keyword, default=None, annotation=asked),
+    ]
+    generate.__signature__ = inspect.Signature(parameters, return_annotation=Answer)  # type: ignore[attr-defined]
+    generate.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": Answer}
+    generate.__name__ = generate.__qualname__ = spec.tool
+    return generate
