@@ -62,6 +62,7 @@ async def test_two_server_processes_start_one_task_for_one_identical_call(held: 
     assert held.count("Run") == 1
     ids = {r.structured_content["task_id"] for r in results}
     assert len(ids) == 1 and sorted(r.structured_content["reused"] for r in results) == [False, True]
+    assert {r.structured_content["estimated_cost_usd"] for r in results} == {0.0045}, "the joiner knows it too"
 
 
 async def test_list_tasks_merges_the_journal_with_wiros_list(held: Sandbox) -> None:

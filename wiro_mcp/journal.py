@@ -181,11 +181,14 @@ class Journal:
         with self._write() as db:
             db.execute("DELETE FROM tasks WHERE row = ? AND state = ?", (row, STARTING))
 
-    def in_flight(self, key: str) -> Entry | None:
-        """The identical task in flight with a task id (a claim still starting does not count here)."""
+    def look(self, key: str | None) -> tuple[Entry | None, Spend]:
+        """One read for a quote: the identical task in flight with a task id (a claim still starting does
+        not count here; None without a key), and the last 24 hours' spend."""
+        now = time.time()
         with self._lock:
-            found = self._in_flight(self._db, key, time.time())
-        return found if found is not None and found.task_id is not None else None
+            found = self._in_flight(self._db, key, now) if key is not None else None
+            spend = _spend(self._db, self._api, now)
+        return (found if found is not None and found.task_id is not None else None), spend
 
     def _in_flight(self, db: sqlite3.Connection, key: str, now: float) -> Entry | None:
         rows = db.execute(
@@ -223,7 +226,9 @@ class Journal:
             return
         now = time.time()
         try:
-            with self._write() as db:
+            # A state seen is not worth an fsync: a crash loses at most the latest few, which the next
+            # read of the task restores (claims and task ids stay fully synchronous).
+            with self._write(durable=False) as db:
                 db.executemany(
                     "UPDATE tasks SET state = ?, status = ?, cost_usd = COALESCE(?, cost_usd), updated = ?"
                     " WHERE api = ? AND task_id = ?",
@@ -266,21 +271,25 @@ class Journal:
         with self._lock:
             return _spend(self._db, self._api, time.time() if now is None else now)
 
-    def _write(self) -> _Transaction:
-        return _Transaction(self._db, self._lock)
+    def _write(self, *, durable: bool = True) -> _Transaction:
+        return _Transaction(self._db, self._lock, durable)
 
 
 class _Transaction:
-    """`BEGIN IMMEDIATE` … `COMMIT` under the in-process lock (other processes wait on SQLite's)."""
+    """`BEGIN IMMEDIATE` … `COMMIT` under the in-process lock (other processes wait on SQLite's);
+    `durable=False` commits without waiting for the disk (WAL still survives the process dying)."""
 
-    def __init__(self, db: sqlite3.Connection, lock: threading.Lock) -> None:
-        self._db, self._lock = db, lock
+    def __init__(self, db: sqlite3.Connection, lock: threading.Lock, durable: bool) -> None:
+        self._db, self._lock, self._durable = db, lock, durable
 
     def __enter__(self) -> sqlite3.Connection:
         self._lock.acquire()
         try:
+            if not self._durable:
+                self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("BEGIN IMMEDIATE")
         except BaseException:
+            self._restore()
             self._lock.release()
             raise
         return self._db
@@ -289,7 +298,12 @@ class _Transaction:
         try:
             self._db.execute("COMMIT" if kind is None else "ROLLBACK")
         finally:
+            self._restore()
             self._lock.release()
+
+    def _restore(self) -> None:
+        if not self._durable:
+            self._db.execute("PRAGMA synchronous=FULL")
 
 
 _COLUMNS = "row, task_id, token, model, prompt, created, state, status, estimate_usd, cost_usd, arguments, claimed_by"

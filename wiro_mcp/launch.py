@@ -80,11 +80,11 @@ class Launcher:
         self, spec: ModelSpec, inputs: Mapping[str, Any], files: Mapping[str, FileUpload], *, allow_duplicate: bool
     ) -> Quote:
         key = call_key(spec.model, inputs, files)
-        joins = None
-        if not allow_duplicate:
-            joins = self.inflight.get(key) or await self._journal_in_flight(key)
+        joins = None if allow_duplicate else self.inflight.get(key)
+        await self.records.flush()  # what this process has seen end is written before the journal is asked
+        entry, spend = await self.records.run(Journal.look, None if allow_duplicate or joins else key)
+        joins = joins or (entry.task_id if entry is not None else None)
         cost = estimate(spec, await self.prices.pricing(spec), inputs)
-        spend = await self.records.run(Journal.spend)
         verdict = judge(what_it_makes(spec), cost, spend, self.limits)
         return Quote(key, cost, in_flight=joins, refusal=verdict.refusal, question=verdict.question)
 
@@ -204,12 +204,6 @@ class Launcher:
         log.info("started task %s on %s", run.task_id, spec.model)
         return Launched(run.task_id, run.socket_token, False, quote.estimate)
 
-    async def _journal_in_flight(self, key: str) -> str | None:
-        journal = await self.records.journal()
-        await self.records.flush()  # what this process has seen end is written before the journal is asked
-        entry = await anyio.to_thread.run_sync(journal.in_flight, key)
-        return entry.task_id if entry is not None else None
-
     async def _still_open(self, entry: Entry) -> bool:
         """An in-flight row from before a restart may be stale (the task ended while no server watched):
         one read tells. When Wiro does not answer, the journal is believed."""
@@ -230,4 +224,6 @@ class Launcher:
 
     def _remember(self, entry: Entry) -> None:
         assert entry.task_id is not None
-        self.memory.remember(entry.task_id, model=entry.model, token=entry.token, prompt=entry.prompt)
+        self.memory.remember(
+            entry.task_id, model=entry.model, token=entry.token, prompt=entry.prompt, estimate=entry.estimate_usd
+        )

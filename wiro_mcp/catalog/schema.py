@@ -124,6 +124,17 @@ def arguments_model(
     return model
 
 
+_CHECKERS: dict[tuple[str, int], type[BaseModel]] = {}
+
+
+def _checker(spec: ModelSpec) -> type[BaseModel]:
+    """`arguments_model(spec)`, built once per spec (building a pydantic model costs milliseconds)."""
+    key = (spec.tool, id(spec))
+    if key not in _CHECKERS:
+        _CHECKERS[key] = arguments_model(spec)
+    return _CHECKERS[key]
+
+
 def to_wire(spec: ModelSpec, arguments: BaseModel | dict[str, Any]) -> dict[str, Any]:
     """Validated arguments -> Wiro's field names and value types; non-Wiro arguments are left out.
 
@@ -146,7 +157,7 @@ def validate(spec: ModelSpec, arguments: Mapping[str, Any]) -> dict[str, Any]:
     """Check a call's model arguments (types, limits, cross-field rules, nothing unknown) and return
     them as Wiro's wire fields; raises ArgumentError with one line per problem."""
     try:
-        checked = arguments_model(spec).model_validate(dict(arguments))
+        checked = _checker(spec).model_validate(dict(arguments))
     except ValidationError as exc:
         raise ArgumentError(describe_errors(spec.tool, exc, [item.arg_name for item in spec.inputs])) from None
     return to_wire(spec, checked)
