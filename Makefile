@@ -5,10 +5,23 @@ WORKERS ?= 4
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NEEDS_PYTHON := import sys; sys.exit(sys.version_info < (3, 11))
 
-.PHONY: test lint typecheck pytest demo bench sandbox clean
+.PHONY: test lint typecheck pytest demo bench sandbox dist bundle clean
+
+# A .venv whose Python is gone or too old (an earlier try with another Python) is rebuilt, not reused.
+ifneq ($(wildcard $(STAMP)),)
+ifneq ($(shell $(BIN)/python -c '$(NEEDS_PYTHON)' >/dev/null 2>&1 && echo ok),ok)
+$(info $(VENV) was made with a Python that is missing or older than 3.11: rebuilding it)
+$(shell rm -f $(STAMP))
+endif
+endif
 
 $(STAMP): pyproject.toml
+	@$(PYTHON) -c '$(NEEDS_PYTHON)' 2>/dev/null || { \
+		echo "wiro-mcp needs Python 3.11 or newer, and '$(PYTHON)' is $$($(PYTHON) --version 2>&1)." >&2; \
+		echo "Install Python 3.11+ and run: make $(or $(MAKECMDGOALS),test) PYTHON=python3.11" >&2; exit 1; }
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
@@ -24,7 +37,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -n $(WORKERS)
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup
 
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
@@ -35,5 +48,14 @@ bench: $(STAMP)
 sandbox: $(STAMP)
 	$(BIN)/wiro-mcp sandbox
 
+# An sdist and a wheel in dist/, built with the venv's hatchling (nothing downloaded).
+dist: $(STAMP)
+	rm -f dist/wiro_mcp-*.whl dist/wiro_mcp-*.tar.gz
+	$(BIN)/python -m build --no-isolation --outdir dist .
+
+# dist/wiro-mcp-<version>.mcpb for Claude Desktop (mcpb comes from npm into .tools/ on first use).
+bundle: $(STAMP)
+	$(BIN)/python release/build_bundle.py dist
+
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo-output dist .pytest_cache .mypy_cache .ruff_cache

@@ -49,7 +49,7 @@ async def main() -> int:
             back.write_bytes(base64.b64decode(shot.data))
     print(
         f"\nTask {data['task_id']} {data['state']} in {data['elapsed_seconds']:.1f} s "
-        f"(sandbox cost ${data['cost_usd']:.4f})."
+        f"(sandbox: nothing billed; Wiro would charge ${data['cost_usd']:.4f})."
     )
     print(f"Saved {path.stat().st_size / 1e6:.1f} MB to {path}")
     check = data["outputs"][0]["panorama"]

@@ -55,9 +55,19 @@ async def generate(
     blob = read.contents[0]
     assert isinstance(blob, BlobResourceContents)
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"panorama-task-{data['task_id']}.png"
+    path = free_path(out_dir, f"panorama-task-{data['task_id']}", ".png")
     path.write_bytes(base64.b64decode(blob.blob))
     return data, path
+
+
+def free_path(folder: Path, stem: str, suffix: str) -> Path:
+    """folder/stem.suffix, or stem-2, stem-3, … when taken: an earlier run's files are never overwritten
+    (every sandbox starts counting tasks at 1001)."""
+    path, n = folder / f"{stem}{suffix}", 1
+    while path.exists() or path.with_suffix(".html").exists():
+        n += 1
+        path = folder / f"{stem}-{n}{suffix}"
+    return path
 
 
 async def save_viewer_page(client: Client, data: dict[str, Any], png: Path) -> Path:
@@ -103,7 +113,9 @@ async def main() -> int:
     async with connect(args) as client:
         data, path = await generate(client, args.prompt, args.out, progress=print_progress)
         page = await save_viewer_page(client, data, path)
-    print(f"task {data['task_id']}: {data['state']}, cost ${data.get('cost_usd', 0):.4f}")
+    cost = data.get("cost_usd", 0)
+    billed = f"sandbox, nothing billed (Wiro would charge ${cost:.4f})" if data.get("sandbox") else f"cost ${cost:.4f}"
+    print(f"task {data['task_id']}: {data['state']}, {billed}")
     print(f"look around in a browser: {page}")
     print(f"saved {path}")
     return 0

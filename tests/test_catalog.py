@@ -114,11 +114,9 @@ def test_image_schema_types() -> None:
         ),
         ("generate_panorama", {"prompt": "x", "seed": 3.5}, "seed", "fractional part"),
         ("generate_panorama", {"prompt": "x", "seed": -1}, "seed", "greater than or equal to 0"),
-        ("generate_panorama", {"prompt": "x", "width": 1000, "height": 512}, "width", "multiple of 16"),
         ("generate_panorama", {"prompt": "x", "negativePrompt": "y"}, "negativePrompt", "not permitted"),
         ("generate_image", {"prompt": "x", "strength": 1.5}, "strength", "less than or equal to 1"),
         ("generate_image", {"prompt": "x", "samples": 5}, "samples", "less than or equal to 4"),
-        ("generate_image", {"prompt": "x", "width": 1000}, "width", "multiple of 16"),
         ("generate_image", {"prompt": "x", "steps": "many"}, "steps", "valid integer"),
     ],
 )
@@ -132,14 +130,67 @@ def test_bad_values_are_rejected_with_the_arguments_name(
     assert says in error["msg"]
 
 
-def test_panorama_must_be_two_to_one() -> None:
-    model = arguments_model(spec("generate_panorama"))
+@pytest.mark.parametrize(
+    ("tool", "size", "problems", "instead"),
+    [
+        # Every problem in one answer, and one size that keeps what the person chose.
+        (
+            "generate_panorama",
+            {"width": 1000, "height": 1000},
+            ["width 1000 is not a multiple of 16", "height 1000 is not a multiple of 16", "exactly 2 × height"],
+            (2016, 1008),
+        ),
+        # Only the width was chosen (the height is the default): the width is kept.
+        ("generate_panorama", {"width": 2048}, ["exactly 2 × height", "(got 2048×960)"], (2048, 1024)),
+        ("generate_panorama", {"width": 2048, "height": 960}, ["exactly 2 × height"], (2048, 1024)),
+        # Both chosen: the side that can be kept exactly is kept, not shrunk to fit the other.
+        ("generate_panorama", {"width": 1008, "height": 1008}, ["exactly 2 × height"], (2016, 1008)),
+        ("generate_panorama", {"height": 1000}, ["height 1000 is not a multiple of 16"], (2016, 1008)),
+        (
+            "generate_panorama",
+            {"width": 4096, "height": 2048},
+            ["width 4096 is above the maximum 2048", "height 2048 is above the maximum 1024"],
+            (2048, 1024),
+        ),
+        (
+            "generate_panorama",
+            {"width": 30, "height": 20},
+            ["width 30 is below the minimum 64", "height 20 is below the minimum 32"],
+            (64, 32),
+        ),
+        (
+            "generate_image",
+            {"width": 1000, "height": 1001},
+            ["width 1000 is not a multiple of 16", "height 1001 is not a multiple of 16"],
+            (1008, 1008),
+        ),
+        ("generate_image", {"width": 4000}, ["width 4000 is above the maximum 2048"], (2048, 1024)),
+        ("generate_image", {"height": 100}, ["height 100 is below the minimum 256"], (1024, 256)),
+    ],
+)
+def test_size_problems_come_all_at_once_with_the_nearest_size_that_works(
+    tool: str, size: dict[str, int], problems: list[str], instead: tuple[int, int]
+) -> None:
+    model = arguments_model(spec(tool))
     with pytest.raises(ValidationError) as caught:
-        model.model_validate(dict(prompt="x", width=2048, height=960))
-    message = str(caught.value)
-    assert "width (2048) must be exactly 2 × height (960)" in message
-    assert "try width=1920, height=960" in message
-    assert model.model_validate(dict(prompt="x", width=2048, height=1024)).width == 2048  # type: ignore[attr-defined]
+        model.model_validate({"prompt": "x", **size})
+    [error] = caught.value.errors()
+    for problem in problems:
+        assert problem in error["msg"]
+    width, height = instead
+    assert f"Try width={width}, height={height}." in error["msg"]
+    # The suggestion itself passes.
+    model.model_validate({"prompt": "x", "width": width, "height": height})
+
+
+def test_sizes_keep_their_limits_in_the_schema() -> None:
+    props = arguments_model(spec("generate_panorama")).model_json_schema()["properties"]
+    assert {k: props["width"][k] for k in ("minimum", "maximum", "multipleOf")} == {
+        "minimum": 64,
+        "maximum": 2048,
+        "multipleOf": 16,
+    }
+    assert (props["height"]["minimum"], props["height"]["maximum"]) == (32, 1024)
 
 
 def test_extra_fields_join_the_model_but_not_the_wire() -> None:

@@ -44,7 +44,7 @@ def test_stdout_carries_nothing_but_json_rpc() -> None:
     # The embedded sandbox, the server's logging and the task socket all run in this process:
     # every line on stdout must still be a JSON-RPC message.
     process = subprocess.Popen(
-        [sys.executable, "-m", "wiro_mcp", "--sandbox"],
+        [sys.executable, "-m", "wiro_mcp", "--sandbox", "--run-seconds", "0.3", "--queue-seconds", "0.1"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -71,6 +71,12 @@ def test_stdout_carries_nothing_but_json_rpc() -> None:
     assert all(p.get("jsonrpc") == "2.0" for p in parsed)
     call = next(p for p in parsed if p.get("id") == 3)
     assert call["result"]["structuredContent"]["state"] == "succeeded"
+    # --run-seconds reaches the embedded sandbox (its default is 2.5 s).
+    assert call["result"]["structuredContent"]["elapsed_seconds"] == pytest.approx(0.3, abs=0.01)
+    # The agent is told that nothing was billed, in the result and in the server's instructions.
+    assert call["result"]["structuredContent"]["sandbox"] is True
+    assert "(sandbox: nothing billed, Wiro would charge about $" in call["result"]["content"][0]["text"]
+    assert "nothing is billed" in next(p for p in parsed if p.get("id") == 1)["result"]["instructions"]
     assert any(p.get("method") == "notifications/progress" for p in parsed), "progress arrived as JSON-RPC"
     assert next(p for p in parsed if p.get("id") == 4)["result"]["isError"] is True
     stderr = process.stderr.read() if process.stderr else ""
@@ -78,18 +84,63 @@ def test_stdout_carries_nothing_but_json_rpc() -> None:
     assert "DeprecationWarning" not in stderr, "no deprecation noise the user cannot act on"
 
 
-def test_a_bad_environment_is_refused_by_name() -> None:
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("WIRO_MCP_WAIT_SECONDS", "soon", "valid number"),
+        # Refused at start-up, before any call could look as if it reached Wiro.
+        ("WIRO_API_BASE_URL", "not a url", "must be a http:// or https:// URL like https://api.wiro.ai/v1"),
+        ("WIRO_SOCKET_URL", "https://socket.wiro.ai/v1", "must be a ws:// or wss:// URL"),
+    ],
+)
+def test_a_bad_environment_is_refused_by_name(name: str, value: str, says: str) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "wiro_mcp"],
-        env={"PATH": "/usr/bin:/bin", "WIRO_MCP_WAIT_SECONDS": "soon"},
+        env={"PATH": "/usr/bin:/bin", name: value},
         capture_output=True,
         text=True,
         timeout=30,
         stdin=subprocess.DEVNULL,
     )
     assert done.returncode == 2
-    assert "WIRO_MCP_WAIT_SECONDS" in done.stderr and "valid number" in done.stderr
+    assert done.stderr.startswith("wiro-mcp: invalid environment: ")
+    assert name in done.stderr and says in done.stderr
     assert done.stdout == ""
+
+
+def test_version_and_options_that_need_the_sandbox() -> None:
+    from wiro_mcp import __version__
+
+    shown = subprocess.run([sys.executable, "-m", "wiro_mcp", "--version"], capture_output=True, text=True, timeout=30)
+    assert (shown.returncode, shown.stdout.strip()) == (0, f"wiro-mcp {__version__}")
+    refused = subprocess.run(
+        [sys.executable, "-m", "wiro_mcp", "--run-seconds", "3"], capture_output=True, text=True, timeout=30
+    )
+    assert refused.returncode == 2 and "--run-seconds and --queue-seconds apply to --sandbox" in refused.stderr
+
+
+def test_started_in_a_terminal_it_says_what_it_is() -> None:
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wiro_mcp", "--sandbox"],
+        stdin=follower,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    os.close(follower)
+    try:
+        assert process.stderr is not None
+        first = process.stderr.readline()
+        assert first.startswith("wiro-mcp is an MCP server: it speaks JSON-RPC on stdin/stdout")
+        assert "wiro-mcp doctor" in first
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+        os.close(leader)
 
 
 def test_sandbox_command_prints_its_base_url_first() -> None:
@@ -105,6 +156,10 @@ def test_sandbox_command_prints_its_base_url_first() -> None:
         base = process.stdout.readline().strip()
         assert base.startswith("http://127.0.0.1:") and base.endswith("/v1")
         assert process.stdout.readline().strip() == "WIRO_API_KEY=sandbox-key"
+        shown = dict(process.stdout.readline().strip().split("=", 1) for _ in range(3))
+        # Everything a server needs, the socket included (without it a server polls and logs failures).
+        assert shown["WIRO_API_BASE_URL"] == base
+        assert shown["WIRO_SOCKET_URL"] == base.replace("http://", "ws://").removesuffix("/v1") + "/socket/v1"
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -142,3 +197,14 @@ async def test_the_api_secret_appears_in_no_result_and_no_log_line() -> None:
     assert stderr.strip(), "the server did log something to scan"
     for blob in [*seen, stderr]:
         assert secret not in blob
+
+
+def test_settings_a_host_left_unfilled_are_unset() -> None:
+    from wiro_mcp.config import Settings, unfilled
+
+    # An MCP Bundle's optional settings that the person left empty arrive as their placeholders.
+    settings = Settings.from_env(
+        {"WIRO_API_KEY": "k", "WIRO_API_SECRET": "${user_config.api_secret}", "WIRO_MCP_DAILY_BUDGET_USD": " ${x} "}
+    )
+    assert settings.api_secret is None and settings.daily_budget_usd is None
+    assert unfilled("${user_config.input_dirs}") and not unfilled("${a}/${b}") and not unfilled("/home/${x")

@@ -41,7 +41,36 @@ async def test_readme_tool_table_matches_list_tools() -> None:
 def test_readme_environment_table_names_every_setting() -> None:
     text = README.read_text()
     section = text[text.index("## Environment") :]
-    for field in Settings.model_fields.values():
+    for key, field in Settings.model_fields.items():
         name = field.alias
+        if key == "sandbox":
+            assert name is None, "the sandbox flag comes from --sandbox, never from the environment"
+            continue
         assert isinstance(name, str)
         assert f"`{name}`" in section, f"{name} is not documented in the README's environment table"
+
+
+def test_server_json_for_the_mcp_registry_matches_the_package() -> None:
+    import json
+    import tomllib
+
+    from wiro_mcp import __version__
+
+    root = README.parent
+    server = json.loads((root / "server.json").read_text())
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    assert server["version"] == project["version"] == __version__
+    [package] = server["packages"]
+    assert (package["registryType"], package["identifier"], package["version"]) == (
+        "pypi",
+        project["name"],
+        __version__,
+    )
+    assert server["name"].count("/") == 1 and len(server["description"]) <= 100
+    # The registry checks that the PyPI package names this server in its README.
+    assert f"mcp-name: {server['name']}" in README.read_text()
+    variables = {v["name"]: v for v in package["environmentVariables"]}
+    assert set(variables) <= {field.alias for field in Settings.model_fields.values()}
+    secret = {name for name, v in variables.items() if v.get("isSecret")}
+    assert secret == {"WIRO_API_KEY", "WIRO_API_SECRET"}
+    assert variables["WIRO_API_KEY"]["isRequired"] is True

@@ -43,7 +43,29 @@ def test_generate_panorama_script_against_the_embedded_sandbox(tmp_path: Path) -
     done = run_script("a fjord", "--out", str(tmp_path / "pics"), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert saved_png(done.stdout).parent == tmp_path / "pics"
-    assert "succeeded" in done.stdout
+    assert "succeeded, sandbox, nothing billed (Wiro would charge $" in done.stdout
+
+
+def test_the_script_never_overwrites_an_earlier_runs_files(tmp_path: Path) -> None:
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        from generate_panorama import free_path  # type: ignore[import-not-found]
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    first = free_path(tmp_path, "panorama-task-1001", ".png")
+    assert first == tmp_path / "panorama-task-1001.png"
+    first.write_bytes(b"earlier run")
+    second = free_path(tmp_path, "panorama-task-1001", ".png")
+    assert second == tmp_path / "panorama-task-1001-2.png"
+    second.with_suffix(".html").write_text("its page")
+    assert free_path(tmp_path, "panorama-task-1001", ".png") == tmp_path / "panorama-task-1001-3.png"
+
+
+def test_the_examples_output_folder_is_not_committed() -> None:
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", "panoramas/panorama-task-1001.png"], cwd=EXAMPLES.parent, check=False
+    )
+    assert ignored.returncode == 0, "panoramas/ (the example's default output) belongs in .gitignore"
 
 
 def test_generate_panorama_script_over_http_with_a_token(sandbox: Sandbox, tmp_path: Path) -> None:

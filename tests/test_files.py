@@ -20,7 +20,7 @@ pytestmark = pytest.mark.anyio
 
 def png(width: int, height: int, mode: str = "RGB") -> bytes:
     buffer = io.BytesIO()
-    Image.effect_noise((width, height), 60).convert(mode).save(buffer, format="PNG")
+    Image.effect_noise((width, height), 60).convert(mode).save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
 
 

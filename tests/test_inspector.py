@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from release.node_tools import NodeTools, node_tools
 from wiro_mcp.sandbox import Sandbox, SandboxConfig
 
 from .contract import TOOLS
 from .helpers import HttpServer, server_env
-from .node_tools import NodeTools, node_tools
 
 EXPECTED_FAILURES = Path(__file__).resolve().parent / "conformance" / "expected-failures.yml"
 

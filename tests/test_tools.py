@@ -197,6 +197,12 @@ async def test_unknown_task_is_a_tool_error(sandbox: Sandbox) -> None:
             "- steps: Input should be less than or equal to 500",
         ),
         ("generate_panorama", {"prompt": "x", "width": 2048, "height": 960}, "must be exactly 2 × height"),
+        (
+            "generate_panorama",
+            {"prompt": "x", "width": 1000, "height": 1000},
+            "- arguments: width 1000 is not a multiple of 16; height 1000 is not a multiple of 16; width must be "
+            "exactly 2 × height for a 360°×180° panorama (got 1000×1000). Try width=2016, height=1008.",
+        ),
         ("generate_panorama", {}, "- prompt: required"),
         ("generate_panorama", {"prompt": "x", "negativePrompt": "y"}, "negative_prompt"),
         ("generate_image", {"prompt": "x", "samples": 0}, "- samples:"),

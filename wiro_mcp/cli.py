@@ -1,4 +1,5 @@
-"""Command line: `wiro-mcp` (the MCP server) and `wiro-mcp sandbox` (the simulated Wiro API)."""
+"""Command line: `wiro-mcp` (the MCP server), `wiro-mcp doctor` (check a setup) and `wiro-mcp sandbox`
+(the simulated Wiro API)."""
 
 from __future__ import annotations
 
@@ -44,37 +45,61 @@ def run_sandbox(port: int, host: str, run_seconds: float, queue_seconds: float) 
             out.write(f"WIRO_API_KEY={key}\nWIRO_API_SECRET={secret}\n")
         else:
             out.write("using WIRO_API_KEY" + (" and WIRO_API_SECRET" if secret else " (key-only)") + "\n")
-        out.write(f"WIRO_API_BASE_URL={sandbox.base_url}\nPress Ctrl+C to stop.\n")
+        out.write(f"WIRO_API_BASE_URL={sandbox.base_url}\nWIRO_SOCKET_URL={sandbox.socket_url}\n")
+        out.write("Press Ctrl+C to stop.\n")
         out.flush()
 
     with contextlib.suppress(KeyboardInterrupt):
         anyio.run(box.serve, ready)
 
 
+def run_doctor() -> None:
+    from . import doctor
+
+    checks, status = doctor.run()
+    sys.stdout.write(doctor.report(checks))
+    raise SystemExit(status)
+
+
 def run_server(args: argparse.Namespace) -> None:
     from pydantic import ValidationError
 
-    from .adapter.app import create_server
-    from .config import Settings
+    from .config import Settings, unfilled
 
     try:
         settings = Settings.from_env()
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()
+        )
         sys.stderr.write(f"wiro-mcp: invalid environment: {problems}\n")
         raise SystemExit(2) from None
+    folders = [d for d in args.input_dirs or [] if d.strip() and not unfilled(d)]
+    if folders:
+        settings = settings.model_copy(update={"input_dirs": os.pathsep.join(folders)})
+    if args.transport == "stdio" and sys.stdin.isatty():
+        # Started by hand: without this line it would just sit there, waiting for JSON-RPC.
+        sys.stderr.write(
+            "wiro-mcp is an MCP server: it speaks JSON-RPC on stdin/stdout to a host (Claude Desktop, an IDE) "
+            "that starts it. To check a setup run `wiro-mcp doctor`; for options, `wiro-mcp --help`. "
+            "Ctrl+C stops it.\n"
+        )
     if args.sandbox:
         from pydantic import SecretStr
 
         from .sandbox import Sandbox, SandboxConfig
 
         key, secret, _ = _sandbox_credentials()
-        box = Sandbox(SandboxConfig(api_key=key, api_secret=secret)).start()
+        config = SandboxConfig(
+            api_key=key, api_secret=secret, run_seconds=args.run_seconds, queue_seconds=args.queue_seconds
+        )
+        box = Sandbox(config).start()
         update: dict[str, object] = {
             "base_url": box.base_url,
             "socket_url": box.socket_url,
             "api_key": SecretStr(key),
             "api_secret": SecretStr(secret) if secret else None,
+            "sandbox": True,
         }
         if settings.state_dir is None:
             # A sandbox's tasks and prices mean nothing to the next one: they stay out of the real journal.
@@ -87,6 +112,8 @@ def run_server(args: argparse.Namespace) -> None:
             update["state_dir"] = Path(folder)
         settings = settings.model_copy(update=update)
         logging.getLogger("wiro_mcp").info("using the embedded sandbox at %s", box.base_url)
+    from .adapter.app import create_server  # the SDK's import is most of start-up: after the checks
+
     server = create_server(settings)
     if args.transport == "stdio":
         server.run("stdio")
@@ -110,9 +137,21 @@ def run_server(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="wiro-mcp", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"wiro-mcp {__version__}")
     parser.add_argument(
-        "--sandbox", action="store_true", help="serve against the embedded sandbox instead of api.wiro.ai"
+        "--sandbox",
+        action="store_true",
+        help="serve against an embedded sandbox instead of api.wiro.ai (nothing is billed)",
+    )
+    _durations(parser, "--sandbox: ")
+    parser.add_argument(
+        "--input-dirs",
+        nargs="*",
+        metavar="DIR",
+        help="folders whose pictures may be used as input images (instead of WIRO_MCP_INPUT_DIRS); put it last",
     )
     parser.add_argument("--transport", choices=["stdio", "http"], default="stdio", help="default: stdio")
     parser.add_argument("--host", default="127.0.0.1", help="HTTP: address to bind (default: loopback)")
@@ -128,16 +167,43 @@ def main(argv: list[str] | None = None) -> None:
         help="HTTP: a Host name clients use (e.g. behind a reverse proxy); repeatable",
     )
     sub = parser.add_subparsers(dest="command")
+    sub.add_parser(
+        "doctor",
+        help="check the setup (credentials, socket, folders, journal) and say what to fix",
+        description="Check the setup this environment gives the server; exit status 1 when a check fails.",
+    )
     sandbox = sub.add_parser("sandbox", help="run the simulated Wiro API in the foreground")
     sandbox.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
     sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--run-seconds", type=float, default=2.5, help="how long each task runs")
-    sandbox.add_argument("--queue-seconds", type=float, default=0.5, help="how long each task waits in the queue")
+    _durations(sandbox, "")
     args = parser.parse_args(argv)
+    if args.command is None and not args.sandbox and (args.run_seconds, args.queue_seconds) != DURATIONS:
+        parser.error("--run-seconds and --queue-seconds apply to --sandbox")
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     # One line per HTTP request is noise in a host's log; our own client logs what matters.
     logging.getLogger("httpx2").setLevel(logging.WARNING)
     if args.command == "sandbox":
         run_sandbox(args.port, args.host, args.run_seconds, args.queue_seconds)
         return
+    if args.command == "doctor":
+        logging.getLogger("wiro_mcp").setLevel(logging.ERROR)  # the report says it all
+        run_doctor()
     run_server(args)
+
+
+# How long a sandbox task waits in the queue and then runs (run, queue), unless told otherwise.
+DURATIONS = (2.5, 0.5)
+
+
+def _durations(parser: argparse.ArgumentParser, prefix: str) -> None:
+    run, queue = DURATIONS
+    parser.add_argument(
+        "--run-seconds", type=float, default=run, metavar="S", help=f"{prefix}how long each task runs (default {run})"
+    )
+    parser.add_argument(
+        "--queue-seconds",
+        type=float,
+        default=queue,
+        metavar="S",
+        help=f"{prefix}how long each task waits in the queue (default {queue})",
+    )

@@ -8,7 +8,9 @@ time left, and no retry starts that could not finish before it.
 
 from __future__ import annotations
 
+import functools
 import logging
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -41,6 +43,13 @@ log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = httpx2.Timeout(30.0, connect=10.0)
 # Uploads can be several MB on a slow uplink.
 UPLOAD_TIMEOUT = httpx2.Timeout(30.0, connect=10.0, write=120.0)
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The platform's trust store, loaded once per process (each load reads every CA certificate, tens
+    of milliseconds); one SSLContext serves any number of connections and clients."""
+    return httpx2.create_ssl_context()
 
 
 @dataclass(frozen=True)
@@ -95,6 +104,7 @@ class WiroClient:
             self._http = httpx2.AsyncClient(
                 base_url=self.base_url,
                 transport=self._transport,
+                verify=tls_context(),
                 timeout=self._timeout,
                 limits=httpx2.Limits(max_connections=self._max_connections, max_keepalive_connections=20),
                 headers={"user-agent": "wiro-mcp"},

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
 DEFAULT_BASE_URL = "https://api.wiro.ai/v1"
 DEFAULT_SOCKET_URL = "wss://socket.wiro.ai/v1"
@@ -39,6 +39,8 @@ class Settings(BaseModel):
     max_run_usd: float | None = Field(default=None, ge=0, alias="WIRO_MCP_MAX_RUN_USD")
     daily_budget_usd: float | None = Field(default=None, ge=0, alias="WIRO_MCP_DAILY_BUDGET_USD")
     confirm_above_usd: float | None = Field(default=None, ge=0, alias="WIRO_MCP_CONFIRM_ABOVE_USD")
+    # Set by `wiro-mcp --sandbox`, never by the environment: results then say that nothing is billed.
+    sandbox: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -46,7 +48,9 @@ class Settings(BaseModel):
         naming the variable."""
         source = os.environ if environ is None else environ
         names = {field.alias for field in cls.model_fields.values() if field.alias}
-        return cls.model_validate({name: source[name] for name in names if name in source})
+        return cls.model_validate(
+            {name: source[name] for name in names if name in source and not unfilled(source[name])}
+        )
 
     @field_validator(
         "api_key",
@@ -69,7 +73,22 @@ class Settings(BaseModel):
 
     @field_validator("base_url", "socket_url")
     @classmethod
-    def _no_trailing_slash(cls, value: str) -> str:
+    def _a_url(cls, value: str, info: ValidationInfo) -> str:
+        # Checked at start-up: a typo must not surface later as "the run may have reached Wiro".
+        from urllib.parse import urlsplit
+
+        schemes, example = (("http", "https"), DEFAULT_BASE_URL)
+        if info.field_name == "socket_url":
+            schemes, example = (("ws", "wss"), DEFAULT_SOCKET_URL)
+        value = value.strip()
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in schemes or not parts.hostname:
+            # The value is not echoed: a URL may carry credentials.
+            raise ValueError(f"must be a {' or '.join(f'{s}://' for s in schemes)} URL like {example}")
         return value.rstrip("/")
 
     @property
@@ -83,6 +102,13 @@ class Settings(BaseModel):
     def state_folder(self) -> Path:
         """WIRO_MCP_STATE_DIR, or the platform's per-user state folder (created when first written)."""
         return (self.state_dir or user_state_dir()).expanduser()
+
+
+def unfilled(value: str) -> bool:
+    """A host's placeholder that nothing filled in, such as "${user_config.api_secret}" from an MCP
+    Bundle whose optional setting was left empty: it means "not set"."""
+    value = value.strip()
+    return value.startswith("${") and value.endswith("}") and "}" not in value[2:-1]
 
 
 def user_state_dir(environ: Mapping[str, str] | None = None, platform: str | None = None) -> Path:

@@ -69,6 +69,7 @@ class TaskResult(BaseModel):
     reused: bool = Field(
         default=False, description="true when an identical call's unfinished task was returned instead of a new run"
     )
+    sandbox: bool | None = Field(default=None, description="true: the wiro-mcp sandbox ran it; nothing was billed")
 
     def output(self, name: str) -> OutputInfo | None:
         """An output by its name, or by its index in `outputs` ("0", "1", …)."""
@@ -171,6 +172,11 @@ def summary(result: TaskResult) -> str:
 
 
 def _money(result: TaskResult) -> str:
+    if result.sandbox:
+        # An agent must never tell the person they paid for a sandbox run.
+        shown = result.cost_usd if result.cost_usd is not None else result.estimated_cost_usd
+        would = f", Wiro would charge about {usd_text(shown)}" if shown is not None else ""
+        return f" (sandbox: nothing billed{would})"
     guess = result.estimated_cost_usd
     if result.cost_usd is not None:
         return f", cost ${result.cost_usd:.4f}" + (f" (estimated {usd_text(guess)})" if guess is not None else "")

@@ -22,11 +22,12 @@ def rendition_uri(task_id: str, name: str) -> str:
     return f"wiro://tasks/{task_id}/viewer/{quote(name, safe='')}"
 
 
-def tool_result(outcome: Outcome, *, viewer: bool = False) -> CallToolResult:
+def tool_result(outcome: Outcome, *, viewer: bool = False, sandbox: bool = False) -> CallToolResult:
     """Summary (and notes) first, then one resource_link per output whose uri is the output's URL, a
     file:// link per saved file, and the previews; a failed task is a tool error. With `viewer` (the
-    host renders MCP Apps), a finished panorama's `_meta` also names its full-resolution rendition."""
-    result = outcome.result
+    host renders MCP Apps), a finished panorama's `_meta` also names its full-resolution rendition.
+    With `sandbox`, text and structure say that nothing was billed."""
+    result = outcome.result.model_copy(update={"sandbox": True}) if sandbox else outcome.result
     content: list[ContentBlock] = [TextContent(text=summary(result))]
     if outcome.notes:
         content.append(TextContent(text="\n".join(outcome.notes)))

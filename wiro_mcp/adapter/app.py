@@ -49,6 +49,14 @@ with it; a run the person's spending limits refuse, or that they decline, is not
 do not work around it. wiro://models lists every model's inputs, defaults, limits and prices.
 """
 
+SANDBOX_NOTE = """This server is connected to the wiro-mcp sandbox, a local stand-in for Wiro: its pictures are
+drawings marked SANDBOX and nothing is billed; costs shown are what Wiro would charge.
+"""
+
+
+def instructions(settings: Settings) -> str:
+    return INSTRUCTIONS + SANDBOX_NOTE if settings.sandbox else INSTRUCTIONS
+
 
 class WiroMCPServer(MCPServer[AppState]):
     """MCPServer with compact tool schemas, strict arguments, and output files typed by their bytes."""
@@ -127,7 +135,7 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
     server = WiroMCPServer(
         "wiro-mcp",
         title="Wiro generative media",
-        instructions=INSTRUCTIONS,
+        instructions=instructions(settings),
         version=__version__,
         lifespan=lifespan,
         extensions=[viewer_app([tool for tool in tools if tool.viewer])],

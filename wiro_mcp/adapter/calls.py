@@ -60,11 +60,12 @@ def state_of(ctx: Context[AppState, Any]) -> AppState:
 async def answer(ctx: Context[AppState, Any], call: Callable[[Generation], Awaitable[Outcome]]) -> CallToolResult:
     """Run one service call and turn its outcome, or its error, into the tool's answer. A host that
     renders MCP Apps also gets what the 360° viewer needs; any other host gets the plain result."""
+    state = state_of(ctx)
     try:
-        outcome = await call(state_of(ctx).service)
+        outcome = await call(state.service)
     except WiroMCPError as exc:
         raise ToolError(str(exc)) from exc
-    return tool_result(outcome, viewer=client_supports_apps(ctx))
+    return tool_result(outcome, viewer=client_supports_apps(ctx), sandbox=state.settings.sandbox)
 
 
 def progress(ctx: Context[AppState, Any]) -> Callable[[Update], Awaitable[None]]:

@@ -92,7 +92,7 @@ class ModelSpec(BaseModel):
     title: str
     summary: str
     description: str
-    rules: list[str] = Field(default_factory=list)
+    rules: list[Literal["equirectangular"]] = Field(default_factory=list)
     panorama: bool = Field(default=False, description="its output is a 360° equirectangular image")
     inputs: list[InputSpec]
     outputs: str

@@ -1,12 +1,12 @@
 """From a model spec to a tool's argument model, and from validated arguments back to the wire.
 
-Argument names are Wiro's ids in snake_case; defaults and limits come from the spec; cross-field
-rules that a flat spec cannot express live in RULES, keyed by the name a spec lists in `rules`.
+Argument names are Wiro's ids in snake_case; defaults and limits come from the spec. Sizes (inputs
+on a grid, and the spec's shape rule) are checked together by the model, see sizes.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model, model_validator
@@ -14,24 +14,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from ..errors import ArgumentError
 from ..safe_text import clip
 from . import InputSpec, ModelSpec, _typed_default
-
-# A rule looks at the validated arguments and raises ValueError with a message for the agent.
-Rule = Callable[[BaseModel], None]
-
-
-def _equirectangular(args: BaseModel) -> None:
-    width = int(getattr(args, "width"))  # noqa: B009 - fields are dynamic
-    height = int(getattr(args, "height"))  # noqa: B009
-    if width != 2 * height:
-        # Suggest the closest valid pair that keeps the requested height where possible.
-        h = max(32, min(1024, (min(height, width // 2) // 16) * 16))
-        raise ValueError(
-            f"width ({width}) must be exactly 2 × height ({height}) for a 360°×180° equirectangular "
-            f"panorama; try width={2 * h}, height={h} (the default is 1920×960)"
-        )
-
-
-RULES: dict[str, Rule] = {"equirectangular": _equirectangular}
+from .sizes import size_problem
 
 
 class ToolArguments(BaseModel):
@@ -75,12 +58,17 @@ def field_for(item: InputSpec) -> tuple[Any, Any]:
     else:
         base, checks = str, [BeforeValidator(_not_blank)] if item.required else []
     constraints: dict[str, Any] = {"description": item.description}
+    limits: dict[str, Any] = {}
     if item.min is not None:
-        constraints["ge"] = int(item.min) if kind == "integer" else item.min
+        limits["ge"] = int(item.min) if kind == "integer" else item.min
     if item.max is not None:
-        constraints["le"] = int(item.max) if kind == "integer" else item.max
-    if item.multiple_of is not None:
-        constraints["multiple_of"] = item.multiple_of
+        limits["le"] = int(item.max) if kind == "integer" else item.max
+    if item.multiple_of is None:
+        constraints.update(limits)
+    else:
+        # A size: the schema shows its limits, the model checks them with the other size (sizes.py).
+        shown = {"minimum": limits.get("ge"), "maximum": limits.get("le"), "multipleOf": item.multiple_of}
+        constraints["json_schema_extra"] = {k: v for k, v in shown.items() if v is not None}
     if item.min_length is not None:
         constraints["min_length"] = item.min_length
     if item.max_length is not None:
@@ -107,14 +95,14 @@ def arguments_model(
         if name in fields:
             raise ValueError(f"{spec.tool}: extra field {name!r} clashes with a Wiro input")
         fields[name] = definition
-    rules = [RULES[name] for name in spec.rules]
 
-    def _check_rules(self: BaseModel) -> BaseModel:
-        for rule in rules:
-            rule(self)
+    def _check_sizes(self: BaseModel) -> BaseModel:
+        problem = size_problem(spec, self.__dict__)
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
-    validators: dict[str, Any] = {"check_rules": model_validator(mode="after")(_check_rules)} if rules else {}
+    validators: dict[str, Any] = {"check_sizes": model_validator(mode="after")(_check_sizes)}
     model: type[ToolArguments] = create_model(
         f"{spec.tool}_arguments",
         __base__=base,

@@ -1,7 +1,9 @@
-"""Node 22, the MCP Inspector and the conformance suite, installed on first use into .tools/.
+"""Node 22 and the Node tools we use but did not write (the MCP Inspector and conformance suite for
+the tests, mcpb for `make bundle`), installed on first use into .tools/.
 
-`make test` stays one command: the first run installs the pinned packages from npm (about 20 s),
-later runs reuse them until tests/node/package.json changes. Nothing outside the repo is touched.
+`make test` and `make bundle` stay one command: the first run installs the pinned packages from npm
+(about 20 s), later runs reuse them until release/node/package.json changes. Nothing outside the
+repo is touched.
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ class NodeTools:
     def conformance(self) -> str:
         return str(self.bin / "conformance")
 
+    @property
+    def mcpb(self) -> str:
+        return str(self.bin / "mcpb")
+
     def env(self, **extra: str) -> dict[str, str]:
         """An environment whose `node` is Node 22 (the Inspector's launcher runs `node`)."""
         base = {k: v for k, v in os.environ.items() if not k.startswith("WIRO_")}
@@ -45,7 +51,10 @@ def node_tools() -> NodeTools:
     if not (stamp.exists() and stamp.read_text() == wanted):
         npm = shutil.which("npm")
         if npm is None:
-            raise RuntimeError("npm is needed to install the MCP Inspector and conformance suite for the tests")
+            raise RuntimeError(
+                "npm is needed to install the MCP Inspector, the conformance suite and mcpb into .tools/ "
+                "(install Node.js 20 or newer, which brings npm; see the README's Contributing section)"
+            )
         TOOLS.mkdir(exist_ok=True)
         shutil.copyfile(SPEC, TOOLS / "package.json")
         subprocess.run(

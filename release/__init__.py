@@ -1,0 +1,1 @@
+"""Building what we ship: the MCP Bundle, and the Node tools it and the tests use."""

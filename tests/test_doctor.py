@@ -1,0 +1,121 @@
+"""`wiro-mcp doctor`: one line per check, what to do when one is off, exit status 1 on a failure."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from wiro_mcp import doctor
+from wiro_mcp.sandbox import Sandbox, SandboxConfig
+
+from .helpers import server_env
+
+pytestmark = pytest.mark.anyio
+
+
+def levels(checks: list[doctor.Check]) -> dict[str, str]:
+    return {check.name: check.level for check in checks}
+
+
+def said(checks: list[doctor.Check], name: str) -> str:
+    return next(check.text for check in checks if check.name == name)
+
+
+async def test_a_good_setup_passes_every_check(sandbox: Sandbox, tmp_path: Path) -> None:
+    env = server_env(sandbox, WIRO_MCP_OUTPUT_DIR=str(tmp_path), WIRO_MCP_INPUT_DIRS=str(tmp_path))
+    checks = await doctor.examine(env)
+    assert set(levels(checks).values()) == {"ok"}, [c.line() for c in checks]
+    assert said(checks, "mode").startswith("signed requests")
+    assert "accepts them" in said(checks, "credentials")
+    assert said(checks, "socket").endswith("connects and answers")
+    assert str(tmp_path) in said(checks, "output folder") and "writable" in said(checks, "output folder")
+    assert "journal.sqlite3" in said(checks, "journal")
+    # The check is free: one read of a task that does not exist, nothing started.
+    assert sandbox.count("Task/Detail") == 1 and sandbox.count("Run/") == 0
+
+
+async def test_wrong_credentials_fail_and_say_where_keys_come_from(sandbox: Sandbox) -> None:
+    checks = await doctor.examine(server_env(sandbox, WIRO_API_SECRET="not-the-secret"))
+    assert levels(checks)["credentials"] == "fail"
+    assert "refused them" in said(checks, "credentials") and "https://wiro.ai" in said(checks, "credentials")
+    assert "not-the-secret" not in "".join(c.line() for c in checks)
+
+
+async def test_a_key_only_setup_against_a_signed_project_is_refused(sandbox: Sandbox) -> None:
+    env = server_env(sandbox)
+    del env["WIRO_API_SECRET"]
+    checks = await doctor.examine(env)
+    assert said(checks, "mode").startswith("key-only")
+    assert levels(checks)["credentials"] == "fail"
+
+
+async def test_a_key_only_project_is_fine_without_a_secret() -> None:
+    with Sandbox(SandboxConfig(api_secret=None, grain=False)) as box:
+        checks = await doctor.examine(server_env(box))
+    assert levels(checks)["mode"] == levels(checks)["credentials"] == "ok"
+
+
+async def test_no_key_fails_with_what_to_do() -> None:
+    checks = await doctor.examine({})
+    assert levels(checks)["credentials"] == "fail"
+    assert "WIRO_API_KEY is not set" in said(checks, "credentials")
+
+
+@pytest.mark.parametrize("how", ["refused", "nothing listening"])
+async def test_a_closed_socket_is_a_warning_since_polling_still_works(sandbox: Sandbox, how: str) -> None:
+    env = server_env(sandbox)
+    if how == "refused":
+        sandbox.sockets.mode = "refuse"
+    else:
+        env["WIRO_SOCKET_URL"] = "ws://127.0.0.1:9/socket/v1"
+    checks = await doctor.examine(env)
+    assert levels(checks)["socket"] == "warn"
+    assert "polling" in said(checks, "socket")
+    assert levels(checks)["credentials"] == "ok"
+
+
+async def test_folders_that_do_not_exist_fail(sandbox: Sandbox, tmp_path: Path) -> None:
+    missing = tmp_path / "nope"
+    env = server_env(sandbox, WIRO_MCP_OUTPUT_DIR=str(missing), WIRO_MCP_INPUT_DIRS=str(missing))
+    checks = await doctor.examine(env)
+    assert levels(checks)["output folder"] == levels(checks)["input folder"] == "fail"
+    assert "WIRO_MCP_OUTPUT_DIR" in said(checks, "output folder")
+    assert "WIRO_MCP_INPUT_DIRS" in said(checks, "input folder")
+
+
+async def test_an_unusable_journal_folder_is_a_warning(sandbox: Sandbox, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    checks = await doctor.examine(server_env(sandbox, WIRO_MCP_STATE_DIR=str(blocker / "state")))
+    assert levels(checks)["journal"] == "warn"
+    assert "WIRO_MCP_STATE_DIR" in said(checks, "journal")
+
+
+async def test_a_malformed_setting_is_named() -> None:
+    checks = await doctor.examine({"WIRO_API_BASE_URL": "not a url", "WIRO_API_KEY": "k"})
+    assert [c.level for c in checks] == ["ok", "fail"]
+    assert said(checks, "settings").startswith("WIRO_API_BASE_URL: must be a http:// or https:// URL")
+
+
+def test_the_command_prints_one_line_per_check_and_exits_1_on_a_failure(sandbox: Sandbox) -> None:
+    def doctor_run(**env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "wiro_mcp", "doctor"],
+            env={"PATH": "/usr/bin:/bin", **server_env(sandbox, **env)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    good = doctor_run()
+    assert good.returncode == 0, good.stdout + good.stderr
+    lines = good.stdout.splitlines()
+    assert [line.split()[0] for line in lines[:-1]] == ["ok"] * (len(lines) - 1)
+    assert lines[-1].startswith("Ready")
+    bad = doctor_run(WIRO_API_SECRET="wrong")
+    assert bad.returncode == 1
+    assert any(line.startswith("fail  credentials:") for line in bad.stdout.splitlines())
+    assert bad.stdout.splitlines()[-1] == "1 check failed: fix the lines marked fail, then run again."

@@ -1,0 +1,233 @@
+"""`wiro-mcp doctor`: check a setup the way the server will use it, one line per check.
+
+Each check says what it found and, when something is off, what to do. Nothing here costs money:
+the credentials are tried with one read of a task that does not exist (Wiro answers "no such task"
+to a key it accepts, and an authentication error to one it does not), the socket with a WebSocket
+ping. A `fail` is something that stops tool calls from working (the exit status is then 1); a
+`warn` is something that works worse than it could.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import anyio
+
+from . import __version__
+from .config import Settings
+
+Level = Literal["ok", "warn", "fail"]
+KEYS_HELP = (
+    "copy the API key (and the secret, if the project has one) from a project in your Wiro dashboard at "
+    "https://wiro.ai, then set WIRO_API_KEY and WIRO_API_SECRET"
+)
+# A task id no account has: reading it is free and harmless.
+NO_SUCH_TASK = "0"
+SOCKET_SECONDS = 5.0
+REQUEST_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Check:
+    level: Level
+    name: str
+    text: str
+
+    def line(self) -> str:
+        return f"{self.level:<5} {self.name}: {self.text}"
+
+
+def run(environ: Mapping[str, str] | None = None) -> tuple[list[Check], int]:
+    """Every check against `environ` (os.environ by default); the checks and the exit status."""
+    checks = anyio.run(examine, dict(os.environ if environ is None else environ))
+    return checks, 1 if any(c.level == "fail" for c in checks) else 0
+
+
+async def examine(environ: Mapping[str, str]) -> list[Check]:
+    from pydantic import ValidationError
+
+    checks = [versions()]
+    try:
+        settings = Settings.from_env(environ)
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = ".".join(str(p) for p in error["loc"])
+            checks.append(Check("fail", "settings", f"{name}: {error['msg'].removeprefix('Value error, ')}"))
+        return checks
+    checks.append(mode(settings))
+    if settings.api_key is not None:
+        checks.append(await credentials(settings))
+    checks.append(await socket(settings))
+    checks.append(output_folder(settings.output_dir))
+    checks += input_folders(settings)
+    checks.append(journal(settings))
+    checks.append(limits(settings))
+    return checks
+
+
+def versions() -> Check:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        sdk = version("mcp")
+    except PackageNotFoundError:  # pragma: no cover - the SDK is a dependency
+        sdk = "not installed"
+    where = f"{platform.system() or sys.platform} {platform.machine()}".strip()
+    return Check("ok", "versions", f"wiro-mcp {__version__}, mcp {sdk}, Python {platform.python_version()} ({where})")
+
+
+def mode(settings: Settings) -> Check:
+    if settings.api_key is None:
+        return Check("fail", "credentials", f"WIRO_API_KEY is not set; {KEYS_HELP}")
+    if settings.api_secret is None:
+        return Check(
+            "ok",
+            "mode",
+            "key-only (no WIRO_API_SECRET): right for a Wiro project made without a secret; "
+            "if the project has one, set it, or every call is refused",
+        )
+    return Check("ok", "mode", "signed requests (WIRO_API_KEY and WIRO_API_SECRET)")
+
+
+async def credentials(settings: Settings) -> Check:
+    from .client import WiroClient
+    from .errors import AuthenticationError, NotFoundError, WiroError
+    from .models import TaskRef
+    from .safe_text import redact_url
+
+    where = redact_url(settings.base_url)
+    async with WiroClient.from_settings(settings) as client:
+        try:
+            deadline = anyio.current_time() + REQUEST_SECONDS
+            await client.task_detail(TaskRef(task_id=NO_SUCH_TASK), deadline=deadline)
+        except NotFoundError:
+            pass  # what a key Wiro accepts gets for a task that does not exist
+        except AuthenticationError as exc:
+            return Check("fail", "credentials", f"{where} refused them ({exc.message}); {KEYS_HELP}")
+        except WiroError as exc:
+            return Check("fail", "credentials", f"{where} could not be asked: {exc}")
+    return Check("ok", "credentials", f"{where} accepts them (checked with a free read of a task that does not exist)")
+
+
+async def socket(settings: Settings) -> Check:
+    if not settings.push:
+        return Check("ok", "socket", "off (WIRO_MCP_PUSH=false): task progress comes by polling")
+    import httpx2
+    from httpx2.websockets import AsyncWebSocketClient
+
+    from .client import tls_context
+    from .safe_text import redact_url
+
+    shown = redact_url(settings.socket_url)
+    polling = "the server still works, by polling (progress comes in steps of a few seconds)"
+    try:
+        async with httpx2.AsyncClient(verify=tls_context(), timeout=SOCKET_SECONDS) as http:
+            with anyio.fail_after(SOCKET_SECONDS):
+                async with AsyncWebSocketClient(http).connect(settings.socket_url) as session:
+                    pong = await session.ping()
+                    await pong.wait()
+    except TimeoutError:
+        return Check("warn", "socket", f"{shown} did not answer within {SOCKET_SECONDS:g} s; {polling}")
+    except Exception as exc:
+        reason = str(exc) or type(exc).__name__
+        return Check("warn", "socket", f"{shown} cannot be used ({reason}); {polling}")
+    return Check("ok", "socket", f"{shown} connects and answers")
+
+
+def output_folder(folder: Path | None) -> Check:
+    if folder is None:
+        return Check(
+            "ok", "output folder", "not set: results link to Wiro's URLs (set WIRO_MCP_OUTPUT_DIR to keep files)"
+        )
+    folder = folder.expanduser()
+    if not folder.is_dir():
+        return Check("fail", "output folder", f"{folder} does not exist: create it or fix WIRO_MCP_OUTPUT_DIR")
+    if not _writable(folder):
+        return Check("fail", "output folder", f"{folder} cannot be written: fix its permissions or choose another")
+    return Check("ok", "output folder", f"{folder} (writable)")
+
+
+def input_folders(settings: Settings) -> list[Check]:
+    folders = settings.allowed_input_dirs
+    if not folders:
+        return [
+            Check(
+                "ok",
+                "input folders",
+                "none: local files cannot be used as input_image (URLs can; see WIRO_MCP_INPUT_DIRS)",
+            )
+        ]
+    found = []
+    for folder in folders:
+        if not folder.is_dir():
+            found.append(
+                Check("fail", "input folder", f"{folder} does not exist: create it or fix WIRO_MCP_INPUT_DIRS")
+            )
+        elif not os.access(folder, os.R_OK | os.X_OK):
+            found.append(Check("fail", "input folder", f"{folder} cannot be read: fix its permissions"))
+        else:
+            found.append(Check("ok", "input folder", f"{folder} (readable)"))
+    return found
+
+
+def journal(settings: Settings) -> Check:
+    from .journal import Journal
+
+    folder = settings.state_folder
+    opened = Journal.open(folder, api=settings.base_url)
+    try:
+        if opened.problem is not None:
+            return Check(
+                "warn",
+                "journal",
+                f"{opened.problem}: tasks are forgotten when the server stops and the daily budget counts one "
+                "process only; fix the folder or set WIRO_MCP_STATE_DIR",
+            )
+        if not _writable(folder):
+            return Check(
+                "warn", "journal", f"{folder} cannot be written: fix its permissions or set WIRO_MCP_STATE_DIR"
+            )
+        spend = opened.spend()
+        return Check("ok", "journal", f"{opened.path} ({spend.runs} runs in the last 24 h, ${spend.total:.4f})")
+    finally:
+        opened.close()
+
+
+def limits(settings: Settings) -> Check:
+    parts = [
+        f"{label} ${value:g}"
+        for label, value in (
+            ("at most", settings.max_run_usd),
+            ("per day", settings.daily_budget_usd),
+            ("ask above", settings.confirm_above_usd),
+        )
+        if value is not None
+    ]
+    if not parts:
+        return Check("ok", "spending limits", "none set (see WIRO_MCP_DAILY_BUDGET_USD and the README's Money section)")
+    return Check("ok", "spending limits", ", ".join(parts))
+
+
+def _writable(folder: Path) -> bool:
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".wiro-mcp-doctor-"):
+            return True
+    except OSError:
+        return False
+
+
+def report(checks: list[Check]) -> str:
+    failed = sum(c.level == "fail" for c in checks)
+    lines = [c.line() for c in checks]
+    if failed:
+        lines.append(f"{failed} check{'s' if failed != 1 else ''} failed: fix the lines marked fail, then run again.")
+    else:
+        lines.append("Ready: a host can start this server with the same environment.")
+    return "\n".join(lines) + "\n"
