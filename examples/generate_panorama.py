@@ -97,7 +97,8 @@ def connect(args: argparse.Namespace) -> Client:
 
         headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
         return Client(streamable_http_client(args.url, http_client=httpx2.AsyncClient(headers=headers)))
-    server_args = ["-m", "wiro_mcp"] if args.live else ["-m", "wiro_mcp", "--sandbox"]
+    sandbox = ["--sandbox", "--run-seconds", str(args.run_seconds)]
+    server_args = ["-m", "wiro_mcp"] if args.live else ["-m", "wiro_mcp", *sandbox]
     env = {k: v for k, v in os.environ.items() if k.startswith("WIRO_")} if args.live else {}
     return Client(stdio_client(StdioServerParameters(command=sys.executable, args=server_args, env=env)))
 
@@ -109,6 +110,7 @@ async def main() -> int:
     parser.add_argument("--url", help="an HTTP wiro-mcp endpoint instead of spawning one")
     parser.add_argument("--token", help="bearer token for --url")
     parser.add_argument("--out", type=Path, default=Path("panoramas"))
+    parser.add_argument("--run-seconds", type=float, default=2.5, help="sandbox only: how long its task runs")
     args = parser.parse_args()
     async with connect(args) as client:
         data, path = await generate(client, args.prompt, args.out, progress=print_progress)

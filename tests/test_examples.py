@@ -40,7 +40,7 @@ def saved_png(output: str) -> Path:
 
 
 def test_generate_panorama_script_against_the_embedded_sandbox(tmp_path: Path) -> None:
-    done = run_script("a fjord", "--out", str(tmp_path / "pics"), cwd=tmp_path)
+    done = run_script("a fjord", "--out", str(tmp_path / "pics"), "--run-seconds", "0.5", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert saved_png(done.stdout).parent == tmp_path / "pics"
     assert "succeeded, sandbox, nothing billed (Wiro would charge $" in done.stdout

@@ -64,7 +64,7 @@ def stdio_target(sandbox: Sandbox) -> list[str]:
     return [sys.executable, "-m", "wiro_mcp", *env]
 
 
-def exercise(tools: NodeTools, target: list[str], sandbox: Sandbox, slow: Sandbox, slow_target: list[str]) -> None:
+def generate_and_read(tools: NodeTools, target: list[str]) -> None:
     listed = inspect(tools, target, "--method", "tools/list")
     assert {t["name"] for t in listed["tools"]} == TOOLS
     made = inspect(
@@ -96,6 +96,9 @@ def exercise(tools: NodeTools, target: list[str], sandbox: Sandbox, slow: Sandbo
     )
     assert read["structuredContent"]["state"] == "succeeded"
     assert read["structuredContent"]["outputs"][0]["url"] == data["outputs"][0]["url"]
+
+
+def start_and_kill(tools: NodeTools, slow: Sandbox, slow_target: list[str]) -> None:
     started = inspect(
         tools,
         slow_target,
@@ -131,33 +134,46 @@ def wait_until_running(sandbox: Sandbox, task_id: str) -> None:
     raise AssertionError(f"task {task_id} never started running")
 
 
-def test_inspector_over_stdio(tools: NodeTools, sandbox: Sandbox, slow_sandbox: Sandbox) -> None:
-    exercise(tools, stdio_target(sandbox), sandbox, slow_sandbox, stdio_target(slow_sandbox))
+# Each Inspector call starts its own process (and, over stdio, its own server): the generate and the
+# kill halves are separate tests so that they run side by side.
+def test_inspector_generates_and_reads_over_stdio(tools: NodeTools, sandbox: Sandbox) -> None:
+    generate_and_read(tools, stdio_target(sandbox))
 
 
-def test_inspector_over_http_with_a_token(tools: NodeTools, sandbox: Sandbox, slow_sandbox: Sandbox) -> None:
-    token = "inspector-token"
-    with (
-        HttpServer(server_env(sandbox, WIRO_MCP_HTTP_TOKEN=token)) as fast,
-        HttpServer(server_env(slow_sandbox, WIRO_MCP_HTTP_TOKEN=token)) as slow,
-    ):
-        auth = ["--header", f"Authorization: Bearer {token}"]
-        exercise(
-            tools,
-            [fast.url, "--transport", "http", *auth],
-            sandbox,
-            slow_sandbox,
-            [slow.url, "--transport", "http", *auth],
-        )
+def test_inspector_kills_a_running_task_over_stdio(tools: NodeTools, slow_sandbox: Sandbox) -> None:
+    start_and_kill(tools, slow_sandbox, stdio_target(slow_sandbox))
+
+
+TOKEN = "inspector-token"
+AUTH = ["--header", f"Authorization: Bearer {TOKEN}"]
+
+
+def test_inspector_generates_and_reads_over_http_with_a_token(tools: NodeTools, sandbox: Sandbox) -> None:
+    with HttpServer(server_env(sandbox, WIRO_MCP_HTTP_TOKEN=TOKEN)) as server:
+        generate_and_read(tools, [server.url, "--transport", "http", *AUTH])
         refused = subprocess.run(
-            [tools.inspector, "--cli", fast.url, "--transport", "http", "--stored-auth-only", "--method", "tools/list"],
+            [
+                tools.inspector,
+                "--cli",
+                server.url,
+                "--transport",
+                "http",
+                "--stored-auth-only",
+                "--method",
+                "tools/list",
+            ],
             capture_output=True,
             text=True,
             timeout=120,
             env=tools.env(),
         )
-        # Our 401 makes the Inspector conclude the server needs authorization.
-        assert refused.returncode != 0 and "auth_required" in refused.stdout + refused.stderr
+    # Our 401 makes the Inspector conclude the server needs authorization.
+    assert refused.returncode != 0 and "auth_required" in refused.stdout + refused.stderr
+
+
+def test_inspector_kills_a_running_task_over_http(tools: NodeTools, slow_sandbox: Sandbox) -> None:
+    with HttpServer(server_env(slow_sandbox, WIRO_MCP_HTTP_TOKEN=TOKEN)) as server:
+        start_and_kill(tools, slow_sandbox, [server.url, "--transport", "http", *AUTH])
 
 
 def test_conformance_suite_over_http(tools: NodeTools, sandbox: Sandbox, tmp_path: Path) -> None:

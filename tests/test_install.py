@@ -42,12 +42,12 @@ def uv_env(**extra: str) -> dict[str, str]:
 # -- the wheel -------------------------------------------------------------------------------
 
 
-# Each group runs on one test worker, so the wheel and the bundle are each built once.
+# Each group runs on one test worker, so the wheel and the bundle are each built once (see the fixtures).
 WHEEL = pytest.mark.xdist_group("wheel")
 BUNDLE = pytest.mark.xdist_group("bundle")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
     subprocess.run(
@@ -102,12 +102,13 @@ async def test_the_wheel_installed_in_a_new_venv_serves_a_tool(wheel: Path, tmp_
 # -- the bundle ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tools() -> NodeTools:
     return node_tools()
 
 
-@pytest.fixture(scope="module")
+# Session-scoped: a worker runs other modules' tests between these, which would end a module's fixture.
+@pytest.fixture(scope="session")
 def unpacked(tools: NodeTools, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("bundle")
     bundle = build_bundle.build(out)
