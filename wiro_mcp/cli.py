@@ -64,14 +64,12 @@ def run_doctor() -> None:
 def run_server(args: argparse.Namespace) -> None:
     from pydantic import ValidationError
 
-    from .config import Settings, unfilled
+    from .config import Settings, settings_problems, unfilled
 
     try:
         settings = Settings.from_env()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()
-        )
+        problems = "; ".join(settings_problems(exc))
         sys.stderr.write(f"wiro-mcp: invalid environment: {problems}\n")
         raise SystemExit(2) from None
     folders = [d for d in args.input_dirs or [] if d.strip() and not unfilled(d)]

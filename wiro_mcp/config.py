@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 
 DEFAULT_BASE_URL = "https://api.wiro.ai/v1"
 DEFAULT_SOCKET_URL = "wss://socket.wiro.ai/v1"
@@ -102,6 +102,15 @@ class Settings(BaseModel):
     def state_folder(self) -> Path:
         """WIRO_MCP_STATE_DIR, or the platform's per-user state folder (created when first written)."""
         return (self.state_dir or user_state_dir()).expanduser()
+
+
+def settings_problems(error: ValidationError) -> list[str]:
+    """A refused environment, one "VARIABLE: what is wrong" per problem (the server's start-up and the
+    doctor say it the same way)."""
+    return [
+        f"{'.'.join(str(p) for p in item['loc'])}: {item['msg'].removeprefix('Value error, ')}"
+        for item in error.errors()
+    ]
 
 
 def unfilled(value: str) -> bool:

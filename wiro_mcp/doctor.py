@@ -21,7 +21,7 @@ from typing import Literal
 import anyio
 
 from . import __version__
-from .config import Settings
+from .config import Settings, settings_problems
 
 Level = Literal["ok", "warn", "fail"]
 KEYS_HELP = (
@@ -57,10 +57,7 @@ async def examine(environ: Mapping[str, str]) -> list[Check]:
     try:
         settings = Settings.from_env(environ)
     except ValidationError as exc:
-        for error in exc.errors():
-            name = ".".join(str(p) for p in error["loc"])
-            checks.append(Check("fail", "settings", f"{name}: {error['msg'].removeprefix('Value error, ')}"))
-        return checks
+        return checks + [Check("fail", "settings", problem) for problem in settings_problems(exc)]
     checks.append(mode(settings))
     if settings.api_key is not None:
         checks.append(await credentials(settings))

@@ -50,9 +50,7 @@ class Side:
 
     def nearest(self, value: float) -> int:
         """The closest value on this side's grid within its limits."""
-        first = -(-self.low // self.step) * self.step
-        last = self.high // self.step * self.step
-        return min(max(_round(value, self.step), first), last)
+        return _on_grid(value, self.step, self.low, self.high)
 
 
 def sides(spec: ModelSpec) -> tuple[Side, Side] | None:
@@ -91,10 +89,9 @@ def _nearest_two_to_one(width_side: Side, height_side: Side, width: int, height:
     step = math.lcm(height_side.step, width_side.step // math.gcd(width_side.step, 2))
     low = max(height_side.low, -(-width_side.low // 2))
     high = min(height_side.high, width_side.high // 2)
-    first, last = -(-low // step) * step, high // step * step
 
     def height_near(value: float) -> int:
-        return min(max(_round(value, step), first), last)
+        return _on_grid(value, step, low, high)
 
     keep_height = (2 * height_near(height), height_near(height))
     keep_width = (2 * height_near(width / 2), height_near(width / 2))
@@ -107,6 +104,8 @@ def _nearest_two_to_one(width_side: Side, height_side: Side, width: int, height:
     return max(keep_height, keep_width, key=lambda size: size[0] * size[1])
 
 
-def _round(value: float, step: int) -> int:
-    """The nearest multiple of `step`; halfway goes up (1000 on a grid of 16 is 1008, not 992)."""
-    return math.floor(value / step + 0.5) * step
+def _on_grid(value: float, step: int, low: int, high: int) -> int:
+    """The multiple of `step` nearest `value` within [low, high]; halfway goes up (1000 on a grid of 16
+    is 1008, not 992)."""
+    first, last = -(-low // step) * step, high // step * step
+    return min(max(math.floor(value / step + 0.5) * step, first), last)
