@@ -11,10 +11,14 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
 
 from wiro_mcp.journal import CLAIM_TTL, DAY, FILE_NAME, Journal
+from wiro_mcp.models import Task
+from wiro_mcp.records import Records
 
 API = "https://api.example/v1"
 
@@ -161,3 +165,29 @@ def test_a_writer_killed_mid_write_loses_no_committed_record(tmp_path: Path) -> 
     reopened = journal(tmp_path)
     known = {e.task_id for e in reopened.recent(10_000)}
     assert set(committed) <= known, "every task whose commit returned is there"
+
+
+@pytest.mark.anyio
+async def test_a_flush_waits_for_the_batch_a_background_writer_has_taken(tmp_path: Path) -> None:
+    """The identical-call check flushes, then asks the journal: a state the background writer has taken
+    but not yet written must not leave the ended task looking in flight (CI once joined it)."""
+    records = Records(tmp_path, api=API)
+    j = await records.journal()
+    start(j, "k", "1001")
+    records.note(Task(id="1001", status="task_cancel"))
+    entered, release = threading.Event(), threading.Event()
+    write = j.flush
+
+    def slow_flush(pending: Any) -> None:
+        entered.set()
+        release.wait(10)
+        write(pending)
+
+    j.flush = slow_flush  # type: ignore[method-assign]
+    async with anyio.create_task_group() as group:
+        group.start_soon(records.flush)  # the background batch, stuck in its thread
+        await anyio.to_thread.run_sync(entered.wait, 10)
+        threading.Timer(0.2, release.set).start()
+        await records.flush()
+        assert j.look("k")[0] is None, "the cancelled task is written before the foreground flush returns"
+    await records.close()

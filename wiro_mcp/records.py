@@ -27,6 +27,7 @@ class Records:
         self._journal: Journal | None = None
         self._opening = anyio.Lock()
         self._noted = anyio.Event()
+        self._writing = anyio.Lock()  # a flush waits for one under way: after it, all noted is written
 
     async def journal(self) -> Journal:
         async with self._opening:
@@ -66,7 +67,11 @@ class Records:
             self._noted.set()
 
     async def flush(self) -> None:
-        if self._journal is not None:
+        """Write every state noted so far, including notes a background batch has taken but not yet
+        written (the lock): a caller that flushes and then reads the journal sees them."""
+        if self._journal is None:
+            return
+        async with self._writing:
             notes = self._journal.take_notes()
             if notes:
                 await anyio.to_thread.run_sync(self._journal.flush, notes)
