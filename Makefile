@@ -6,6 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NEEDS_PYTHON := import sys; sys.exit(sys.version_info < (3, 11))
+# Bytecode and pytest's rewritten test modules are cached even where the environment turns caching off
+# (PYTHONDONTWRITEBYTECODE=1): the run starts dozens of Python processes that would compile them again.
+PYTHON_CACHES := PYTHONDONTWRITEBYTECODE=
 
 .PHONY: test lint typecheck pytest demo bench sandbox dist bundle clean
 
@@ -37,7 +40,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup
+	$(PYTHON_CACHES) $(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup
 
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -7,6 +8,13 @@ import pytest
 
 from wiro_mcp.client import WiroClient
 from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET, ManualClock, Sandbox, SandboxConfig
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What the imports and the collection built lives as long as the run: frozen, it is left out of
+    every later garbage collection instead of being walked again by each full one."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture

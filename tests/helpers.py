@@ -191,14 +191,16 @@ class HttpProcess:
             stderr=self.log_path.open("w"),
         )
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the HTTP server exited: {self.log}")
-            try:
-                if httpx2.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx2.TransportError:
-                time.sleep(0.05)
+        # One client for every try: each new one loads the CA store again (~50 ms of CPU).
+        with httpx2.Client(timeout=1) as http:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"the HTTP server exited: {self.log}")
+                try:
+                    if http.get(f"http://127.0.0.1:{self.port}/healthz").status_code == 200:
+                        return self
+                except httpx2.TransportError:
+                    time.sleep(0.05)
         raise RuntimeError(f"the HTTP server did not come up: {self.log}")
 
     @property

@@ -161,13 +161,16 @@ def test_sandbox_command_prints_its_base_url_first() -> None:
         assert shown["WIRO_API_BASE_URL"] == base
         assert shown["WIRO_SOCKET_URL"] == base.replace("http://", "ws://").removesuffix("/v1") + "/socket/v1"
         deadline = time.monotonic() + 10
-        while True:
-            try:
-                answer = httpx2.post(f"{base}/Task/Detail", json={"taskid": "1"}, headers={"x-api-key": "sandbox-key"})
-                break
-            except httpx2.TransportError:
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
+        with httpx2.Client() as http:
+            while True:
+                try:
+                    answer = http.post(
+                        f"{base}/Task/Detail", json={"taskid": "1"}, headers={"x-api-key": "sandbox-key"}
+                    )
+                    break
+                except httpx2.TransportError:
+                    assert time.monotonic() < deadline
+                    time.sleep(0.05)
         assert answer.status_code == 401, "the fixed credentials are signed: a key alone is refused"
     finally:
         process.terminate()

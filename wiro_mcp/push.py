@@ -17,6 +17,8 @@ from typing import Any
 import anyio
 import httpx2
 
+from .client import tls_context
+
 log = logging.getLogger(__name__)
 
 
@@ -157,7 +159,10 @@ class TaskSocket:
 
         own_http = self._http is None
         # Normally the Wiro client's pool (one pool for the whole server), asked for only now.
-        http = self._http() if self._http is not None else httpx2.AsyncClient(timeout=httpx2.Timeout(10.0))
+        if self._http is not None:
+            http = self._http()
+        else:
+            http = httpx2.AsyncClient(verify=tls_context(), timeout=httpx2.Timeout(10.0))
         backoff = 0.25
         try:
             async with anyio.create_task_group() as group:

@@ -7,6 +7,7 @@ one HTTP stack), and send commands. Screenshots come back as Pillow images.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import io
 import json
@@ -129,44 +130,86 @@ class Page:
             await self.mouse(kind, at, button="left", clickCount=1)
 
 
-@asynccontextmanager
-async def chromium(url: str, *, width: int, height: int, extra_flags: tuple[str, ...] = ()) -> AsyncIterator[Page]:
-    """A headless Chromium showing `url` in a `width` × `height` viewport at scale 1."""
-    binary = find_chromium()
-    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
-        process = subprocess.Popen(
-            [binary, *FLAGS, *extra_flags, f"--user-data-dir={profile}", "--remote-debugging-port=0", "about:blank"],
+class Browser:
+    """One Chromium process with remote debugging; pages are opened in it by `chromium()`."""
+
+    def __init__(self, extra_flags: tuple[str, ...] = ()) -> None:
+        self._profile = tempfile.TemporaryDirectory(ignore_cleanup_errors=True)
+        profile = f"--user-data-dir={self._profile.name}"
+        self.process = subprocess.Popen(
+            [find_chromium(), *FLAGS, *extra_flags, profile, "--remote-debugging-port=0", "about:blank"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
         )
         try:
-            endpoint = await anyio.to_thread.run_sync(_devtools_endpoint, process)
-            async with httpx2.AsyncClient(timeout=30) as http:
-                targets = (await http.get(endpoint.replace("ws://", "http://").split("/devtools/")[0] + "/json")).json()
-                target = next(t for t in targets if t["type"] == "page")
-                client = AsyncWebSocketClient(http, max_message_size_bytes=64 * 2**20)
-                async with client.connect(target["webSocketDebuggerUrl"].replace("ws://", "http://")) as socket:
-                    page = Page(socket)
-                    await page.call("Page.enable")
-                    await page.call(
-                        "Emulation.setDeviceMetricsOverride",
-                        width=width,
-                        height=height,
-                        deviceScaleFactor=1,
-                        mobile=False,
-                    )
-                    await page.call("Page.navigate", url=url)
-                    yield page
-        finally:
-            process.kill()
-            process.wait(timeout=10)
-            for thread in threading.enumerate():
-                if thread.name == f"chromium-{process.pid}":
-                    thread.join(timeout=10)
-            if process.stderr is not None:
-                process.stderr.close()
+            self.endpoint = _devtools_endpoint(self.process)
+        except BaseException:
+            self.close()
+            raise
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait(timeout=10)
+        for thread in threading.enumerate():
+            if thread.name == f"chromium-{self.process.pid}":
+                thread.join(timeout=10)
+        if self.process.stderr is not None:
+            self.process.stderr.close()
+        self._profile.cleanup()
+
+
+# Starting Chromium costs about a second of CPU: each test worker starts one and every page of its tests
+# opens in it, each in a browser context of its own (no cookies, storage or cache shared between tests).
+_shared: Browser | None = None
+
+
+def shared_browser() -> Browser:
+    global _shared
+    if _shared is None or not _shared.alive():
+        _shared = Browser()
+        atexit.register(_shared.close)
+    return _shared
+
+
+@asynccontextmanager
+async def chromium(url: str, *, width: int, height: int, extra_flags: tuple[str, ...] = ()) -> AsyncIterator[Page]:
+    """A headless Chromium page showing `url` in a `width` × `height` viewport at scale 1. With
+    `extra_flags`, in a browser of its own started with them; otherwise in the worker's shared one."""
+    own = await anyio.to_thread.run_sync(Browser, extra_flags) if extra_flags else None
+    browser = own if own is not None else await anyio.to_thread.run_sync(shared_browser)
+    try:
+        async with httpx2.AsyncClient(timeout=30) as http:
+            sockets = AsyncWebSocketClient(http, max_message_size_bytes=64 * 2**20)
+            async with sockets.connect(browser.endpoint.replace("ws://", "http://")) as control:
+                browser_side = Page(control)
+                context = (await browser_side.call("Target.createBrowserContext"))["browserContextId"]
+                try:
+                    target = await browser_side.call("Target.createTarget", url="about:blank", browserContextId=context)
+                    origin = browser.endpoint.replace("ws://", "http://").split("/devtools/")[0]
+                    page_url = f"{origin}/devtools/page/{target['targetId']}"
+                    async with sockets.connect(page_url) as socket:
+                        page = Page(socket)
+                        await page.call("Page.enable")
+                        await page.call(
+                            "Emulation.setDeviceMetricsOverride",
+                            width=width,
+                            height=height,
+                            deviceScaleFactor=1,
+                            mobile=False,
+                        )
+                        await page.call("Page.navigate", url=url)
+                        yield page
+                finally:
+                    with anyio.CancelScope(shield=True):
+                        await browser_side.call("Target.disposeBrowserContext", browserContextId=context)
+    finally:
+        if own is not None:
+            own.close()
 
 
 def _devtools_endpoint(process: subprocess.Popen[str]) -> str:

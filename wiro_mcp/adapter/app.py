@@ -29,7 +29,7 @@ from ..push import TaskSocket
 from . import sdk_gaps
 from .app_state import AppState
 from .resources import register_completions, register_resources
-from .tools import registrations
+from .tools import built_tools, registrations
 from .viewer_app import viewer_app
 
 INSTRUCTIONS = """\
@@ -64,8 +64,12 @@ class WiroMCPServer(MCPServer[AppState]):
     _listed: list[MCPTool] | None = None
 
     async def list_tools(self) -> list[MCPTool]:
-        # Tools are fixed once the server is built, so the compact listing is made once.
+        # Tools are fixed once the server is built, so the compact listing is made once. The viewer's
+        # tools (generate_panorama, get_task) come first, as they always have, though installed last.
         if self._listed is None:
+            tools = sorted(registrations(), key=lambda tool: not tool.viewer)
+            order = [tool.options.get("name", tool.fn.__name__) for tool in tools]
+            listed = sorted(await super().list_tools(), key=lambda tool: order.index(tool.name))
             self._listed = [
                 tool.model_copy(
                     update={
@@ -73,7 +77,7 @@ class WiroMCPServer(MCPServer[AppState]):
                         "output_schema": compact(tool.output_schema, output=True) if tool.output_schema else None,
                     }
                 )
-                for tool in await super().list_tools()
+                for tool in listed
             ]
         return self._listed
 
@@ -131,18 +135,15 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
         finally:
             await client.aclose()
 
-    tools = registrations()
     server = WiroMCPServer(
         "wiro-mcp",
         title="Wiro generative media",
         instructions=instructions(settings),
         version=__version__,
         lifespan=lifespan,
-        extensions=[viewer_app([tool for tool in tools if tool.viewer])],
+        tools=list(built_tools()),
+        extensions=[viewer_app([tool for tool in registrations() if tool.viewer])],
     )
-    for tool in tools:
-        if not tool.viewer:
-            server.add_tool(tool.fn, **tool.options)
     register_resources(server, lambda: live["state"])
     register_completions(server, memory)
 

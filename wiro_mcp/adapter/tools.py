@@ -6,6 +6,7 @@ The generate tools are built from the catalog specs (generate_tools.py); the tas
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from mcp.server.apps import client_supports_apps
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, TextContent
 from pydantic import BeforeValidator, Field
 
@@ -124,7 +126,10 @@ class Registration:
     viewer: bool = False
 
 
-def registrations() -> list[Registration]:
+@functools.cache
+def registrations() -> tuple[Registration, ...]:
+    """Every tool, in the order tools/list shows them. The functions keep no state (each call finds the
+    server's through its Context), so one set serves every server a process builds."""
     tools = [
         Registration(
             generate_tool(spec),
@@ -191,4 +196,11 @@ def registrations() -> list[Registration]:
             },
         ),
     ]
-    return tools
+    return tuple(tools)
+
+
+@functools.cache
+def built_tools() -> tuple[Tool, ...]:
+    """The tools the viewer does not carry, built once per process: building one derives its argument
+    model and its input and output schemas (~25 ms each), and none of it depends on the server."""
+    return tuple(Tool.from_function(tool.fn, **tool.options) for tool in registrations() if not tool.viewer)
