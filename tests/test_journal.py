@@ -16,6 +16,7 @@ from typing import Any
 import anyio
 import pytest
 
+from wiro_mcp import journal as journal_module
 from wiro_mcp.journal import CLAIM_TTL, DAY, FILE_NAME, Journal
 from wiro_mcp.models import Task
 from wiro_mcp.records import Records
@@ -191,3 +192,49 @@ async def test_a_flush_waits_for_the_batch_a_background_writer_has_taken(tmp_pat
         await records.flush()
         assert j.look("k")[0] is None, "the cancelled task is written before the foreground flush returns"
     await records.close()
+
+
+def test_servers_opening_a_new_journal_together_all_get_the_file(tmp_path: Path) -> None:
+    """Switching a new file to WAL answers "locked" at once to all but one opener, without SQLite's busy
+    wait: a server that took that as final would keep its tasks in memory and miss the others' (CI saw
+    two server processes start two tasks for one call)."""
+    for trial in range(40):
+        folder = tmp_path / str(trial)
+        together = threading.Barrier(4)
+        problems: list[str | None] = []
+
+        def open_it(
+            folder: Path = folder, together: threading.Barrier = together, problems: list[str | None] = problems
+        ) -> None:
+            together.wait()
+            opened = journal(folder)
+            problems.append(opened.problem)
+            opened.close()
+
+        openers = [threading.Thread(target=open_it) for _ in range(4)]
+        for opener in openers:
+            opener.start()
+        for opener in openers:
+            opener.join()
+        assert problems == [None] * 4, f"trial {trial}: {problems}"
+
+
+def test_a_journal_locked_for_longer_than_the_open_wait_is_used_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    journal(tmp_path).close()
+    monkeypatch.setattr(journal_module, "OPEN_SECONDS", 0.3)
+    holder = sqlite3.connect(tmp_path / FILE_NAME, isolation_level=None)
+    holder.execute("PRAGMA journal_mode=DELETE")  # back out of WAL: the next open must switch again
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with caplog.at_level(logging.WARNING):
+            started = time.monotonic()
+            opened = journal(tmp_path)
+            waited = time.monotonic() - started
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert opened.path is None and opened.problem is not None and "locked" in opened.problem
+    assert waited >= 0.3, "it waited for the other process first"
+    assert any("cannot be used" in r.getMessage() for r in caplog.records)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import socket
 import sqlite3
 import threading
@@ -36,6 +37,8 @@ FILE_NAME = "journal.sqlite3"
 DAY = 24 * 3600.0
 # A claim older than this whose task id never came is taken to be dead (its process crashed mid-Run).
 CLAIM_TTL = 120.0
+# How long opening waits for other processes opening (or creating) the same journal at the same moment.
+OPEN_SECONDS = 10.0
 # An identical call joins a task in flight only if it started within this window.
 JOIN_WINDOW = DAY
 STARTING = "starting"
@@ -332,16 +335,34 @@ def _spend(db: sqlite3.Connection, api: str, now: float) -> Spend:
 
 
 def _connect(target: str) -> sqlite3.Connection:
-    connection = sqlite3.connect(target, timeout=10.0, isolation_level=None, check_same_thread=False)
-    try:
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=FULL")
-        connection.executescript(SCHEMA)
-        connection.execute("SELECT COUNT(*) FROM tasks").fetchone()
-    except BaseException:
-        connection.close()
-        raise
-    return connection
+    """An open, prepared journal. Servers started together (a host starting several, or two hosts)
+    open it at the same moment: switching to WAL and creating the tables can then answer "database is
+    locked" at once, without SQLite's busy wait (it refuses to wait where two connections could
+    deadlock), so a locked open is tried again, from scratch, until OPEN_SECONDS have passed."""
+    deadline = time.monotonic() + OPEN_SECONDS
+    while True:
+        connection = sqlite3.connect(target, timeout=OPEN_SECONDS, isolation_level=None, check_same_thread=False)
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=FULL")
+            connection.executescript(SCHEMA)
+            connection.execute("SELECT COUNT(*) FROM tasks").fetchone()
+            return connection
+        except sqlite3.OperationalError as exc:
+            connection.close()
+            if not _locked(exc) or time.monotonic() > deadline:
+                raise
+        except BaseException:
+            connection.close()
+            raise
+        time.sleep(random.uniform(0.005, 0.05))  # apart, so that the openers do not meet again
+
+
+def _locked(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:  # extended codes (e.g. SQLITE_BUSY_RECOVERY) keep the primary one in the low byte
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)
 
 
 def _alive(owner: str | None, *, probe: Callable[[int], None] | None = None) -> bool:
