@@ -113,6 +113,7 @@ class HttpServer:
         import uvicorn
 
         from wiro_mcp.adapter.http_app import build_app
+        from wiro_mcp.sandbox.serving import PromptServer
 
         settings = Settings.from_env(self.env)
         token = settings.http_token.get_secret_value() if settings.http_token else None
@@ -140,7 +141,7 @@ class HttpServer:
         config = uvicorn.Config(
             app, log_config=None, access_log=False, log_level="warning", timeout_graceful_shutdown=1
         )
-        self._server = uvicorn.Server(config)
+        self._server = PromptServer(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 20
@@ -151,7 +152,7 @@ class HttpServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.should_exit = True
+        self._server.stop(drain=True)
         if self._thread is not None:
             self._thread.join(timeout=10)
         if self._socket is not None:

@@ -156,6 +156,8 @@ class Sandbox:
     def _make_server(self) -> Any:
         import uvicorn
 
+        from .serving import PromptServer
+
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         # Accepted connections inherit this. Without it, a keep-alive answer written in two parts
@@ -176,7 +178,7 @@ class Sandbox:
             backlog=512,
             timeout_keep_alive=30,
         )
-        return uvicorn.Server(config)
+        return PromptServer(config)
 
     def start(self) -> Sandbox:
         """Serve in a daemon thread; returns once the socket accepts connections."""
@@ -197,8 +199,7 @@ class Sandbox:
             self._renderer.shutdown(wait=False, cancel_futures=True)
         if self._server is not None:
             # A simulated API need not drain: answers parked in a `slow` fault are simply dropped.
-            self._server.should_exit = True
-            self._server.force_exit = True
+            self._server.stop(drain=False)
         if self._thread is not None:
             self._thread.join(timeout=10)
         if self._socket is not None:
