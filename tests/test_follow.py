@@ -139,6 +139,35 @@ async def test_a_read_that_hangs_cannot_hold_a_waiter_past_its_hard_limit() -> N
     assert waited.error is not None and "in time" in str(waited.error)
 
 
+async def test_a_plain_read_waits_for_a_slow_first_answer_within_its_patience() -> None:
+    # Task/Detail takes 3 s: a read with no wait of its own (get_task's default) still gets it.
+    client = ScriptedClient([("hang", 3)])
+    async with following(client) as followers:
+        started = anyio.current_time()
+        waited = await followers.wait(REF, 0, patience=10)
+        took = anyio.current_time() - started
+    assert waited.task is not None and waited.error is None
+    assert took == pytest.approx(3), "it leaves as soon as the first answer is there"
+
+
+async def test_patience_ends_too_and_a_task_once_read_is_not_waited_on() -> None:
+    hanging = ScriptedClient([("hang", 300)])
+    async with following(hanging) as followers:
+        started = anyio.current_time()
+        waited = await followers.wait(REF, 0, patience=10)
+        took = anyio.current_time() - started
+    assert waited.task is None and waited.error is not None and "in time" in str(waited.error)
+    assert took <= 10 + PollPolicy().grace + 1e-6
+    # With a snapshot already there, patience adds nothing: a plain read leaves by its own grace.
+    slow_later = ScriptedClient(["task_start", ("hang", 300)])
+    async with following(slow_later) as followers:
+        await followers.wait(REF, 0)
+        started = anyio.current_time()
+        waited = await followers.wait(REF, 0, patience=10)
+        took = anyio.current_time() - started
+    assert waited.task is not None and took <= PollPolicy().grace + 1e-6
+
+
 async def test_a_newcomer_shortens_a_read_already_in_flight() -> None:
     # One waiter with a long budget starts a read that hangs; a second waiter with 1 s must still
     # leave by its own limit.

@@ -160,6 +160,25 @@ async def test_get_task_that_can_read_nothing_is_a_bounded_error_naming_the_task
     assert result.is_error and "Reading task 1001 failed" in text(result) and "not lost" in text(result)
 
 
+async def test_a_plain_get_task_waits_for_a_slow_answer_up_to_the_read_budget(
+    held: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with connect(held) as client:
+        task_id = (await client.call_tool("generate_image", {"prompt": "x", "wait_seconds": 0})).structured_content[
+            "task_id"
+        ]
+    held.inject("slow", "Task/Detail", times=1, delay=1.5)
+    async with connect(held) as fresh:  # a server that has never read the task
+        took, read = await timed(fresh, "get_task", {"task_id": task_id, "preview": False})
+    assert not read.is_error and read.structured_content["state"] == "queued", text(read)
+    assert took >= 1.5, "one slow Task/Detail is waited for, not reported as a failure"
+    monkeypatch.setattr(generation, "READ_BUDGET", 1.0)
+    held.inject("slow", "Task/Detail", times=100, delay=60)
+    async with connect(held) as fresh:
+        took, read = await timed(fresh, "get_task", {"task_id": task_id})
+    assert took < 1 + 1.5 and read.is_error and "not lost" in text(read)
+
+
 async def test_stop_tools_and_resources_are_bounded_too(held: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(generation, "STOP_BUDGET", 1.0)
     monkeypatch.setattr(generation, "READ_BUDGET", 1.0)

@@ -68,6 +68,13 @@ OnSnapshot = Callable[[Task], None]
 class Waiter:
     deadline: float
     reporter: Reporter
+    # Until when a waiter that has nothing to show yet keeps waiting for a first answer (a plain read
+    # must not fail because one Task/Detail took longer than the grace); never before `deadline`.
+    first_by: float = -math.inf
+
+    def limit(self, follower: Follower) -> float:
+        """The hard limit, before the grace of a last read: later while nothing has been read."""
+        return self.deadline if follower.latest is not None else max(self.deadline, self.first_by)
 
 
 @dataclass(eq=False)
@@ -118,7 +125,7 @@ class Follower:
         self._waiters.add(waiter)
         if self._read_scope is not None:
             # A read in flight must not outlast the newcomer's hard limit either.
-            self._read_scope.deadline = min(self._read_scope.deadline, waiter.deadline + self.policy.grace)
+            self._read_scope.deadline = min(self._read_scope.deadline, waiter.limit(self) + self.policy.grace)
         self._poke()
 
     def remove(self, waiter: Waiter) -> None:
@@ -131,9 +138,10 @@ class Follower:
 
     def settled(self, waiter: Waiter, now: float) -> bool:
         """Whether this waiter may leave now."""
-        if self.done or self.ended or now >= waiter.deadline + self.policy.grace:
+        limit = waiter.limit(self)
+        if self.done or self.ended or now >= limit + self.policy.grace:
             return True
-        return now >= waiter.deadline and self.last_attempt_at >= waiter.deadline
+        return now >= limit and self.last_attempt_at >= limit
 
     # -- the loop --------------------------------------------------------------------------
 
@@ -195,7 +203,7 @@ class Follower:
             self._read_now = True
 
     async def _read(self) -> None:
-        limits = [w.deadline + self.policy.grace for w in self._waiters]
+        limits = [w.limit(self) + self.policy.grace for w in self._waiters]
         deadline = min(limits) if limits else None
         try:
             with anyio.CancelScope(deadline=deadline if deadline is not None else math.inf) as scope:

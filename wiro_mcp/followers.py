@@ -66,14 +66,17 @@ class Followers:
         on_update: OnUpdate | None = None,
         first: Task | None = None,
         token: str | None = None,
+        patience: float = 0.0,
     ) -> Waited:
-        """Wait up to `timeout` seconds (plus the grace of a last read) for the task to end.
+        """Wait up to `timeout` seconds (plus the grace of a last read) for the task to end; while
+        nothing at all has been read, up to `patience` seconds for a first answer.
 
         Returns the freshest snapshot either way; the caller reads `task.state.terminal`. Raises a
         permanent error (bad credentials, unknown task) at once.
         """
         follower = self._get(ref, token, first)
-        waiter = Waiter(deadline=anyio.current_time() + max(0.0, timeout), reporter=Reporter(on_update))
+        now = anyio.current_time()
+        waiter = Waiter(deadline=now + max(0.0, timeout), reporter=Reporter(on_update), first_by=now + patience)
         follower.add(waiter)
         try:
             while True:
@@ -82,14 +85,14 @@ class Followers:
                 now = anyio.current_time()
                 if follower.settled(waiter, now):
                     break
-                with anyio.move_on_after(waiter.deadline + self.policy.grace - now):
+                with anyio.move_on_after(waiter.limit(follower) + self.policy.grace - now):
                     await news.wait()
         finally:
             follower.remove(waiter)
         if follower.fatal is not None:
             raise follower.fatal
         error = follower.error
-        if error is None and not follower.ended and follower.last_attempt_at < waiter.deadline:
+        if error is None and not follower.ended and follower.last_attempt_at < waiter.limit(follower):
             # Left at its hard limit while a read was still out: say so, whatever the read does later.
             error = WiroTimeoutError(f"Wiro did not answer Task/Detail for {ref} in time")
         return Waited(follower.latest, error)

@@ -9,7 +9,8 @@ Budgets (whatever Wiro does):
 - a wait returns by `wait_seconds` + the follower's grace (0.75 s), with the freshest snapshot;
 - previews then get what is left of `wait_seconds` + 1 s, but at least `DELIVERY_FLOOR`;
 - a Run gets at least `RUN_FLOOR` (a Run cut short leaves a task in doubt);
-- stopping a task takes at most `STOP_BUDGET`, reading one for a resource `READ_BUDGET`.
+- stopping a task takes at most `STOP_BUDGET`, reading one for a resource `READ_BUDGET`, and so does
+  the first answer of a plain get (no wait): one slow Task/Detail must not fail it.
 """
 
 from __future__ import annotations
@@ -189,12 +190,15 @@ class Generation:
         on_update: OnUpdate | None = None,
         stop_requested: StopRequested | None = None,
     ) -> Outcome:
-        """A task as it is now, or when it ends if that comes within `wait` seconds."""
+        """A task as it is now, or when it ends if that comes within `wait` seconds. A plain read
+        (`wait` 0) gets up to READ_BUDGET for its first answer; a wait is a hard limit."""
         deadline = anyio.current_time() + wait
         await self.records.recall(self.memory, ref)
         ref = self.memory.canonical(ref)
         try:
-            waited = await self._wait(ref, deadline, on_update, stop_requested)
+            waited = await self._wait(
+                ref, deadline, on_update, stop_requested, patience=READ_BUDGET if wait == 0 else 0
+            )
         except WiroMCPError as exc:
             raise CallFailed(f"Reading {ref} failed: {exc}") from exc
         if waited.snapshot is None:
@@ -238,11 +242,14 @@ class Generation:
         on_update: OnUpdate | None,
         stop_requested: StopRequested | None,
         token: str | None = None,
+        patience: float = 0.0,
     ) -> Waited:
         """Wait on the task's follower; if the call is cancelled, stop the task only when the person
         asked for it (`stop_requested`), never because the client or the server went away."""
         try:
-            return await self.followers.wait(ref, deadline - anyio.current_time(), on_update=on_update, token=token)
+            return await self.followers.wait(
+                ref, deadline - anyio.current_time(), on_update=on_update, token=token, patience=patience
+            )
         except anyio.get_cancelled_exc_class():
             if self.settings.keep_on_cancel:
                 log.warning("the call waiting on %s was cancelled; it keeps running (WIRO_MCP_KEEP_ON_CANCEL=1)", ref)
