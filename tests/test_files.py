@@ -10,9 +10,10 @@ import httpx2
 import pytest
 from PIL import Image
 
+from wiro_mcp import previews
 from wiro_mcp.errors import DownloadError, LocalError, SaveError, WiroError
 from wiro_mcp.files import download, safe_name, save_output, sniff_image_type
-from wiro_mcp.previews import PREVIEW_MAX_BYTES, make_preview, preview_budgets
+from wiro_mcp.previews import PREVIEW_MAX_BYTES, fit_jpeg, make_preview, preview_budgets
 from wiro_mcp.sandbox import pictures
 
 pytestmark = pytest.mark.anyio
@@ -49,6 +50,23 @@ def test_pure_noise_that_no_quality_fits_is_shrunk_until_it_does() -> None:
     shot = make_preview(png(1600, 1600), 60_000)
     assert len(shot.data) <= 60_000
     assert shot.width < 1568 and shot.width == shot.height
+
+
+@pytest.mark.parametrize("budget", [8_000, 30_000])
+def test_skipping_qualities_that_cannot_fit_finds_what_the_whole_ladder_finds(
+    budget: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A size too far over the budget shrinks at once instead of trying every lower quality: the
+    preview chosen is the same, with fewer encodings (pure noise, a drawing with grain, a flat one)."""
+    pictures_to_fit = [
+        Image.effect_noise((480, 480), 60).convert("RGB"),
+        Image.open(io.BytesIO(pictures.panorama_png("a ridge", 1024, 512))).convert("RGB"),
+        Image.open(io.BytesIO(pictures.panorama_png("a ridge", 1024, 512, grain=False))).convert("RGB"),
+    ]
+    quick = [fit_jpeg(picture, budget) for picture in pictures_to_fit]
+    monkeypatch.setattr(previews, "LADDER_REACH", 0.0)  # every quality tried at every size
+    thorough = [fit_jpeg(picture, budget) for picture in pictures_to_fit]
+    assert [(p.width, p.data) for p in quick] == [(p.width, p.data) for p in thorough]
 
 
 def test_transparent_images_are_flattened() -> None:
