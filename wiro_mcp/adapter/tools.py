@@ -128,8 +128,9 @@ class Registration:
 
 @functools.cache
 def registrations() -> tuple[Registration, ...]:
-    """Every tool, in the order tools/list shows them. The functions keep no state (each call finds the
-    server's through its Context), so one set serves every server a process builds."""
+    """Every tool (tools/list shows the viewer's first, then the others in this order). The functions
+    keep no state (each call finds the server's through its Context): one set serves every server a
+    process builds."""
     tools = [
         Registration(
             generate_tool(spec),
