@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import base64
+import contextlib
 import io
 import json
 import os
@@ -205,7 +206,8 @@ async def chromium(url: str, *, width: int, height: int, extra_flags: tuple[str,
                         await page.call("Page.navigate", url=url)
                         yield page
                 finally:
-                    with anyio.CancelScope(shield=True):
+                    # Cleaning up must not hide what went wrong in the test (the browser may be gone).
+                    with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
                         await browser_side.call("Target.disposeBrowserContext", browserContextId=context)
     finally:
         if own is not None:
