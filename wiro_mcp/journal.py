@@ -361,7 +361,7 @@ def _connect(target: str) -> sqlite3.Connection:
 def _locked(exc: sqlite3.OperationalError) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
     if code is not None:  # extended codes (e.g. SQLITE_BUSY_RECOVERY) keep the primary one in the low byte
-        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+        return (code & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
     return "locked" in str(exc) or "busy" in str(exc)
 
 
