@@ -13,6 +13,7 @@ import pytest
 import trio.testing
 
 from wiro_mcp.errors import AuthenticationError, ServerError
+from wiro_mcp.follow import Waited
 from wiro_mcp.followers import Followers
 from wiro_mcp.models import Task, TaskRef
 from wiro_mcp.progress import Update
@@ -56,6 +57,13 @@ async def following(client: ScriptedClient, **policy: float) -> AsyncIterator[Fo
         yield followers
 
 
+async def timed_wait(followers: Followers, timeout: float, **options: Any) -> tuple[Waited, float]:
+    """`followers.wait(REF, timeout, …)`, and how long it took on the virtual clock."""
+    started = anyio.current_time()
+    waited = await followers.wait(REF, timeout, **options)
+    return waited, anyio.current_time() - started
+
+
 def test_intervals_start_short_grow_and_cap() -> None:
     intervals = PollPolicy(initial=0.25, factor=2, maximum=3).intervals()
     assert [next(intervals) for _ in range(6)] == [0.25, 0.5, 1.0, 2.0, 3.0, 3.0]
@@ -72,9 +80,7 @@ async def test_a_fast_task_is_seen_at_the_first_short_interval() -> None:
 async def test_the_deadline_ends_the_wait_with_a_fresh_snapshot() -> None:
     client = ScriptedClient(["task_start"])
     async with following(client, initial=0.5, factor=2, maximum=4) as followers:
-        started = anyio.current_time()
-        waited = await followers.wait(REF, 10)
-        took = anyio.current_time() - started
+        waited, took = await timed_wait(followers, 10)
     assert waited.task is not None and waited.task.state.value == "running"
     # 0.5, 1, 2, 4 apart, then the last read exactly at the deadline: never past it.
     assert client.calls == [0.0, 0.5, 1.5, 3.5, 7.5, 10.0]
@@ -110,9 +116,7 @@ async def test_transient_errors_are_survived() -> None:
 async def test_transient_errors_until_the_deadline_leave_no_snapshot_and_the_error() -> None:
     client = ScriptedClient([ServerError("down", status_code=503)])
     async with following(client) as followers:
-        started = anyio.current_time()
-        waited = await followers.wait(REF, 2)
-        took = anyio.current_time() - started
+        waited, took = await timed_wait(followers, 2)
     assert waited.snapshot is None
     assert isinstance(waited.error, ServerError) and "down" in str(waited.error)
     assert took == pytest.approx(2.0)
@@ -130,12 +134,10 @@ async def test_a_read_that_hangs_cannot_hold_a_waiter_past_its_hard_limit() -> N
     # Task/Detail answers once, then hangs for five minutes.
     client = ScriptedClient(["task_start", ("hang", 300)])
     async with following(client) as followers:
-        started = anyio.current_time()
-        waited = await followers.wait(REF, 10)
-        took = anyio.current_time() - started
+        waited, took = await timed_wait(followers, 10)
     assert took <= 10 + PollPolicy().grace + 1e-6
     assert waited.task is not None and waited.task.status == "task_start", "the freshest snapshot there is"
-    assert waited.snapshot is not None and waited.snapshot.read_at == pytest.approx(started)
+    assert waited.snapshot is not None and waited.snapshot.read_at == pytest.approx(client.started)
     assert waited.error is not None and "in time" in str(waited.error)
 
 
@@ -143,9 +145,7 @@ async def test_a_plain_read_waits_for_a_slow_first_answer_within_its_patience() 
     # Task/Detail takes 3 s: a read with no wait of its own (get_task's default) still gets it.
     client = ScriptedClient([("hang", 3)])
     async with following(client) as followers:
-        started = anyio.current_time()
-        waited = await followers.wait(REF, 0, patience=10)
-        took = anyio.current_time() - started
+        waited, took = await timed_wait(followers, 0, patience=10)
     assert waited.task is not None and waited.error is None
     assert took == pytest.approx(3), "it leaves as soon as the first answer is there"
 
@@ -153,18 +153,14 @@ async def test_a_plain_read_waits_for_a_slow_first_answer_within_its_patience() 
 async def test_patience_ends_too_and_a_task_once_read_is_not_waited_on() -> None:
     hanging = ScriptedClient([("hang", 300)])
     async with following(hanging) as followers:
-        started = anyio.current_time()
-        waited = await followers.wait(REF, 0, patience=10)
-        took = anyio.current_time() - started
+        waited, took = await timed_wait(followers, 0, patience=10)
     assert waited.task is None and waited.error is not None and "in time" in str(waited.error)
     assert took <= 10 + PollPolicy().grace + 1e-6
     # With a snapshot already there, patience adds nothing: a plain read leaves by its own grace.
     slow_later = ScriptedClient(["task_start", ("hang", 300)])
     async with following(slow_later) as followers:
         await followers.wait(REF, 0)
-        started = anyio.current_time()
-        waited = await followers.wait(REF, 0, patience=10)
-        took = anyio.current_time() - started
+        waited, took = await timed_wait(followers, 0, patience=10)
     assert waited.task is not None and took <= PollPolicy().grace + 1e-6
 
 
