@@ -116,7 +116,8 @@ def test_version_and_options_that_need_the_sandbox() -> None:
     refused = subprocess.run(
         [sys.executable, "-m", "wiro_mcp", "--run-seconds", "3"], capture_output=True, text=True, timeout=30
     )
-    assert refused.returncode == 2 and "--run-seconds and --queue-seconds apply to --sandbox" in refused.stderr
+    assert refused.returncode == 2
+    assert "--run-seconds, --queue-seconds and --billing apply to --sandbox" in refused.stderr
 
 
 def test_started_in_a_terminal_it_says_what_it_is() -> None:

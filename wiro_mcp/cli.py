@@ -9,6 +9,10 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .sandbox.billing import Billing
 
 
 def _sandbox_credentials() -> tuple[str, str | None, bool]:
@@ -21,7 +25,7 @@ def _sandbox_credentials() -> tuple[str, str | None, bool]:
     return SANDBOX_API_KEY, SANDBOX_API_SECRET, True
 
 
-def run_sandbox(port: int, host: str, run_seconds: float, queue_seconds: float) -> None:
+def run_sandbox(port: int, host: str, run_seconds: float, queue_seconds: float, billing: Billing) -> None:
     import anyio
 
     from .sandbox import Sandbox, SandboxConfig
@@ -34,6 +38,7 @@ def run_sandbox(port: int, host: str, run_seconds: float, queue_seconds: float) 
         port=port,
         run_seconds=run_seconds,
         queue_seconds=queue_seconds,
+        billing=billing,
     )
     box = Sandbox(config)
 
@@ -89,7 +94,11 @@ def run_server(args: argparse.Namespace) -> None:
 
         key, secret, _ = _sandbox_credentials()
         config = SandboxConfig(
-            api_key=key, api_secret=secret, run_seconds=args.run_seconds, queue_seconds=args.queue_seconds
+            api_key=key,
+            api_secret=secret,
+            run_seconds=args.run_seconds,
+            queue_seconds=args.queue_seconds,
+            billing=args.billing,
         )
         box = Sandbox(config).start()
         update: dict[str, object] = {
@@ -144,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="serve against an embedded sandbox instead of api.wiro.ai (nothing is billed)",
     )
-    _durations(parser, "--sandbox: ")
+    _sandbox_options(parser, "--sandbox: ")
     parser.add_argument(
         "--input-dirs",
         nargs="*",
@@ -173,15 +182,16 @@ def main(argv: list[str] | None = None) -> None:
     sandbox = sub.add_parser("sandbox", help="run the simulated Wiro API in the foreground")
     sandbox.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
     sandbox.add_argument("--host", default="127.0.0.1")
-    _durations(sandbox, "")
+    _sandbox_options(sandbox, "")
     args = parser.parse_args(argv)
-    if args.command is None and not args.sandbox and (args.run_seconds, args.queue_seconds) != DURATIONS:
-        parser.error("--run-seconds and --queue-seconds apply to --sandbox")
+    given = (args.run_seconds, args.queue_seconds, args.billing)
+    if args.command is None and not args.sandbox and given != (*DURATIONS, BILLING):
+        parser.error("--run-seconds, --queue-seconds and --billing apply to --sandbox")
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     # One line per HTTP request is noise in a host's log; our own client logs what matters.
     logging.getLogger("httpx2").setLevel(logging.WARNING)
     if args.command == "sandbox":
-        run_sandbox(args.port, args.host, args.run_seconds, args.queue_seconds)
+        run_sandbox(args.port, args.host, args.run_seconds, args.queue_seconds, args.billing)
         return
     if args.command == "doctor":
         logging.getLogger("wiro_mcp").setLevel(logging.ERROR)  # the report says it all
@@ -189,11 +199,12 @@ def main(argv: list[str] | None = None) -> None:
     run_server(args)
 
 
-# How long a sandbox task waits in the queue and then runs (run, queue), unless told otherwise.
+# How long a sandbox task waits in the queue and then runs (run, queue), and how it is billed, unless told otherwise.
 DURATIONS = (2.5, 0.5)
+BILLING: Billing = "per_work"
 
 
-def _durations(parser: argparse.ArgumentParser, prefix: str) -> None:
+def _sandbox_options(parser: argparse.ArgumentParser, prefix: str) -> None:
     run, queue = DURATIONS
     parser.add_argument(
         "--run-seconds", type=float, default=run, metavar="S", help=f"{prefix}how long each task runs (default {run})"
@@ -204,4 +215,11 @@ def _durations(parser: argparse.ArgumentParser, prefix: str) -> None:
         default=queue,
         metavar="S",
         help=f"{prefix}how long each task waits in the queue (default {queue})",
+    )
+    parser.add_argument(
+        "--billing",
+        choices=["per_work", "per_run"],
+        default=BILLING,
+        help=f"{prefix}per_work: a run's price grows with its pixels and steps; per_run: one price per run "
+        f"(default {BILLING})",
     )

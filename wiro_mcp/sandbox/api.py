@@ -192,6 +192,9 @@ class WiroEndpoints:
         elif "[sandbox:error]" in params["prompt"] or (task_fault and task_fault.kind == "task_error"):
             outcome = "error"
         task = self.state.create_task(model, params, files, outcome)
+        task.billing, task.overcharge = self.config.billing, self.config.overcharge
+        if task_fault is not None and task_fault.kind == "odd_cost":
+            task.reported_cost = task_fault.value
         self.sandbox.start_rendering(task)
         return JSONResponse({"errors": [], "taskid": task.id, "socketaccesstoken": task.token, "result": True})
 
@@ -244,7 +247,7 @@ class WiroEndpoints:
             "parameters": [{"title": "Inputs", "items": items}],
         }
         if self.config.prices:
-            tool |= published(model, self.config.run_seconds)
+            tool |= published(model, self.config.billing)
         return JSONResponse({"errors": [], "result": True, "tool": [tool]})
 
     async def task_list(self, fields: dict[str, Any], files: dict[str, bytes]) -> Response:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote
 
-from .billing import COST_PER_SECOND, bill
+from .billing import COST_PER_SECOND, Billing, bill
 
 QUEUE_STATUSES = ("task_queue", "task_accept", "task_preprocess_start", "task_preprocess_end")
 # Share of the run phase at which each status begins.
@@ -52,6 +52,11 @@ class SandboxTask:
     outcome: Literal["success", "fail", "error"] = "success"
     cancelled_at: float | None = None
     outputs: list[OutputFile] | None = None
+    billing: Billing = "per_work"
+    overcharge: float = 1.0
+    # What Task/Detail reports as `totalcost` once the task has ended, instead of its bill (the
+    # `odd_cost` fault: a negative, garbage or absurd cost, as a broken API might send).
+    reported_cost: str | None = None
 
     @property
     def ends_at(self) -> float:
@@ -127,7 +132,7 @@ def task_record(task: SandboxTask, now: float, file_base: str) -> dict[str, Any]
         "elapsedseconds": f"{elapsed:.4f}",
         "status": status,
         "cps": f"{COST_PER_SECOND:.12f}",
-        "totalcost": f"{bill(task.model, task.params, elapsed, billed_as):.12f}",
+        "totalcost": _total_cost(task, elapsed, billed_as, ended),
         "guestid": None,
         "projectid": "1",
         "modelid": "598" if "srpo" in task.model else "611",
@@ -142,6 +147,13 @@ def task_record(task: SandboxTask, now: float, file_base: str) -> dict[str, Any]
         "outputs": outputs,
         "size": str(sum(len(o.data) for o in task.outputs or [])) if outputs else "0",
     }
+
+
+def _total_cost(task: SandboxTask, elapsed: float, billed_as: str, ended: bool) -> str:
+    if ended and task.reported_cost is not None:
+        return task.reported_cost
+    cost = bill(task.model, task.params, elapsed, billed_as, billing=task.billing, overcharge=task.overcharge)
+    return f"{cost:.12f}"
 
 
 def _outputs(task: SandboxTask, file_base: str) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .billing import Billing
 from .lifecycle import OutputFile, SandboxTask
 from .store import Fault, FaultKind, ManualClock, SandboxState
 
@@ -70,6 +71,10 @@ class SandboxConfig:
     prices: bool = True
     # Task/List answers (it is not in Wiro's public docs); False answers 404, as an API without it would.
     task_list: bool = True
+    # How a run is billed (see billing.py): "per_work" grows with pixels, steps and samples; "per_run"
+    # is one price per run whatever it asks. `overcharge` bills that much more than the published prices.
+    billing: Billing = "per_work"
+    overcharge: float = 1.0
     host: str = "127.0.0.1"
     port: int = 0
 

@@ -31,9 +31,10 @@ FaultKind = Literal[
     "refused",  # result false, code 0: "the task cannot be stopped now" (a request its state does not allow)
     "task_fail",  # the next Run's task ends with pexit 1 and a debugerror
     "task_error",  # the next Run's task ends in task_error
+    "odd_cost",  # the next Run's task reports `value` as its totalcost once it has ended
 ]
 
-TASK_FAULTS = frozenset({"task_fail", "task_error"})
+TASK_FAULTS = frozenset({"task_fail", "task_error", "odd_cost"})
 
 
 class ManualClock:
@@ -56,6 +57,7 @@ class Fault:
     times: int = 1
     delay: float = 1.0
     retry_after: float = 1.0
+    value: str = ""  # for odd_cost: the totalcost to report
 
     def matches(self, endpoint: str) -> bool:
         return self.endpoint is None or endpoint.lower().startswith(self.endpoint.lower())
