@@ -86,12 +86,30 @@ async def test_folders_that_do_not_exist_fail(sandbox: Sandbox, tmp_path: Path) 
     assert "WIRO_MCP_INPUT_DIRS" in said(checks, "input folder")
 
 
-async def test_an_unusable_journal_folder_is_a_warning(sandbox: Sandbox, tmp_path: Path) -> None:
+async def test_an_unusable_journal_folder_is_a_warning_and_a_failure_under_a_limit(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    checks = await doctor.examine(server_env(sandbox, WIRO_MCP_STATE_DIR=str(blocker / "state")))
+    env = server_env(sandbox, WIRO_MCP_STATE_DIR=str(blocker / "state"))
+    checks = await doctor.examine(env)
     assert levels(checks)["journal"] == "warn"
     assert "WIRO_MCP_STATE_DIR" in said(checks, "journal")
+    limited = await doctor.examine({**env, "WIRO_MCP_DAILY_BUDGET_USD": "2"})
+    assert levels(limited)["journal"] == "fail"
+    assert "no run starts while WIRO_MCP_DAILY_BUDGET_USD is set" in said(limited, "journal")
+
+
+async def test_runs_left_in_doubt_are_a_warning(sandbox: Sandbox, state_dir: Path) -> None:
+    from wiro_mcp.journal import Journal, RunRecord
+
+    j = Journal.open(state_dir, api=sandbox.base_url)
+    claim = j.claim(RunRecord("k", "acme/m", {}), budget=None)
+    assert claim.row is not None
+    j.doubt(claim.row, "lost")
+    j.close()
+    checks = await doctor.examine(server_env(sandbox))
+    assert levels(checks)["journal"] == "warn" and "1 run(s) sent by a server that stopped" in said(checks, "journal")
 
 
 async def test_a_malformed_setting_is_named() -> None:

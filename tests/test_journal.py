@@ -17,7 +17,8 @@ import anyio
 import pytest
 
 from wiro_mcp import journal as journal_module
-from wiro_mcp.journal import CLAIM_TTL, DAY, FILE_NAME, Journal
+from wiro_mcp import journal_schema
+from wiro_mcp.journal import CLAIM_TTL, DAY, FILE_NAME, Journal, JournalError, Note, RunRecord
 from wiro_mcp.models import Task
 from wiro_mcp.records import Records
 
@@ -28,42 +29,90 @@ def journal(folder: Path, api: str = API) -> Journal:
     return Journal.open(folder, api=api)
 
 
+def record(key: str, *, estimate: float | None = 0.04, work: dict[str, float] | None = None) -> RunRecord:
+    return RunRecord(key, "acme/m", {"inputs": {"prompt": key}}, prompt=key, estimate=estimate, work=work or {})
+
+
+def accept(_task_id: str, reported: float | None, _estimate: float | None) -> float | None:
+    return reported
+
+
 def start(j: Journal, key: str, task_id: str, *, estimate: float = 0.04, budget: float | None = None) -> int:
-    claim = j.claim(
-        key, model="acme/m", arguments={"inputs": {"prompt": key}}, prompt=key, estimate=estimate, budget=budget
-    )
+    claim = j.claim(record(key, estimate=estimate), budget=budget)
     assert claim.row is not None, claim
-    j.started(claim.row, task_id, f"token-{task_id}")
+    j.started(record(key, estimate=estimate), claim.row, task_id, f"token-{task_id}")
     return claim.row
 
 
 def test_an_identical_call_joins_the_task_in_flight_until_it_ends(tmp_path: Path) -> None:
     j = journal(tmp_path)
     start(j, "k", "1001")
-    joined = j.claim("k", model="acme/m", arguments={}, prompt=None, estimate=0.04, budget=None)
+    joined = j.claim(record("k"), budget=None)
     assert joined.joined is not None and joined.joined.task_id == "1001" and joined.joined.token == "token-1001"
-    assert j.claim("k", model="acme/m", arguments={}, prompt=None, estimate=0.04, budget=None, join=False).row
-    j.flush({"1001": ("succeeded", "task_postprocess_end", 0.039)})
-    fresh = j.claim("other", model="acme/m", arguments={}, prompt=None, estimate=0.04, budget=None)
+    assert j.claim(record("k"), budget=None, join=False).row
+    j.flush({"1001": Note("succeeded", "task_postprocess_end", 0.039)}, accept)
+    fresh = j.claim(record("other"), budget=None)
     assert fresh.row is not None
-    after = journal(tmp_path).claim("k", model="acme/m", arguments={}, prompt=None, estimate=0.04, budget=None)
-    assert after.joined is None and after.waiting, "the join=False claim above is still starting"
+    after = journal(tmp_path).claim(record("k"), budget=None)
+    assert after.joined is None and after.waiting is not None, "the join=False claim above is still starting"
 
 
-def test_a_claim_still_starting_makes_an_identical_call_wait_unless_its_process_is_gone(tmp_path: Path) -> None:
+def test_a_claim_still_starting_makes_an_identical_call_wait_and_one_whose_process_is_gone_is_in_doubt(
+    tmp_path: Path,
+) -> None:
     j = journal(tmp_path)
-    first = j.claim("k", model="acme/m", arguments={}, prompt=None, estimate=None, budget=None)
+    first = j.claim(record("k", estimate=None), budget=None)
     assert first.row is not None
-    second = journal(tmp_path).claim("k", model="acme/m", arguments={}, prompt=None, estimate=None, budget=None)
-    assert second.waiting
+    second = journal(tmp_path).claim(record("k", estimate=None), budget=None)
+    assert second.waiting is not None and second.waiting.row == first.row
     j.abandon(first.row)
-    assert journal(tmp_path).claim("k", model="acme/m", arguments={}, prompt=None, estimate=None, budget=None).row
-    # A claim written by a process that no longer runs, or too long ago, holds nothing back.
+    assert journal(tmp_path).claim(record("k", estimate=None), budget=None).row
+    # A claim written by a process that no longer runs, or too long ago, may have started a task nobody
+    # recorded: an identical call must find out first.
     with sqlite3.connect(tmp_path / FILE_NAME) as db:
         db.execute("UPDATE tasks SET claimed_by = ? WHERE state = 'starting'", (f"{os.uname().nodename}:999999999",))
-    assert journal(tmp_path).claim("k", model="acme/m", arguments={}, prompt=None, estimate=None, budget=None).row
+    doubt = journal(tmp_path).claim(record("k", estimate=None), budget=None)
+    assert doubt.doubt is not None and doubt.row is None
     late = time.time() + CLAIM_TTL + 1
-    assert j.claim("k", model="acme/m", arguments={}, prompt=None, estimate=None, budget=None, now=late).row
+    assert j.claim(record("k", estimate=None), budget=None, now=late).doubt is not None
+    assert [e.row for e in j.doubtful()] == [doubt.doubt.row]
+    assert j.claim(record("k", estimate=None), budget=None, join=False).row, "allow_duplicate does not ask"
+
+
+def test_a_claim_in_doubt_is_adopted_by_the_task_wiro_shows_or_dropped(tmp_path: Path) -> None:
+    j = journal(tmp_path)
+    claim = j.claim(record("k"), budget=None)
+    assert claim.row is not None
+    j.doubt(claim.row, "Wiro's answer to its Run was lost: a timeout")
+    [entry] = j.doubtful()
+    assert entry.doubt is not None and "answer" in entry.doubt and entry.claimed_by is None
+    assert j.spend().pending == pytest.approx(0.04), "a claim in doubt still counts at its estimate"
+    j.adopt(claim.row, "1001", "tok", "running", "task_start")
+    adopted = j.find(task_id="1001")
+    assert adopted is not None and adopted.row == claim.row and adopted.state == "running" and not j.doubtful()
+    assert j.claim(record("k"), budget=None).joined is not None, "an identical call now joins it"
+    other = j.claim(record("k2"), budget=None)
+    assert other.row is not None
+    j.doubt(other.row, "lost")
+    j.adopt(other.row, "1001", "tok", "running", "task_start")  # a task another row already has
+    assert j.entry(other.row) is None and j.find(task_id="1001") == adopted
+    third = j.claim(record("k3"), budget=None)
+    assert third.row is not None
+    j.abandon(third.row)
+    assert j.entry(third.row) is None
+
+
+def test_a_start_whose_claim_is_gone_is_recorded_all_the_same(tmp_path: Path) -> None:
+    j = journal(tmp_path)
+    claim = j.claim(record("k"), budget=None)
+    assert claim.row is not None
+    j.abandon(claim.row)  # e.g. another process took the claim for dead after a very slow Run
+    j.started(record("k"), claim.row, "1001", "tok")
+    j.started(record("memory"), None, "1002", None)  # a run that had no claim row at all
+    j.started(record("memory"), None, "1002", None)  # written twice (a retry): one row
+    assert {e.task_id for e in j.recent(10)} == {"1001", "1002"}
+    found = j.find(task_id="1001")
+    assert found is not None and found.state == "queued" and found.estimate_usd == pytest.approx(0.04)
 
 
 def test_spend_counts_bills_and_the_estimates_of_runs_not_finished(tmp_path: Path) -> None:
@@ -76,7 +125,7 @@ def test_spend_counts_bills_and_the_estimates_of_runs_not_finished(tmp_path: Pat
         ("5", "succeeded", None),  # its cost never came: the estimate
     ):
         start(j, f"k{task_id}", task_id)
-        j.flush({task_id: (state, "s", cost)})
+        j.flush({task_id: Note(state, "s", cost)}, accept)
     start(j, "old", "6")
     with sqlite3.connect(tmp_path / FILE_NAME) as db:
         db.execute("UPDATE tasks SET created = created - ?, cost_usd = 5 WHERE task_id = '6'", (DAY + 60,))
@@ -92,9 +141,7 @@ def test_the_daily_budget_is_checked_in_the_claim_so_concurrent_calls_cannot_bot
     def call(n: int) -> None:
         j = journal(tmp_path)  # one connection each, as separate processes would have
         gate.wait()
-        results.append(
-            j.claim(f"key-{n}", model="acme/m", arguments={}, prompt=None, estimate=0.3, budget=1.0).row is not None
-        )
+        results.append(j.claim(record(f"key-{n}", estimate=0.3), budget=1.0).row is not None)
 
     threads = [threading.Thread(target=call, args=(n,)) for n in range(8)]
     for thread in threads:
@@ -102,7 +149,7 @@ def test_the_daily_budget_is_checked_in_the_claim_so_concurrent_calls_cannot_bot
     for thread in threads:
         thread.join()
     assert results.count(True) == 3, "3 × $0.30 fits in $1.00, a fourth does not"
-    over = journal(tmp_path).claim("more", model="acme/m", arguments={}, prompt=None, estimate=0.3, budget=1.0)
+    over = journal(tmp_path).claim(record("more", estimate=0.3), budget=1.0)
     assert over.over_budget is not None and over.over_budget.total == pytest.approx(0.9)
 
 
@@ -110,7 +157,7 @@ def test_recent_tasks_newest_first_with_filters(tmp_path: Path) -> None:
     j = journal(tmp_path)
     for n in range(5):
         start(j, f"k{n}", str(1000 + n))
-    j.flush({"1001": ("succeeded", "s", 0.01), "1003": ("failed", "s", 0.0)})
+    j.flush({"1001": Note("succeeded", "s", 0.01), "1003": Note("failed", "s", 0.0)}, accept)
     assert [e.task_id for e in j.recent(3)] == ["1004", "1003", "1002"]
     assert [e.task_id for e in j.recent(10, state="succeeded")] == ["1001"]
     assert j.recent(10, model="other/model") == []
@@ -142,14 +189,14 @@ def test_a_journal_that_cannot_be_used_is_said_once_and_replaced_by_memory(
 WRITER = """
 import sys
 from pathlib import Path
-from wiro_mcp.journal import Journal
+from wiro_mcp.journal import Journal, RunRecord
 j = Journal.open(Path(sys.argv[1]), api="https://api.example/v1")
 n = 0
 while True:
     n += 1
-    claim = j.claim(f"key-{n}", model="acme/m", arguments={"inputs": {"n": n}}, prompt="p" * 2000, estimate=0.01,
-                    budget=None)
-    j.started(claim.row, str(n), f"t{n}")
+    run = RunRecord(f"key-{n}", "acme/m", {"inputs": {"n": n}}, prompt="p" * 2000, estimate=0.01)
+    claim = j.claim(run, budget=None)
+    j.started(run, claim.row, str(n), f"t{n}")
     print(n, flush=True)
 """
 
@@ -172,17 +219,17 @@ def test_a_writer_killed_mid_write_loses_no_committed_record(tmp_path: Path) -> 
 async def test_a_flush_waits_for_the_batch_a_background_writer_has_taken(tmp_path: Path) -> None:
     """The identical-call check flushes, then asks the journal: a state the background writer has taken
     but not yet written must not leave the ended task looking in flight (CI once joined it)."""
-    records = Records(tmp_path, api=API)
+    records = Records(tmp_path, api=API, cost_check=accept)
     j = await records.journal()
     start(j, "k", "1001")
     records.note(Task(id="1001", status="task_cancel"))
     entered, release = threading.Event(), threading.Event()
     write = j.flush
 
-    def slow_flush(pending: Any) -> None:
+    def slow_flush(pending: Any, check: Any) -> None:
         entered.set()
         release.wait(10)
-        write(pending)
+        write(pending, check)
 
     j.flush = slow_flush  # type: ignore[method-assign]
     async with anyio.create_task_group() as group:
@@ -190,7 +237,8 @@ async def test_a_flush_waits_for_the_batch_a_background_writer_has_taken(tmp_pat
         await anyio.to_thread.run_sync(entered.wait, 10)
         threading.Timer(0.2, release.set).start()
         await records.flush()
-        assert j.look("k")[0] is None, "the cancelled task is written before the foreground flush returns"
+        look = j.look("k", "acme/m", bills_since=0)
+        assert look.in_flight is None, "the cancelled task is written before the foreground flush returns"
     await records.close()
 
 
@@ -223,7 +271,7 @@ def test_a_journal_locked_for_longer_than_the_open_wait_is_used_in_memory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     journal(tmp_path).close()
-    monkeypatch.setattr(journal_module, "OPEN_SECONDS", 0.3)
+    monkeypatch.setattr(journal_module, "LOCK_WAIT", 0.3)
     holder = sqlite3.connect(tmp_path / FILE_NAME, isolation_level=None)
     holder.execute("PRAGMA journal_mode=DELETE")  # back out of WAL: the next open must switch again
     holder.execute("BEGIN EXCLUSIVE")
@@ -238,3 +286,80 @@ def test_a_journal_locked_for_longer_than_the_open_wait_is_used_in_memory(
     assert opened.path is None and opened.problem is not None and "locked" in opened.problem
     assert waited >= 0.3, "it waited for the other process first"
     assert any("cannot be used" in r.getMessage() for r in caplog.records)
+
+
+def test_a_journal_from_the_previous_version_is_migrated_with_its_rows(tmp_path: Path) -> None:
+    tmp_path.mkdir(exist_ok=True)
+    with sqlite3.connect(tmp_path / FILE_NAME) as db:  # what wiro-mcp wrote before versions (issue 13)
+        db.executescript(journal_schema.MIGRATIONS[1])
+        db.execute(
+            "INSERT INTO tasks (api, task_id, token, model, arguments, call_key, prompt, created, updated, state,"
+            " estimate_usd, cost_usd)"
+            " VALUES (?, '900', 't', 'acme/m', '{}', 'k', 'old', ?, ?, 'succeeded', 0.04, 0.05)",
+            (API, time.time(), time.time()),
+        )
+    j = journal(tmp_path)
+    assert j.problem is None
+    old = j.find(task_id="900")
+    assert old is not None and old.prompt == "old" and old.work == {} and old.doubt is None
+    assert j.spend().billed == pytest.approx(0.05)
+    assert j.bills("acme/m", since=0) == (), "a run from before the work was recorded teaches no floor"
+    with sqlite3.connect(tmp_path / FILE_NAME) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (journal_schema.VERSION,)
+    j.close()
+    assert journal(tmp_path).find(task_id="900") == old, "opened again: nothing migrates twice"
+
+
+def test_a_journal_from_a_newer_wiro_mcp_is_left_alone(tmp_path: Path) -> None:
+    journal(tmp_path).close()
+    with sqlite3.connect(tmp_path / FILE_NAME) as db:
+        db.execute(f"PRAGMA user_version = {journal_schema.VERSION + 1}")
+    j = journal(tmp_path)
+    assert j.path is None and j.problem is not None and "newer wiro-mcp" in j.problem
+
+
+def test_a_full_disk_or_a_lock_held_past_the_wait_is_a_journal_error_naming_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal_module, "LOCK_WAIT", 0.2)
+    j = journal(tmp_path)
+    start(j, "k0", "1")
+    holder = sqlite3.connect(tmp_path / FILE_NAME, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(JournalError) as locked:
+            j.claim(record("k1"), budget=None)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert "locked" in locked.value.cause and locked.value.where == str(tmp_path / FILE_NAME)
+    assert j.find(task_id="1") is not None, "reads never wait for a writer"
+    # SQLite's own "disk is full", as a filesystem without room gives it: the file may not grow.
+    pages = j._db.execute("PRAGMA page_count").fetchone()[0]
+    j._db.execute(f"PRAGMA max_page_count = {pages}")
+    with pytest.raises(JournalError) as full:
+        for n in range(200):
+            j.claim(RunRecord(f"big-{n}", "acme/m", {"inputs": {"prompt": "x" * 4000}}), budget=None)
+    assert "full" in full.value.cause and str(tmp_path) in str(full.value)
+    assert j.spend().runs >= 1, "still readable"
+
+
+def test_a_cost_the_check_does_not_believe_counts_at_the_estimate_and_teaches_nothing(tmp_path: Path) -> None:
+    j = journal(tmp_path)
+    for task_id in ("1", "2"):
+        claim = j.claim(record(f"k{task_id}", estimate=0.04, work={"steps": 10}), budget=None)
+        assert claim.row is not None
+        j.started(record(f"k{task_id}", estimate=0.04, work={"steps": 10}), claim.row, task_id, None)
+    seen: list[tuple[str, float | None, float | None]] = []
+
+    def believe_positive(task_id: str, reported: float | None, estimate: float | None) -> float | None:
+        seen.append((task_id, reported, estimate))
+        return reported if reported is not None and reported >= 0 else None
+
+    j.flush({"1": Note("succeeded", "s", -0.94, 3.0), "2": Note("succeeded", "s", 0.05, 2.5)}, believe_positive)
+    assert sorted(seen) == [("1", -0.94, 0.04), ("2", 0.05, 0.04)], "the check sees each task's estimate"
+    assert j.spend().billed == pytest.approx(0.05) and j.spend().pending == pytest.approx(0.04)
+    [bill] = j.bills("acme/m", since=0)
+    assert (bill.task_id, bill.cost, bill.seconds, dict(bill.work)) == ("2", 0.05, 2.5, {"steps": 10.0})
+    assert j.bills("acme/m", since=time.time() + 10) == (), "older bills are left out"
+    assert j.bills("other/m", since=0) == ()

@@ -254,11 +254,15 @@ async def test_credentials_in_the_base_url_never_reach_a_result() -> None:
 
 
 async def test_an_unreadable_run_answer_says_the_task_may_exist(sandbox: Sandbox) -> None:
-    sandbox.inject("broken_json", "Run")
+    sandbox.inject("broken_json", "Run")  # a proxy's broken answer: this Run started nothing on the sandbox
     async with connect(sandbox) as client:
-        result = await client.call_tool("generate_image", {"prompt": "x"})
-    assert result.is_error and "may have reached Wiro and started a billed task" in text(result)
-    assert "try again in a moment" not in text(result)
+        result = await client.call_tool("generate_image", {"prompt": "x", "preview": False})
+        again = await client.call_tool("generate_image", {"prompt": "x", "preview": False})
+    assert result.is_error and "may have started on Wiro, but its answer was lost" in text(result)
+    assert "an identical call looks for it in Wiro's task list first" in text(result)
+    assert "try again in a moment" not in text(result) and "failed" not in text(result)
+    assert not again.is_error and sandbox.count("Run") == 2, "Wiro's list showed no such task: the next call ran"
+    assert sandbox.count("Task/List") == 2, "asked once right after the lost answer, once by the identical call"
 
 
 async def test_no_deprecation_noise_while_tasks_run(sandbox: Sandbox) -> None:

@@ -4,6 +4,7 @@ in both protocol generations."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -60,7 +61,7 @@ async def test_a_run_above_the_per_run_limit_is_refused_before_anything_is_sent(
     assert not allowed.is_error and sandbox.count("Run") == 1
 
 
-async def test_the_daily_budget_counts_what_was_spent_and_says_so(sandbox: Sandbox) -> None:
+async def test_the_daily_budget_counts_what_was_spent_and_says_so(sandbox: Sandbox, state_dir: Path) -> None:
     async with connect(sandbox, WIRO_MCP_DAILY_BUDGET_USD="0.01") as client:
         first = await client.call_tool("generate_image", TWO_IMAGES)
         second = await client.call_tool("generate_image", {**TWO_IMAGES, "prompt": "a dog", "samples": 1})
@@ -71,7 +72,8 @@ async def test_the_daily_budget_counts_what_was_spent_and_says_so(sandbox: Sandb
     assert spending["last_24_hours"]["runs"] == 1
     assert spending["limits"]["daily_budget_usd"] == 0.01
     assert spending["limits"]["daily_budget_left_usd"] == pytest.approx(0.001)
-    assert spending["journal"].endswith("journal.sqlite3")
+    assert spending["journal"] == {"path": str(state_dir / "journal.sqlite3"), "writable": True}
+    assert set(spending["promises"]) == {"estimates", "WIRO_MCP_DAILY_BUDGET_USD", "WIRO_MCP_MAX_RUN_USD", "failures"}
 
 
 def answering(action: str, asked: list[str]) -> Any:

@@ -163,9 +163,10 @@ class WiroClient:
         answer = await self._request(protocol.TASK_CANCEL_PATH, TaskListResponse, json=body, deadline=deadline)
         return answer.tasks[0] if answer.tasks else None
 
-    async def task_list(self, limit: int, *, deadline: float | None = None) -> list[Task]:
-        """The account's newest tasks (Task/List: not in the public docs, so callers treat it as optional)."""
-        body = protocol.task_list_body(limit)
+    async def task_list(self, limit: int, *, start: int = 0, deadline: float | None = None) -> list[Task]:
+        """The account's tasks, newest first, from the `start`-th (Task/List: not in the public docs, so
+        callers treat it as optional)."""
+        body = protocol.task_list_body(limit, start)
         answer = await self._request(protocol.TASK_LIST_PATH, TaskListResponse, json=body, deadline=deadline)
         return answer.tasks
 
@@ -219,6 +220,7 @@ class WiroClient:
                 if not idempotent and isinstance(exc, InvalidResponseError | ServerError):
                     # Wiro (or a proxy) got the run and its answer is unreadable or an error page.
                     exc.hint = RUN_MAY_EXIST
+                    exc.may_have_run = True
                 if not (idempotent and exc.transient):
                     raise
                 error = exc
@@ -255,14 +257,12 @@ class WiroClient:
                 WiroConnectionError(f"Could not connect to Wiro at {redact_url(self.base_url)}: {type(exc).__name__}")
             ) from exc
         except (httpx2.TimeoutException, TimeoutError) as exc:
-            raise WiroTimeoutError(
-                f"Wiro did not answer {path} in time ({type(exc).__name__})",
-                hint=_maybe_sent_hint(path),
+            raise _maybe_sent(
+                WiroTimeoutError(f"Wiro did not answer {path} in time ({type(exc).__name__})"), path
             ) from exc
         except httpx2.TransportError as exc:
-            raise WiroConnectionError(
-                f"The connection to Wiro broke during {path} ({type(exc).__name__})",
-                hint=_maybe_sent_hint(path),
+            raise _maybe_sent(
+                WiroConnectionError(f"The connection to Wiro broke during {path} ({type(exc).__name__})"), path
             ) from exc
         log.debug("POST %s -> %s in %.0f ms", path, response.status_code, (time.perf_counter() - started) * 1e3)
         return parse_answer(response, model)
@@ -291,8 +291,13 @@ class _NotSent(Exception):
         self.error = error
 
 
-def _maybe_sent_hint(path: str) -> str:
-    return RUN_MAY_EXIST if path.startswith("/Run/") else "Try again in a moment."
+def _maybe_sent(error: WiroError, path: str) -> WiroError:
+    """An error after the request may have left: for a Run, a billed task may exist."""
+    if path.startswith("/Run/"):
+        error.hint, error.may_have_run = RUN_MAY_EXIST, True
+    else:
+        error.hint = "Try again in a moment."
+    return error
 
 
 def _owner_slug(model: str) -> dict[str, str]:

@@ -176,23 +176,37 @@ def input_folders(settings: Settings) -> list[Check]:
 
 def journal(settings: Settings) -> Check:
     from .journal import Journal
+    from .spending import Limits
 
     folder = settings.state_folder
+    limited = Limits.from_settings(settings)
     opened = Journal.open(folder, api=settings.base_url)
     try:
-        if opened.problem is not None:
+        problem = opened.problem or (None if _writable(folder) else f"{folder} cannot be written")
+        if problem is not None and limited.counted:
+            return Check(
+                "fail",
+                "journal",
+                f"{problem}: no run starts while {limited.counted_names()} is set, since what runs cost cannot be "
+                "counted; fix the folder or set WIRO_MCP_STATE_DIR",
+            )
+        if problem is not None:
             return Check(
                 "warn",
                 "journal",
-                f"{opened.problem}: tasks are forgotten when the server stops and the daily budget counts one "
-                "process only; fix the folder or set WIRO_MCP_STATE_DIR",
-            )
-        if not _writable(folder):
-            return Check(
-                "warn", "journal", f"{folder} cannot be written: fix its permissions or set WIRO_MCP_STATE_DIR"
+                f"{problem}: tasks are forgotten when the server stops; fix the folder or set WIRO_MCP_STATE_DIR",
             )
         spend = opened.spend()
-        return Check("ok", "journal", f"{opened.path} ({spend.runs} runs in the last 24 h, ${spend.total:.4f})")
+        doubts = len(opened.doubtful())
+        text = f"{opened.path} ({spend.runs} runs in the last 24 h, ${spend.total:.4f})"
+        if doubts:
+            return Check(
+                "warn",
+                "journal",
+                f"{text}; {doubts} run(s) sent by a server that stopped before Wiro answered: the server looks "
+                "for them in Wiro's task list",
+            )
+        return Check("ok", "journal", text)
     finally:
         opened.close()
 

@@ -46,7 +46,10 @@ class CallFailed(WiroMCPError):
 
 
 class WiroError(WiroMCPError):
-    """Talking to Wiro went wrong."""
+    """Talking to Wiro went wrong. `may_have_run`: the request was a Run that may have reached Wiro (its
+    answer was lost or unreadable), so a billed task may exist."""
+
+    may_have_run: bool = False
 
     def __init__(
         self,

@@ -23,6 +23,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
+from .bills import counted_cost
 from .catalog import ModelSpec, spec_of
 from .catalog.schema import validate
 from .client import WiroClient
@@ -32,6 +33,7 @@ from .errors import CallFailed, InputRefused, WiroMCPError
 from .follow import Waited
 from .followers import Followers
 from .inputs import InputFolders, take_uploads
+from .journal import Journal
 from .launch import Launcher, Quote
 from .listing import Lister
 from .memory import TaskMemory
@@ -79,7 +81,7 @@ class Generation:
         self.settings = settings
         self.client = client
         self.memory = memory or TaskMemory()
-        self.records = Records(settings.state_folder, api=settings.base_url)
+        self.records = Records(settings.state_folder, api=settings.base_url, cost_check=counted_cost)
         self.prices = PriceBook(client, settings.state_folder, api=settings.base_url)
         self.launcher = Launcher(client, self.records, self.prices, self.memory, Limits.from_settings(settings))
         self.followers = Followers(client, socket=socket, policy=policy, on_snapshot=self._seen)
@@ -91,11 +93,23 @@ class Generation:
         try:
             async with anyio.create_task_group() as group, self.followers.running():
                 group.start_soon(self.records.keep_written)
+                group.start_soon(self._settle_doubts)
                 yield self
                 group.cancel_scope.cancel()
         finally:
             with anyio.CancelScope(shield=True):
                 await self.records.close()
+
+    async def _settle_doubts(self) -> None:
+        """Once the journal is open: claims a stopped server left in doubt are looked up in Wiro's task list,
+        so their tasks are known (and a claim that started nothing stops holding the budget)."""
+        await self.records.opened()
+        try:
+            entries = await self.records.run(Journal.doubtful)
+            if entries:
+                await self.launcher.reconciler.settle(entries, _budget(READ_BUDGET))
+        except WiroMCPError as exc:  # an identical call will ask again
+            log.info("could not settle the claims in doubt: %s", exc)
 
     async def quote(
         self, spec: ModelSpec, arguments: Mapping[str, Any], *, allow_duplicate: bool = False
@@ -140,7 +154,7 @@ class Generation:
             spec, inputs, files, allow_duplicate=allow_duplicate, deadline=run_deadline, consent=consent
         )
         task_id, joined = launched.task_id, launched.joined
-        notes = []
+        notes = list(launched.notes)
         if joined:
             notes.append(
                 f"An identical {spec.tool} call was already in flight as task {task_id}: returning it instead of "

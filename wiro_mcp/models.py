@@ -41,7 +41,22 @@ def _price(value: Any) -> float | None:
     return number if number == number and number >= 0 else None  # NaN and negatives are not prices
 
 
+def _reported_amount(value: Any) -> float | None:
+    """An amount Wiro reports ("0.0035", "", "n/a", -1): a number as sent (negative, NaN or huge ones
+    included, for the money rules to judge), NaN for one that is not a number, None when absent."""
+    value = _blank_to_none(value)
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return float("nan")
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return float("nan")
+
+
 OptFloat = Annotated[float | None, BeforeValidator(_blank_to_none)]
+Reported = Annotated[float | None, BeforeValidator(_reported_amount)]
 Price = Annotated[float | None, BeforeValidator(_price)]
 OptInt = Annotated[int | None, BeforeValidator(_blank_to_none)]
 IdStr = Annotated[str, BeforeValidator(number_as_text)]
@@ -100,7 +115,7 @@ class Task(WiroModel):
     debug_output: str | None = Field(default="", alias="debugoutput")
     debug_error: str | None = Field(default="", alias="debugerror")
     elapsed_seconds: OptFloat = Field(default=None, alias="elapsedseconds")
-    total_cost: OptFloat = Field(default=None, alias="totalcost")
+    total_cost: Reported = Field(default=None, alias="totalcost")
     cost_per_second: OptFloat = Field(default=None, alias="cps")
     model_id: OptStr = Field(default=None, alias="modelid")
     create_time: OptInt = Field(default=None, alias="createtime")

@@ -1,23 +1,27 @@
 """What a run will cost, worked out before anything is sent.
 
 A model's `Pricing` comes from Wiro's Tool/Detail (`cps`, `approximatelycost`, the `dynamicprice`
-tiers) or, when Wiro does not say, from the bundled spec's figures. `estimate()` tries, in order:
+tiers) or, when Wiro does not say, from the bundled spec's figures. `estimate()` takes, in order:
 the price tier that matches the call's inputs; Wiro's typical cost per run; USD per GPU second ×
-the model's typical seconds. The last two are scaled by how much more work the call asks for than a
-typical run (more steps, pixels or samples). Every source may be missing or "0"; an unknown tier
-method is skipped, never an error. How tiers match is a GUESS, written down in protocol.py.
+the model's typical seconds. The last two are scaled up by how much more work the call asks for than
+a typical run (more steps, pixels or samples), and never down below a typical run until Wiro has
+billed one like it. Then what Wiro has billed (bills.py) is a floor: the estimate is never below the
+largest bill of a run that asked for no more work. Every source may be missing or "0"; an unknown
+tier method is skipped, never an error. How tiers match is a GUESS, written down in protocol.py.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from . import protocol
+from .bills import Billed, describe_work, highest_comparable, work_of
 from .catalog import ModelSpec
+from .protocol import as_number
 
 # Methods we can count for an image run; anything else falls back to the next source.
 PRICED_METHODS = frozenset(
@@ -54,10 +58,14 @@ class Pricing:
         }
 
 
+Basis = Literal["tier", "typical", "gpu_seconds", "billed"]
+
+
 @dataclass(frozen=True)
 class Estimate:
     usd: float
     basis: str  # how it was worked out, in words
+    kind: Basis = "typical"
 
     def __str__(self) -> str:
         return f"about {usd_text(self.usd)} ({self.basis})"
@@ -91,7 +99,7 @@ def parse_tiers(raw: Any) -> tuple[Tier, ...]:
     for item in raw:
         if not isinstance(item, Mapping):
             continue
-        price = _number(item.get("price"))
+        price = as_number(item.get("price"))
         method = item.get("priceMethod")
         inputs = item.get("inputs") or {}
         if price is None or price <= 0 or not isinstance(method, str) or not isinstance(inputs, Mapping):
@@ -105,25 +113,45 @@ def spec_pricing(spec: ModelSpec) -> Pricing:
     return Pricing(source="the bundled spec", cps=spec.pricing.usd_per_second, per_run=None)
 
 
-def estimate(spec: ModelSpec, pricing: Pricing, inputs: Mapping[str, Any]) -> Estimate | None:
+def estimate(
+    spec: ModelSpec, pricing: Pricing, inputs: Mapping[str, Any], bills: Sequence[Billed] = ()
+) -> Estimate | None:
     """The cost of one run of `spec` with `inputs` (Wiro's ids, defaults filled in), or None when no
-    source gives a figure."""
+    source gives a figure. `bills`: what Wiro billed this model's earlier runs (the journal's)."""
     call = {item.id: inputs.get(item.id, item.default) for item in spec.inputs} | dict(inputs)
-    outputs = _outputs(spec, call)
-    tiered = _from_tiers(spec, pricing.tiers, call, outputs)
+    floor = highest_comparable(bills, work_of(spec, call))
+    published = _published(spec, pricing, call, billed_before=floor is not None)
+    if floor is not None and (published is None or floor.cost > published.usd):
+        return Estimate(
+            floor.cost,
+            f"what Wiro billed for comparable work: {usd_text(floor.cost)} for task {floor.task_id} "
+            f"({describe_work(floor.work)})",
+            "billed",
+        )
+    return published
+
+
+def _published(spec: ModelSpec, pricing: Pricing, call: Mapping[str, Any], *, billed_before: bool) -> Estimate | None:
+    tiered = _from_tiers(spec, pricing.tiers, call, _outputs(spec, call))
     if tiered is not None:
         return tiered
-    work = _work(spec, call)
-    scaled = f", scaled ×{work:.2g} for this call's size" if not math.isclose(work, 1.0) else ""
+    kind: Basis
     if pricing.per_run:
-        return Estimate(pricing.per_run * work, f"Wiro's typical cost per run{scaled}")
-    if pricing.cps and spec.pricing.typical_seconds:
+        typical, words, kind = pricing.per_run, "Wiro's typical cost per run", "typical"
+    elif pricing.cps and spec.pricing.typical_seconds:
         seconds = spec.pricing.typical_seconds
-        return Estimate(
-            pricing.cps * seconds * work,
-            f"{usd_text(pricing.cps)}/GPU-second × ~{seconds:g} s typical{scaled}, from {pricing.source}",
-        )
-    return None
+        typical = pricing.cps * seconds
+        words = f"{usd_text(pricing.cps)}/GPU-second × ~{seconds:g} s typical, from {pricing.source}"
+        kind = "gpu_seconds"
+    else:
+        return None
+    work = _work(spec, call)
+    if work < 1 and not billed_before:
+        # Wiro may bill a run whatever its size: a smaller call counts as a typical one until one like it
+        # has been billed.
+        return Estimate(typical, f"{words}; a smaller call counts as a typical run until Wiro bills one", kind)
+    scaled = f", scaled ×{work:.2g} for this call's size" if not math.isclose(work, 1.0) else ""
+    return Estimate(typical * work, f"{words}{scaled}", kind)
 
 
 def _from_tiers(spec: ModelSpec, tiers: tuple[Tier, ...], call: Mapping[str, Any], outputs: int) -> Estimate | None:
@@ -144,7 +172,7 @@ def _from_tiers(spec: ModelSpec, tiers: tuple[Tier, ...], call: Mapping[str, Any
     if tier.method == protocol.PRICE_PER_OUTPUT:
         units, what = (count if count is not None else outputs), "output"
     elif tier.method == protocol.PRICE_PER_PIXEL:
-        width, height = _number(call.get("width")), _number(call.get("height"))
+        width, height = as_number(call.get("width")), as_number(call.get("height"))
         if not (width and height):
             return None
         units, what = width * height * (count if count is not None else outputs), "pixel"
@@ -154,7 +182,9 @@ def _from_tiers(spec: ModelSpec, tiers: tuple[Tier, ...], call: Mapping[str, Any
         units, what = spec.pricing.typical_seconds * (count or 1.0), "GPU-second (typical)"
     else:
         units, what = (count if count is not None else 1.0), "run"
-    return Estimate(tier.price * units, f"Wiro's price tier: {usd_text(tier.price)} per {what} × {_count(units)}")
+    return Estimate(
+        tier.price * units, f"Wiro's price tier: {usd_text(tier.price)} per {what} × {_count(units)}", "tier"
+    )
 
 
 def _match(tier: Tier, call: Mapping[str, Any]) -> tuple[int | None, float]:
@@ -163,8 +193,8 @@ def _match(tier: Tier, call: Mapping[str, Any]) -> tuple[int | None, float]:
     for key, wanted in tier.inputs.items():
         given = call.get(key)
         if wanted.upper().startswith(protocol.QUANTITY_PREFIX):
-            per = _number(wanted[len(protocol.QUANTITY_PREFIX) :])
-            value = _number(given)
+            per = as_number(wanted[len(protocol.QUANTITY_PREFIX) :])
+            value = as_number(given)
             if per is None or per <= 0 or value is None:
                 return None, 1.0
             quantity *= value / per
@@ -182,7 +212,7 @@ def _has_quantity(tier: Tier) -> bool:
 def _same(given: Any, wanted: str) -> bool:
     if given is None:
         return False
-    a, b = _number(given), _number(wanted)
+    a, b = as_number(given), as_number(wanted)
     if a is not None and b is not None:
         return math.isclose(a, b)
     return str(given).strip().lower() == wanted.strip().lower()
@@ -190,31 +220,17 @@ def _same(given: Any, wanted: str) -> bool:
 
 def _outputs(spec: ModelSpec, call: Mapping[str, Any]) -> int:
     name = spec.pricing.outputs_input
-    count = _number(call.get(name)) if name else None
+    count = as_number(call.get(name)) if name else None
     return max(1, int(count)) if count else 1
 
 
 def _work(spec: ModelSpec, call: Mapping[str, Any]) -> float:
     """How much more GPU work than a typical run: the product of value ÷ default over the inputs the
     spec says the time grows with, doubled where the spec says so (true CFG runs the model twice)."""
-    defaults = {item.id: item.default for item in spec.inputs}
+    asked, typical = work_of(spec, call), work_of(spec, {})
     factor = 1.0
-    for name in spec.pricing.scales_with:
-        value, default = _number(call.get(name)), _number(defaults.get(name))
-        if value and default:
-            factor *= value / default
-    for name, above in spec.pricing.doubles_above.items():
-        value = _number(call.get(name))
-        if value is not None and value > above:
-            factor *= 2
+    for name, value in asked.items():
+        base = typical.get(name)
+        if value and base:
+            factor *= value / base
     return factor
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import threading
 import time
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any, Literal
 
 # Endpoints (all POST, relative to the base URL that ends in /v1).
 RUN_PATH = "/Run/{owner}/{slug}"
@@ -23,10 +26,57 @@ TOOL_DETAIL_PATH = "/Tool/Detail"
 TASK_LIST_PATH = "/Task/List"
 
 
-def task_list_body(limit: int) -> dict[str, str]:
-    """The newest tasks of the account. GUESS: `modelName` would filter, but which name it takes (the
-    slug? the title?) is unknown, so we never send it and filter on our side."""
-    return {"type": "model", "sort": "id", "order": "DESC", "start": "0", "limit": str(limit)}
+def task_list_body(limit: int, start: int = 0) -> dict[str, str]:
+    """The account's tasks, newest first, from the `start`-th. GUESS: `modelName` would filter, but which
+    name it takes (the slug? the title?) is unknown, so we never send it and filter on our side."""
+    return {"type": "model", "sort": "id", "order": "DESC", "start": str(start), "limit": str(limit)}
+
+
+# GUESS: a task's `createtime` is Wiro's clock in unix seconds, which may differ from ours by minutes:
+# a task created this long before or after a claim may be the one that claim started.
+CLOCK_SLACK = 600.0
+
+
+def same_inputs(
+    sent: Mapping[str, Any], echoed: Any, *, files: frozenset[str] = frozenset()
+) -> Literal["same", "different", "unknown"]:
+    """Whether a listed task's `parameters` show the inputs a Run sent (Wiro's ids).
+
+    GUESS: Task/List and Task/Detail echo a task's inputs in `parameters`, but Wiro's documented record
+    shows only some of them (its example has `inputImage` alone). So inputs present on both sides must
+    be equal (numbers as numbers, text without surrounding spaces); a seed of 0 is drawn by Wiro and an
+    uploaded file comes back as Wiro's own URL, so neither is compared; and when the prompt (or, without
+    one, every input) is missing from `parameters`, Wiro cannot tell: "unknown"."""
+    if not isinstance(echoed, Mapping):
+        return "unknown"
+    compared = 0
+    for key, value in sent.items():
+        if key in files or key not in echoed or (key == "seed" and str(value).strip() in ("", "0")):
+            continue
+        if not _same_value(value, echoed[key]):
+            return "different"
+        compared += 1
+    if not compared or ("prompt" in sent and "prompt" not in echoed):
+        return "unknown"
+    return "same"
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    x, y = as_number(a), as_number(b)
+    if x is not None and y is not None:
+        return math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9)
+    return str(a).strip() == str(b).strip()
+
+
+def as_number(value: Any) -> float | None:
+    """A number as Wiro may write it (40, "40", "0.0035"): a finite float, or None for anything else."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 # Prices: Tool/Detail's `cps` (USD per GPU second), `approximatelycost` (a typical run, USD) and

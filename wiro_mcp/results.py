@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from .bills import checked_cost
 from .models import Task
 from .pricing import usd_text
 from .protocol import TaskState, status_label
@@ -59,6 +60,9 @@ class TaskResult(BaseModel):
     outputs: list[OutputInfo] = Field(default_factory=list)
     elapsed_seconds: float | None = Field(default=None, description="GPU run time Wiro reports")
     cost_usd: float | None = Field(default=None, description="what Wiro billed for the task, in USD")
+    cost_problem: str | None = Field(
+        default=None, description="why Wiro's reported cost is not shown: it cannot be right (counted at the estimate)"
+    )
     estimated_cost_usd: float | None = Field(
         default=None, description="the estimate made before the run (cost_usd is what Wiro billed, once known)"
     )
@@ -125,6 +129,7 @@ def task_result(
     error = None
     if state is TaskState.FAILED:
         error = (task.debug_error or "").strip() or f"Wiro reported {task.status} (exit code {task.pexit})"
+    cost = checked_cost(task.total_cost, estimate)
     return TaskResult(
         task_id=task.id,
         task_token=task.socket_token,
@@ -139,7 +144,8 @@ def task_result(
         if state is TaskState.SUCCEEDED
         else [],
         elapsed_seconds=task.elapsed_seconds,
-        cost_usd=task.total_cost,
+        cost_usd=cost.usd,
+        cost_problem=f"Wiro reported a cost that cannot be right: {cost.problem}" if cost.problem else None,
         estimated_cost_usd=estimate,
         error=error,
         next_action=next_action,
@@ -178,6 +184,9 @@ def _money(result: TaskResult) -> str:
         would = f", Wiro would charge about {usd_text(shown)}" if shown is not None else ""
         return f" (sandbox: nothing billed{would})"
     guess = result.estimated_cost_usd
+    if result.cost_problem is not None:
+        counted = f"; it counts at the estimate, {usd_text(guess)}" if guess is not None else ""
+        return f" ({result.cost_problem}{counted})"
     if result.cost_usd is not None:
         return f", cost ${result.cost_usd:.4f}" + (f" (estimated {usd_text(guess)})" if guess is not None else "")
     return f", estimated cost about {usd_text(guess)} (an estimate)" if guess is not None else ""

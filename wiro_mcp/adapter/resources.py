@@ -16,7 +16,7 @@ from ..errors import WiroMCPError
 from ..journal import Journal
 from ..memory import TaskMemory
 from ..pricing import estimate, spec_pricing
-from ..spending import spending_view
+from ..spending import journal_view, spending_view
 from .app_state import AppState
 
 
@@ -60,10 +60,12 @@ def register_resources(server: MCPServer[Any], live: Callable[[], AppState]) -> 
     )
     async def spending() -> str:
         service = live().service
-        journal = await service.records.journal()
-        spend = await service.records.run(Journal.spend)
-        where = str(journal.path) if journal.path is not None else f"in memory: {journal.problem}"
-        return json.dumps(spending_view(spend, service.launcher.limits, where), indent=1)
+        try:
+            spend = await service.records.run(Journal.spend)
+        except WiroMCPError as exc:  # JournalError: the view still says what it can, and why not the rest
+            raise ResourceError(f"The spend cannot be read: {exc}") from exc
+        view = spending_view(spend, service.launcher.limits, journal_view(service.records.status()))
+        return json.dumps(view, indent=1)
 
     @server.resource(
         "wiro://tasks/{task_id}",
