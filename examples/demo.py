@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from generate_panorama import generate, save_viewer_page
+from generate_panorama import ProgressLine, generate, save_viewer_page
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp_types import ImageContent
@@ -21,12 +21,6 @@ from mcp_types import ImageContent
 # Where the files go: demo-output/ in the project, or the folder given as the first argument.
 OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "demo-output"
 PROMPT = "a quiet alpine lake at sunrise, pine forest all around, snowy peaks, mist on the water"
-
-
-async def progress_bar(value: float, total: float | None, message: str | None) -> None:
-    fraction = value / (total or 1)
-    done = int(fraction * 30)
-    print(f"  [{'#' * done}{'.' * (30 - done)}] {fraction:4.0%}  {message or ''}", flush=True)
 
 
 async def main() -> int:
@@ -41,7 +35,9 @@ async def main() -> int:
             for tool in tools.tools:
                 print(f"  - {tool.name}: {tool.title}")
             print(f"\nGenerating a 2048x1024 panorama: {PROMPT!r}")
-            data, path = await generate(client, PROMPT, OUT, progress=progress_bar)
+            # In a terminal one progress bar redrawn in place; into a pipe, a line per status or 10 %.
+            with ProgressLine.on(sys.stdout) as progress:
+                data, path = await generate(client, PROMPT, OUT, progress=progress)
             page = await save_viewer_page(client, data, path)
             behind = await client.call_tool("view_panorama", {"task_id": data["task_id"], "yaw": 180})
             shot = next(block for block in behind.content if isinstance(block, ImageContent))

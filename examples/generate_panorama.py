@@ -18,10 +18,13 @@ import asyncio
 import base64
 import json
 import os
+import re
+import shutil
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, TextIO
 
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
@@ -33,7 +36,86 @@ Progress = Callable[[float, float | None, str | None], Awaitable[None]]
 
 
 async def print_progress(value: float, total: float | None, message: str | None) -> None:
+    """Every update on a line of its own, for a caller that keeps them all (ProgressLine shows fewer)."""
     print(f"  {value / (total or 1):4.0%}  {message or ''}", flush=True)
+
+
+class ProgressLine:
+    """Progress for a person: in a terminal one line redrawn in place (a task sends ~50 updates, which
+    would otherwise scroll everything else away); in a pipe or a CI log, a line only per milestone.
+    Use it as a context manager, so the line is ended (or the last update logged) when the task is."""
+
+    def __init__(self, stream: TextIO, *, terminal: bool, width: int = 80) -> None:
+        self._stream = stream
+        self.terminal = terminal
+        # A line longer than the terminal wraps, and a carriage return only goes back to its last row.
+        self._width = max(20, width)
+        self._drawn = False
+        self._logged: tuple[int, str] | None = None
+        self._pending = ""
+
+    @classmethod
+    def on(cls, stream: TextIO) -> ProgressLine:
+        """A printer for `stream` as it is: redrawing only where a terminal can (not TERM=dumb)."""
+        terminal = stream.isatty() and os.environ.get("TERM") != "dumb"
+        return cls(stream, terminal=terminal, width=shutil.get_terminal_size().columns)
+
+    async def __call__(self, progress: float, total: float | None, message: str | None) -> None:
+        fraction = min(1.0, max(0.0, progress / total)) if total else None
+        text = progress_text(fraction, one_line(message or ""))
+        if self.terminal:
+            self._stream.write(f"\r{text[: self._width - 1]}\x1b[K")
+            self._stream.flush()
+            self._drawn = True
+            return
+        mark = milestone(fraction, message or "")
+        if mark == self._logged:
+            self._pending = text
+            return
+        self._logged, self._pending = mark, ""
+        self._write_line(text)
+
+    def finish(self) -> None:
+        """End the redrawn line; in a log, print the last update if it was held back."""
+        if self._drawn:
+            self._stream.write("\n")
+            self._stream.flush()
+            self._drawn = False
+        if self._pending:
+            self._write_line(self._pending)
+            self._pending = ""
+
+    def _write_line(self, text: str) -> None:
+        self._stream.write(f"{text}\n")
+        self._stream.flush()
+
+    def __enter__(self) -> ProgressLine:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.finish()
+
+
+def progress_text(fraction: float | None, message: str) -> str:
+    """A 30-character bar and the percentage when the total is known, then the server's message."""
+    if fraction is None:
+        return f"  {message}"
+    done = int(fraction * 30)
+    return f"  [{'#' * done}{'.' * (30 - done)}] {fraction:4.0%}  {message}"
+
+
+def milestone(fraction: float | None, message: str) -> tuple[int, str]:
+    """What a log line is worth printing for: a new tenth of the way, or a new status. Counters in the
+    message ("step 6/40") do not count as new, or every denoising step would print a line."""
+    tenth = int(fraction * 10) if fraction is not None else -1
+    return tenth, re.sub(r"\d+", "#", message)
+
+
+def one_line(text: str) -> str:
+    """`text` on one line with nothing the terminal would act on: line breaks and controls escaped."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 async def generate(
@@ -82,12 +164,25 @@ async def save_viewer_page(client: Client, data: dict[str, Any], png: Path) -> P
         "task_id": data["task_id"],
         "prompt": data.get("prompt", ""),
     }
-    # The viewer reads window.WIRO_PANORAMA when it has no host to talk to; "<\\/" keeps the script whole.
-    embedded_json = json.dumps(embedded).replace("</", "<\\/")
-    script = f"<script>window.WIRO_PANORAMA = {embedded_json};</script>"
+    # The viewer reads window.WIRO_PANORAMA when it has no host to talk to.
+    script = f"<script>window.WIRO_PANORAMA = {script_json(embedded)};</script>"
     page = png.with_suffix(".html")
     page.write_text(document.text.replace("<head>", f"<head>\n{script}", 1), encoding="utf-8")
     return page
+
+
+# What could end or change a <script> element holding JSON: "</script>" ends it, "<!--<script>" makes
+# the parser take the rest of the page as script, and before ES2019 U+2028/U+2029 ended a JS string.
+# JSON only has them inside strings, where these escapes mean the same characters.
+_SCRIPT_ESCAPES = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+
+
+def script_json(value: Any) -> str:
+    """`value` as JSON that can go inside a <script> whatever its strings hold (a prompt is anyone's text):
+    none of the characters that could end or change the element is left as itself."""
+    return json.dumps(value, allow_nan=False).translate(_SCRIPT_ESCAPES)
 
 
 def connect(args: argparse.Namespace) -> Client:
@@ -113,7 +208,8 @@ async def main() -> int:
     parser.add_argument("--run-seconds", type=float, default=2.5, help="sandbox only: how long its task runs")
     args = parser.parse_args()
     async with connect(args) as client:
-        data, path = await generate(client, args.prompt, args.out, progress=print_progress)
+        with ProgressLine.on(sys.stdout) as progress:
+            data, path = await generate(client, args.prompt, args.out, progress=progress)
         page = await save_viewer_page(client, data, path)
     cost = data.get("cost_usd", 0)
     billed = f"sandbox, nothing billed (Wiro would charge ${cost:.4f})" if data.get("sandbox") else f"cost ${cost:.4f}"

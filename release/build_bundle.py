@@ -5,8 +5,10 @@ dependencies and a uv.lock pinning the versions built with (server type "uv": th
 `uv run server.py`, and uv brings Python and the packages), an icon drawn here, and a manifest
 whose tool list comes from the server's own list_tools(), so it cannot drift. The person's
 settings are `user_config`: the key and secret are `sensitive` (the host keeps them in the OS
-keychain), folders are directory pickers. A setting left empty reaches the server as an unfilled
-"${user_config.…}" placeholder, which the server reads as unset. `mcpb pack` (the official tool,
+keychain), folders are directory pickers, and a switch runs the server on its embedded sandbox, so
+the bundle can be tried without a Wiro account (the key is then not needed, hence not required). A
+setting left empty reaches the server as an unfilled "${user_config.…}" placeholder, which the
+server reads as unset. `mcpb pack` (the official tool,
 pinned in release/node/package.json) writes the archive and checks the manifest against the schema.
 
     python release/build_bundle.py [OUT_DIR]     # default: dist/
@@ -38,9 +40,11 @@ USER_CONFIG: dict[str, dict[str, Any]] = {
     "api_key": {
         "type": "string",
         "title": "Wiro API key",
-        "description": "The API key of a project in your Wiro dashboard (https://wiro.ai).",
+        "description": "The API key of a project in your Wiro dashboard (https://wiro.ai). "
+        "Not needed to try it without an account (the sandbox setting).",
         "sensitive": True,
-        "required": True,
+        # Not required, so the sandbox can run without one; a call without a key names WIRO_API_KEY.
+        "required": False,
     },
     "api_secret": {
         "type": "string",
@@ -48,6 +52,14 @@ USER_CONFIG: dict[str, dict[str, Any]] = {
         "description": "The project's API secret. Leave empty for a project made without one (key-only).",
         "sensitive": True,
         "required": False,
+    },
+    "sandbox": {
+        "type": "boolean",
+        "title": "Try it without an account (sandbox)",
+        "description": "Run against a simulated Wiro inside the server: no key needed, nothing is billed, and "
+        "the pictures are placeholders marked SANDBOX. Turn it off to generate on your Wiro account.",
+        "required": False,
+        "default": False,
     },
     "output_dir": {
         "type": "directory",
@@ -83,6 +95,7 @@ USER_CONFIG: dict[str, dict[str, Any]] = {
 ENVIRONMENT = {
     "WIRO_API_KEY": "api_key",
     "WIRO_API_SECRET": "api_secret",
+    "WIRO_MCP_SANDBOX": "sandbox",  # read by the command line, as --sandbox
     "WIRO_MCP_OUTPUT_DIR": "output_dir",
     "WIRO_MCP_DAILY_BUDGET_USD": "daily_budget_usd",
     "WIRO_MCP_CONFIRM_ABOVE_USD": "confirm_above_usd",
@@ -93,7 +106,9 @@ Generate 360° panoramas (Tencent HunyuanWorld-1.0) and images (Tencent SRPO on 
 Wiro API, and look around the panoramas inside the chat. Every run is billed by Wiro to your
 account; each result shows its cost, and the daily budget and confirmation threshold keep spending
 in your hands. If a tool call fails, run `wiro-mcp doctor` (or `uvx wiro-mcp doctor`) with the same
-settings: it checks the key, the connection and the folders, and says what to fix."""
+settings: it checks the key, the connection and the folders, and says what to fix. To try it first
+without an account, turn on "Try it without an account (sandbox)": nothing is billed, and the
+pictures are the sandbox's placeholders."""
 
 
 async def listed_tools() -> list[dict[str, str]]:
@@ -177,7 +192,7 @@ def draw_icon(path: Path, size: int = 512) -> None:
 
 
 def stage(folder: Path, tools: list[dict[str, str]]) -> None:
-    # The sandbox stays in: `--sandbox` lets a person try the bundle without an account.
+    # The sandbox stays in: its setting (WIRO_MCP_SANDBOX) lets a person try the bundle without an account.
     shutil.copytree(ROOT / "wiro_mcp", folder / "wiro_mcp", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     shutil.copy2(ROOT / ENTRY, folder / ENTRY)
     shutil.copy2(ROOT / "LICENSE", folder / "LICENSE")

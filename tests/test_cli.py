@@ -15,7 +15,7 @@ import pytest
 
 from wiro_mcp.sandbox import Sandbox, SandboxConfig
 
-from .helpers import server_env, stdio_session
+from .helpers import server_env, stdio_session, text
 
 MESSAGES: list[dict[str, Any]] = [
     {
@@ -75,7 +75,8 @@ def test_stdout_carries_nothing_but_json_rpc() -> None:
     assert call["result"]["structuredContent"]["elapsed_seconds"] == pytest.approx(0.3, abs=0.01)
     # The agent is told that nothing was billed, in the result and in the server's instructions.
     assert call["result"]["structuredContent"]["sandbox"] is True
-    assert "(sandbox: nothing billed, Wiro would charge about $" in call["result"]["content"][0]["text"]
+    said = call["result"]["content"][0]["text"]
+    assert "(sandbox: nothing billed, the money is simulated; a real run would cost about $" in said
     assert "nothing is billed" in next(p for p in parsed if p.get("id") == 1)["result"]["instructions"]
     assert any(p.get("method") == "notifications/progress" for p in parsed), "progress arrived as JSON-RPC"
     assert next(p for p in parsed if p.get("id") == 4)["result"]["isError"] is True
@@ -91,6 +92,8 @@ def test_stdout_carries_nothing_but_json_rpc() -> None:
         # Refused at start-up, before any call could look as if it reached Wiro.
         ("WIRO_API_BASE_URL", "not a url", "must be a http:// or https:// URL like https://api.wiro.ai/v1"),
         ("WIRO_SOCKET_URL", "https://socket.wiro.ai/v1", "must be a ws:// or wss:// URL"),
+        # A typo must not quietly mean "off", and so a run billed to the real account.
+        ("WIRO_MCP_SANDBOX", "ture", "must be 1, true, yes or on (or 0, false, no, off)"),
     ],
 )
 def test_a_bad_environment_is_refused_by_name(name: str, value: str, says: str) -> None:
@@ -212,3 +215,73 @@ def test_settings_a_host_left_unfilled_are_unset() -> None:
     )
     assert settings.api_secret is None and settings.daily_budget_usd is None
     assert unfilled("${user_config.input_dirs}") and not unfilled("${a}/${b}") and not unfilled("/home/${x")
+
+
+@pytest.mark.parametrize(
+    ("argv", "command", "folders"),
+    [
+        # A host expands the bundle's folders setting into several words, then a person adds a command.
+        (["--input-dirs", "a", "b", "doctor"], "doctor", ["a", "b"]),
+        (["--input-dirs", "doctor"], "doctor", None),
+        (["--sandbox", "--input-dirs", "a", "sandbox", "--port", "9"], "sandbox", ["a"]),
+        (["--input", "a", "doctor"], "doctor", ["a"]),  # argparse's abbreviation of the option
+        # The server as today: every word after --input-dirs is a folder, the last option included.
+        (["--sandbox", "--input-dirs", "a", "b"], None, ["a", "b"]),
+        (["--input-dirs", "a", "--transport", "http"], None, ["a"]),
+        (["--input-dirs", "${user_config.input_dirs}"], None, ["${user_config.input_dirs}"]),
+        (["--input-dirs", "./doctor"], None, ["./doctor"]),
+        (["--input-dirs", "a", "--input-dirs", "b", "doctor"], "doctor", ["a", "b"]),
+    ],
+)
+def test_a_command_word_after_the_folders_is_the_command(
+    argv: list[str], command: str | None, folders: list[str] | None
+) -> None:
+    from wiro_mcp.cli import arguments
+
+    args = arguments(argv)
+    assert (args.command, args.input_dirs) == (command, folders)
+    if command == "sandbox":
+        assert args.port == 9, "the options after the command word stay the command's"
+
+
+@pytest.mark.parametrize(
+    ("value", "wanted"),
+    [
+        ("1", True),
+        ("true", True),
+        (" Yes ", True),
+        ("ON", True),
+        ("0", False),
+        ("false", False),
+        ("no", False),
+        ("off", False),
+        ("", False),
+        (None, False),
+        ("${user_config.sandbox}", False),  # a bundle whose setting nothing filled in
+    ],
+)
+def test_wiro_mcp_sandbox_reads_as_the_sandbox_flag(value: str | None, wanted: bool) -> None:
+    from wiro_mcp.cli import sandbox_wanted
+
+    assert sandbox_wanted(value) is wanted
+
+
+@pytest.mark.anyio
+async def test_wiro_mcp_sandbox_runs_the_server_against_the_sandbox_without_a_key() -> None:
+    # Pointed at nothing: only the embedded sandbox can answer.
+    env = server_env(
+        None,
+        PATH="/usr/bin:/bin",
+        WIRO_MCP_SANDBOX="true",
+        WIRO_API_BASE_URL="http://127.0.0.1:9/v1",
+        WIRO_SOCKET_URL="ws://127.0.0.1:9/socket/v1",
+    )
+    # --run-seconds is accepted: the variable counts as --sandbox.
+    async with stdio_session(env, ["--run-seconds", "0.3", "--queue-seconds", "0.1"]) as s:
+        result = await s.call("generate_image", {"prompt": "no account needed", "preview": False})
+        stderr = s.stderr
+    assert result.structured_content is not None, text(result)
+    assert result.structured_content["state"] == "succeeded", text(result)
+    assert result.structured_content["sandbox"] is True
+    assert "(sandbox: nothing billed" in text(result)
+    assert "using the embedded sandbox" in stderr

@@ -137,3 +137,56 @@ def test_the_command_prints_one_line_per_check_and_exits_1_on_a_failure(sandbox:
     assert bad.returncode == 1
     assert any(line.startswith("fail  credentials:") for line in bad.stdout.splitlines())
     assert bad.stdout.splitlines()[-1] == "1 check failed: fix the lines marked fail, then run again."
+
+
+def run_command(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    # stdin closed: were the command word taken for something else, the server would stop at once.
+    return subprocess.run(
+        [sys.executable, "-m", "wiro_mcp", *args],
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_the_command_checks_the_folders_given_with_input_dirs(sandbox: Sandbox, tmp_path: Path) -> None:
+    pictures, missing = tmp_path / "pictures", tmp_path / "nope"
+    pictures.mkdir()
+    # As the bundle starts it: the folders expanded after --input-dirs, then the command word.
+    done = run_command(["--input-dirs", str(pictures), str(missing), "doctor"], server_env(sandbox))
+    lines = done.stdout.splitlines()
+    assert f"ok    input folder: {pictures} (readable)" in lines, done.stdout + done.stderr
+    assert f"fail  input folder: {missing} does not exist: create it or fix --input-dirs" in lines
+    assert done.returncode == 1
+    good = run_command(["--input-dirs", str(pictures), "doctor"], server_env(sandbox))
+    assert good.returncode == 0, good.stdout + good.stderr
+
+
+@pytest.mark.parametrize("how", ["--sandbox", "WIRO_MCP_SANDBOX"])
+def test_the_doctor_checks_the_embedded_sandbox_when_the_server_would_use_it(how: str, tmp_path: Path) -> None:
+    # No key, and a Wiro nobody answers at: every check that passes passed against the sandbox.
+    env = {
+        "WIRO_API_BASE_URL": "http://127.0.0.1:9/v1",
+        "WIRO_SOCKET_URL": "ws://127.0.0.1:9/socket/v1",
+        # The platform's state folder, were it used, inside the test's own.
+        "HOME": str(tmp_path),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+    }
+    args = ["doctor"]
+    if how == "--sandbox":
+        args.insert(0, "--sandbox")
+    else:
+        env["WIRO_MCP_SANDBOX"] = "1"
+    # No WIRO_MCP_STATE_DIR: a sandbox's journal is a temporary folder of its own, as the server's is.
+    done = run_command(args, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    checks = dict(line.split(": ", 1) for line in done.stdout.splitlines()[1:-1])
+    assert set(name.split()[0] for name in checks) == {"ok"}, done.stdout
+    mode = checks["ok    mode"]
+    assert mode.startswith("the embedded sandbox at http://127.0.0.1:") and "nothing is billed" in mode
+    assert checks["ok    credentials"].startswith("http://127.0.0.1:") and "accepts them" in checks["ok    credentials"]
+    assert checks["ok    socket"].startswith("ws://127.0.0.1:") and checks["ok    socket"].endswith("answers")
+    assert "wiro-mcp-sandbox-" in checks["ok    journal"], "not the real journal"
+    assert not (tmp_path / "state").exists()

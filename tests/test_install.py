@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
-from mcp_types import TextContent
+from mcp_types import CallToolResult, TextContent
 from PIL import Image
 
 from release import build_bundle
 from release.node_tools import NodeTools, node_tools
 from wiro_mcp import __version__
+from wiro_mcp.cli import SANDBOX_ENV
 from wiro_mcp.config import Settings
 from wiro_mcp.sandbox import Sandbox
 
@@ -133,13 +134,15 @@ def test_the_manifest_matches_the_server(unpacked: Path) -> None:
     assert manifest["server"]["type"] == "uv" and (unpacked / manifest["server"]["entry_point"]).is_file()
     assert {t["name"] for t in manifest["tools"]} == TOOLS
     config = manifest["user_config"]
-    assert config["api_key"]["sensitive"] and config["api_key"]["required"]
+    # The key is not required: the sandbox setting runs without one (and a call without it names it).
+    assert config["api_key"]["sensitive"] and not config["api_key"]["required"]
+    assert config["sandbox"]["type"] == "boolean" and config["sandbox"]["default"] is False
     assert config["api_secret"]["sensitive"] and not config["api_secret"]["required"]
     assert (
         config["output_dir"]["type"] == config["input_dirs"]["type"] == "directory" and config["input_dirs"]["multiple"]
     )
     aliases = {field.alias for field in Settings.model_fields.values()}
-    assert set(manifest["server"]["mcp_config"]["env"]) <= aliases
+    assert set(manifest["server"]["mcp_config"]["env"]) <= aliases | {SANDBOX_ENV}, "every variable is read"
     with Image.open(unpacked / manifest["icon"]) as icon:
         assert icon.size == (512, 512)
     # The packages uv installs are the server's own, pinned by the lock built with the bundle.
@@ -196,18 +199,45 @@ async def test_the_bundles_server_entry_runs_as_the_host_starts_it(
     assert config["env"]["WIRO_MCP_DAILY_BUDGET_USD"] == "${user_config.daily_budget_usd}", "left unfilled by the host"
     # Where this test's Wiro lives: the sandbox's address instead of api.wiro.ai.
     where = {k: v for k, v in server_env(sandbox).items() if k in ("WIRO_API_BASE_URL", "WIRO_SOCKET_URL")}
+    result = await call_as_the_host_starts_it(
+        config, where, tmp_path, {"prompt": "from the bundle", "input_image": str(pictures / "start.png")}
+    )
+    text = " ".join(block.text for block in result.content if isinstance(block, TextContent))
+    assert result.structured_content is not None and result.structured_content["state"] == "succeeded", text
+    assert [p.name for p in saved.rglob("*.png")], "the output folder the person picked holds the picture"
+
+
+async def call_as_the_host_starts_it(
+    config: dict[str, Any], env: dict[str, str], tmp_path: Path, arguments: dict[str, Any]
+) -> CallToolResult:
+    """Start the bundle's server entry with the host's command and environment (plus `env`), and call
+    generate_image once."""
     server = StdioServerParameters(
         command=config["command"],
         args=config["args"],
-        env=uv_env(**config["env"], **where, WIRO_MCP_STATE_DIR=str(tmp_path / "state")),
+        env=uv_env(**config["env"], **env, WIRO_MCP_STATE_DIR=str(tmp_path / "state")),
         cwd=str(tmp_path),
     )
     with (tmp_path / "server.log").open("w") as log:
         async with Client(stdio_client(server, errlog=log)) as client:
-            result = await client.call_tool(
-                "generate_image",
-                {"prompt": "from the bundle", "input_image": str(pictures / "start.png"), "preview": False},
-            )
+            return await client.call_tool("generate_image", {**arguments, "preview": False})
+
+
+@BUNDLE
+@pytest.mark.parametrize("sandbox", [True, False], ids=["sandbox on", "sandbox off"])
+async def test_without_a_key_the_bundle_tries_the_sandbox_or_names_the_key(
+    tools: NodeTools, unpacked: Path, tmp_path: Path, sandbox: bool
+) -> None:
+    # The person filled in nothing but, perhaps, the sandbox switch.
+    config = host_config(tools, unpacked, {"sandbox": True} if sandbox else {})
+    assert config["env"][SANDBOX_ENV] == ("true" if sandbox else "false")
+    assert config["env"]["WIRO_API_KEY"] == "${user_config.api_key}", "left unfilled by the host"
+    # A Wiro nobody answers at: only the embedded sandbox can run the call.
+    nowhere = {"WIRO_API_BASE_URL": "http://127.0.0.1:9/v1", "WIRO_SOCKET_URL": "ws://127.0.0.1:9/socket/v1"}
+    result = await call_as_the_host_starts_it(config, nowhere, tmp_path, {"prompt": "no account yet"})
     text = " ".join(block.text for block in result.content if isinstance(block, TextContent))
-    assert result.structured_content is not None and result.structured_content["state"] == "succeeded", text
-    assert [p.name for p in saved.rglob("*.png")], "the output folder the person picked holds the picture"
+    if sandbox:
+        assert result.structured_content is not None and result.structured_content["state"] == "succeeded", text
+        assert result.structured_content["sandbox"] is True and "(sandbox: nothing billed" in text
+    else:
+        assert result.is_error and "WIRO_API_KEY" in text, text

@@ -12,17 +12,69 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .config import Settings
     from .sandbox.billing import Billing
 
+# The words that name a command rather than a folder after `--input-dirs` (see `command_apart`).
+COMMANDS = ("doctor", "sandbox")
+# `--sandbox` from the environment, for hosts that set variables rather than arguments (the MCP Bundle).
+SANDBOX_ENV = "WIRO_MCP_SANDBOX"
+SANDBOX_ON = frozenset({"1", "true", "yes", "on"})
+SANDBOX_OFF = frozenset({"", "0", "false", "no", "off"})
 
-def _sandbox_credentials() -> tuple[str, str | None, bool]:
-    """The environment's credentials if set (key-only without a secret), else the fixed sandbox ones."""
+
+def sandbox_wanted(value: str | None) -> bool:
+    """WIRO_MCP_SANDBOX read as `--sandbox`: unset, blank or a host's unfilled placeholder is off. Any
+    other word raises ValueError: a typo must not quietly mean "off", and so a run on the real account."""
+    from .config import unfilled
+
+    word = (value or "").strip().lower()
+    if word in SANDBOX_ON:
+        return True
+    if word in SANDBOX_OFF or unfilled(word):
+        return False
+    raise ValueError(f"{SANDBOX_ENV}: must be 1, true, yes or on (or 0, false, no, off)")
+
+
+def command_apart(argv: list[str]) -> list[str]:
+    """`argv` with each folder of `--input-dirs` given as its own `--input-dirs=DIR` when a command word
+    follows the folders. `--input-dirs` takes every word after it (a host expands the bundle's folders
+    setting into several), so argparse alone would take `doctor` there for one more folder. A folder
+    named like a command is written `./doctor`."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        i += 1
+        if not (len(word) >= 3 and "--input-dirs".startswith(word)):  # argparse accepts `--input` too
+            out.append(word)
+            continue
+        folders: list[str] = []
+        while i < len(argv) and not argv[i].startswith("-") and argv[i] not in COMMANDS:
+            folders.append(argv[i])
+            i += 1
+        if i < len(argv) and argv[i] in COMMANDS:
+            # What follows the command word is the command's: leave it as it is.
+            return [*out, *(f"--input-dirs={folder}" for folder in folders), *argv[i:]]
+        out += [word, *folders]
+    return out
+
+
+def _sandbox_credentials(key: str | None, secret: str | None) -> tuple[str, str | None, bool]:
+    """The given credentials if there is a key (key-only without a secret), else the fixed sandbox ones."""
     from .sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET
 
-    key = os.environ.get("WIRO_API_KEY", "").strip()
     if key:
-        return key, os.environ.get("WIRO_API_SECRET", "").strip() or None, False
+        return key, secret or None, False
     return SANDBOX_API_KEY, SANDBOX_API_SECRET, True
+
+
+def _environ(name: str) -> str | None:
+    """A variable as Settings reads it: blank or a host's unfilled placeholder is unset."""
+    from .config import unfilled
+
+    value = os.environ.get(name, "").strip()
+    return None if not value or unfilled(value) else value
 
 
 def run_sandbox(port: int, host: str, run_seconds: float, queue_seconds: float, billing: Billing) -> None:
@@ -30,7 +82,7 @@ def run_sandbox(port: int, host: str, run_seconds: float, queue_seconds: float, 
 
     from .sandbox import Sandbox, SandboxConfig
 
-    key, secret, fixed = _sandbox_credentials()
+    key, secret, fixed = _sandbox_credentials(_environ("WIRO_API_KEY"), _environ("WIRO_API_SECRET"))
     config = SandboxConfig(
         api_key=key,
         api_secret=secret,
@@ -58,10 +110,59 @@ def run_sandbox(port: int, host: str, run_seconds: float, queue_seconds: float, 
         anyio.run(box.serve, ready)
 
 
-def run_doctor() -> None:
+def served(args: argparse.Namespace, settings: Settings) -> Settings:
+    """The settings the server runs with, and so the ones the doctor checks: the environment's, with the
+    folders of `--input-dirs`, and with `--sandbox` pointed at an embedded sandbox started here (it lives
+    as long as the process)."""
+    from .config import unfilled
+
+    folders = [d for d in args.input_dirs or [] if d.strip() and not unfilled(d)]
+    if folders:
+        settings = settings.model_copy(update={"input_dirs": os.pathsep.join(folders)})
+    if args.sandbox:
+        settings = on_sandbox(settings, args.run_seconds, args.queue_seconds, args.billing)
+    return settings
+
+
+def on_sandbox(settings: Settings, run_seconds: float, queue_seconds: float, billing: Billing) -> Settings:
+    """Start an embedded sandbox that accepts `settings`' credentials (else its fixed ones) and point
+    `settings` at it: results then say that nothing is billed."""
+    from pydantic import SecretStr
+
+    from .sandbox import Sandbox, SandboxConfig
+
+    key, secret, _ = _sandbox_credentials(
+        settings.api_key.get_secret_value() if settings.api_key else None,
+        settings.api_secret.get_secret_value() if settings.api_secret else None,
+    )
+    config = SandboxConfig(
+        api_key=key, api_secret=secret, run_seconds=run_seconds, queue_seconds=queue_seconds, billing=billing
+    )
+    box = Sandbox(config).start()
+    update: dict[str, object] = {
+        "base_url": box.base_url,
+        "socket_url": box.socket_url,
+        "api_key": SecretStr(key),
+        "api_secret": SecretStr(secret) if secret else None,
+        "sandbox": True,
+    }
+    if settings.state_dir is None:
+        # A sandbox's tasks and prices mean nothing to the next one: they stay out of the real journal.
+        import atexit
+        import shutil
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="wiro-mcp-sandbox-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        update["state_dir"] = Path(folder)
+    logging.getLogger("wiro_mcp").info("using the embedded sandbox at %s", box.base_url)
+    return settings.model_copy(update=update)
+
+
+def run_doctor(args: argparse.Namespace) -> None:
     from . import doctor
 
-    checks, status = doctor.run()
+    checks, status = doctor.run(prepare=lambda settings: served(args, settings))
     sys.stdout.write(doctor.report(checks))
     raise SystemExit(status)
 
@@ -69,7 +170,7 @@ def run_doctor() -> None:
 def run_server(args: argparse.Namespace) -> None:
     from pydantic import ValidationError
 
-    from .config import Settings, settings_problems, unfilled
+    from .config import Settings, settings_problems
 
     try:
         settings = Settings.from_env()
@@ -77,9 +178,6 @@ def run_server(args: argparse.Namespace) -> None:
         problems = "; ".join(settings_problems(exc))
         sys.stderr.write(f"wiro-mcp: invalid environment: {problems}\n")
         raise SystemExit(2) from None
-    folders = [d for d in args.input_dirs or [] if d.strip() and not unfilled(d)]
-    if folders:
-        settings = settings.model_copy(update={"input_dirs": os.pathsep.join(folders)})
     if args.transport == "stdio" and sys.stdin.isatty():
         # Started by hand: without this line it would just sit there, waiting for JSON-RPC.
         sys.stderr.write(
@@ -87,38 +185,7 @@ def run_server(args: argparse.Namespace) -> None:
             "that starts it. To check a setup run `wiro-mcp doctor`; for options, `wiro-mcp --help`. "
             "Ctrl+C stops it.\n"
         )
-    if args.sandbox:
-        from pydantic import SecretStr
-
-        from .sandbox import Sandbox, SandboxConfig
-
-        key, secret, _ = _sandbox_credentials()
-        config = SandboxConfig(
-            api_key=key,
-            api_secret=secret,
-            run_seconds=args.run_seconds,
-            queue_seconds=args.queue_seconds,
-            billing=args.billing,
-        )
-        box = Sandbox(config).start()
-        update: dict[str, object] = {
-            "base_url": box.base_url,
-            "socket_url": box.socket_url,
-            "api_key": SecretStr(key),
-            "api_secret": SecretStr(secret) if secret else None,
-            "sandbox": True,
-        }
-        if settings.state_dir is None:
-            # A sandbox's tasks and prices mean nothing to the next one: they stay out of the real journal.
-            import atexit
-            import shutil
-            import tempfile
-
-            folder = tempfile.mkdtemp(prefix="wiro-mcp-sandbox-")
-            atexit.register(shutil.rmtree, folder, ignore_errors=True)
-            update["state_dir"] = Path(folder)
-        settings = settings.model_copy(update=update)
-        logging.getLogger("wiro_mcp").info("using the embedded sandbox at %s", box.base_url)
+    settings = served(args, settings)
     from .adapter.app import create_server  # the SDK's import is most of start-up: after the checks
 
     server = create_server(settings)
@@ -143,7 +210,7 @@ def run_server(args: argparse.Namespace) -> None:
     serve(app, args.host, args.port)
 
 
-def main(argv: list[str] | None = None) -> None:
+def parser() -> argparse.ArgumentParser:
     from . import __version__
 
     parser = argparse.ArgumentParser(prog="wiro-mcp", description=__doc__)
@@ -151,14 +218,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--sandbox",
         action="store_true",
-        help="serve against an embedded sandbox instead of api.wiro.ai (nothing is billed)",
+        help=f"serve against an embedded sandbox instead of api.wiro.ai (nothing is billed); {SANDBOX_ENV}=1 "
+        "does the same",
     )
     _sandbox_options(parser, "--sandbox: ")
     parser.add_argument(
         "--input-dirs",
         nargs="*",
+        action="extend",
         metavar="DIR",
-        help="folders whose pictures may be used as input images (instead of WIRO_MCP_INPUT_DIRS); put it last",
+        help="folders whose pictures may be used as input images (instead of WIRO_MCP_INPUT_DIRS); a command "
+        "after them (doctor, sandbox) is the command: write a folder named like one ./doctor",
     )
     parser.add_argument("--transport", choices=["stdio", "http"], default="stdio", help="default: stdio")
     parser.add_argument("--host", default="127.0.0.1", help="HTTP: address to bind (default: loopback)")
@@ -177,16 +247,35 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser(
         "doctor",
         help="check the setup (credentials, socket, folders, journal) and say what to fix",
-        description="Check the setup this environment gives the server; exit status 1 when a check fails.",
+        description="Check the setup this environment and these options (--sandbox, --input-dirs) give the "
+        "server; exit status 1 when a check fails.",
     )
     sandbox = sub.add_parser("sandbox", help="run the simulated Wiro API in the foreground")
     sandbox.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
     sandbox.add_argument("--host", default="127.0.0.1")
     _sandbox_options(sandbox, "")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line (sys.argv by default) as the commands read it, `--sandbox` set by WIRO_MCP_SANDBOX
+    too; a mistake exits with status 2 and says what is wrong."""
+    words = parser()
+    args = words.parse_args(command_apart(sys.argv[1:] if argv is None else argv))
+    if args.command != "sandbox":
+        try:
+            args.sandbox = args.sandbox or sandbox_wanted(os.environ.get(SANDBOX_ENV))
+        except ValueError as exc:
+            sys.stderr.write(f"wiro-mcp: invalid environment: {exc}\n")
+            raise SystemExit(2) from None
     given = (args.run_seconds, args.queue_seconds, args.billing)
     if args.command is None and not args.sandbox and given != (*DURATIONS, BILLING):
-        parser.error("--run-seconds, --queue-seconds and --billing apply to --sandbox")
+        words.error("--run-seconds, --queue-seconds and --billing apply to --sandbox")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = arguments(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     # One line per HTTP request is noise in a host's log; our own client logs what matters.
     logging.getLogger("httpx2").setLevel(logging.WARNING)
@@ -195,7 +284,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.command == "doctor":
         logging.getLogger("wiro_mcp").setLevel(logging.ERROR)  # the report says it all
-        run_doctor()
+        run_doctor(args)
     run_server(args)
 
 

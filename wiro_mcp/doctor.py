@@ -4,7 +4,9 @@ Each check says what it found and, when something is off, what to do. Nothing he
 the credentials are tried with one read of a task that does not exist (Wiro answers "no such task"
 to a key it accepts, and an authentication error to one it does not), the socket with a WebSocket
 ping. A `fail` is something that stops tool calls from working (the exit status is then 1); a
-`warn` is something that works worse than it could.
+`warn` is something that works worse than it could. The settings checked are the ones the server would
+run with: the environment's, with the command line's `--input-dirs` folders and, under `--sandbox` (or
+WIRO_MCP_SANDBOX), an embedded sandbox started for the checks.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import os
 import platform
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -44,26 +46,34 @@ class Check:
         return f"{self.level:<5} {self.name}: {self.text}"
 
 
-def run(environ: Mapping[str, str] | None = None) -> tuple[list[Check], int]:
+# What the command line makes of the environment's settings before the server uses them (`cli.served`:
+# the folders of --input-dirs, the embedded sandbox of --sandbox), so the doctor checks the same.
+Prepare = Callable[[Settings], Settings]
+
+
+def run(environ: Mapping[str, str] | None = None, *, prepare: Prepare | None = None) -> tuple[list[Check], int]:
     """Every check against `environ` (os.environ by default); the checks and the exit status."""
-    checks = anyio.run(examine, dict(os.environ if environ is None else environ))
+    checks = anyio.run(examine, dict(os.environ if environ is None else environ), prepare)
     return checks, 1 if any(c.level == "fail" for c in checks) else 0
 
 
-async def examine(environ: Mapping[str, str]) -> list[Check]:
+async def examine(environ: Mapping[str, str], prepare: Prepare | None = None) -> list[Check]:
     from pydantic import ValidationError
 
     checks = [versions()]
     try:
-        settings = Settings.from_env(environ)
+        given = Settings.from_env(environ)
     except ValidationError as exc:
         return checks + [Check("fail", "settings", problem) for problem in settings_problems(exc)]
+    settings = given if prepare is None else prepare(given)
+    # A folder to fix is named where it was given.
+    folders_from = "--input-dirs" if settings.input_dirs != given.input_dirs else "WIRO_MCP_INPUT_DIRS"
     checks.append(mode(settings))
     if settings.api_key is not None:
         checks.append(await credentials(settings))
     checks.append(await socket(settings))
     checks.append(output_folder(settings.output_dir))
-    checks += input_folders(settings)
+    checks += input_folders(settings, folders_from)
     checks.append(journal(settings))
     checks.append(limits(settings))
     return checks
@@ -81,6 +91,15 @@ def versions() -> Check:
 
 
 def mode(settings: Settings) -> Check:
+    if settings.sandbox:
+        from .safe_text import redact_url
+
+        return Check(
+            "ok",
+            "mode",
+            f"the embedded sandbox at {redact_url(settings.base_url)} (--sandbox or WIRO_MCP_SANDBOX): the checks "
+            "below ran against it; no Wiro account is needed and nothing is billed",
+        )
     if settings.api_key is None:
         return Check("fail", "credentials", f"WIRO_API_KEY is not set; {KEYS_HELP}")
     if settings.api_secret is None:
@@ -151,7 +170,8 @@ def output_folder(folder: Path | None) -> Check:
     return Check("ok", "output folder", f"{folder} (writable)")
 
 
-def input_folders(settings: Settings) -> list[Check]:
+def input_folders(settings: Settings, named: str = "WIRO_MCP_INPUT_DIRS") -> list[Check]:
+    """One line per folder that input images may come from; `named` is where the folders were given."""
     folders = settings.allowed_input_dirs
     if not folders:
         return [
@@ -164,9 +184,7 @@ def input_folders(settings: Settings) -> list[Check]:
     found = []
     for folder in folders:
         if not folder.is_dir():
-            found.append(
-                Check("fail", "input folder", f"{folder} does not exist: create it or fix WIRO_MCP_INPUT_DIRS")
-            )
+            found.append(Check("fail", "input folder", f"{folder} does not exist: create it or fix {named}"))
         elif not os.access(folder, os.R_OK | os.X_OK):
             found.append(Check("fail", "input folder", f"{folder} cannot be read: fix its permissions"))
         else:
@@ -240,5 +258,5 @@ def report(checks: list[Check]) -> str:
     if failed:
         lines.append(f"{failed} check{'s' if failed != 1 else ''} failed: fix the lines marked fail, then run again.")
     else:
-        lines.append("Ready: a host can start this server with the same environment.")
+        lines.append("Ready: a host can start this server with the same environment and options.")
     return "\n".join(lines) + "\n"
