@@ -123,8 +123,9 @@ async def test_wiro_refusals_become_typed_errors(
 
 
 async def test_unknown_task_is_not_found(client: WiroClient) -> None:
-    with pytest.raises(NotFoundError, match="There is no task yet"):
+    with pytest.raises(NotFoundError, match="No task 999999 exists for this Wiro account") as missing:
         await client.task_detail(TaskRef(task_id="999999"))
+    assert "list_tasks shows the recent tasks" in str(missing.value)
 
 
 async def test_invalid_parameters_are_an_invalid_request(client: WiroClient) -> None:

@@ -14,6 +14,7 @@ from PIL import Image
 
 from wiro_mcp.adapter.answers import tool_result
 from wiro_mcp.delivery import deliver
+from wiro_mcp.egress import Fetcher, OutputPolicy
 from wiro_mcp.results import OutputInfo, TaskResult
 
 pytestmark = pytest.mark.anyio
@@ -25,6 +26,11 @@ def png() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (32, 16), (0, 90, 200)).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def fetcher(transport: httpx2.MockTransport) -> Fetcher:
+    """Downloads from the test's CDN (cdn.test, added as a person would add a host)."""
+    return Fetcher(OutputPolicy("https://api.test/v1", ["cdn.test"]), transport=transport)
 
 
 def result(*names: str) -> TaskResult:
@@ -48,10 +54,9 @@ async def test_hostile_names_are_saved_inside_the_task_folder(tmp_path: Path) ->
     precious.write_bytes(b"keep me")
     os.symlink(precious, out / "task-77" / "x.png")
     transport = httpx2.MockTransport(lambda request: httpx2.Response(200, content=body))
-    async with httpx2.AsyncClient(transport=transport) as http:
-        outcome = await deliver(
-            result("../../x.png", "/etc/y.png", ".."), http, preview="views", output_dir=out, deadline=FAR
-        )
+    outcome = await deliver(
+        result("../../x.png", "/etc/y.png", ".."), fetcher(transport), preview="views", output_dir=out, deadline=FAR
+    )
     call = tool_result(outcome)
     assert precious.read_bytes() == b"keep me"
     saved = [Path(o["path"]) for o in call.structured_content["outputs"]]
@@ -69,8 +74,8 @@ async def test_hostile_names_are_saved_inside_the_task_folder(tmp_path: Path) ->
 
 async def test_a_failed_download_keeps_the_result_and_says_so(tmp_path: Path) -> None:
     transport = httpx2.MockTransport(lambda request: httpx2.Response(403, text="expired"))
-    async with httpx2.AsyncClient(transport=transport) as http:
-        call = tool_result(await deliver(result("0.png"), http, preview="views", output_dir=tmp_path, deadline=FAR))
+    outcome = await deliver(result("0.png"), fetcher(transport), preview="views", output_dir=tmp_path, deadline=FAR)
+    call = tool_result(outcome)
     assert not call.is_error
     assert call.structured_content["outputs"][0]["url"] == "https://cdn.test/0"
     notes = [b.text for b in call.content if isinstance(b, TextContent)]
@@ -82,8 +87,9 @@ async def test_a_deadline_already_past_skips_downloads_and_says_so(tmp_path: Pat
     import anyio
 
     transport = httpx2.MockTransport(lambda request: httpx2.Response(200, content=png()))
-    async with httpx2.AsyncClient(transport=transport) as http:
-        outcome = await deliver(result("0.png"), http, preview="views", output_dir=None, deadline=anyio.current_time())
+    outcome = await deliver(
+        result("0.png"), fetcher(transport), preview="views", output_dir=None, deadline=anyio.current_time()
+    )
     assert outcome.previews == [] and "no time was left" in outcome.notes[0]
 
 

@@ -25,6 +25,8 @@ async def render_tool_table() -> str:
         a = tool.annotations
         assert a is not None
         hints = "read-only" if a.read_only_hint else ("destructive" if a.destructive_hint else "creates a task")
+        if not a.open_world_hint:
+            hints += ", closed world"
         if (tool.meta or {}).get("ui"):
             hints += ", 360° viewer"
         rows.append(f"| `{tool.name}` | {args} | {hints} | {tool.title} |")
@@ -44,10 +46,13 @@ def test_readme_environment_table_names_every_setting() -> None:
     for key, field in Settings.model_fields.items():
         name = field.alias
         if key == "sandbox":
-            assert name is None, "the sandbox flag comes from --sandbox, never from the environment"
+            assert name is None, "the sandbox flag comes from the command line (--sandbox or WIRO_MCP_SANDBOX)"
             continue
         assert isinstance(name, str)
         assert f"`{name}`" in section, f"{name} is not documented in the README's environment table"
+    from wiro_mcp.cli import SANDBOX_ENV
+
+    assert f"`{SANDBOX_ENV}`" in section, "the command line's own variable too"
 
 
 def test_server_json_for_the_mcp_registry_matches_the_package() -> None:

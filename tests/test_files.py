@@ -6,13 +6,12 @@ import io
 import os
 from pathlib import Path
 
-import httpx2
 import pytest
 from PIL import Image
 
 from wiro_mcp import previews
-from wiro_mcp.errors import DownloadError, LocalError, SaveError, WiroError
-from wiro_mcp.files import download, safe_name, save_output, sniff_image_type
+from wiro_mcp.errors import SaveError
+from wiro_mcp.files import safe_name, save_output, sniff_image_type
 from wiro_mcp.previews import PREVIEW_MAX_BYTES, fit_jpeg, make_preview, preview_budgets
 from wiro_mcp.sandbox import pictures
 
@@ -89,60 +88,6 @@ def test_sniff_image_type(data: bytes, mime: str | None) -> None:
     assert sniff_image_type(data) == mime
 
 
-async def test_download_checks_size_type_and_status() -> None:
-    body = png(64, 64)
-
-    def handler(request: httpx2.Request) -> httpx2.Response:
-        if request.url.path == "/ok.png":
-            return httpx2.Response(200, content=body, headers={"content-type": "application/octet-stream"})
-        if request.url.path == "/page":
-            return httpx2.Response(200, text="<html>login</html>", headers={"content-type": "text/html"})
-        if request.url.path == "/big":
-            return httpx2.Response(200, content=body * 10)
-        return httpx2.Response(404)
-
-    async with httpx2.AsyncClient(transport=httpx2.MockTransport(handler)) as http:
-        got = await download(http, "https://cdn.test/ok.png")
-        assert got.data == body and got.content_type == "image/png", "the type comes from the bytes"
-        with pytest.raises(DownloadError, match="not an image"):
-            await download(http, "https://cdn.test/page")
-        with pytest.raises(DownloadError, match="limit"):
-            await download(http, "https://cdn.test/big", max_bytes=len(body) * 2)
-        with pytest.raises(DownloadError, match="HTTP 404"):
-            await download(http, "https://cdn.test/missing")
-        with pytest.raises(DownloadError, match="not an http"):
-            await download(http, "file:///etc/passwd")
-
-
-async def test_download_failures_are_local_errors_without_credentials_in_them() -> None:
-    def handler(request: httpx2.Request) -> httpx2.Response:
-        raise httpx2.ConnectError("refused", request=request)
-
-    async with httpx2.AsyncClient(transport=httpx2.MockTransport(handler)) as http:
-        with pytest.raises(DownloadError) as caught:
-            await download(http, "https://bob:s3cret@cdn.test/0.png")
-    # A CDN hiccup or a full disk is this side's problem, not a Wiro API error.
-    assert isinstance(caught.value, LocalError) and not isinstance(caught.value, WiroError)
-    assert "s3cret" not in str(caught.value) and "***@cdn.test" in str(caught.value)
-
-
-async def test_a_download_that_trickles_is_cut_at_its_time_limit() -> None:
-    import anyio
-
-    class Trickle(httpx2.AsyncByteStream):
-        async def __aiter__(self):
-            for _ in range(100):
-                await anyio.sleep(0.05)
-                yield b"\x89PNG"
-
-    def handler(request: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(200, stream=Trickle())
-
-    async with httpx2.AsyncClient(transport=httpx2.MockTransport(handler)) as http:
-        with pytest.raises(DownloadError, match="longer than"):
-            await download(http, "https://cdn.test/slow.png", timeout=0.3)
-
-
 @pytest.mark.parametrize(
     ("name", "safe"),
     [
@@ -154,6 +99,13 @@ async def test_a_download_that_trickles_is_cut_at_its_time_limit() -> None:
         (".hidden.png", "hidden.png"),
         ("a b;c.png", "a_b_c.png"),
         ("", "fallback"),
+        # Windows device names, whatever the case or extension, and trailing dots (Windows drops them).
+        ("con.png", "_con.png"),
+        ("NUL", "_NUL"),
+        ("Lpt1.tar.gz", "_Lpt1.tar.gz"),
+        ("com9.", "_com9"),
+        ("console.png", "console.png"),
+        ("x.png...", "x.png"),
     ],
 )
 def test_safe_name(name: str, safe: str) -> None:
@@ -212,3 +164,23 @@ def test_a_hostile_task_id_cannot_escape_either(tmp_path: Path) -> None:
     root = tmp_path / "out"
     path = save_output(root, "../../etc", "0.png", b"x", "o.png")
     assert path.resolve().is_relative_to(root.resolve())
+
+
+@pytest.mark.parametrize("kind", ["PNG", "JPEG"])
+def test_a_large_picture_is_decoded_no_larger_than_the_viewer_needs(kind: str) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (6000, 3000), (40, 90, 160)).save(buffer, format=kind)
+    decoded = previews.decode(buffer.getvalue())
+    assert (decoded.width, decoded.height) == (6000, 3000), "its own size is kept"
+    assert decoded.image.size == (4096, 2048) if kind == "PNG" else max(decoded.image.size) <= 4096
+    assert decoded.image.mode == "RGB"
+
+
+def test_a_picture_over_the_pixel_limit_is_refused_before_it_is_decoded() -> None:
+    from wiro_mcp.errors import PictureTooLarge
+
+    from .test_egress import png_header
+
+    for width, height in ((16000, 8000), (30000, 15000), (60000, 60000)):
+        with pytest.raises(PictureTooLarge, match="megapixels"):
+            previews.decode(png_header(width, height))

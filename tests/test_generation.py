@@ -82,7 +82,7 @@ async def test_stop_reads_the_task_once_and_reports_what_it_did(held: Sandbox) -
         held.advance_to(run.result.task_id, "task_start")
         outcome = await generation.stop(TaskRef(task_token=run.result.task_token))
     assert outcome.result.state == "cancelled"
-    assert outcome.notes == [f"Task {run.result.task_id}: killed while running."]
+    assert outcome.headline == f"Task {run.result.task_id} was stopped while running (Task/Kill)."
     assert [r.endpoint for r in held.state.requests][-1] == "Task/Kill"
 
 

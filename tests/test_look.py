@@ -141,4 +141,4 @@ async def test_only_a_succeeded_panorama_can_be_looked_at(held: Sandbox, sandbox
     assert waiting.is_error and "is queued, not succeeded: call get_task with wait_seconds first" in text(waiting)
     assert not_a_panorama.is_error and "not a 360° panorama" in text(not_a_panorama)
     assert broken.is_error and "is failed, not succeeded: there is nothing to look at" in text(broken)
-    assert missing.is_error and "There is no task yet" in text(missing)
+    assert missing.is_error and "No task 999999 exists for this Wiro account" in text(missing)

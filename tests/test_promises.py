@@ -42,14 +42,21 @@ def stops(box: Sandbox) -> list[str]:
     return [r.endpoint for r in box.state.requests if r.endpoint in ("Task/Cancel", "Task/Kill")]
 
 
-def expected(box: Sandbox, status: str) -> tuple[list[str], str]:
-    """What stopping a task in `status` must send and report: our guess picks the first request, the
-    sandbox's own boundary decides which one it accepts."""
-    first = "Task/Cancel" if status in QUEUED_STATUSES else "Task/Kill"
+def expected(box: Sandbox, status: str, tool: str | None = None) -> tuple[list[str], str]:
+    """What stopping a task in `status` must send and say: the tool's own request goes first (with no
+    tool, a person pressing stop, our guess picks), the sandbox's own boundary decides which it accepts."""
+    if tool is None:
+        first = "Task/Cancel" if status in QUEUED_STATUSES else "Task/Kill"
+    else:
+        first = "Task/Cancel" if tool == "cancel_task" else "Task/Kill"
     theirs_queued = LIFECYCLE.index(status) <= LIFECYCLE.index(box.config.queued_until)
     accepted = "Task/Cancel" if theirs_queued else "Task/Kill"
     sent = [first] if first == accepted else [first, accepted]
-    return sent, "cancelled while queued" if accepted == "Task/Cancel" else "killed while running"
+    if accepted == "Task/Cancel":
+        said = "so Task/Kill was refused; Task/Cancel removed it" if len(sent) == 2 else "removed from the queue"
+    else:
+        said = "so Task/Cancel was refused; it was stopped with Task/Kill" if len(sent) == 2 else "stopped while"
+    return sent, said
 
 
 # -- 1. an agent can always stop a task ---------------------------------------------------------
@@ -63,10 +70,12 @@ async def test_either_stop_tool_stops_a_task_in_any_state(boundary: Sandbox, too
         task_id = started.structured_content["task_id"]
         boundary.advance_to(task_id, status)
         stopped = await client.call_tool(tool, {"task_id": task_id})
-    sent, done = expected(boundary, status)
+    sent, said = expected(boundary, status, tool)
     assert not stopped.is_error, text(stopped)
     assert stopped.structured_content["state"] == "cancelled"
-    assert f"Task {task_id}: {done}." in text(stopped)
+    first_line = text(stopped).splitlines()[0]
+    assert first_line.startswith(f"Task {task_id} ") and said in first_line, "one line says what happened"
+    assert "was cancelled" not in text(stopped) and "Wiro's status: task_cancel" in first_line
     assert stops(boundary) == sent
 
 

@@ -32,7 +32,8 @@ async def test_every_run_knows_its_estimate_before_it_starts_and_its_cost_after(
         models = await read_json(client, "wiro://models")
     data = result.structured_content
     assert data["estimated_cost_usd"] == pytest.approx(0.009) and data["cost_usd"] == pytest.approx(0.009)
-    assert "Estimated cost: about $0.009 (Wiro's price tier: $0.0045 per output × 2)" in text(result)
+    assert "cost $0.009 (estimated $0.009)" in text(result), "one estimate per result, beside the bill"
+    assert data["estimate_basis"] == "Wiro's price tier: $0.0045 per output × 2"
     assert later.structured_content["estimated_cost_usd"] == pytest.approx(0.009), "remembered for later reads"
     image = next(m for m in models if m["tool"] == "generate_image")
     assert image["pricing"]["source"] == "Wiro" and len(image["pricing"]["tiers"]) == 2
@@ -46,7 +47,7 @@ async def test_a_slow_or_broken_price_lookup_falls_back_to_the_bundled_figures(s
         result = await client.call_tool("generate_panorama", {"prompt": "a lake", "preview": False})
     assert not result.is_error
     assert result.structured_content["estimated_cost_usd"] == pytest.approx(0.04)
-    assert "from the bundled spec" in text(result)
+    assert result.structured_content["estimate_basis"].endswith("from the bundled spec")
 
 
 async def test_a_run_above_the_per_run_limit_is_refused_before_anything_is_sent(sandbox: Sandbox) -> None:

@@ -148,9 +148,16 @@ class WiroClient:
         return await self._request(path, RunResponse, json=dict(inputs), idempotent=False, deadline=deadline)
 
     async def task_detail(self, ref: TaskRef, *, deadline: float | None = None) -> Task:
-        answer = await self._request(protocol.TASK_DETAIL_PATH, TaskListResponse, json=ref.wire(), deadline=deadline)
+        try:
+            answer = await self._request(
+                protocol.TASK_DETAIL_PATH, TaskListResponse, json=ref.wire(), deadline=deadline
+            )
+        except NotFoundError as exc:  # Wiro says "There is no task yet.": say what that means here
+            raise NotFoundError(
+                f"No {ref} exists for this Wiro account", code=exc.code, status_code=exc.status_code, body=exc.body
+            ) from exc
         if not answer.tasks:
-            raise NotFoundError(f"Wiro has no {ref}", code=protocol.CODE_NOT_FOUND)
+            raise NotFoundError(f"No {ref} exists for this Wiro account", code=protocol.CODE_NOT_FOUND)
         return answer.tasks[0]
 
     async def kill(self, ref: TaskRef, *, deadline: float | None = None) -> Task | None:

@@ -1,6 +1,6 @@
 """Settings from the environment. Read only when asked (never at import time).
 
-A plain pydantic model filled by `Settings.from_env()`: the server needs fourteen variables, and
+A plain pydantic model filled by `Settings.from_env()`: the server needs fifteen variables, and
 pydantic-settings (with dotenv and its providers) cost more start-up time than the rest of the
 server's own imports put together.
 """
@@ -39,7 +39,9 @@ class Settings(BaseModel):
     max_run_usd: float | None = Field(default=None, ge=0, alias="WIRO_MCP_MAX_RUN_USD")
     daily_budget_usd: float | None = Field(default=None, ge=0, alias="WIRO_MCP_DAILY_BUDGET_USD")
     confirm_above_usd: float | None = Field(default=None, ge=0, alias="WIRO_MCP_CONFIRM_ABOVE_USD")
-    # Set by `wiro-mcp --sandbox`, never by the environment: results then say that nothing is billed.
+    output_hosts: str | None = Field(default=None, alias="WIRO_MCP_OUTPUT_HOSTS")
+    # Set by the command line (`--sandbox`, or WIRO_MCP_SANDBOX read there), not by from_env: results then
+    # say that nothing is billed.
     sandbox: bool = False
 
     @classmethod
@@ -62,6 +64,7 @@ class Settings(BaseModel):
         "max_run_usd",
         "daily_budget_usd",
         "confirm_above_usd",
+        "output_hosts",
         mode="before",
     )
     @classmethod
@@ -91,6 +94,34 @@ class Settings(BaseModel):
             raise ValueError(f"must be a {' or '.join(f'{s}://' for s in schemes)} URL like {example}")
         return value.rstrip("/")
 
+    @field_validator("output_hosts")
+    @classmethod
+    def _hosts(cls, value: str | None) -> str | None:
+        # Checked at start-up: a host name (https) or a whole origin (http://10.0.0.5:8080), comma-separated.
+        from urllib.parse import urlsplit
+
+        for entry in _entries(value):
+            try:
+                parts = urlsplit(entry if "://" in entry else f"https://{entry}")
+                parts.port  # noqa: B018 - raises on a port that is not a number
+            except ValueError:
+                parts = None
+            if (
+                parts is None
+                or parts.scheme not in ("http", "https")
+                or not parts.hostname
+                or parts.path not in ("", "/")
+            ):
+                raise ValueError(
+                    "must be host names (files.example.com) or origins (http://10.0.0.5:8080), comma-separated"
+                )
+        return value
+
+    @property
+    def extra_output_hosts(self) -> list[str]:
+        """WIRO_MCP_OUTPUT_HOSTS split on commas, blanks dropped."""
+        return _entries(self.output_hosts)
+
     @property
     def allowed_input_dirs(self) -> list[Path]:
         """WIRO_MCP_INPUT_DIRS split on os.pathsep, blanks dropped, as given (resolved by the caller)."""
@@ -102,6 +133,10 @@ class Settings(BaseModel):
     def state_folder(self) -> Path:
         """WIRO_MCP_STATE_DIR, or the platform's per-user state folder (created when first written)."""
         return (self.state_dir or user_state_dir()).expanduser()
+
+
+def _entries(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
 def settings_problems(error: ValidationError) -> list[str]:

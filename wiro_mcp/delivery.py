@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Literal
 
 import anyio
 import anyio.to_thread
-import httpx2
 
+from .egress import DOWNLOAD_TIMEOUT, Fetcher
 from .errors import OutputFileError
-from .files import DOWNLOAD_TIMEOUT, Downloaded, download, save_output
+from .files import Downloaded, save_output
 from .panoramas import PanoramaCache, study
 from .previews import Preview, make_preview, preview_budgets
 from .results import TaskResult
+from .safe_text import shown
 
 if TYPE_CHECKING:
     from .projection import Pixels
@@ -58,11 +59,14 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
     # A small flat picture of a panorama, for a 360° viewer to show first (never put before the model).
     thumbnail: Preview | None = None
+    # What happened, when the call did something the summary does not say (a stop): it replaces the
+    # summary's first sentence.
+    headline: str | None = None
 
 
 async def deliver(
     result: TaskResult,
-    http: httpx2.AsyncClient,
+    fetcher: Fetcher,
     *,
     preview: PreviewKind,
     output_dir: Path | None,
@@ -89,9 +93,11 @@ async def deliver(
             return  # nothing to save, and nothing to look at that is not already decoded
         try:
             left = min(DOWNLOAD_TIMEOUT, deadline - anyio.current_time())
-            files[index] = await download(http, output.url, timeout=left)
+            files[index] = downloaded = await fetcher.download(output.url, timeout=left)
         except OutputFileError as exc:
-            problems.append(f"{output.name}: {exc.message}")
+            problems.append(f"{shown(output.name)}: {exc.message}")
+            return
+        output.content_type = downloaded.content_type  # what the bytes are, whatever Wiro declared
 
     async with anyio.create_task_group() as group:
         for index in range(len(result.outputs)):
@@ -106,7 +112,7 @@ async def deliver(
                     save_output, output_dir, result.task_id, output.name, file.data, f"output-{index}.png"
                 )
             except (OutputFileError, OSError) as exc:
-                problems.append(f"saving {output.name}: {exc}")
+                problems.append(f"saving {shown(output.name)}: {exc}")
                 continue
             output.path = str(path)
             delivery.saved.append(SavedFile(output.name, path, file.content_type, len(file.data)))
@@ -128,9 +134,12 @@ async def deliver(
             else:
                 assert isinstance(source, bytes)
                 shot = await anyio.to_thread.run_sync(make_preview, source, budget)
+        except OutputFileError as exc:  # too large to decode: said as it is
+            problems.append(f"preview of {shown(output.name)}: {exc.message}")
+            continue
         except Exception as exc:  # a corrupt image must not lose the result
             log.warning("preview of %s failed: %r", output.name, exc)
-            problems.append(f"preview of {output.name}: {type(exc).__name__}")
+            problems.append(f"preview of {shown(output.name)}: {type(exc).__name__}")
             continue
         if shot is not None:
             output.preview = f"{shot.width}x{shot.height} JPEG, {len(shot.data)} bytes"

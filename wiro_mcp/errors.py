@@ -85,7 +85,10 @@ class AuthenticationError(WiroAPIError):
 
 
 class NotFoundError(WiroAPIError):
-    hint = "Check the task id or token; tasks from another Wiro project are not visible with this key."
+    hint = (
+        "Check the id or token: list_tasks shows the recent tasks (tasks of another Wiro project are not "
+        "visible with this key)."
+    )
 
 
 class InsufficientBalanceError(WiroAPIError):
@@ -190,3 +193,7 @@ class DownloadError(OutputFileError):
 
 class SaveError(OutputFileError):
     """An output could not be written safely."""
+
+
+class PictureTooLarge(OutputFileError):
+    """An output has more pixels than this server decodes (its URL still works)."""

@@ -1,4 +1,5 @@
-"""Output files: bounded downloads, image type sniffing, and saving without ever leaving the folder.
+"""Output files: image type sniffing, and saving without ever leaving the folder (downloading them
+is egress.py's).
 
 Nothing here knows MCP.
 """
@@ -12,14 +13,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-import anyio
-import httpx2
-
-from .errors import DownloadError, SaveError
-from .safe_text import redact_url
-
-DOWNLOAD_MAX_BYTES = 64 * 1024 * 1024
-DOWNLOAD_TIMEOUT = 30.0
+from .errors import SaveError
 
 _SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
@@ -46,57 +40,21 @@ class Downloaded:
     content_type: str
 
 
-async def download(
-    http: httpx2.AsyncClient,
-    url: str,
-    *,
-    max_bytes: int = DOWNLOAD_MAX_BYTES,
-    timeout: float = DOWNLOAD_TIMEOUT,
-) -> Downloaded:
-    """Fetch an output with a size cap, a time limit for the whole transfer, and a check that it
-    really is an image."""
-    shown = redact_url(url)
-    if not url.startswith(("https://", "http://")):
-        raise DownloadError(f"refusing to download {shown!r}: not an http(s) URL")
-    if timeout <= 0:
-        raise DownloadError(f"no time was left to download {shown}")
-    try:
-        with anyio.fail_after(timeout):
-            async with http.stream(
-                "GET", url, timeout=httpx2.Timeout(timeout, connect=min(10.0, timeout)), follow_redirects=True
-            ) as response:
-                if response.status_code != 200:
-                    raise DownloadError(f"downloading {shown} answered HTTP {response.status_code}")
-                declared = int(response.headers.get("content-length") or 0)
-                if declared > max_bytes:
-                    raise DownloadError(f"{shown} is {declared} bytes, over the {max_bytes}-byte limit")
-                chunks: list[bytes] = []
-                total = 0
-                async for chunk in response.aiter_bytes():
-                    total += len(chunk)
-                    if total > max_bytes:
-                        raise DownloadError(f"{shown} is over the {max_bytes}-byte limit")
-                    chunks.append(chunk)
-                header_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-    except (httpx2.TimeoutException, TimeoutError) as exc:
-        raise DownloadError(f"downloading {shown} took longer than {timeout:.0f} s") from exc
-    except httpx2.TransportError as exc:
-        raise DownloadError(f"downloading {shown} failed: {type(exc).__name__}") from exc
-    data = b"".join(chunks)
-    sniffed = sniff_image_type(data)
-    if sniffed is None:
-        raise DownloadError(f"{shown} is not an image (served as {header_type or 'no content type'})")
-    return Downloaded(data=data, content_type=sniffed)
-
-
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# Names Windows gives to devices, whatever the extension: "con.png" would open the console.
+_DEVICES = frozenset({"con", "prn", "aux", "nul", *(f"com{n}" for n in range(10)), *(f"lpt{n}" for n in range(10))})
 
 
 def safe_name(name: str, fallback: str) -> str:
-    """A file name from an untrusted one: last path component only, no leading dots, plain characters."""
+    """A file name from an untrusted one: last path component only, no leading or trailing dots, plain
+    characters, never a Windows device name."""
     base = re.split(r"[\\/]", name)[-1]
-    base = _UNSAFE.sub("_", base).lstrip(".")[:120]
-    return base if base and base not in (".", "..") else fallback
+    base = _UNSAFE.sub("_", base).strip(".")[:120]
+    if not base:
+        return fallback
+    if base.split(".", 1)[0].lower() in _DEVICES:
+        base = f"_{base}"
+    return base
 
 
 def save_output(root: Path, task_id: str, name: str, data: bytes, fallback: str) -> Path:

@@ -3,18 +3,21 @@ way every wait goes through them."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
 from anyio.abc import TaskGroup
 
-from .errors import WiroTimeoutError
+from .errors import InvalidResponseError, WiroTimeoutError
 from .follow import Follower, OnSnapshot, TaskReader, Waited, Waiter
 from .models import Task, TaskRef
 from .progress import OnUpdate, Reporter
 from .push import TaskSocket
 from .schedules import PollPolicy
+
+log = logging.getLogger(__name__)
 
 
 class Followers:
@@ -123,6 +126,9 @@ class Followers:
     async def _run(self, follower: Follower) -> None:
         try:
             await follower.run()
+        except Exception as exc:  # a bug, or an answer nobody foresaw: it costs this task's wait, never the server
+            log.exception("following %s stopped", follower.ref)
+            follower.fatal = InvalidResponseError(f"Following {follower.ref} stopped: {type(exc).__name__}")
         finally:
             if self._followers.get(follower.ref) is follower:
                 del self._followers[follower.ref]

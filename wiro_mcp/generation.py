@@ -29,6 +29,7 @@ from .catalog.schema import validate
 from .client import WiroClient
 from .config import Settings
 from .delivery import Outcome, PreviewKind, deliver
+from .egress import Fetcher, OutputPolicy
 from .errors import CallFailed, InputRefused, WiroMCPError
 from .follow import Waited
 from .followers import Followers
@@ -45,8 +46,9 @@ from .reading import OutputReader
 from .records import Records
 from .results import TaskResult, task_result, unread_result
 from .schedules import PollPolicy
+from .shapes import follow_input_shape
 from .spending import Consent, Limits
-from .stopping import stop_quietly, stop_task
+from .stopping import First, stop_quietly, stop_task
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +87,9 @@ class Generation:
         self.prices = PriceBook(client, settings.state_folder, api=settings.base_url)
         self.launcher = Launcher(client, self.records, self.prices, self.memory, Limits.from_settings(settings))
         self.followers = Followers(client, socket=socket, policy=policy, on_snapshot=self._seen)
-        self.outputs = OutputReader(self.read, lambda: client.http)
+        self.fetcher = Fetcher(OutputPolicy(settings.base_url, settings.extra_output_hosts))
+        self.input_fetcher = Fetcher(OutputPolicy(settings.base_url, settings.extra_output_hosts, any_https=True))
+        self.outputs = OutputReader(self.read, self.fetcher)
         self.listing = Lister(client, self.records)
 
     @asynccontextmanager
@@ -99,6 +103,8 @@ class Generation:
         finally:
             with anyio.CancelScope(shield=True):
                 await self.records.close()
+                await self.fetcher.aclose()
+                await self.input_fetcher.aclose()
 
     async def _settle_doubts(self) -> None:
         """Once the journal is open: claims a stopped server left in doubt are looked up in Wiro's task list,
@@ -148,13 +154,14 @@ class Generation:
             files = await take_uploads(spec, inputs, folders, input_folders)
         except InputRefused as exc:
             raise CallFailed(f"{exc} Nothing was sent to Wiro.") from exc
+        shaped = await follow_input_shape(spec, arguments, inputs, files, self.input_fetcher)
         # A Run cut short leaves a task in doubt: it gets at least RUN_FLOOR whatever the wait.
         run_deadline = anyio.current_time() + max(RUN_FLOOR, deadline - anyio.current_time())
         launched = await self.launcher.start(
             spec, inputs, files, allow_duplicate=allow_duplicate, deadline=run_deadline, consent=consent
         )
         task_id, joined = launched.task_id, launched.joined
-        notes = list(launched.notes)
+        notes = [*([shaped] if shaped else []), *launched.notes]
         if joined:
             notes.append(
                 f"An identical {spec.tool} call was already in flight as task {task_id}: returning it instead of "
@@ -162,8 +169,7 @@ class Generation:
             )
         else:
             if launched.estimate is not None:
-                self.memory.remember(task_id, estimate=launched.estimate.usd)
-                notes.append(f"Estimated cost: {launched.estimate}; the billed cost comes with the result.")
+                self.memory.remember(task_id, estimate=launched.estimate.usd, basis=launched.estimate.basis)
             self.followers.follow(task_id, launched.token)
             if on_started is not None:
                 await on_started(task_id, spec.model)
@@ -185,6 +191,7 @@ class Generation:
                 wait_hint=self.settings.wait_seconds,
                 prompt=known.prompt,
                 estimate=known.estimate,
+                basis=known.basis,
             )
             result.reused = joined
             if waited.error is not None:
@@ -234,18 +241,19 @@ class Generation:
 
     # -- stop --------------------------------------------------------------------------------
 
-    async def stop(self, ref: TaskRef) -> Outcome:
-        """kill_task and cancel_task: stop the task whichever state it is in, and say what was done."""
+    async def stop(self, ref: TaskRef, *, first: First | None = None) -> Outcome:
+        """kill_task (`first="kill"`) and cancel_task (`first="cancel"`): stop the task whichever state it
+        is in, and say in one line what finally happened."""
         await self.records.recall(self.memory, ref)
         ref = self.memory.canonical(ref)
         try:
-            task, done = await stop_task(self.client, ref, _budget(STOP_BUDGET))
+            stopped = await stop_task(self.client, ref, _budget(STOP_BUDGET), first=first)
         except CallFailed:
             raise
         except WiroMCPError as exc:
             raise CallFailed(f"Stopping {ref} failed: {exc}") from exc
-        self._seen(task)
-        return Outcome(self._result(task), notes=[f"Task {task.id}: {done}."])
+        self._seen(stopped.task)
+        return Outcome(self._result(stopped.task), headline=stopped.line())
 
     # -- shared ------------------------------------------------------------------------------
 
@@ -294,7 +302,7 @@ class Generation:
         spec = spec_of(result.model)
         outcome = await deliver(
             result,
-            self.client.http,
+            self.fetcher,
             preview=preview,
             output_dir=self.settings.output_dir,
             deadline=until,
@@ -313,6 +321,7 @@ class Generation:
             wait_hint=self.settings.wait_seconds,
             prompt=known.prompt,
             estimate=known.estimate,
+            basis=known.basis,
         )
         if result.outputs:
             self.memory.remember(task.id, outputs=tuple(o.name for o in result.outputs))

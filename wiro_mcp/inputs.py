@@ -43,6 +43,9 @@ def is_url(value: str) -> bool:
     return value.startswith(("https://", "http://"))
 
 
+HTTPS_ONLY = "must be an https:// URL (Wiro fetches it; plain http:// is refused) or a local path in an allowed folder"
+
+
 def path_from(value: str) -> Path:
     """A local path from an argument: a plain path, ~/…, or a file:// URI."""
     if value.startswith("file://"):
@@ -64,7 +67,11 @@ async def take_uploads(
     files: dict[str, FileUpload] = {}
     for item in spec.inputs:
         value = inputs.get(item.id)
-        if not item.is_file or not isinstance(value, str) or is_url(value):
+        if not item.is_file or not isinstance(value, str):
+            continue
+        if value.startswith("http://"):
+            raise InputRefused(f"{item.arg_name} {clip(value)} {HTTPS_ONLY}.")
+        if is_url(value):
             continue
         folders = allowed + (await more_folders() if more_folders is not None else [])
         load = functools.partial(load_local_image, value, folders, argument=item.arg_name)

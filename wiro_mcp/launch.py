@@ -37,7 +37,17 @@ from .prices import PriceBook
 from .pricing import Estimate, estimate
 from .reconcile import Reconciler
 from .records import Records
-from .spending import Consent, Limits, in_doubt, judge, over_budget, run_answer_lost, unconfirmed, uncounted
+from .spending import (
+    Consent,
+    Limits,
+    in_doubt,
+    judge,
+    over_budget,
+    run_answer_lost,
+    simulated,
+    unconfirmed,
+    uncounted,
+)
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +147,8 @@ class Launcher:
         if quote.refusal is not None:
             raise CallFailed(quote.refusal)
         if quote.question is not None and consent != "accepted":
-            raise CallFailed(unconfirmed(what_it_makes(spec), quote.estimate, consent, self.limits))
+            refusal = unconfirmed(what_it_makes(spec), quote.estimate, consent, self.limits)
+            raise CallFailed(simulated(refusal, self.limits))
 
     def _record(
         self, spec: ModelSpec, inputs: Mapping[str, Any], files: Mapping[str, FileUpload], quote: Quote
@@ -204,7 +215,8 @@ class Launcher:
                 continue
             if claim.over_budget is not None:
                 assert quote.estimate is not None and self.limits.daily_budget is not None
-                raise CallFailed(over_budget(what, quote.estimate, claim.over_budget, self.limits.daily_budget))
+                refusal = over_budget(what, quote.estimate, claim.over_budget, self.limits.daily_budget)
+                raise CallFailed(simulated(refusal, self.limits))
             assert claim.row is not None
             if quote.in_flight is not None:  # it was to join a task that has ended since: a new run after all
                 try:

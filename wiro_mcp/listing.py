@@ -23,6 +23,7 @@ from .journal import Entry, Journal
 from .models import Task
 from .pricing import usd_text
 from .records import Records
+from .safe_text import printable, shown
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +122,9 @@ def listing_text(listing: TaskListing, *, now: float | None = None) -> str:
         if line.cost_usd is None and line.estimated_cost_usd is not None:
             money = f", about {usd_text(line.estimated_cost_usd)} (estimate)"
         age = f", {_age(line.created, now)}" if line.created else ""
-        prompt = f': "{line.prompt}"' if line.prompt else ""
-        lines.append(f"- {line.task_id} {line.model or 'model unknown'} {line.state}{money}{age}{prompt}")
+        prompt = f': "{printable(line.prompt, lines=False)}"' if line.prompt else ""
+        model = shown(line.model, 80) if line.model else "model unknown"
+        lines.append(f"- {shown(line.task_id, 40)} {model} {shown(line.state, 40)}{money}{age}{prompt}")
     lines.append("Collect one with get_task(task_id=…); it still has its outputs if it succeeded.")
     return "\n".join(lines)
 

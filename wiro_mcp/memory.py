@@ -17,6 +17,7 @@ class Known:
     prompt: str | None = None
     outputs: tuple[str, ...] = ()
     estimate: float | None = None
+    basis: str | None = None  # how the estimate was made, in words
 
 
 class TaskMemory:
@@ -34,6 +35,7 @@ class TaskMemory:
         prompt: str | None = None,
         outputs: tuple[str, ...] = (),
         estimate: float | None = None,
+        basis: str | None = None,
     ) -> None:
         known = self._tasks.pop(task_id, Known())
         self._tasks[task_id] = replace(
@@ -43,6 +45,7 @@ class TaskMemory:
             prompt=prompt or known.prompt,
             outputs=outputs or known.outputs,
             estimate=estimate if estimate is not None else known.estimate,
+            basis=basis or known.basis,
         )
         if token:
             self._ids_by_token[token] = task_id

@@ -2,10 +2,14 @@
 
 Wiro sends numbers as strings ("6.0000", "202472") and ids as strings or numbers; the
 validators below turn them into real numbers and strings, and unknown fields are ignored.
+What a task cannot be read without (its id, an output's name and URL) must be right, or the
+answer is unreadable; every other field that arrives malformed (a number that is not one, a list
+where text belongs) is read as absent instead of failing the whole answer.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -13,6 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from .errors import ArgumentError
 from .protocol import TaskState, task_state
+from .safe_text import clip_text
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -55,12 +60,60 @@ def _reported_amount(value: Any) -> float | None:
         return float("nan")
 
 
-OptFloat = Annotated[float | None, BeforeValidator(_blank_to_none)]
+def _finite(value: Any) -> float | None:
+    """A number Wiro may send as text; anything that is not a finite number is absent."""
+    number = _reported_amount(value)
+    return number if number is not None and math.isfinite(number) else None
+
+
+def _whole(value: Any) -> int | None:
+    number = _finite(value)
+    return int(number) if number is not None and abs(number) < 2**63 else None
+
+
+def _text(value: Any) -> str | None:
+    """Text, a number as its text; anything else (a list, an object) is absent."""
+    value = number_as_text(value)
+    return value if isinstance(value, str) else None
+
+
+def _flag(value: Any) -> bool | None:
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
+def _error_items(value: Any) -> list[Any]:
+    """`errors` as Wiro documents it (a list of {code, message}), or as it may come: one text, one object,
+    a list of texts."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    return [item if isinstance(item, dict) else {"message": str(item)[:1000]} for item in items[:20]]
+
+
+def _objects(value: Any) -> Any:
+    """A list keeps only its objects (a stray text among the outputs is not an output)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else value
+
+
+def _log_text(value: Any) -> str:
+    return value if isinstance(value, str) else "" if value is None else str(value)[:100_000]
+
+
+OptFloat = Annotated[float | None, BeforeValidator(_finite)]
 Reported = Annotated[float | None, BeforeValidator(_reported_amount)]
 Price = Annotated[float | None, BeforeValidator(_price)]
-OptInt = Annotated[int | None, BeforeValidator(_blank_to_none)]
+OptInt = Annotated[int | None, BeforeValidator(_whole)]
 IdStr = Annotated[str, BeforeValidator(number_as_text)]
-OptStr = Annotated[str | None, BeforeValidator(number_as_text)]
+OptStr = Annotated[str | None, BeforeValidator(_text)]
+LogText = Annotated[str, BeforeValidator(_log_text)]
+
+
+# The longest task id or token taken (Wiro's ids are numbers, its tokens a few dozen characters).
+REF_MAX = 200
 
 
 @dataclass(frozen=True)
@@ -73,13 +126,20 @@ class TaskRef:
     def __post_init__(self) -> None:
         if (self.task_id is None) == (self.task_token is None):
             raise ArgumentError("Give exactly one of task_id and task_token.")
+        given = self.task_id if self.task_id is not None else self.task_token
+        if given is not None and len(given) > REF_MAX:
+            which = "task_id" if self.task_id is not None else "task_token"
+            raise ArgumentError(
+                f"{which} is {len(given)} characters long: Wiro's task ids are short numbers like '1001' and its "
+                "tokens a few dozen characters; list_tasks shows the recent ones."
+            )
 
     def wire(self) -> dict[str, str]:
         """The body Task/Detail and Task/Kill take."""
         return {"taskid": self.task_id} if self.task_id is not None else {"tasktoken": str(self.task_token)}
 
     def __str__(self) -> str:
-        return f"task {self.task_id}" if self.task_id is not None else "the task with that token"
+        return f"task {clip_text(self.task_id, 40)}" if self.task_id is not None else "task with that token"
 
 
 class WiroModel(BaseModel):
@@ -89,20 +149,20 @@ class WiroModel(BaseModel):
 
 class ApiErrorItem(WiroModel):
     code: OptInt = None
-    message: str = ""
+    message: LogText = ""
 
 
 class Envelope(WiroModel):
     """What every Wiro answer shares."""
 
-    result: bool | None = None
-    errors: list[ApiErrorItem] = Field(default_factory=list)
+    result: Annotated[bool | None, BeforeValidator(_flag)] = None
+    errors: Annotated[list[ApiErrorItem], BeforeValidator(_error_items)] = Field(default_factory=list)
 
 
 class TaskOutput(WiroModel):
     name: str
     url: str
-    content_type: str = Field(default="", alias="contenttype")
+    content_type: LogText = Field(default="", alias="contenttype")
     size: OptInt = None
 
 
@@ -110,10 +170,10 @@ class Task(WiroModel):
     id: IdStr
     uuid: OptStr = None
     socket_token: OptStr = Field(default=None, alias="socketaccesstoken")
-    status: str = ""
+    status: Annotated[str, BeforeValidator(lambda v: _text(v) or "")] = ""
     pexit: OptStr = None
-    debug_output: str | None = Field(default="", alias="debugoutput")
-    debug_error: str | None = Field(default="", alias="debugerror")
+    debug_output: LogText = Field(default="", alias="debugoutput")
+    debug_error: LogText = Field(default="", alias="debugerror")
     elapsed_seconds: OptFloat = Field(default=None, alias="elapsedseconds")
     total_cost: Reported = Field(default=None, alias="totalcost")
     cost_per_second: OptFloat = Field(default=None, alias="cps")
@@ -121,8 +181,12 @@ class Task(WiroModel):
     create_time: OptInt = Field(default=None, alias="createtime")
     start_time: OptInt = Field(default=None, alias="starttime")
     end_time: OptInt = Field(default=None, alias="endtime")
-    parameters: dict[str, Any] | list[Any] | None = None
-    outputs: list[TaskOutput] = Field(default_factory=list)
+    parameters: Annotated[
+        dict[str, Any] | list[Any] | None, BeforeValidator(lambda v: v if isinstance(v, dict | list) else None)
+    ] = None
+    outputs: Annotated[list[TaskOutput], BeforeValidator(lambda v: _objects(v) if isinstance(v, list) else [])] = Field(
+        default_factory=list
+    )
 
     @property
     def state(self) -> TaskState:
@@ -136,7 +200,7 @@ class RunResponse(Envelope):
 
 class TaskListResponse(Envelope):
     total: OptInt = None
-    tasks: list[Task] = Field(default_factory=list, alias="tasklist")
+    tasks: Annotated[list[Task], BeforeValidator(_objects)] = Field(default_factory=list, alias="tasklist")
 
 
 class ToolParameterItem(WiroModel):

@@ -10,20 +10,19 @@ from __future__ import annotations
 import functools
 import math
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
-import httpx2
 
 from .catalog import spec_of
+from .egress import Fetcher
 from .errors import CallFailed, LocalError
-from .files import download
 from .previews import PREVIEW_MAX_BYTES, Preview, fit_jpeg
-from .projection import check_seam, perspective, pixels_of
+from .projection import check_seam, decoded_pixels, perspective
 from .results import OutputInfo, PanoramaInfo, PanoramaView, TaskResult
+from .safe_text import clip, shown
 from .sheet import view_sheet
 
 if TYPE_CHECKING:
@@ -79,8 +78,10 @@ def study(source: bytes | Pixels, *, preview: str, budget: int, viewer: bool) ->
     CPU-bound."""
     from PIL import Image
 
-    pixels = pixels_of(source) if isinstance(source, bytes) else source
-    height, width = pixels.shape[:2]
+    if isinstance(source, bytes):
+        pixels, (width, height) = decoded_pixels(source)
+    else:
+        pixels, (height, width) = source, source.shape[:2]
     seam = check_seam(pixels)
     info = PanoramaInfo(
         width=width, height=height, equirectangular=seam.equirectangular, seam_score=seam.score, seam=seam.verdict
@@ -108,28 +109,33 @@ def wrap_yaw(yaw: float) -> float:
 
 
 class Panoramas:
-    def __init__(self, http: Callable[[], httpx2.AsyncClient], cache: PanoramaCache | None = None) -> None:
-        self._http = http
+    def __init__(self, fetcher: Fetcher, cache: PanoramaCache | None = None) -> None:
+        self._fetcher = fetcher
         self.cache = cache or PanoramaCache()
-        # One download per panorama however many views are asked for at once.
-        self._fetching: dict[tuple[str, str], anyio.Lock] = {}
+        # One download and one decode per panorama however many views ask for it at once.
+        self._fetching: dict[tuple[str, str], _Shared] = {}
 
     async def pixels(self, task_id: str, output: OutputInfo, *, timeout: float) -> Pixels:
-        """The decoded panorama: from the cache, or downloaded once."""
+        """The decoded panorama: from the cache, or downloaded and decoded once for every caller waiting."""
         key = (task_id, output.name)
-        lock = self._fetching.setdefault(key, anyio.Lock())
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        shared = self._fetching.get(key)
+        if shared is not None:
+            return await shared.result()
+        shared = self._fetching[key] = _Shared()
         try:
-            async with lock:
-                cached = self.cache.get(key)
-                if cached is not None:
-                    return cached
-                data = (await download(self._http(), output.url, timeout=timeout)).data
-                pixels = await anyio.to_thread.run_sync(pixels_of, data)
-                self.cache.put(key, pixels)
-                return pixels
+            data = (await self._fetcher.download(output.url, timeout=timeout)).data
+            pixels, _ = await anyio.to_thread.run_sync(decoded_pixels, data)
+            self.cache.put(key, pixels)
+            shared.done(pixels)
+            return pixels
+        except BaseException as exc:
+            shared.done(exc if isinstance(exc, Exception) else CallFailed("The read was cancelled; call again."))
+            raise
         finally:
-            if not lock.locked() and not lock.statistics().tasks_waiting:
-                self._fetching.pop(key, None)
+            self._fetching.pop(key, None)
 
     async def look(
         self,
@@ -164,6 +170,25 @@ class Panoramas:
         return view, shot
 
 
+class _Shared:
+    """One download-and-decode that several callers wait for."""
+
+    def __init__(self) -> None:
+        self._event = anyio.Event()
+        self._value: Pixels | Exception | None = None
+
+    def done(self, value: Pixels | Exception) -> None:
+        self._value = value
+        self._event.set()
+
+    async def result(self) -> Pixels:
+        await self._event.wait()
+        if isinstance(self._value, Exception):
+            raise self._value
+        assert self._value is not None
+        return self._value
+
+
 def _panorama_output(result: TaskResult, name: str | None) -> OutputInfo:
     """The output to look at: a succeeded panorama's, by name when it has several."""
     task_id = result.task_id
@@ -176,9 +201,9 @@ def _panorama_output(result: TaskResult, name: str | None) -> OutputInfo:
             f"Task {task_id} made images with {spec.model} ({spec.tool}), not a 360° panorama: view_panorama "
             "looks around what generate_panorama made. Its previews come with get_task."
         )
-    names = [o.name for o in result.outputs]
+    names = [shown(o.name, 60) for o in result.outputs[:10]]
     chosen = next((o for o in result.outputs if o.name == name), None) if name else None
-    if chosen is None and (name is not None or len(names) != 1):
-        asked = f"has no output {name!r}" if name else "has several outputs"
+    if chosen is None and (name is not None or len(result.outputs) != 1):
+        asked = f"has no output {clip(name)}" if name else "has several outputs"
         raise CallFailed(f"Task {task_id} {asked}: pass name as one of {', '.join(names) or 'none'}.")
     return chosen or result.outputs[0]

@@ -1,4 +1,10 @@
-"""Previews an agent can see: a JPEG small enough for any host's result limit, aspect ratio kept.
+"""Previews an agent can see: a JPEG small enough for any host's result limit, aspect ratio kept; and
+the one bounded way any output picture is decoded.
+
+A picture Wiro returns may be far larger than asked (16000×8000 for a 256×128 request): decoding it
+whole would take gigabytes. `decode` refuses one above DECODE_MAX_PIXELS before decoding anything (its
+header says its size), and gives everything else back at most DECODE_MAX_SIDE on its long side (a
+JPEG is decoded at a fraction of its size; others are reduced right after).
 
 Pillow is imported inside the functions, so a server that never makes a preview never pays for
 it; the callers run these in worker threads (CPU-bound).
@@ -7,11 +13,19 @@ it; the callers run these in worker threads (CPU-bound).
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .errors import PictureTooLarge
+
 if TYPE_CHECKING:
     from PIL import Image as PILImage
+
+# The most pixels decoded (8192×4096 fits; Wiro's models make at most 2048 a side).
+DECODE_MAX_PIXELS = 36_000_000
+# A decoded picture's long side at most: the 360° viewer's full resolution.
+DECODE_MAX_SIDE = 4096
 
 # A preview's long side: what vision models use without downscaling again.
 PREVIEW_MAX_SIDE = 1568
@@ -34,14 +48,63 @@ class Preview:
     height: int
 
 
-def make_preview(data: bytes, budget: int, max_side: int = PREVIEW_MAX_SIDE) -> Preview:
-    """A JPEG of an encoded image with the long side at most `max_side` and at most `budget` bytes."""
+@dataclass(frozen=True)
+class Decoded:
+    image: PILImage.Image  # RGB, at most DECODE_MAX_SIDE on its long side
+    width: int  # the picture's own size, before any reduction
+    height: int
+
+
+def decode(data: bytes, max_side: int = DECODE_MAX_SIDE) -> Decoded:
+    """An encoded picture as RGB, within the pixel bound; PictureTooLarge above it."""
     from PIL import Image
 
-    with Image.open(io.BytesIO(data)) as source:
-        source.load()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size is checked below
+            source = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:  # Pillow's own limit, far above ours
+        raise PictureTooLarge(
+            f"the picture has over {2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6:.0f} megapixels, far over the "
+            f"{DECODE_MAX_PIXELS / 1e6:.0f} megapixels this server decodes for previews and views"
+        ) from exc
+    with source:
+        width, height = source.size
+        if width * height > DECODE_MAX_PIXELS:
+            raise PictureTooLarge(
+                f"the picture is {width}×{height} ({width * height / 1e6:.0f} megapixels), over the "
+                f"{DECODE_MAX_PIXELS / 1e6:.0f} megapixels this server decodes for previews and views"
+            )
+        if source.format == "JPEG":
+            source.draft("RGB", (max_side, max_side))  # decoded at 1/2, 1/4 or 1/8 when that is enough
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            source.load()
         image = _flatten(source)
-    return fit_jpeg(image, budget, max_side)
+    factor = max(image.size) // max_side
+    if factor > 1:
+        image = image.reduce(factor)
+    if max(image.size) > max_side:
+        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return Decoded(image, width, height)
+
+
+def picture_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a picture's header (its first bytes are enough), or None."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data)) as image:
+                return image.size
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return None
+
+
+def make_preview(data: bytes, budget: int, max_side: int = PREVIEW_MAX_SIDE) -> Preview:
+    """A JPEG of an encoded image with the long side at most `max_side` and at most `budget` bytes."""
+    return fit_jpeg(decode(data).image, budget, max_side)
 
 
 def fit_jpeg(image: PILImage.Image, budget: int, max_side: int = PREVIEW_MAX_SIDE) -> Preview:

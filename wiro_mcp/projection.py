@@ -31,15 +31,19 @@ SEAM_SHOWS = "visible seam: try a higher blend_extend"
 
 
 def pixels_of(data: bytes) -> Pixels:
-    """An encoded image as an RGB array (height, width, 3)."""
-    import io
+    """An encoded image as an RGB array (height, width, 3), decoded within previews.decode's bounds."""
+    return decoded_pixels(data)[0]
 
+
+def decoded_pixels(data: bytes) -> tuple[Pixels, tuple[int, int]]:
+    """The RGB array (at most previews.DECODE_MAX_SIDE wide) and the picture's own (width, height)."""
     import numpy as np
-    from PIL import Image
 
-    with Image.open(io.BytesIO(data)) as image:
-        pixels: Pixels = np.asarray(image.convert("RGB"))
-    return pixels
+    from .previews import decode
+
+    decoded = decode(data)
+    pixels: Pixels = np.asarray(decoded.image)
+    return pixels, (decoded.width, decoded.height)
 
 
 def perspective(panorama: Pixels, *, yaw: float, pitch: float, fov: float, width: int, height: int) -> Pixels:

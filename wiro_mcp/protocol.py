@@ -32,6 +32,16 @@ def task_list_body(limit: int, start: int = 0) -> dict[str, str]:
     return {"type": "model", "sort": "id", "order": "DESC", "start": str(start), "limit": str(limit)}
 
 
+# Where Wiro serves files: output URLs point at its CDN (the docs show cdn1.wiro.ai) and uploaded
+# inputs at its API host (api.wiro.ai/v1/File/…). GUESS: every host under wiro.ai is Wiro's own.
+WIRO_DOMAIN = "wiro.ai"
+
+
+def is_wiro_file_host(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    return host == WIRO_DOMAIN or host.endswith("." + WIRO_DOMAIN)
+
+
 # GUESS: a task's `createtime` is Wiro's clock in unix seconds, which may differ from ours by minutes:
 # a task created this long before or after a claim may be the one that claim started.
 CLOCK_SLACK = 600.0

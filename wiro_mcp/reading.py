@@ -7,13 +7,13 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 import anyio.to_thread
-import httpx2
 
+from .egress import Fetcher
 from .errors import CallFailed, WiroMCPError
-from .files import download
 from .panoramas import Panoramas
 from .previews import Preview, make_preview
 from .results import PanoramaView, TaskResult
+from .safe_text import clip, shown
 
 RENDITION_MAX_BYTES = 1_000_000
 RENDITION_MAX_SIDE = 4096
@@ -21,20 +21,20 @@ LOOK_TIMEOUT = 30.0
 
 
 class OutputReader:
-    def __init__(self, read: Callable[[str], Awaitable[TaskResult]], http: Callable[[], httpx2.AsyncClient]) -> None:
+    def __init__(self, read: Callable[[str], Awaitable[TaskResult]], fetcher: Fetcher) -> None:
         self._read = read
-        self._http = http
-        self.panoramas = Panoramas(http)
+        self._fetcher = fetcher
+        self.panoramas = Panoramas(fetcher)
 
     async def file(self, task_id: str, name: str) -> bytes:
         """The bytes of one output of a succeeded task, by name or by its index in `outputs`."""
         result = await self._read(task_id)
         match = result.output(name)
         if match is None:
-            names = ", ".join(o.name for o in result.outputs) or "none"
-            raise CallFailed(f"Task {task_id} ({result.state}) has no output {name!r}; outputs: {names}")
+            names = ", ".join(shown(o.name, 60) for o in result.outputs[:10]) or "none"
+            raise CallFailed(f"Task {clip(task_id, 40)} ({result.state}) has no output {clip(name)}; outputs: {names}")
         try:
-            return (await download(self._http(), match.url)).data
+            return (await self._fetcher.download(match.url)).data
         except WiroMCPError as exc:
             raise CallFailed(f"Reading {name} of task {task_id} failed: {exc}") from exc
 

@@ -2,11 +2,17 @@
 
 Wiro mostly answers HTTP 200 with `result: false`, but also uses 401/404/429/5xx, and a proxy in
 front of it may answer with an HTML page: both the status code and the body are looked at.
+
+Whatever arrives (JSON nested 50,000 levels deep, `errors` as a string, a field of the wrong type,
+bytes that are not UTF-8), the worst that comes out of here is an `InvalidResponseError` for that
+one call: no answer can raise anything else, so none can bring the server down.
 """
 
 from __future__ import annotations
 
 import email.utils
+import json
+import math
 import re
 import time
 from typing import Any, TypeVar
@@ -14,23 +20,37 @@ from typing import Any, TypeVar
 import httpx2
 from pydantic import ValidationError
 
-from .errors import InvalidResponseError, RateLimitError, error_from_codes
+from .errors import InvalidResponseError, RateLimitError, WiroError, error_from_codes
 from .models import Envelope
+from .safe_text import clip_text
 
 M = TypeVar("M", bound=Envelope)
+# Wiro's own message, as an error quotes it.
+MESSAGE_LIMIT = 300
 
 
 def parse_answer(response: httpx2.Response, model: type[M]) -> M:
-    """Turn one HTTP answer into `model`, or raise the matching `WiroError`."""
-    status = response.status_code
+    """Turn one HTTP answer into `model`, or raise the matching `WiroError` (never anything else)."""
     try:
-        payload = response.json()
-    except ValueError:
+        return _parse(response, model)
+    except WiroError:
+        raise
+    except Exception as exc:  # RecursionError, MemoryError's milder cousins, a validator we did not foresee
+        raise InvalidResponseError(
+            f"Wiro's answer could not be read ({type(exc).__name__})", status_code=response.status_code
+        ) from exc
+
+
+def _parse(response: httpx2.Response, model: type[M]) -> M:
+    status = response.status_code
+    body = response.content.decode("utf-8", errors="replace")
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
         payload = None
-    body = response.text
     if status == 429:
         raise RateLimitError(
-            _first_error(payload) or "Too many requests",
+            clip_text(_first_error(payload) or "Too many requests", MESSAGE_LIMIT),
             retry_after=_retry_after(response.headers.get("retry-after")),
             status_code=status,
             code=_first_code(payload),
@@ -50,13 +70,15 @@ def parse_answer(response: httpx2.Response, model: type[M]) -> M:
     if status >= 400 or envelope.result is False or (envelope.errors and envelope.result is not True):
         first = envelope.errors[0] if envelope.errors else None
         message = (first.message if first else "") or f"Wiro answered HTTP {status} without a message"
-        raise error_from_codes(first.code if first else None, message, status, body)
+        raise error_from_codes(first.code if first else None, clip_text(message, MESSAGE_LIMIT), status, body)
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
-        fields = ", ".join(sorted({".".join(str(p) for p in err["loc"]) for err in exc.errors()}))
+        fields = ", ".join(sorted({".".join(str(p) for p in err["loc"][:4]) for err in exc.errors()[:5]}))
         raise InvalidResponseError(
-            f"Wiro's answer is missing or has malformed fields: {fields}", status_code=status, body=body
+            f"Wiro's answer is missing or has malformed fields: {clip_text(fields, MESSAGE_LIMIT)}",
+            status_code=status,
+            body=body,
         ) from exc
 
 
@@ -86,9 +108,11 @@ def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -101,5 +125,5 @@ _SPACE = re.compile(r"\s+")
 
 
 def _snippet(text: str, limit: int = 160) -> str:
-    flat = _SPACE.sub(" ", _TAGS.sub(" ", text)).strip()
+    flat = _SPACE.sub(" ", _TAGS.sub(" ", text[: limit * 20])).strip()
     return flat[:limit] + ("…" if len(flat) > limit else "")

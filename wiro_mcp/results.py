@@ -16,6 +16,7 @@ from .bills import checked_cost
 from .models import Task
 from .pricing import usd_text
 from .protocol import TaskState, status_label
+from .safe_text import clip_text, excerpt, printable, shown
 
 
 class PanoramaInfo(BaseModel):
@@ -66,6 +67,7 @@ class TaskResult(BaseModel):
     estimated_cost_usd: float | None = Field(
         default=None, description="the estimate made before the run (cost_usd is what Wiro billed, once known)"
     )
+    estimate_basis: str | None = Field(default=None, description="how the estimate was worked out")
     error: str | None = Field(default=None, description="Wiro's debugerror for a failed task")
     next_action: NextAction | None = Field(
         default=None, description="for an unfinished task: what to call next to collect it"
@@ -102,6 +104,7 @@ def unread_result(
     wait_hint: float,
     prompt: str | None = None,
     estimate: float | None = None,
+    basis: str | None = None,
 ) -> TaskResult:
     """A task that was started but could not be read yet: not a failure, and it must not be lost."""
     return TaskResult(
@@ -111,34 +114,58 @@ def unread_result(
         prompt=prompt[:PROMPT_SHOWN] if prompt else None,
         status=UNREAD_STATUS,
         state=TaskState.QUEUED.value,
-        estimated_cost_usd=estimate,
+        estimated_cost_usd=rounded(estimate),
+        estimate_basis=basis,
         next_action=_collect(task_id, TaskState.QUEUED, wait_hint),
     )
 
 
 PROMPT_SHOWN = 300
+# Wiro's own words (a status) as a result quotes them.
+STATUS_SHOWN = 100
+
+
+def rounded(usd: float | None) -> float | None:
+    """An amount to the four significant digits that matter ($0.0004161, not 0.0004161422222222223)."""
+    return float(f"{usd:.4g}") if usd is not None else None
+
+
+def listed_type(declared: str, name: str) -> str:
+    """An output's type before its bytes are seen: Wiro's word if it names an image, else the name's."""
+    declared = declared.split(";")[0].strip().lower()
+    if declared.startswith("image/") and len(declared) < 60:
+        return declared
+    return _guess_type(name)
 
 
 def task_result(
-    task: Task, *, model: str | None, wait_hint: float, prompt: str | None = None, estimate: float | None = None
+    task: Task,
+    *,
+    model: str | None,
+    wait_hint: float,
+    prompt: str | None = None,
+    estimate: float | None = None,
+    basis: str | None = None,
 ) -> TaskResult:
     state = task.state
     given = task.parameters.get("prompt") if isinstance(task.parameters, dict) else None
     prompt = given if isinstance(given, str) and given else prompt
     next_action = None if state.terminal else _collect(task.id, state, wait_hint)
+    status = clip_text(task.status, STATUS_SHOWN)
     error = None
     if state is TaskState.FAILED:
-        error = (task.debug_error or "").strip() or f"Wiro reported {task.status} (exit code {task.pexit})"
+        said = excerpt(printable(task.debug_error.strip()))
+        error = said or f"Wiro reported {printable(status)} (exit code {clip_text(task.pexit or '', 20)})"
     cost = checked_cost(task.total_cost, estimate)
     return TaskResult(
         task_id=task.id,
         task_token=task.socket_token,
         model=model,
         prompt=prompt[:PROMPT_SHOWN] if prompt else None,
-        status=task.status,
+        status=status,
         state=state.value,
         outputs=[
-            OutputInfo(name=o.name, url=o.url, content_type=o.content_type or _guess_type(o.name), size=o.size)
+            OutputInfo(name=o.name, url=o.url, content_type=listed_type(o.content_type, o.name), size=o.size)
             for o in task.outputs
         ]
         if state is TaskState.SUCCEEDED
@@ -146,26 +173,29 @@ def task_result(
         elapsed_seconds=task.elapsed_seconds,
         cost_usd=cost.usd,
         cost_problem=f"Wiro reported a cost that cannot be right: {cost.problem}" if cost.problem else None,
-        estimated_cost_usd=estimate,
+        estimated_cost_usd=rounded(estimate),
+        estimate_basis=basis,
         error=error,
         next_action=next_action,
     )
 
 
 def summary(result: TaskResult) -> str:
-    """One short paragraph: what happened, what it cost, what to do next."""
-    name = f"Task {result.task_id}" + (f" ({result.model})" if result.model else "")
-    money = _money(result)
+    """One short paragraph: what happened, what it cost, what to do next. Everything Wiro said is
+    quoted short, with control and bidi characters escaped."""
+    name = f"Task {result.task_id}" + (f" ({printable(result.model, lines=False)})" if result.model else "")
+    cost = money(result)
     took = f" in {result.elapsed_seconds:.1f} s" if result.elapsed_seconds is not None else ""
+    status = printable(result.status, lines=False)
     if result.state == "succeeded":
-        files = "; ".join(f"{o.name} ({_size(o.size)}) {o.url}" for o in result.outputs) or "no files"
+        files = "; ".join(f"{shown(o.name)} ({_size(o.size)}) {shown(o.url, 300)}" for o in result.outputs)
         count = len(result.outputs)
         checks = "".join(_panorama_check(o) for o in result.outputs)
-        return f"{name} succeeded{took}{money}: {count} output{'s' if count != 1 else ''}: {files}{checks}"
+        return f"{name} succeeded{took}{cost}: {count} output{'s' if count != 1 else ''}: {files or 'no files'}{checks}"
     if result.state == "failed":
-        return f"{name} failed ({result.status}){money}: {result.error}"
+        return f"{name} failed ({status}){cost}: {result.error}\n{_after_failure(result.error or '')}"
     if result.state == "cancelled":
-        return f"{name} was cancelled ({result.status}){money}."
+        return f"{name} was cancelled ({status}){cost}."
     assert result.next_action is not None
     wait = result.next_action.arguments.get("wait_seconds")
     collect = (
@@ -173,23 +203,37 @@ def summary(result: TaskResult) -> str:
         "collect it. Do not start the same generation again."
     )
     if result.status == UNREAD_STATUS:
-        return f"{name} was started, but Wiro did not answer a status read within the wait. {collect}"
-    return f"{name} is still {result.state} ({status_label(result.status)}, {result.status}). {collect}"
+        return f"{name} was started, but Wiro did not answer a status read within the wait{cost}. {collect}"
+    return f"{name} is still {result.state} ({status_label(result.status)}, {status}){cost}. {collect}"
 
 
-def _money(result: TaskResult) -> str:
-    if result.sandbox:
-        # An agent must never tell the person they paid for a sandbox run.
-        shown = result.cost_usd if result.cost_usd is not None else result.estimated_cost_usd
-        would = f", Wiro would charge about {usd_text(shown)}" if shown is not None else ""
-        return f" (sandbox: nothing billed{would})"
+def _after_failure(error: str) -> str:
+    """What to do after a failed run (Wiro bills no failed run)."""
+    advice = "Failed runs are not billed."
+    if "out of memory" in error.lower() or "oom" in error.lower().split():
+        advice += " It ran out of GPU memory: try fewer steps, a smaller width and height, or fewer samples."
+    return advice + " Change what the error points at, then call the tool again (a new run)."
+
+
+def money(result: TaskResult) -> str:
+    """What the task costs, once: Wiro's bill when known, else the estimate (with how it was made)."""
     guess = result.estimated_cost_usd
+    if result.sandbox:
+        # An agent must never tell the person they paid for a sandbox run: the money is simulated.
+        shown = result.cost_usd if result.cost_usd is not None else guess
+        would = f"; a real run would cost about {usd_text(shown)}" if shown is not None else ""
+        return f" (sandbox: nothing billed, the money is simulated{would})"
     if result.cost_problem is not None:
         counted = f"; it counts at the estimate, {usd_text(guess)}" if guess is not None else ""
         return f" ({result.cost_problem}{counted})"
+    basis = f": {result.estimate_basis}" if result.estimate_basis else ""
     if result.cost_usd is not None:
-        return f", cost ${result.cost_usd:.4f}" + (f" (estimated {usd_text(guess)})" if guess is not None else "")
-    return f", estimated cost about {usd_text(guess)} (an estimate)" if guess is not None else ""
+        return f", cost {usd_text(result.cost_usd)}" + (f" (estimated {usd_text(guess)})" if guess is not None else "")
+    if guess is None:
+        return ""
+    if result.next_action is not None:
+        return f", estimated cost about {usd_text(guess)}{basis}; Wiro bills it when it ends"
+    return f", estimated cost about {usd_text(guess)}{basis}"
 
 
 def _panorama_check(output: OutputInfo) -> str:

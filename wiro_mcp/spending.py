@@ -29,10 +29,11 @@ class Limits:
     max_run: float | None = None
     daily_budget: float | None = None
     confirm_above: float | None = None
+    simulated: bool = False  # the sandbox: every amount is what Wiro would charge, and nothing is billed
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
-        return cls(settings.max_run_usd, settings.daily_budget_usd, settings.confirm_above_usd)
+        return cls(settings.max_run_usd, settings.daily_budget_usd, settings.confirm_above_usd, settings.sandbox)
 
     @property
     def counted(self) -> bool:
@@ -63,7 +64,24 @@ def judge(
     what: str, estimate: Estimate | None, spend: Spend, limits: Limits, *, uncounted: str | None = None
 ) -> Verdict:
     """Whether a run of `what` ("panorama") may start, needs the person's yes, or must not start.
-    `uncounted`: why the journal cannot count spending now (then no run starts under a limit)."""
+    `uncounted`: why the journal cannot count spending now (then no run starts under a limit). In the
+    sandbox the words say that the money is simulated."""
+    verdict = _judge(what, estimate, spend, limits, uncounted=uncounted)
+    refusal, question = verdict.refusal, verdict.question
+    return Verdict(
+        simulated(refusal, limits) if refusal is not None else None,
+        simulated(question, limits) if question is not None else None,
+    )
+
+
+def simulated(text: str, limits: Limits) -> str:
+    """`text` with the sandbox's word that its amounts are simulated (unchanged outside the sandbox)."""
+    return f"{text} (Sandbox: the amounts are simulated; nothing is billed.)" if limits.simulated else text
+
+
+def _judge(
+    what: str, estimate: Estimate | None, spend: Spend, limits: Limits, *, uncounted: str | None = None
+) -> Verdict:
     if uncounted is not None and limits.counted:
         return Verdict(refusal=_uncounted(what, uncounted, limits))
     if estimate is None:
@@ -206,7 +224,8 @@ def journal_view(status: JournalStatus) -> dict[str, Any]:
 
 def spending_view(spend: Spend, limits: Limits, journal: dict[str, Any]) -> dict[str, Any]:
     """What wiro://spending shows."""
-    return {
+    sandbox = {"sandbox": "the amounts are simulated: the sandbox bills nothing"} if limits.simulated else {}
+    return sandbox | {
         "last_24_hours": {
             "total_usd": round(spend.total, 6),
             "billed_usd": round(spend.billed, 6),

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from .client import WiroClient
 from .errors import CallFailed, InvalidRequestError, WiroMCPError
 from .models import Task, TaskRef
 from .protocol import TaskState
+from .safe_text import clip
 
 
 class TaskEnded(CallFailed):
@@ -29,29 +31,61 @@ class TaskEnded(CallFailed):
 @dataclass(frozen=True)
 class _Request:
     endpoint: str
-    done: str
     send: Callable[[], Awaitable[Task | None]]
 
 
-async def stop_task(client: WiroClient, ref: TaskRef, deadline: float) -> tuple[Task, str]:
-    """Stop the task; returns its record afterwards and what was done ("cancelled while queued" or
-    "killed while running"). Raises TaskEnded, CallFailed (two refusals) or the WiroError of a read."""
+@dataclass(frozen=True)
+class Stopped:
+    """A task stopped: its record afterwards, the request that stopped it, and the one Wiro refused first."""
+
+    task: Task
+    sent: str  # "Task/Cancel" or "Task/Kill"
+    refused: str | None = None
+
+    @property
+    def done(self) -> str:
+        """What happened, in two words (for the log)."""
+        return "cancelled while queued" if self.sent == CANCEL else "killed while running"
+
+    def line(self) -> str:
+        """What finally happened, in one sentence for the agent."""
+        task = f"Task {self.task.id}"
+        if self.sent == CANCEL:
+            if self.refused:
+                return f"{task} was still queued, so Task/Kill was refused; Task/Cancel removed it from the queue."
+            return f"{task} was removed from the queue (Task/Cancel) before it ran."
+        if self.refused:
+            return f"{task} had already left the queue, so Task/Cancel was refused; it was stopped with Task/Kill."
+        return f"{task} was stopped while running (Task/Kill)."
+
+
+CANCEL, KILL = "Task/Cancel", "Task/Kill"
+First = Literal["cancel", "kill"]
+
+
+async def stop_task(client: WiroClient, ref: TaskRef, deadline: float, *, first: First | None = None) -> Stopped:
+    """Stop the task, sending `first` first (cancel_task: Task/Cancel; kill_task: Task/Kill; None: our
+    guess of the task's state picks) and the other one if Wiro refuses it. Raises TaskEnded, CallFailed
+    (two refusals) or the WiroError of a read."""
     task = await client.task_detail(ref, deadline=deadline)
     if task.state.terminal:
         raise TaskEnded(task)
     by_id = TaskRef(task_id=task.id)
-    cancel = _Request("Task/Cancel", "cancelled while queued", lambda: client.cancel(task.id, deadline=deadline))
-    kill = _Request("Task/Kill", "killed while running", lambda: client.kill(by_id, deadline=deadline))
+    cancel = _Request(CANCEL, lambda: client.cancel(task.id, deadline=deadline))
+    kill = _Request(KILL, lambda: client.kill(by_id, deadline=deadline))
+    cancel_first = first == "cancel" if first is not None else task.state is TaskState.QUEUED
     refusals: list[str] = []
-    for request in (cancel, kill) if task.state is TaskState.QUEUED else (kill, cancel):
+    for request in (cancel, kill) if cancel_first else (kill, cancel):
         try:
             answer = await request.send()
         except InvalidRequestError as exc:
-            refusals.append(f"{request.endpoint} answered {exc.message!r}")
+            refusals.append(f"{request.endpoint} answered {clip(exc.message, 200)}")
             continue
         if answer is None or not answer.state.terminal:
             answer = await client.task_detail(by_id, deadline=deadline)
-        return answer, request.done
+        return Stopped(
+            answer, request.endpoint, refused=(kill if request is cancel else cancel).endpoint if refusals else None
+        )
     latest = await client.task_detail(by_id, deadline=deadline)
     if latest.state.terminal:
         raise TaskEnded(latest)
@@ -63,11 +97,11 @@ async def stop_quietly(
 ) -> str:
     """The same stop, for when nobody waits for an answer (the person pressed stop): what happened, in words."""
     try:
-        task, done = await stop_task(client, ref, deadline)
+        stopped = await stop_task(client, ref, deadline)
     except TaskEnded as exc:
         return f"left alone (already {exc.task.state.value})"
     except WiroMCPError as exc:
         return f"could not be stopped: {exc}"
     if seen is not None:
-        seen(task)
-    return done
+        seen(stopped.task)
+    return stopped.done

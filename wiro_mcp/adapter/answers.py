@@ -11,7 +11,7 @@ from mcp_types import CallToolResult, ContentBlock, ImageContent, ResourceLink, 
 from ..catalog import spec_of
 from ..delivery import Outcome
 from ..previews import Preview
-from ..results import PanoramaView, summary
+from ..results import PanoramaView, money, summary
 
 # Where a result tells the 360° viewer what it needs (only hosts that render MCP Apps get it).
 VIEWER_META = "wiro-mcp/viewer"
@@ -28,7 +28,8 @@ def tool_result(outcome: Outcome, *, viewer: bool = False, sandbox: bool = False
     host renders MCP Apps), a finished panorama's `_meta` also names its full-resolution rendition.
     With `sandbox`, text and structure say that nothing was billed."""
     result = outcome.result.model_copy(update={"sandbox": True}) if sandbox else outcome.result
-    content: list[ContentBlock] = [TextContent(text=summary(result))]
+    said = f"{outcome.headline} Wiro's status: {result.status}{money(result)}." if outcome.headline else summary(result)
+    content: list[ContentBlock] = [TextContent(text=said)]
     if outcome.notes:
         content.append(TextContent(text="\n".join(outcome.notes)))
     for output in result.outputs:

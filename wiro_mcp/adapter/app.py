@@ -26,6 +26,7 @@ from ..files import sniff_image_type
 from ..generation import Generation
 from ..memory import TaskMemory
 from ..push import TaskSocket
+from ..safe_text import shown
 from . import sdk_gaps
 from .app_state import AppState
 from .resources import register_completions, register_resources
@@ -88,7 +89,7 @@ class WiroMCPServer(MCPServer[AppState]):
         known = list((tool.input_schema or {}).get("properties", {})) if tool else []
         unknown = [key for key in arguments if tool is not None and key not in known]
         if unknown:
-            lines = [f"- {key}: unknown argument; the arguments are: {', '.join(known)}" for key in unknown]
+            lines = [f"- {shown(key)}: unknown argument; the arguments are: {', '.join(known)}" for key in unknown[:5]]
             raise ToolError("\n".join([f"Invalid arguments for {name}; nothing was sent to Wiro.", *lines]))
         try:
             return await super().call_tool(name, arguments, context)

@@ -28,9 +28,11 @@ from .app_state import AppState
 
 log = logging.getLogger(__name__)
 
-# All four hints on every tool. Every tool reaches Wiro (open world).
+# All four hints on every tool. Every tool but view_panorama reaches Wiro (open world).
 CREATES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 READS = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+# Looking at a task's own output: nothing beyond that one picture is reached.
+LOOKS = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 STOPS = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
 
 # What every task tool returns: a CallToolResult whose structured content is a TaskResult.
@@ -42,11 +44,15 @@ WaitSeconds = Annotated[
 ]
 Preview = Annotated[
     bool | Literal["flat"],
-    Field(description='JPEG preview (default true; a panorama gets labelled views, "flat" its flat image).'),
+    Field(description='JPEG preview (default true; panoramas get labelled views, "flat" the flat image).'),
 ]
-AllowDuplicate = Annotated[bool, Field(description="Start a new task even if an identical one is in flight.")]
-TaskId = Annotated[str | None, BeforeValidator(number_as_text), Field(description="Wiro's task id, e.g. '1001'")]
-TaskToken = Annotated[str | None, Field(description="A result's task_token, instead of task_id")]
+AllowDuplicate = Annotated[bool, Field(description="A new task even if an identical one is in flight.")]
+TaskId = Annotated[
+    str | None,
+    BeforeValidator(number_as_text),
+    Field(description="Wiro's task id, e.g. '1001'"),
+]
+TaskToken = Annotated[str | None, Field(description="A result's task_token, instead of task_id (give one)")]
 
 
 def preview_kind(preview: bool | Literal["flat"]) -> PreviewKind:

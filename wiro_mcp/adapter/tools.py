@@ -27,6 +27,7 @@ from .answers import view_result
 from .app_state import AppState
 from .calls import (
     CREATES,
+    LOOKS,
     READS,
     STOPS,
     Answer,
@@ -91,28 +92,33 @@ async def view_panorama(
 
 
 async def kill_task(ctx: Context[AppState, Any], task_id: TaskId = None, task_token: TaskToken = None) -> Answer:
-    return await answer(ctx, lambda service: service.stop(TaskRef(task_id=task_id, task_token=task_token)))
+    return await answer(
+        ctx, lambda service: service.stop(TaskRef(task_id=task_id, task_token=task_token), first="kill")
+    )
 
 
 async def cancel_task(
     ctx: Context[AppState, Any],
     task_id: Annotated[str, BeforeValidator(number_as_text), Field(description="Wiro's task id")],
 ) -> Answer:
-    return await answer(ctx, lambda service: service.stop(TaskRef(task_id=task_id)))
+    return await answer(ctx, lambda service: service.stop(TaskRef(task_id=task_id), first="cancel"))
 
 
 async def list_tasks(
     ctx: Context[AppState, Any],
-    model: ModelName | None = None,
-    state: State | None = None,
-    limit: Annotated[int, Field(ge=1, le=50)] = 10,
+    model: Annotated[ModelName | None, Field(description="only this model's tasks")] = None,
+    state: Annotated[State | None, Field(description="only tasks in this state")] = None,
+    limit: Annotated[int, Field(ge=1, le=50, description="how many, newest first")] = 10,
 ) -> Annotated[CallToolResult, TaskListing]:
     try:
         listing = await state_of(ctx).service.listing.recent(model=model, state=state, limit=limit)
     except WiroMCPError as exc:
         raise ToolError(str(exc)) from exc
+    said = listing_text(listing)
+    if state_of(ctx).settings.sandbox:
+        said += "\nSandbox: these amounts are simulated; nothing was billed."
     return CallToolResult(
-        content=[TextContent(text=listing_text(listing))],
+        content=[TextContent(text=said)],
         structured_content=listing.model_dump(mode="json", exclude_none=True),
     )
 
@@ -145,12 +151,10 @@ def registrations() -> tuple[Registration, ...]:
         )
         for spec in load_catalog().values()
     ]
-    get_text = "Read a task (state, image URLs, cost, error); with wait_seconds, wait for it to finish first."
-    view_text = (
-        "One true perspective view of a finished panorama in any direction, as an image you can see: check "
-        "the scene, the horizon, what is behind."
-    )
-    stop_text = "Stop a task whatever its state (cancel if queued, kill if running) and say which."
+    get_text = "Read a task (state, image URLs, cost, error); wait_seconds waits for it to finish."
+    view_text = "A true perspective view of a finished panorama in any direction, as an image you can see."
+    kill_text = "Stop a running task (Task/Kill); a queued one is cancelled instead. Says which."
+    cancel_text = "Remove a queued task (Task/Cancel); a started one is killed instead. Says which."
     tools += [
         Registration(
             get_task,
@@ -162,7 +166,7 @@ def registrations() -> tuple[Registration, ...]:
             {
                 "title": "Look around a panorama",
                 "description": view_text,
-                "annotations": READS,
+                "annotations": LOOKS,
                 "structured_output": True,
             },
         ),
@@ -171,8 +175,8 @@ def registrations() -> tuple[Registration, ...]:
             {
                 "title": "List recent Wiro tasks",
                 "description": (
-                    "Recent tasks, newest first, also from before a restart: model, state, cost, when, prompt; "
-                    "collect one with get_task."
+                    "Recent tasks (newest first, across restarts): model, state, cost, prompt; collect one with "
+                    "get_task."
                 ),
                 "annotations": READS,
                 "structured_output": True,
@@ -181,8 +185,8 @@ def registrations() -> tuple[Registration, ...]:
         Registration(
             kill_task,
             {
-                "title": "Stop a Wiro task (kill or cancel)",
-                "description": stop_text,
+                "title": "Stop a running Wiro task",
+                "description": kill_text,
                 "annotations": STOPS,
                 "structured_output": True,
             },
@@ -190,8 +194,8 @@ def registrations() -> tuple[Registration, ...]:
         Registration(
             cancel_task,
             {
-                "title": "Cancel a Wiro task (or kill it)",
-                "description": "The same as kill_task, by task_id only.",
+                "title": "Cancel a queued Wiro task",
+                "description": cancel_text,
                 "annotations": STOPS,
                 "structured_output": True,
             },

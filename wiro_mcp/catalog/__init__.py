@@ -97,6 +97,10 @@ class ModelSpec(BaseModel):
     inputs: list[InputSpec]
     outputs: str
     pricing: PricingSpec
+    size_follows: str | None = Field(
+        default=None,
+        description="the Wiro id of an input picture whose shape width and height keep when neither is given",
+    )
 
     def public_view(self) -> dict[str, Any]:
         """What the `wiro://models` resource shows of this model."""

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from ..errors import ArgumentError
-from ..safe_text import clip
+from ..safe_text import ECHO_LIMIT, clip, clip_text
 from . import InputSpec, ModelSpec, _typed_default
 from .sizes import size_problem
 
@@ -155,7 +155,7 @@ def describe_errors(tool: str, error: ValidationError, known: list[str]) -> str:
     """Validation errors as an agent reads them: one line per argument, values echoed short."""
     lines = [f"Invalid arguments for {tool}; nothing was sent to Wiro."]
     for item in error.errors():
-        where = ".".join(str(p) for p in item["loc"]) or "arguments"
+        where = clip_text(".".join(str(p) for p in item["loc"]), ECHO_LIMIT) or "arguments"
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = f"unknown argument; the arguments are: {', '.join(known)}"

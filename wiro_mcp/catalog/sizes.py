@@ -109,3 +109,17 @@ def _on_grid(value: float, step: int, low: int, high: int) -> int:
     is 1008, not 992)."""
     first, last = -(-low // step) * step, high // step * step
     return min(max(math.floor(value / step + 0.5) * step, first), last)
+
+
+def following(spec: ModelSpec, width: int, height: int) -> tuple[int, int] | None:
+    """The size that keeps a `width`×`height` input picture's shape at about the spec's default pixel
+    count, on the grid and within the limits (None when the spec has no grid size)."""
+    pair = sides(spec)
+    if pair is None or width <= 0 or height <= 0:
+        return None
+    width_side, height_side = pair
+    pixels = (width_side.default or 1024) * (height_side.default or 1024)
+    ratio = width / height
+    # The most extreme shape the limits allow, so that neither side is pushed past its own.
+    ratio = min(max(ratio, width_side.low / height_side.high), width_side.high / height_side.low)
+    return width_side.nearest(math.sqrt(pixels * ratio)), height_side.nearest(math.sqrt(pixels / ratio))

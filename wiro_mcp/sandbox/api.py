@@ -76,6 +76,7 @@ _HTTP_FAULTS = frozenset(
         "concurrency_limit",
         "bad_credentials",
         "refused",
+        "raw_body",
     }
 )
 
@@ -102,6 +103,8 @@ def fault_answer(fault: Fault) -> Response | None:
         return _fail("Sign in required", code=98, status=401)
     if kind == "refused":
         return _fail("The task cannot be stopped now", code=0)
+    if kind == "raw_body":
+        return Response(fault.value, media_type="application/json")
     return None
 
 
@@ -195,6 +198,8 @@ class WiroEndpoints:
         task.billing, task.overcharge = self.config.billing, self.config.overcharge
         if task_fault is not None and task_fault.kind == "odd_cost":
             task.reported_cost = task_fault.value
+        if task_fault is not None and task_fault.kind == "odd_output":
+            task.listed_output = {str(k): str(v) for k, v in json.loads(task_fault.value).items()}
         self.sandbox.start_rendering(task)
         return JSONResponse({"errors": [], "taskid": task.id, "socketaccesstoken": task.token, "result": True})
 

@@ -30,10 +30,22 @@ def build_app(sandbox: Sandbox) -> Starlette:
         if task is not None:
             if task.status(state.clock()) == "task_postprocess_end":
                 await sandbox.outputs_ready(task)
+            declared = (task.listed_output or {}).get("contenttype")
             for output in task.outputs or []:
                 if output.name == name:
-                    return Response(output.data, media_type=output.content_type)
+                    return Response(output.data, media_type=declared or output.content_type)
         return Response("not found", status_code=404, media_type="text/plain")
+
+    async def redirect(request: Request) -> Response:
+        """A redirect to `to` (a test builds chains of them), or without `to`, to itself (a loop)."""
+        return Response(status_code=302, headers={"location": request.query_params.get("to", str(request.url))})
+
+    async def fake_gzip(request: Request) -> Response:
+        """An image whose answer claims gzip but is not compressed."""
+        from .pictures import image_png
+
+        body = image_png("gzip?", 32, 32, 0, None, 0.0, grain=False)
+        return Response(body, media_type="image/png", headers={"content-encoding": "gzip"})
 
     async def faults(request: Request) -> Response:
         if request.method == "DELETE":
@@ -58,5 +70,7 @@ def build_app(sandbox: Sandbox) -> Starlette:
             WebSocketRoute("/socket/v1", sandbox.sockets.endpoint),
             Route("/_sandbox/faults", faults, methods=["POST", "DELETE"]),
             Route("/_sandbox/requests", requests, methods=["GET"]),
+            Route("/_sandbox/redirect", redirect, methods=["GET"]),
+            Route("/_sandbox/fake-gzip", fake_gzip, methods=["GET"]),
         ]
     )

@@ -57,6 +57,9 @@ class SandboxTask:
     # What Task/Detail reports as `totalcost` once the task has ended, instead of its bill (the
     # `odd_cost` fault: a negative, garbage or absurd cost, as a broken API might send).
     reported_cost: str | None = None
+    # How Task/Detail lists the output instead of the truth (the `odd_output` fault): another url,
+    # contenttype or name, as a hostile or broken API might send; the file route serves the same.
+    listed_output: dict[str, str] | None = None
 
     @property
     def ends_at(self) -> float:
@@ -158,7 +161,7 @@ def _total_cost(task: SandboxTask, elapsed: float, billed_as: str, ended: bool) 
 
 def _outputs(task: SandboxTask, file_base: str) -> list[dict[str, Any]]:
     added = str(task.created_unix + int(task.queue_seconds + task.run_seconds))
-    return [
+    listed = [
         {
             "id": f"{task.uuid.replace('-', '')[:24]}{index:08x}",
             "name": output.name,
@@ -177,3 +180,6 @@ def _outputs(task: SandboxTask, file_base: str) -> list[dict[str, Any]]:
         }
         for index, output in enumerate(task.outputs or [])
     ]
+    if task.listed_output and listed:
+        listed[0] |= task.listed_output
+    return listed

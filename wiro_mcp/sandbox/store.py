@@ -32,9 +32,11 @@ FaultKind = Literal[
     "task_fail",  # the next Run's task ends with pexit 1 and a debugerror
     "task_error",  # the next Run's task ends in task_error
     "odd_cost",  # the next Run's task reports `value` as its totalcost once it has ended
+    "raw_body",  # HTTP 200 with `value` as the body, as JSON (a malformed answer of any shape)
+    "odd_output",  # the next Run's task lists its output as `value` says: JSON {"url", "contenttype", "name"}
 ]
 
-TASK_FAULTS = frozenset({"task_fail", "task_error", "odd_cost"})
+TASK_FAULTS = frozenset({"task_fail", "task_error", "odd_cost", "odd_output"})
 
 
 class ManualClock:
@@ -57,7 +59,7 @@ class Fault:
     times: int = 1
     delay: float = 1.0
     retry_after: float = 1.0
-    value: str = ""  # for odd_cost: the totalcost to report
+    value: str = ""  # odd_cost: the totalcost to report; raw_body: the body; odd_output: a JSON object
 
     def matches(self, endpoint: str) -> bool:
         return self.endpoint is None or endpoint.lower().startswith(self.endpoint.lower())
