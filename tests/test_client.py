@@ -23,8 +23,8 @@ from wiro_mcp.errors import (
     WiroTimeoutError,
 )
 from wiro_mcp.models import TaskRef
+from wiro_mcp.retries import RetryPolicy
 from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET, ManualClock, Sandbox, SandboxConfig
-from wiro_mcp.schedules import RetryPolicy
 
 pytestmark = pytest.mark.anyio
 

@@ -96,7 +96,7 @@ async def test_a_deadline_already_past_skips_downloads_and_says_so(tmp_path: Pat
 def test_a_failed_task_is_a_tool_error_and_an_unfinished_one_is_not() -> None:
     from wiro_mcp.delivery import Outcome
     from wiro_mcp.models import Task
-    from wiro_mcp.results import task_result
+    from wiro_mcp.reports import task_result
 
     def made(**fields: str) -> TaskResult:
         return task_result(Task.model_validate(fields), model=None, wait_hint=45)

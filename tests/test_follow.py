@@ -16,8 +16,8 @@ from wiro_mcp.errors import AuthenticationError, ServerError
 from wiro_mcp.follow import Waited
 from wiro_mcp.followers import Followers
 from wiro_mcp.models import Task, TaskRef
+from wiro_mcp.poll_schedule import PollPolicy
 from wiro_mcp.progress import Update
-from wiro_mcp.schedules import PollPolicy
 
 pytestmark = pytest.mark.anyio
 

@@ -35,8 +35,8 @@ from .errors import (
 )
 from .models import RunResponse, Task, TaskListResponse, TaskRef, ToolDetailResponse, ToolInfo
 from .responses import M, parse_answer
+from .retries import RetryPolicy
 from .safe_text import redact_url
-from .schedules import RetryPolicy
 
 log = logging.getLogger(__name__)
 

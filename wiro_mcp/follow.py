@@ -26,9 +26,9 @@ import anyio
 
 from .errors import WiroMCPError, WiroTimeoutError
 from .models import Task, TaskRef
+from .poll_schedule import PollPolicy
 from .progress import Progress, Reporter
 from .push import SocketEvent, TaskSocket, Watcher
-from .schedules import PollPolicy
 
 log = logging.getLogger(__name__)
 

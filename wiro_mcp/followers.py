@@ -13,9 +13,9 @@ from anyio.abc import TaskGroup
 from .errors import InvalidResponseError, WiroTimeoutError
 from .follow import Follower, OnSnapshot, TaskReader, Waited, Waiter
 from .models import Task, TaskRef
+from .poll_schedule import PollPolicy
 from .progress import OnUpdate, Reporter
 from .push import TaskSocket
-from .schedules import PollPolicy
 
 log = logging.getLogger(__name__)
 

@@ -39,13 +39,14 @@ from .launch import Launcher, Quote
 from .listing import Lister
 from .memory import TaskMemory
 from .models import Task, TaskRef
+from .poll_schedule import PollPolicy
 from .prices import PriceBook
 from .progress import OnUpdate
 from .push import TaskSocket
 from .reading import OutputReader
 from .records import Records
-from .results import TaskResult, task_result, unread_result
-from .schedules import PollPolicy
+from .reports import task_result, unread_result
+from .results import TaskResult
 from .shapes import follow_input_shape
 from .spending import Consent, Limits
 from .stopping import First, stop_quietly, stop_task

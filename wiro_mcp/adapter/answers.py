@@ -11,7 +11,8 @@ from mcp_types import CallToolResult, ContentBlock, ImageContent, ResourceLink, 
 from ..catalog import spec_of
 from ..delivery import Outcome
 from ..previews import Preview
-from ..results import PanoramaView, money, summary
+from ..reports import money, summary
+from ..results import PanoramaView
 
 # Where a result tells the 360° viewer what it needs (only hosts that render MCP Apps get it).
 VIEWER_META = "wiro-mcp/viewer"
