@@ -30,9 +30,9 @@ import httpx2
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from wiro_mcp.client import WiroClient
-from wiro_mcp.models import TaskRef
 from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET, Sandbox, SandboxConfig
+from wiro_mcp.wiro.answers import TaskRef
+from wiro_mcp.wiro.client import WiroClient
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -250,11 +250,11 @@ async def tools_list_bytes() -> tuple[int, int, int]:
 def looking_around(runs: int) -> tuple[float, float, float]:
     """Medians in seconds: one 90° 1024×1024 view of an already decoded 2048×1024 panorama (projection
     only), the same view as the JPEG view_panorama returns, and the whole labelled view sheet (JPEG)."""
-    from wiro_mcp.panoramas import render_view
-    from wiro_mcp.previews import PREVIEW_MAX_BYTES, fit_jpeg
-    from wiro_mcp.projection import perspective, pixels_of
+    from wiro_mcp.media.panoramas import render_view
+    from wiro_mcp.media.previews import PREVIEW_MAX_BYTES, fit_jpeg
+    from wiro_mcp.media.projection import perspective, pixels_of
+    from wiro_mcp.media.sheet import view_sheet
     from wiro_mcp.sandbox.pictures import panorama_png
-    from wiro_mcp.sheet import view_sheet
 
     pixels = pixels_of(panorama_png("a harbour at dawn", 2048, 1024))
 

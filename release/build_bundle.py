@@ -113,7 +113,7 @@ pictures are the sandbox's placeholders."""
 
 async def listed_tools() -> list[dict[str, str]]:
     """The server's tools as list_tools() gives them: name and description."""
-    from wiro_mcp.adapter.app import create_server
+    from wiro_mcp.adapter.server import create_server
     from wiro_mcp.config import Settings
 
     tools = await create_server(Settings()).list_tools()

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from wiro_mcp.client import WiroClient
 from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET, ManualClock, Sandbox, SandboxConfig
+from wiro_mcp.wiro.client import WiroClient
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

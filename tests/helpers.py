@@ -19,7 +19,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp_types import CallToolResult, TextContent
 
-from wiro_mcp.adapter.app import create_server
+from wiro_mcp.adapter.server import create_server
 from wiro_mcp.config import Settings
 from wiro_mcp.sandbox import Sandbox
 
@@ -112,7 +112,7 @@ class HttpServer:
     def __enter__(self) -> HttpServer:
         import uvicorn
 
-        from wiro_mcp.adapter.http_app import build_app
+        from wiro_mcp.adapter.http_transport import build_app
         from wiro_mcp.sandbox.serving import PromptServer
 
         settings = Settings.from_env(self.env)

@@ -7,7 +7,6 @@ import asyncio
 import httpx2
 import pytest
 
-from wiro_mcp.client import FileUpload, WiroClient
 from wiro_mcp.errors import (
     RUN_MAY_EXIST,
     AuthenticationError,
@@ -22,9 +21,10 @@ from wiro_mcp.errors import (
     WiroConnectionError,
     WiroTimeoutError,
 )
-from wiro_mcp.models import TaskRef
-from wiro_mcp.retries import RetryPolicy
 from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET, ManualClock, Sandbox, SandboxConfig
+from wiro_mcp.wiro.answers import TaskRef
+from wiro_mcp.wiro.client import FileUpload, WiroClient
+from wiro_mcp.wiro.retries import RetryPolicy
 
 pytestmark = pytest.mark.anyio
 

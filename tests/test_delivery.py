@@ -12,9 +12,9 @@ import pytest
 from mcp_types import ImageContent, ResourceLink, TextContent
 from PIL import Image
 
-from wiro_mcp.adapter.answers import tool_result
-from wiro_mcp.delivery import deliver
-from wiro_mcp.egress import Fetcher, OutputPolicy
+from wiro_mcp.adapter.rendering import tool_result
+from wiro_mcp.media.delivery import deliver
+from wiro_mcp.media.fetch import Fetcher, OutputPolicy
 from wiro_mcp.results import OutputInfo, TaskResult
 
 pytestmark = pytest.mark.anyio
@@ -94,9 +94,9 @@ async def test_a_deadline_already_past_skips_downloads_and_says_so(tmp_path: Pat
 
 
 def test_a_failed_task_is_a_tool_error_and_an_unfinished_one_is_not() -> None:
-    from wiro_mcp.delivery import Outcome
-    from wiro_mcp.models import Task
-    from wiro_mcp.reports import task_result
+    from wiro_mcp.media.delivery import Outcome
+    from wiro_mcp.service.reports import task_result
+    from wiro_mcp.wiro.answers import Task
 
     def made(**fields: str) -> TaskResult:
         return task_result(Task.model_validate(fields), model=None, wait_hint=45)

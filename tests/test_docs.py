@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from wiro_mcp.adapter.app import create_server
+from wiro_mcp.adapter.server import create_server
 from wiro_mcp.config import Settings
 
 README = Path(__file__).resolve().parent.parent / "README.md"

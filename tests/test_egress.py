@@ -17,9 +17,9 @@ import httpx2
 import pytest
 from mcp_types import ResourceLink
 
-from wiro_mcp import egress
-from wiro_mcp.egress import Fetcher, OutputPolicy, is_public, origin_of
 from wiro_mcp.errors import DownloadError, LocalError, WiroError
+from wiro_mcp.media import fetch as egress
+from wiro_mcp.media.fetch import Fetcher, OutputPolicy, is_public, origin_of
 from wiro_mcp.sandbox import Sandbox
 from wiro_mcp.sandbox.pictures import image_png
 
@@ -300,8 +300,8 @@ async def test_a_picture_far_larger_than_asked_is_refused_by_its_header(sandbox:
 async def test_views_asked_at_once_share_one_download_and_one_decode(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from wiro_mcp import panoramas
-    from wiro_mcp.projection import decoded_pixels as decode
+    from wiro_mcp.media import panoramas
+    from wiro_mcp.media.projection import decoded_pixels as decode
 
     decodes: list[int] = []
 

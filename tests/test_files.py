@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from wiro_mcp import previews
 from wiro_mcp.errors import SaveError
-from wiro_mcp.files import safe_name, save_output, sniff_image_type
-from wiro_mcp.previews import PREVIEW_MAX_BYTES, fit_jpeg, make_preview, preview_budgets
+from wiro_mcp.media import previews
+from wiro_mcp.media.files import safe_name, save_output, sniff_image_type
+from wiro_mcp.media.previews import PREVIEW_MAX_BYTES, fit_jpeg, make_preview, preview_budgets
 from wiro_mcp.sandbox import pictures
 
 pytestmark = pytest.mark.anyio

@@ -15,10 +15,10 @@ from mcp_types import ElicitResult, TextContent, TextResourceContents
 from PIL import Image
 
 from wiro_mcp.catalog import load_catalog
-from wiro_mcp.client import FileUpload
-from wiro_mcp.egress import Fetcher, OutputPolicy
+from wiro_mcp.media.fetch import Fetcher, OutputPolicy
+from wiro_mcp.media.shapes import follow_input_shape
 from wiro_mcp.sandbox import Sandbox
-from wiro_mcp.shapes import follow_input_shape
+from wiro_mcp.wiro.client import FileUpload
 
 from .helpers import connect
 
@@ -106,7 +106,7 @@ async def test_a_sandbox_run_has_one_figure_and_says_the_money_is_simulated(sand
     settings = settings_for(sandbox, WIRO_MCP_CONFIRM_ABOVE_USD="0.001").model_copy(update={"sandbox": True})
     from mcp import Client
 
-    from wiro_mcp.adapter.app import create_server
+    from wiro_mcp.adapter.server import create_server
 
     async with Client(create_server(settings), elicitation_callback=elicit) as client:
         made = await client.call_tool("generate_image", {"prompt": "a simulated cat", "preview": False})

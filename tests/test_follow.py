@@ -13,11 +13,11 @@ import pytest
 import trio.testing
 
 from wiro_mcp.errors import AuthenticationError, ServerError
-from wiro_mcp.follow import Waited
-from wiro_mcp.followers import Followers
-from wiro_mcp.models import Task, TaskRef
-from wiro_mcp.poll_schedule import PollPolicy
-from wiro_mcp.progress import Update
+from wiro_mcp.tracking.follower import Waited
+from wiro_mcp.tracking.progress import Update
+from wiro_mcp.tracking.registry import Followers
+from wiro_mcp.tracking.schedule import PollPolicy
+from wiro_mcp.wiro.answers import Task, TaskRef
 
 pytestmark = pytest.mark.anyio
 

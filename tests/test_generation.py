@@ -10,14 +10,14 @@ import anyio
 import pytest
 
 from wiro_mcp.catalog import load_catalog
-from wiro_mcp.client import WiroClient
 from wiro_mcp.errors import ArgumentError, CallFailed
-from wiro_mcp.generation import Generation
-from wiro_mcp.inflight import InFlight
-from wiro_mcp.memory import TaskMemory
-from wiro_mcp.models import TaskRef
-from wiro_mcp.progress import Update
+from wiro_mcp.journal.memory import TaskMemory
 from wiro_mcp.sandbox import Sandbox
+from wiro_mcp.service.generation import Generation
+from wiro_mcp.service.inflight import InFlight
+from wiro_mcp.tracking.progress import Update
+from wiro_mcp.wiro.answers import TaskRef
+from wiro_mcp.wiro.client import WiroClient
 
 from .helpers import settings_for
 

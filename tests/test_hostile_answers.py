@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from wiro_mcp.client import WiroClient
 from wiro_mcp.errors import InvalidResponseError, WiroError
-from wiro_mcp.models import TaskRef
 from wiro_mcp.sandbox import Sandbox
+from wiro_mcp.wiro.answers import TaskRef
+from wiro_mcp.wiro.client import WiroClient
 
 from .helpers import connect, text
 
@@ -118,7 +118,7 @@ PROGRESS = {"type": "progressGenerate"}
     ],
 )
 def test_no_socket_message_can_break_the_socket(raw: str) -> None:
-    from wiro_mcp.push import parse_message
+    from wiro_mcp.wiro.task_socket import parse_message
 
     parsed = parse_message(raw)
     assert parsed is None or (parsed[1].step is None and parsed[1].total is None)

@@ -9,7 +9,7 @@ import sys
 import httpx2
 import pytest
 
-from wiro_mcp.adapter.http_app import is_loopback
+from wiro_mcp.adapter.http_transport import is_loopback
 from wiro_mcp.sandbox import Sandbox
 
 from .contract import TOOLS

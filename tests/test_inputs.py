@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from wiro_mcp.errors import InputRefused
-from wiro_mcp.inputs import INPUT_MAX_BYTES, _open_inside, load_local_image, roots_from_uris
+from wiro_mcp.service.uploads import INPUT_MAX_BYTES, _open_inside, load_local_image, roots_from_uris
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(100)
 

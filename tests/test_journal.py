@@ -16,11 +16,11 @@ from typing import Any
 import anyio
 import pytest
 
-from wiro_mcp import journal as journal_module
-from wiro_mcp import journal_schema
-from wiro_mcp.journal import CLAIM_TTL, DAY, FILE_NAME, Journal, JournalError, Note, RunRecord
-from wiro_mcp.models import Task
-from wiro_mcp.records import Records
+from wiro_mcp.journal import schema as journal_schema
+from wiro_mcp.journal import store as journal_module
+from wiro_mcp.journal.access import Records
+from wiro_mcp.journal.store import CLAIM_TTL, DAY, FILE_NAME, Journal, JournalError, Note, RunRecord
+from wiro_mcp.wiro.answers import Task
 
 API = "https://api.example/v1"
 
@@ -189,7 +189,7 @@ def test_a_journal_that_cannot_be_used_is_said_once_and_replaced_by_memory(
 WRITER = """
 import sys
 from pathlib import Path
-from wiro_mcp.journal import Journal, RunRecord
+from wiro_mcp.journal.store import Journal, RunRecord
 j = Journal.open(Path(sys.argv[1]), api="https://api.example/v1")
 n = 0
 while True:

@@ -15,11 +15,11 @@ import anyio
 import pytest
 from mcp_types import TextResourceContents
 
-from wiro_mcp import journal as journal_module
-from wiro_mcp import records as records_module
-from wiro_mcp.client import WiroClient
-from wiro_mcp.journal import FILE_NAME, Journal
+from wiro_mcp.journal import access as records_module
+from wiro_mcp.journal import store as journal_module
+from wiro_mcp.journal.store import FILE_NAME, Journal
 from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET, Sandbox
+from wiro_mcp.wiro.client import WiroClient
 
 from .filesystems import read_only_folder, tiny_folder
 from .helpers import connect, text

@@ -10,8 +10,8 @@ from typing import Any
 import anyio
 import pytest
 
-from wiro_mcp.client import WiroClient
 from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET, Sandbox, SandboxConfig
+from wiro_mcp.wiro.client import WiroClient
 
 from .helpers import connect, server_env, stdio_session, text
 
@@ -122,7 +122,7 @@ async def test_a_journal_that_cannot_be_written_costs_one_log_line(sandbox: Sand
 
 
 async def test_a_started_task_is_recorded_even_if_its_call_is_cut_short(held: Sandbox, state_dir: Path) -> None:
-    from wiro_mcp.journal import Journal
+    from wiro_mcp.journal.store import Journal
 
     async with connect(held) as client:
         with anyio.move_on_after(0.5):

@@ -9,9 +9,9 @@ import httpx2
 import pytest
 
 from wiro_mcp.errors import InsufficientBalanceError, NotFoundError
-from wiro_mcp.models import RunResponse, TaskListResponse
-from wiro_mcp.protocol import TaskState
-from wiro_mcp.responses import parse_answer
+from wiro_mcp.wiro.answers import RunResponse, TaskListResponse
+from wiro_mcp.wiro.parsing import parse_answer
+from wiro_mcp.wiro.protocol import TaskState
 
 FIXTURES = Path(__file__).parent / "fixtures" / "wiro"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "wiro"

@@ -36,7 +36,7 @@ def previews(result: Any) -> list[Image.Image]:
 
 async def test_a_panoramas_preview_is_a_sheet_of_views_within_the_budget(photo: Sandbox) -> None:
     """Also the README's picture of a sheet (WIRO_MCP_UPDATE_SCREENSHOTS=1 writes docs/sheet.jpg)."""
-    from wiro_mcp.sheet import HEIGHT, WIDTH
+    from wiro_mcp.media.sheet import HEIGHT, WIDTH
 
     async with connect(photo) as client:
         prompt = "a quiet alpine lake at sunrise, pine forest all around"

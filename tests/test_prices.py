@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from wiro_mcp.catalog import load_catalog
-from wiro_mcp.client import WiroClient
-from wiro_mcp.prices import CACHE_FILE, PRICE_TTL, RETRY_AFTER, PriceBook
+from wiro_mcp.money.price_book import CACHE_FILE, PRICE_TTL, RETRY_AFTER, PriceBook
 from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET, Sandbox, SandboxConfig
+from wiro_mcp.wiro.client import WiroClient
 
 pytestmark = pytest.mark.anyio
 

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from wiro_mcp.panoramas import PanoramaCache, wrap_yaw
-from wiro_mcp.projection import SEAM_SHOWS, SEAMLESS, check_seam, perspective, pixels_of
+from wiro_mcp.media.panoramas import PanoramaCache, wrap_yaw
+from wiro_mcp.media.projection import SEAM_SHOWS, SEAMLESS, check_seam, perspective, pixels_of
+from wiro_mcp.media.sheet import GAP, LABEL, TILE, VIEWS, view_sheet
 from wiro_mcp.sandbox.pictures import COMPASS, compass_png, panorama_png
-from wiro_mcp.sheet import GAP, LABEL, TILE, VIEWS, view_sheet
 
 
 @functools.cache

@@ -16,10 +16,10 @@ import anyio
 import pytest
 from mcp.shared.exceptions import MCPDeprecationWarning
 
-from wiro_mcp import generation
-from wiro_mcp.protocol import QUEUED_STATUSES
 from wiro_mcp.sandbox import ManualClock, Sandbox, SandboxConfig
 from wiro_mcp.sandbox.api import LIFECYCLE
+from wiro_mcp.service import generation
+from wiro_mcp.wiro.protocol import QUEUED_STATUSES
 
 from .helpers import connect, text
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from wiro_mcp import protocol
-from wiro_mcp.protocol import NonceSource, TaskState, task_state
+from wiro_mcp.wiro import protocol
+from wiro_mcp.wiro.protocol import NonceSource, TaskState, task_state
 
 
 def test_signature_matches_an_independently_computed_vector() -> None:

@@ -11,7 +11,7 @@ import pytest
 from mcp import Client
 from mcp_types import ResourceLink
 
-from wiro_mcp.adapter.app import create_server
+from wiro_mcp.adapter.server import create_server
 from wiro_mcp.config import Settings
 from wiro_mcp.sandbox import Sandbox
 

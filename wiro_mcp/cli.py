@@ -186,13 +186,13 @@ def run_server(args: argparse.Namespace) -> None:
             "Ctrl+C stops it.\n"
         )
     settings = served(args, settings)
-    from .adapter.app import create_server  # the SDK's import is most of start-up: after the checks
+    from .adapter.server import create_server  # the SDK's import is most of start-up: after the checks
 
     server = create_server(settings)
     if args.transport == "stdio":
         server.run("stdio")
         return
-    from .adapter.http_app import build_app, serve
+    from .adapter.http_transport import build_app, serve
 
     token = settings.http_token.get_secret_value() if settings.http_token else None
     try:

@@ -92,7 +92,7 @@ def versions() -> Check:
 
 def mode(settings: Settings) -> Check:
     if settings.sandbox:
-        from .safe_text import redact_url
+        from .text import redact_url
 
         return Check(
             "ok",
@@ -113,10 +113,10 @@ def mode(settings: Settings) -> Check:
 
 
 async def credentials(settings: Settings) -> Check:
-    from .client import WiroClient
     from .errors import AuthenticationError, NotFoundError, WiroError
-    from .models import TaskRef
-    from .safe_text import redact_url
+    from .text import redact_url
+    from .wiro.answers import TaskRef
+    from .wiro.client import WiroClient
 
     where = redact_url(settings.base_url)
     async with WiroClient.from_settings(settings) as client:
@@ -138,8 +138,8 @@ async def socket(settings: Settings) -> Check:
     import httpx2
     from httpx2.websockets import AsyncWebSocketClient
 
-    from .client import tls_context
-    from .safe_text import redact_url
+    from .text import redact_url
+    from .wiro.client import tls_context
 
     shown = redact_url(settings.socket_url)
     polling = "the server still works, by polling (progress comes in steps of a few seconds)"
@@ -193,8 +193,8 @@ def input_folders(settings: Settings, named: str = "WIRO_MCP_INPUT_DIRS") -> lis
 
 
 def journal(settings: Settings) -> Check:
-    from .journal import Journal
-    from .spending import Limits
+    from .journal.store import Journal
+    from .money.limits import Limits
 
     folder = settings.state_folder
     limited = Limits.from_settings(settings)

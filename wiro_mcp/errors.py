@@ -11,7 +11,7 @@ Messages never contain credentials.
 
 from __future__ import annotations
 
-from . import protocol
+from .wiro import protocol
 
 BODY_EXCERPT = 300
 

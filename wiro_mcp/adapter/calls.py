@@ -15,16 +15,16 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import BeforeValidator, Field
 
-from ..delivery import Outcome, PreviewKind
 from ..errors import WiroMCPError
-from ..generation import Generation
-from ..inputs import roots_from_uris
-from ..models import number_as_text
-from ..progress import Update
+from ..media.delivery import Outcome, PreviewKind
 from ..results import TaskResult
+from ..service.generation import Generation
+from ..service.uploads import roots_from_uris
+from ..tracking.progress import Update
+from ..wiro.answers import number_as_text
 from . import sdk_gaps
-from .answers import tool_result
-from .app_state import AppState
+from .rendering import tool_result
+from .state import AppState
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,7 @@ from pydantic import BaseModel, Field
 
 from ..catalog import ModelSpec
 from ..catalog.schema import REQUIRED, field_for
-from ..spending import Consent
-from .app_state import AppState
+from ..money.limits import Consent
 from .calls import (
     AllowDuplicate,
     Answer,
@@ -37,6 +36,7 @@ from .calls import (
     state_of,
     stop_requested,
 )
+from .state import AppState
 
 
 class Confirm(BaseModel):

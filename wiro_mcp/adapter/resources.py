@@ -13,11 +13,11 @@ from mcp_types import Completion, CompletionArgument, CompletionContext, PromptR
 
 from ..catalog import load_catalog
 from ..errors import WiroMCPError
-from ..journal import Journal
-from ..memory import TaskMemory
-from ..pricing import estimate, spec_pricing
-from ..spending import journal_view, spending_view
-from .app_state import AppState
+from ..journal.memory import TaskMemory
+from ..journal.store import Journal
+from ..money.estimate import estimate, spec_pricing
+from ..money.limits import journal_view, spending_view
+from .state import AppState
 
 
 def register_resources(server: MCPServer[Any], live: Callable[[], AppState]) -> None:

@@ -20,11 +20,9 @@ from pydantic import BeforeValidator, Field
 
 from ..catalog import load_catalog
 from ..errors import WiroMCPError
-from ..listing import State, TaskListing, listing_text
-from ..models import TaskRef, number_as_text
 from ..results import PanoramaView
-from .answers import view_result
-from .app_state import AppState
+from ..service.listing import State, TaskListing, listing_text
+from ..wiro.answers import TaskRef, number_as_text
 from .calls import (
     CREATES,
     LOOKS,
@@ -41,6 +39,8 @@ from .calls import (
     stop_requested,
 )
 from .generate_tools import generate_tool
+from .rendering import view_result
+from .state import AppState
 
 # list_tasks' model filter: the models this server runs (an enum in the schema).
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from ..errors import ArgumentError
-from ..safe_text import ECHO_LIMIT, clip, clip_text
+from ..text import ECHO_LIMIT, clip, clip_text
 from . import InputSpec, ModelSpec, _typed_default
 from .sizes import size_problem
 

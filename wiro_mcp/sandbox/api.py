@@ -23,7 +23,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..protocol import sign
+from ..wiro.protocol import sign
 from .billing import published
 from .lifecycle import ENDED, QUEUE_STATUSES, RUN_STATUSES, SandboxTask, task_record
 from .params import DEFAULTS, LIMITS, BadRequest, check_params

@@ -1,0 +1,141 @@
+"""The streamable HTTP transport: MCP at /mcp, a bearer token, DNS-rebinding checks.
+
+It binds to loopback by default. Binding anywhere else needs WIRO_MCP_HTTP_TOKEN, and with a
+token set every request must carry `Authorization: Bearer <token>` (compared in constant time).
+The server keeps no state that matters between requests (Wiro holds the tasks), so `--stateless`
+instances can stand behind any load balancer.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .server import WiroMCPServer
+
+log = logging.getLogger(__name__)
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+HEALTH_PATH = "/healthz"
+
+
+def is_loopback(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class BearerTokenMiddleware:
+    """401 for any request without the right `Authorization: Bearer` token; /healthz stays open."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self._expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("path") != HEALTH_PATH:
+            supplied = b""
+            for name, value in scope.get("headers", []):
+                if name == b"authorization":
+                    supplied = value
+                    break
+            if not hmac.compare_digest(supplied, self._expected):
+                await _send_json(
+                    send,
+                    401,
+                    {"error": "unauthorized: send Authorization: Bearer <token>"},
+                    [(b"www-authenticate", b'Bearer realm="wiro-mcp"')],
+                )
+                return
+        await self.app(scope, receive, send)
+
+
+class HealthMiddleware:
+    """GET /healthz answers 200 for load balancers and proxies, without touching MCP or Wiro."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("path") == HEALTH_PATH:
+            await _send_json(send, 200, {"status": "ok"})
+            return
+        await self.app(scope, receive, send)
+
+
+async def _send_json(
+    send: Send, status: int, body: dict[str, Any], headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+def security_settings(host: str, port: int, allowed_hosts: Sequence[str]) -> TransportSecuritySettings:
+    """Host/Origin checks against DNS rebinding: loopback names always, plus the names a proxy uses."""
+    hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
+    origins = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
+    for name in allowed_hosts:
+        hosts.extend([name, f"{name}:*"])
+        origins.extend([f"https://{name}", f"http://{name}", f"https://{name}:*", f"http://{name}:*"])
+    if not is_loopback(host) and host not in ("0.0.0.0", "::"):
+        hosts.extend([host, f"{host}:*"])
+    # Bound to every interface with no name given, the Host header cannot be predicted: the bearer
+    # token (required there) is what keeps a rebinding page out.
+    protect = is_loopback(host) or bool(allowed_hosts) or host not in ("0.0.0.0", "::")
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=protect, allowed_hosts=hosts, allowed_origins=origins
+    )
+
+
+def build_app(
+    server: WiroMCPServer,
+    *,
+    host: str,
+    port: int,
+    token: str | None,
+    stateless: bool = False,
+    allowed_hosts: Sequence[str] = (),
+) -> ASGIApp:
+    if not is_loopback(host) and not token:
+        raise ValueError(
+            f"refusing to serve MCP on {host}: binding beyond loopback requires WIRO_MCP_HTTP_TOKEN "
+            "(every request must then carry Authorization: Bearer <token>)"
+        )
+    app: ASGIApp = server.streamable_http_app(
+        streamable_http_path="/mcp",
+        stateless_http=stateless,
+        transport_security=security_settings(host, port, allowed_hosts),
+        host=host,
+    )
+    if token:
+        app = BearerTokenMiddleware(app, token)
+    return HealthMiddleware(app)
+
+
+def serve(app: ASGIApp, host: str, port: int) -> None:
+    import uvicorn
+
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, log_level="warning")
+    log.info("serving MCP over streamable HTTP at http://%s:%d/mcp", host if ":" not in host else f"[{host}]", port)
+    uvicorn.Server(config).run()

@@ -1,0 +1,156 @@
+"""`create_server(settings)`: the MCPServer, its lifespan, and what the SDK leaves to us
+(compact tool schemas, argument errors that read like instructions, the true MIME type of output
+files, logging/setLevel)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import httpx2
+from mcp.server.context import ServerRequestContext
+from mcp.server.lowlevel.helper_types import ReadResourceContents
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult, EmptyResult, InputRequiredResult, SetLevelRequestParams
+from mcp_types import Tool as MCPTool
+from pydantic import ValidationError
+
+from .. import __version__
+from ..catalog.schema import compact, describe_errors
+from ..config import Settings
+from ..journal.memory import TaskMemory
+from ..media.files import sniff_image_type
+from ..service.generation import Generation
+from ..text import shown
+from ..wiro.client import WiroClient
+from ..wiro.task_socket import TaskSocket
+from . import sdk_gaps
+from .resources import register_completions, register_resources
+from .state import AppState
+from .tools import built_tools, registrations
+from .viewer import viewer_app
+
+INSTRUCTIONS = """\
+Generate media with Wiro; every run is billed per GPU second (failed runs are free).
+- generate_panorama: a 360° equirectangular panorama (2:1 PNG) from a text prompt.
+- generate_image: 1-4 images from a prompt; with input_image, image-to-image.
+Both start a task and wait for it up to wait_seconds (default 45). A finished result has the image
+URLs, resource links and, unless preview is false, a small JPEG preview you can look at; a
+panorama's is a labelled sheet of views (FRONT, RIGHT, BACK, LEFT, UP, DOWN), and view_panorama
+looks in any direction (yaw 0 front, 90 right, 180 back; pitch 90 up). An unfinished one says
+state queued/running and next_action: call get_task with that task_id and wait_seconds to collect
+it. Never re-run a generation to get its result: an identical call while the first is in flight
+returns that same task (reused: true); allow_duplicate=true forces a new, separately billed one.
+Stop a task you no longer need with kill_task (or cancel_task): either one stops it whatever its
+state. list_tasks finds earlier tasks (also from before a restart). Each run's estimated cost comes
+with it; a run the person's spending limits refuse, or that they decline, is not started: say so,
+do not work around it. wiro://models lists every model's inputs, defaults, limits and prices.
+"""
+
+SANDBOX_NOTE = """This server is connected to the wiro-mcp sandbox, a local stand-in for Wiro: its pictures are
+drawings marked SANDBOX and nothing is billed; costs shown are what Wiro would charge.
+"""
+
+
+def instructions(settings: Settings) -> str:
+    return INSTRUCTIONS + SANDBOX_NOTE if settings.sandbox else INSTRUCTIONS
+
+
+class WiroMCPServer(MCPServer[AppState]):
+    """MCPServer with compact tool schemas, strict arguments, and output files typed by their bytes."""
+
+    _listed: list[MCPTool] | None = None
+
+    async def list_tools(self) -> list[MCPTool]:
+        # Tools are fixed once the server is built, so the compact listing is made once. The viewer's
+        # tools (generate_panorama, get_task) come first, as they always have, though installed last.
+        if self._listed is None:
+            tools = sorted(registrations(), key=lambda tool: not tool.viewer)
+            order = [tool.options.get("name", tool.fn.__name__) for tool in tools]
+            listed = sorted(await super().list_tools(), key=lambda tool: order.index(tool.name))
+            self._listed = [
+                tool.model_copy(
+                    update={
+                        "input_schema": {**compact(tool.input_schema), "additionalProperties": False},
+                        "output_schema": compact(tool.output_schema, output=True) if tool.output_schema else None,
+                    }
+                )
+                for tool in listed
+            ]
+        return self._listed
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        tool = next((t for t in await self.list_tools() if t.name == name), None)
+        known = list((tool.input_schema or {}).get("properties", {})) if tool else []
+        unknown = [key for key in arguments if tool is not None and key not in known]
+        if unknown:
+            lines = [f"- {shown(key)}: unknown argument; the arguments are: {', '.join(known)}" for key in unknown[:5]]
+            raise ToolError("\n".join([f"Invalid arguments for {name}; nothing was sent to Wiro.", *lines]))
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                raise ToolError(describe_errors(name, exc.__cause__, known)) from exc.__cause__
+            # The SDK prefixes "Error executing tool <name>: "; our messages say what they are.
+            raise ToolError(str(exc).removeprefix(f"Error executing tool {name}: ")) from exc
+
+    async def read_resource(self, uri: Any, context: Context[AppState, Any] | None = None) -> Any:
+        contents = await super().read_resource(uri, context)
+        if isinstance(contents, InputRequiredResult):
+            return contents
+        # Output files are served with the type their bytes show, not the template's one.
+        return [
+            ReadResourceContents(
+                content=item.content,
+                mime_type=(sniff_image_type(item.content) if isinstance(item.content, bytes) else None)
+                or item.mime_type,
+                meta=item.meta,
+            )
+            for item in contents
+        ]
+
+
+def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None) -> WiroMCPServer:
+    """Build the server. Nothing talks to Wiro until a tool is called."""
+    memory = TaskMemory()
+    live: dict[str, AppState] = {}  # the running server's state, for what the SDK gives no Context
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
+        client = WiroClient.from_settings(settings, transport=transport)
+        socket = TaskSocket(settings.socket_url, http=lambda: client.http) if settings.push else None
+        service = Generation(settings, client, socket=socket, memory=memory)
+        try:
+            async with anyio.create_task_group() as group, service.running():
+                if socket is not None:
+                    # Connects only when a task is first followed; until then it costs nothing.
+                    group.start_soon(socket.run)
+                live["state"] = AppState(settings=settings, service=service)
+                yield live["state"]
+                group.cancel_scope.cancel()
+        finally:
+            await client.aclose()
+
+    server = WiroMCPServer(
+        "wiro-mcp",
+        title="Wiro generative media",
+        instructions=instructions(settings),
+        version=__version__,
+        lifespan=lifespan,
+        tools=list(built_tools()),
+        extensions=[viewer_app([tool for tool in registrations() if tool.viewer])],
+    )
+    register_resources(server, lambda: live["state"])
+    register_completions(server, memory)
+
+    async def set_level(ctx: ServerRequestContext[AppState], params: SetLevelRequestParams) -> EmptyResult:
+        ctx.lifespan_context.client_log_level = params.level
+        return EmptyResult()
+
+    sdk_gaps.handle_set_level(server, set_level)
+    return server

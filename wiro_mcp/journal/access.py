@@ -1,0 +1,237 @@
+"""The journal as the service uses it: opened on first need (never at start-up), every call in a
+worker thread, the states the followers see written in batches by a background task, and starts that
+could not be written kept in memory and written as soon as the journal takes them.
+
+A task Wiro started is never lost to a failing disk: `started()` never raises. When the journal
+cannot take the task id (a full disk, a lock held too long), the start waits here, is retried every
+`RETRY_SECONDS`, and an identical call in this process still finds it.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+
+from ..wiro.answers import Task, TaskRef
+from .memory import TaskMemory
+from .store import Claim, CostCheck, Journal, JournalError, Look, Note, RunRecord
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+RETRY_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Unwritten:
+    """A start Wiro answered that the journal could not take yet."""
+
+    record: RunRecord
+    row: int | None
+    task_id: str
+    token: str | None
+
+
+@dataclass(frozen=True)
+class JournalStatus:
+    """Where the journal is and whether it keeps up: for wiro://spending and the limits."""
+
+    where: str
+    memory_only: str | None  # why the journal's file could not be used at all (it lives in memory)
+    write_problem: str | None  # why the last write failed, until one succeeds
+    unwritten: int  # starts kept in memory until the journal takes them
+
+    @property
+    def problem(self) -> str | None:
+        return self.memory_only or self.write_problem
+
+
+class Records:
+    def __init__(self, folder: Path, *, api: str, cost_check: CostCheck) -> None:
+        self._folder = folder
+        self._api = api
+        self._cost_check = cost_check
+        self._journal: Journal | None = None
+        self._opening = anyio.Lock()
+        self._opened = anyio.Event()
+        self._noted = anyio.Event()
+        self._writing = anyio.Lock()  # a flush waits for one under way: after it, all noted is written
+        self._unwritten: dict[str, Unwritten] = {}
+        self._write_problem: str | None = None
+
+    async def journal(self) -> Journal:
+        async with self._opening:
+            if self._journal is None:
+                self._journal = await anyio.to_thread.run_sync(
+                    functools.partial(Journal.open, self._folder, api=self._api)
+                )
+                self._opened.set()
+            return self._journal
+
+    async def opened(self) -> Journal:
+        """The journal, once something in this process has opened it (this never opens it)."""
+        await self._opened.wait()
+        assert self._journal is not None
+        return self._journal
+
+    async def run(self, method: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """`method(journal, *args, **kwargs)` in a worker thread, e.g. `await records.run(Journal.find, task_id=…)`."""
+        journal = await self.journal()
+        return await anyio.to_thread.run_sync(functools.partial(method, journal, *args, **kwargs))
+
+    def status(self) -> JournalStatus:
+        journal = self._journal
+        where = journal.where if journal is not None else str(self._folder)
+        memory_only = journal.problem if journal is not None else None
+        return JournalStatus(where, memory_only, self._write_problem, len(self._unwritten))
+
+    # -- starting a task -------------------------------------------------------------------
+
+    async def look(self, key: str | None, model: str, *, bills_since: float) -> Look:
+        return await self.run(Journal.look, key, model, bills_since=bills_since)
+
+    async def claim(self, record: RunRecord, *, budget: float | None, join: bool) -> Claim:
+        """The journal's claim (JournalError when it cannot be written). A claim this process holds for a
+        start it could not write yet is its task: joined, not waited for."""
+        try:
+            claim = await self.run(Journal.claim, record, budget=budget, join=join)
+        except JournalError as exc:
+            self._failed(exc)
+            raise
+        self._write_problem = None
+        if claim.waiting is not None:
+            kept = next((u for u in self._unwritten.values() if u.row == claim.waiting.row), None)
+            if kept is not None:
+                return Claim(joined=replace(claim.waiting, task_id=kept.task_id, token=kept.token))
+        return claim
+
+    async def started(self, record: RunRecord, row: int | None, task_id: str, token: str | None) -> str | None:
+        """Record a task Wiro started; never raises. None when it is in the journal, else why not yet
+        (the start is kept in memory and written as soon as the journal takes it)."""
+        start = Unwritten(record, row, task_id, token)
+        with anyio.CancelScope(shield=True):  # a started task is recorded whatever happens to the call
+            try:
+                await self.run(Journal.started, record, row, task_id, token)
+            except JournalError as exc:
+                self._failed(exc)
+                self._unwritten[task_id] = start
+                self._noted.set()  # the writer starts retrying
+                return str(exc)
+        return None
+
+    async def abandon(self, row: int) -> None:
+        with anyio.CancelScope(shield=True):
+            await self.run(Journal.abandon, row)
+
+    async def doubt(self, row: int, why: str) -> None:
+        with anyio.CancelScope(shield=True):
+            await self.run(Journal.doubt, row, why)
+
+    async def adopt(self, row: int, task: Task) -> None:
+        await self.run(Journal.adopt, row, task.id, task.socket_token, task.state.value, task.status)
+
+    def unwritten_ids(self) -> set[str]:
+        return set(self._unwritten)
+
+    async def retry_unwritten(self) -> None:
+        """Try the starts kept in memory again (in order); the first that fails stops the round."""
+        for task_id, start in list(self._unwritten.items()):
+            try:
+                await self.run(Journal.started, start.record, start.row, start.task_id, start.token)
+            except JournalError as exc:
+                self._failed(exc)
+                return
+            self._unwritten.pop(task_id, None)
+            log.info("task %s is in the journal now", task_id)
+        self._write_problem = None
+
+    def _failed(self, exc: JournalError) -> None:
+        if self._write_problem is None:
+            log.warning(
+                "%s; until it can be, no run starts under a spending limit, and other tasks are kept in memory", exc
+            )
+        self._write_problem = str(exc)
+
+    # -- what became of tasks --------------------------------------------------------------
+
+    async def recall(self, memory: TaskMemory, ref: TaskRef) -> None:
+        """Teach `memory` what the journal knows of a task this process has not met (after a restart, or
+        started by another server process): its model, token, prompt and estimate."""
+        known = memory.get(ref.task_id) if ref.task_id is not None else None
+        if (known is not None and known.model is not None) or memory.canonical(ref).task_id != ref.task_id:
+            return
+        try:
+            entry = await self.run(Journal.find, task_id=ref.task_id, token=ref.task_token)
+        except Exception as exc:  # the journal is a help here, never a reason to fail a read
+            log.info("could not look %s up in the journal: %r", ref, exc)
+            return
+        if entry is not None and entry.task_id is not None:
+            memory.remember(
+                entry.task_id, model=entry.model, token=entry.token, prompt=entry.prompt, estimate=entry.estimate_usd
+            )
+
+    def note(self, task: Task) -> None:
+        """A task's latest state, to be written soon (only tasks the journal has are updated)."""
+        journal = self._journal
+        if journal is None:  # nothing was started or read through the journal yet: nothing to update
+            return
+        terminal = task.state.terminal
+        note = Note(
+            task.state.value,
+            task.status,
+            cost=task.total_cost if terminal else None,
+            seconds=task.elapsed_seconds if terminal else None,
+        )
+        if journal.note(task.id, note):
+            self._noted.set()
+
+    async def flush(self) -> None:
+        """Write every state noted so far, including notes a background batch has taken but not yet
+        written (the lock): a caller that flushes and then reads the journal sees them. Starts kept in
+        memory go first (their rows are what the notes update)."""
+        if self._journal is None:
+            return
+        async with self._writing:
+            if self._unwritten:
+                await self.retry_unwritten()
+            notes = self._journal.take_notes()
+            if not notes:
+                return
+            try:
+                await anyio.to_thread.run_sync(self._journal.flush, notes, self._cost_check)
+            except JournalError as exc:
+                self._journal.requeue(notes)
+                self._failed(exc)
+
+    async def keep_written(self) -> None:
+        """Runs as long as the service: writes what `note()` gathered, a batch at a time, and tries the
+        starts kept in memory again every RETRY_SECONDS."""
+        try:
+            while True:
+                if self._unwritten or self._write_problem:
+                    with anyio.move_on_after(RETRY_SECONDS):
+                        await self._noted.wait()
+                else:
+                    await self._noted.wait()
+                self._noted = anyio.Event()
+                await self.flush()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.flush()
+                if self._unwritten:
+                    log.warning(
+                        "the server stops with %d started task(s) the journal never took: %s (Wiro still has them)",
+                        len(self._unwritten),
+                        ", ".join(self._unwritten),
+                    )
+
+    async def close(self) -> None:
+        if self._journal is not None:
+            await anyio.to_thread.run_sync(self._journal.close)

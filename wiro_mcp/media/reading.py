@@ -1,0 +1,52 @@
+"""Reading what tasks made, on demand: one output's bytes, the 360° viewer's rendition, and perspective
+views of a panorama. Each read asks Wiro for the task afresh (through the service's bounded read)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import anyio
+import anyio.to_thread
+
+from ..errors import CallFailed, WiroMCPError
+from ..results import PanoramaView, TaskResult
+from ..text import clip, shown
+from .fetch import Fetcher
+from .panoramas import Panoramas
+from .previews import Preview, make_preview
+
+RENDITION_MAX_BYTES = 1_000_000
+RENDITION_MAX_SIDE = 4096
+LOOK_TIMEOUT = 30.0
+
+
+class OutputReader:
+    def __init__(self, read: Callable[[str], Awaitable[TaskResult]], fetcher: Fetcher) -> None:
+        self._read = read
+        self._fetcher = fetcher
+        self.panoramas = Panoramas(fetcher)
+
+    async def file(self, task_id: str, name: str) -> bytes:
+        """The bytes of one output of a succeeded task, by name or by its index in `outputs`."""
+        result = await self._read(task_id)
+        match = result.output(name)
+        if match is None:
+            names = ", ".join(shown(o.name, 60) for o in result.outputs[:10]) or "none"
+            raise CallFailed(f"Task {clip(task_id, 40)} ({result.state}) has no output {clip(name)}; outputs: {names}")
+        try:
+            return (await self._fetcher.download(match.url)).data
+        except WiroMCPError as exc:
+            raise CallFailed(f"Reading {name} of task {task_id} failed: {exc}") from exc
+
+    async def rendition(self, task_id: str, name: str) -> bytes:
+        """One output as a JPEG for viewers: full resolution up to 4096 px wide, at most ~1 MB."""
+        data = await self.file(task_id, name)
+        shot = await anyio.to_thread.run_sync(make_preview, data, RENDITION_MAX_BYTES, RENDITION_MAX_SIDE)
+        return shot.data
+
+    async def look(
+        self, task_id: str, *, output: str | None = None, yaw: float, pitch: float, fov: float, size: int
+    ) -> tuple[PanoramaView, Preview]:
+        """A perspective view of a succeeded panorama (downloaded once, then from the cache)."""
+        result = await self._read(task_id)
+        return await self.panoramas.look(result, output, yaw=yaw, pitch=pitch, fov=fov, size=size, timeout=LOOK_TIMEOUT)

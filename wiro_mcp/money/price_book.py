@@ -1,0 +1,127 @@
+"""Where each model's prices come from: Wiro's Tool/Detail on first need, a cache on disk, the spec.
+
+Never read at start-up or for tools/list: the first generate call (or a read of wiro://models)
+asks Wiro, with a short deadline. What Wiro answers is kept in memory and in `prices.json` in the
+state folder for `PRICE_TTL`, so a restarted server does not ask again. When Wiro does not answer,
+an expired cache entry is better than nothing; failing that, the bundled spec's figures. After a
+failed read the server waits `RETRY_AFTER` before asking again, so no call pays for a slow Wiro
+twice in a row.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from ..catalog import ModelSpec
+from ..errors import WiroError
+from ..wiro.client import WiroClient
+from .estimate import Pricing, Tier, parse_tiers, spec_pricing
+
+log = logging.getLogger(__name__)
+
+PRICE_TTL = 6 * 3600.0
+RETRY_AFTER = 300.0
+FETCH_SECONDS = 5.0
+CACHE_FILE = "prices.json"
+
+
+class PriceBook:
+    """Prices per model for one Wiro API (the cache is keyed by the API's base URL)."""
+
+    def __init__(self, client: WiroClient, folder: Path, *, api: str, clock: Any = time.time) -> None:
+        self._client = client
+        self._path = folder / CACHE_FILE
+        self._api = api
+        self._clock = clock
+        self._known: dict[str, tuple[float, Pricing]] = {}
+        self._failed_at: dict[str, float] = {}
+        self._locks: dict[str, anyio.Lock] = {}
+        self._disk_read = False
+
+    async def pricing(self, spec: ModelSpec) -> Pricing:
+        """The freshest prices there are for `spec`, within about FETCH_SECONDS at worst."""
+        lock = self._locks.setdefault(spec.model, anyio.Lock())
+        async with lock:
+            if not self._disk_read:
+                self._disk_read = True
+                self._known.update(await anyio.to_thread.run_sync(self._load))
+            now = self._clock()
+            cached = self._known.get(spec.model)
+            if cached is not None and now - cached[0] < PRICE_TTL:
+                return cached[1]
+            if now - self._failed_at.get(spec.model, -RETRY_AFTER) >= RETRY_AFTER:
+                fetched = await self._fetch(spec)
+                if fetched is not None:
+                    self._known[spec.model] = (now, fetched)
+                    await anyio.to_thread.run_sync(self._save)
+                    return fetched
+                self._failed_at[spec.model] = now
+            if cached is not None:
+                return Pricing(f"Wiro, cached {(now - cached[0]) / 3600:.0f} h ago", *_figures(cached[1]))
+            return spec_pricing(spec)
+
+    async def _fetch(self, spec: ModelSpec) -> Pricing | None:
+        try:
+            info = await self._client.tool_detail(spec.model, deadline=anyio.current_time() + FETCH_SECONDS)
+        except WiroError as exc:
+            log.info("no prices from Wiro for %s (%s); using the cache or the spec", spec.model, exc)
+            return None
+        tiers = parse_tiers(info.dynamic_price)
+        pricing = Pricing("Wiro", cps=info.cps or None, per_run=info.approximate_cost or None, tiers=tiers)
+        if pricing.empty:
+            log.info("Wiro's Tool/Detail for %s carries no price; using the bundled figures", spec.model)
+            return None
+        return pricing
+
+    # -- the file ----------------------------------------------------------------------------
+
+    def _load(self) -> dict[str, tuple[float, Pricing]]:
+        try:
+            entries = json.loads(self._path.read_text()).get(self._api, {})
+            return {model: (float(e["at"]), _from_json(e)) for model, e in entries.items()}
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            log.warning("ignoring the price cache %s: %r", self._path, exc)
+            return {}
+
+    def _save(self) -> None:
+        """Merge ours into the file (other APIs' entries kept), written whole and renamed into place."""
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                everything = json.loads(self._path.read_text())
+                everything = everything if isinstance(everything, dict) else {}
+            except (OSError, ValueError):
+                everything = {}
+            everything[self._api] = {
+                model: {"at": at, **pricing.public_view()} for model, (at, pricing) in self._known.items()
+            }
+            handle, temporary = tempfile.mkstemp(dir=self._path.parent, prefix=".prices-")
+            try:
+                with os.fdopen(handle, "w") as out:
+                    json.dump(everything, out, indent=1)
+                os.replace(temporary, self._path)
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            log.warning("could not write the price cache %s: %r", self._path, exc)
+
+
+def _figures(pricing: Pricing) -> tuple[float | None, float | None, tuple[Tier, ...]]:
+    return pricing.cps, pricing.per_run, pricing.tiers
+
+
+def _from_json(entry: dict[str, Any]) -> Pricing:
+    tiers = tuple(Tier(float(t["price_usd"]), str(t["method"]), dict(t["inputs"])) for t in entry.get("tiers", []))
+    return Pricing("Wiro, cached", entry.get("usd_per_gpu_second"), entry.get("typical_usd_per_run"), tiers)

@@ -1,0 +1,336 @@
+"""The rules of wiro-mcp, with no MCP in them.
+
+`Generation` starts a task or joins the identical one in flight, waits for it within a hard
+budget, stops a task whichever way Wiro allows, and delivers what came out. Callers (the MCP
+adapter, the tests) pass plain arguments, a progress callback, and two small callables: which
+folders local inputs may come from, and whether a cancellation was the person pressing stop.
+
+Budgets (whatever Wiro does):
+- a wait returns by `wait_seconds` + the follower's grace (0.75 s), with the freshest snapshot;
+- previews then get what is left of `wait_seconds` + 1 s, but at least `DELIVERY_FLOOR`;
+- a Run gets at least `RUN_FLOOR` (a Run cut short leaves a task in doubt);
+- stopping a task takes at most `STOP_BUDGET`, reading one for a resource `READ_BUDGET`, and so does
+  the first answer of a plain get (no wait): one slow Task/Detail must not fail it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from ..catalog import ModelSpec, spec_of
+from ..catalog.schema import validate
+from ..config import Settings
+from ..errors import CallFailed, InputRefused, WiroMCPError
+from ..journal.access import Records
+from ..journal.memory import TaskMemory
+from ..journal.store import Journal
+from ..media.delivery import Outcome, PreviewKind, deliver
+from ..media.fetch import Fetcher, OutputPolicy
+from ..media.reading import OutputReader
+from ..media.shapes import follow_input_shape
+from ..money.bills import counted_cost
+from ..money.limits import Consent, Limits
+from ..money.price_book import PriceBook
+from ..results import TaskResult
+from ..tracking.follower import Waited
+from ..tracking.progress import OnUpdate
+from ..tracking.registry import Followers
+from ..tracking.schedule import PollPolicy
+from ..wiro.answers import Task, TaskRef
+from ..wiro.client import WiroClient
+from ..wiro.task_socket import TaskSocket
+from .launch import Launcher, Quote
+from .listing import Lister
+from .reports import task_result, unread_result
+from .stopping import First, stop_quietly, stop_task
+from .uploads import InputFolders, take_uploads
+
+log = logging.getLogger(__name__)
+
+STOP_BUDGET = 15.0
+READ_BUDGET = 10.0
+DELIVERY_FLOOR = 5.0
+RUN_FLOOR = 10.0
+# A status older than this (because Wiro stopped answering) is shown with its age.
+STALE_AFTER = 2.0
+
+StopRequested = Callable[[], bool]
+OnStarted = Callable[[str, str], Awaitable[None]]
+
+
+def _budget(seconds: float) -> float:
+    """The deadline `seconds` from now."""
+    return anyio.current_time() + seconds
+
+
+class Generation:
+    """The service. `async with service.running():` while it serves (it follows tasks in the background)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: WiroClient,
+        *,
+        socket: TaskSocket | None = None,
+        policy: PollPolicy | None = None,
+        memory: TaskMemory | None = None,
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.memory = memory or TaskMemory()
+        self.records = Records(settings.state_folder, api=settings.base_url, cost_check=counted_cost)
+        self.prices = PriceBook(client, settings.state_folder, api=settings.base_url)
+        self.launcher = Launcher(client, self.records, self.prices, self.memory, Limits.from_settings(settings))
+        self.followers = Followers(client, socket=socket, policy=policy, on_snapshot=self._seen)
+        self.fetcher = Fetcher(OutputPolicy(settings.base_url, settings.extra_output_hosts))
+        self.input_fetcher = Fetcher(OutputPolicy(settings.base_url, settings.extra_output_hosts, any_https=True))
+        self.outputs = OutputReader(self.read, self.fetcher)
+        self.listing = Lister(client, self.records)
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Generation]:
+        try:
+            async with anyio.create_task_group() as group, self.followers.running():
+                group.start_soon(self.records.keep_written)
+                group.start_soon(self._settle_doubts)
+                yield self
+                group.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.records.close()
+                await self.fetcher.aclose()
+                await self.input_fetcher.aclose()
+
+    async def _settle_doubts(self) -> None:
+        """Once the journal is open: claims a stopped server left in doubt are looked up in Wiro's task list,
+        so their tasks are known (and a claim that started nothing stops holding the budget)."""
+        await self.records.opened()
+        try:
+            entries = await self.records.run(Journal.doubtful)
+            if entries:
+                await self.launcher.reconciler.settle(entries, _budget(READ_BUDGET))
+        except WiroMCPError as exc:  # an identical call will ask again
+            log.info("could not settle the claims in doubt: %s", exc)
+
+    async def quote(
+        self, spec: ModelSpec, arguments: Mapping[str, Any], *, allow_duplicate: bool = False
+    ) -> Quote | None:
+        """What a generate call would cost and whether it needs the person's yes (None for arguments that
+        are invalid: the call itself will say why). Local input files count only in the call itself."""
+        try:
+            inputs = validate(spec, arguments)
+        except WiroMCPError:
+            return None
+        return await self.launcher.quote(spec, inputs, {}, allow_duplicate=allow_duplicate)
+
+    # -- generate ----------------------------------------------------------------------------
+
+    async def generate(
+        self,
+        spec: ModelSpec,
+        arguments: Mapping[str, Any],
+        *,
+        wait: float | None = None,
+        preview: PreviewKind = "views",
+        allow_duplicate: bool = False,
+        viewer: bool = False,
+        on_update: OnUpdate | None = None,
+        on_started: OnStarted | None = None,
+        input_folders: InputFolders | None = None,
+        stop_requested: StopRequested | None = None,
+        consent: Consent = None,
+    ) -> Outcome:
+        """Run `spec` with `arguments` (or join the identical call in flight) and wait for it. `consent`:
+        the person's answer, when the adapter asked them to confirm the cost."""
+        deadline = anyio.current_time() + (self.settings.wait_seconds if wait is None else wait)
+        inputs = validate(spec, arguments)
+        folders = list(self.settings.allowed_input_dirs)
+        try:
+            files = await take_uploads(spec, inputs, folders, input_folders)
+        except InputRefused as exc:
+            raise CallFailed(f"{exc} Nothing was sent to Wiro.") from exc
+        shaped = await follow_input_shape(spec, arguments, inputs, files, self.input_fetcher)
+        # A Run cut short leaves a task in doubt: it gets at least RUN_FLOOR whatever the wait.
+        run_deadline = anyio.current_time() + max(RUN_FLOOR, deadline - anyio.current_time())
+        launched = await self.launcher.start(
+            spec, inputs, files, allow_duplicate=allow_duplicate, deadline=run_deadline, consent=consent
+        )
+        task_id, joined = launched.task_id, launched.joined
+        notes = [*([shaped] if shaped else []), *launched.notes]
+        if joined:
+            notes.append(
+                f"An identical {spec.tool} call was already in flight as task {task_id}: returning it instead of "
+                "starting (and paying for) a second one. Pass allow_duplicate=true for a new task."
+            )
+        else:
+            if launched.estimate is not None:
+                self.memory.remember(task_id, estimate=launched.estimate.usd, basis=launched.estimate.basis)
+            self.followers.follow(task_id, launched.token)
+            if on_started is not None:
+                await on_started(task_id, spec.model)
+        known = self.memory.get(task_id)
+        token = known.token
+        ref = TaskRef(task_id=task_id)
+        try:
+            waited = await self._wait(ref, deadline, on_update, stop_requested, token)
+        except WiroMCPError as exc:
+            raise CallFailed(
+                f"Task {task_id} was started on {spec.model}, but its status could not be read: {exc} "
+                f"Call get_task with task_id={task_id!r} later; do not start the generation again."
+            ) from exc
+        if waited.snapshot is None:
+            result = unread_result(
+                task_id,
+                token=token,
+                model=spec.model,
+                wait_hint=self.settings.wait_seconds,
+                prompt=known.prompt,
+                estimate=known.estimate,
+                basis=known.basis,
+            )
+            result.reused = joined
+            if waited.error is not None:
+                notes.append(f"Wiro's last answer: {waited.error}")
+            return Outcome(result, notes=notes)
+        return await self._finish(waited, preview=preview, viewer=viewer, notes=notes, reused=joined, deadline=deadline)
+
+    # -- read --------------------------------------------------------------------------------
+
+    async def get(
+        self,
+        ref: TaskRef,
+        *,
+        wait: float = 0.0,
+        preview: PreviewKind = "views",
+        viewer: bool = False,
+        on_update: OnUpdate | None = None,
+        stop_requested: StopRequested | None = None,
+    ) -> Outcome:
+        """A task as it is now, or when it ends if that comes within `wait` seconds. A plain read
+        (`wait` 0) gets up to READ_BUDGET for its first answer; a wait is a hard limit."""
+        deadline = anyio.current_time() + wait
+        await self.records.recall(self.memory, ref)
+        ref = self.memory.canonical(ref)
+        try:
+            waited = await self._wait(
+                ref, deadline, on_update, stop_requested, patience=READ_BUDGET if wait == 0 else 0
+            )
+        except WiroMCPError as exc:
+            raise CallFailed(f"Reading {ref} failed: {exc}") from exc
+        if waited.snapshot is None:
+            raise CallFailed(
+                f"Reading {ref} failed: {waited.error or 'Wiro did not answer in time'}. The task is not lost: "
+                "call get_task again in a moment."
+            )
+        return await self._finish(waited, preview=preview, viewer=viewer, notes=[], reused=False, deadline=deadline)
+
+    async def read(self, task_id: str) -> TaskResult:
+        """One fresh read, as the task tools would report it (no previews, no waiting)."""
+        await self.records.recall(self.memory, TaskRef(task_id=task_id))
+        try:
+            task = await self.client.task_detail(TaskRef(task_id=task_id), deadline=_budget(READ_BUDGET))
+        except WiroMCPError as exc:
+            raise CallFailed(f"Reading task {task_id} failed: {exc}") from exc
+        self._seen(task)
+        return self._result(task)
+
+    # -- stop --------------------------------------------------------------------------------
+
+    async def stop(self, ref: TaskRef, *, first: First | None = None) -> Outcome:
+        """kill_task (`first="kill"`) and cancel_task (`first="cancel"`): stop the task whichever state it
+        is in, and say in one line what finally happened."""
+        await self.records.recall(self.memory, ref)
+        ref = self.memory.canonical(ref)
+        try:
+            stopped = await stop_task(self.client, ref, _budget(STOP_BUDGET), first=first)
+        except CallFailed:
+            raise
+        except WiroMCPError as exc:
+            raise CallFailed(f"Stopping {ref} failed: {exc}") from exc
+        self._seen(stopped.task)
+        return Outcome(self._result(stopped.task), headline=stopped.line())
+
+    # -- shared ------------------------------------------------------------------------------
+
+    async def _wait(
+        self,
+        ref: TaskRef,
+        deadline: float,
+        on_update: OnUpdate | None,
+        stop_requested: StopRequested | None,
+        token: str | None = None,
+        patience: float = 0.0,
+    ) -> Waited:
+        """Wait on the task's follower; if the call is cancelled, stop the task only when the person
+        asked for it (`stop_requested`), never because the client or the server went away."""
+        try:
+            return await self.followers.wait(
+                ref, deadline - anyio.current_time(), on_update=on_update, token=token, patience=patience
+            )
+        except anyio.get_cancelled_exc_class():
+            if self.settings.keep_on_cancel:
+                log.warning("the call waiting on %s was cancelled; it keeps running (WIRO_MCP_KEEP_ON_CANCEL=1)", ref)
+            elif stop_requested is not None and stop_requested():
+                with anyio.CancelScope(shield=True):
+                    what = await stop_quietly(self.client, ref, _budget(STOP_BUDGET), seen=self._seen)
+                log.warning("the client cancelled its call; %s %s", ref, what)
+            else:
+                log.warning(
+                    "the call waiting on %s ended without a stop request (the client went away or the server is "
+                    "stopping); the task keeps running on Wiro: collect it with get_task",
+                    ref,
+                )
+            raise
+
+    async def _finish(
+        self, waited: Waited, *, preview: PreviewKind, viewer: bool, notes: list[str], reused: bool, deadline: float
+    ) -> Outcome:
+        assert waited.snapshot is not None
+        task = waited.snapshot.task
+        result = self._result(task)
+        result.reused = reused
+        age = anyio.current_time() - waited.snapshot.read_at
+        if not task.state.terminal and age > STALE_AFTER:
+            why = f": {waited.error}" if waited.error else ""
+            notes.append(f"This status is {age:.0f} s old; Wiro did not answer the last read in time{why}")
+        until = max(deadline + 1.0, anyio.current_time() + DELIVERY_FLOOR)
+        spec = spec_of(result.model)
+        outcome = await deliver(
+            result,
+            self.fetcher,
+            preview=preview,
+            output_dir=self.settings.output_dir,
+            deadline=until,
+            panorama=spec is not None and spec.panorama,
+            cache=self.outputs.panoramas.cache,
+            viewer=viewer,
+        )
+        outcome.notes[:0] = notes
+        return outcome
+
+    def _result(self, task: Task) -> TaskResult:
+        known = self.memory.get(task.id)
+        result = task_result(
+            task,
+            model=known.model,
+            wait_hint=self.settings.wait_seconds,
+            prompt=known.prompt,
+            estimate=known.estimate,
+            basis=known.basis,
+        )
+        if result.outputs:
+            self.memory.remember(task.id, outputs=tuple(o.name for o in result.outputs))
+        return result
+
+    def _seen(self, task: Task) -> None:
+        """Every snapshot read passes here: an ended task frees its identical calls."""
+        self.memory.remember(task.id, token=task.socket_token)
+        self.records.note(task)
+        if task.state.terminal:
+            self.launcher.inflight.ended(task.id)

@@ -1,0 +1,338 @@
+"""Starting a run, or joining the identical one in flight: the one place a billed job begins.
+
+In order, before anything is sent: the call's key; an identical task in flight (this process's, or
+one in the journal, from before a restart or from another server process) is joined at no cost;
+otherwise the estimate (never below what Wiro has billed for comparable work), the person's limits
+and, above WIRO_MCP_CONFIRM_ABOVE_USD, their yes. Then the journal claims the run (checking the daily
+budget again, atomically across processes), the Run goes out, and the journal records the task id
+before the call goes on. Identical calls in this process queue on one lock; across processes, the
+journal's claim row makes the second one wait for the first one's task.
+
+Money is never spent past a limit because something failed: when a limit is set and the journal
+cannot count (it cannot be written), nothing is sent. A task Wiro started is never reported as a
+failure to start: a journal that fails after Wiro answered costs a note, and a Run whose answer was
+lost leaves its claim in doubt, which the next identical call settles with Wiro's task list first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+from ..catalog import ModelSpec
+from ..errors import CallFailed, WiroError, WiroMCPError
+from ..journal.access import Records
+from ..journal.memory import TaskMemory
+from ..journal.store import Entry, Journal, JournalError, Look, RunRecord, Spend
+from ..money.bills import LEARN_SECONDS, work_of
+from ..money.estimate import Estimate, estimate
+from ..money.limits import (
+    Consent,
+    Limits,
+    in_doubt,
+    judge,
+    over_budget,
+    run_answer_lost,
+    simulated,
+    unconfirmed,
+    uncounted,
+)
+from ..money.price_book import PriceBook
+from ..wiro.answers import RunResponse, TaskRef
+from ..wiro.client import FileUpload, WiroClient
+from .inflight import InFlight, call_key
+from .reconcile import Reconciler
+
+log = logging.getLogger(__name__)
+
+CLAIM_POLL = 0.25
+CHECK_SECONDS = 5.0
+# The longest a Run exchange may take, whatever the call's wait: a claim must outlive it (journal.CLAIM_TTL).
+RUN_LIMIT = 180.0
+# How long a call whose Run's answer was lost looks for its task in Wiro's task list.
+LOST_ANSWER_LOOK = 5.0
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What starting a call would mean, worked out before anything is sent."""
+
+    key: str
+    estimate: Estimate | None = None
+    in_flight: str | None = None  # the identical task this call would join
+    refusal: str | None = None
+    question: str | None = None
+
+
+@dataclass
+class Launched:
+    task_id: str
+    token: str | None
+    joined: bool
+    estimate: Estimate | None
+    notes: list[str] = field(default_factory=list)
+
+
+def what_it_makes(spec: ModelSpec) -> str:
+    return "panorama" if spec.panorama else "image run"
+
+
+class Launcher:
+    def __init__(
+        self,
+        client: WiroClient,
+        records: Records,
+        prices: PriceBook,
+        memory: TaskMemory,
+        limits: Limits,
+    ) -> None:
+        self.client = client
+        self.records = records
+        self.prices = prices
+        self.memory = memory
+        self.limits = limits
+        self.inflight = InFlight()
+        self.reconciler = Reconciler(client, records)
+
+    async def quote(
+        self, spec: ModelSpec, inputs: Mapping[str, Any], files: Mapping[str, FileUpload], *, allow_duplicate: bool
+    ) -> Quote:
+        key = call_key(spec.model, inputs, files)
+        joins = None if allow_duplicate else self.inflight.get(key)
+        await self.records.flush()  # what this process has seen end is written before the journal is asked
+        try:
+            look = await self.records.look(
+                None if allow_duplicate or joins else key, spec.model, bills_since=time.time() - LEARN_SECONDS
+            )
+        except JournalError as exc:  # the spend cannot be read: judged as uncounted below
+            unreadable: str | None = str(exc)
+            look = Look(None, Spend(0.0, 0.0, 0), ())
+        else:
+            unreadable = None
+        in_flight, spend, bills = look.in_flight, look.spend, look.bills
+        joins = joins or (in_flight.task_id if in_flight is not None else None)
+        cost = estimate(spec, await self.prices.pricing(spec), inputs, bills)
+        problem = unreadable or self.records.status().memory_only
+        verdict = judge(what_it_makes(spec), cost, spend, self.limits, uncounted=problem)
+        return Quote(key, cost, in_flight=joins, refusal=verdict.refusal, question=verdict.question)
+
+    async def start(
+        self,
+        spec: ModelSpec,
+        inputs: Mapping[str, Any],
+        files: Mapping[str, FileUpload],
+        *,
+        allow_duplicate: bool,
+        deadline: float,
+        consent: Consent = None,
+    ) -> Launched:
+        """Run `spec` (or join the identical task in flight); CallFailed when it must not start."""
+        quote = await self.quote(spec, inputs, files, allow_duplicate=allow_duplicate)
+        if quote.in_flight is None:
+            self._enforce(spec, quote, consent)  # a call that joins costs nothing: checked only if it runs
+        async with self.inflight.claim(quote.key):
+            task_id = None if allow_duplicate else self.inflight.get(quote.key)
+            if task_id is not None:
+                return Launched(task_id, self.memory.get(task_id).token, True, quote.estimate)
+            record = self._record(spec, inputs, files, quote)
+            return await self._claim_and_run(spec, inputs, files, quote, record, consent, allow_duplicate, deadline)
+
+    def _enforce(self, spec: ModelSpec, quote: Quote, consent: Consent) -> None:
+        if quote.refusal is not None:
+            raise CallFailed(quote.refusal)
+        if quote.question is not None and consent != "accepted":
+            refusal = unconfirmed(what_it_makes(spec), quote.estimate, consent, self.limits)
+            raise CallFailed(simulated(refusal, self.limits))
+
+    def _record(
+        self, spec: ModelSpec, inputs: Mapping[str, Any], files: Mapping[str, FileUpload], quote: Quote
+    ) -> RunRecord:
+        prompt = inputs.get("prompt")
+        arguments = {
+            "inputs": dict(inputs),
+            "files": {
+                name: {"name": f.filename, "sha256": hashlib.sha256(f.content).hexdigest(), "bytes": len(f.content)}
+                for name, f in files.items()
+            },
+        }
+        return RunRecord(
+            quote.key,
+            spec.model,
+            arguments,
+            prompt=prompt if isinstance(prompt, str) else None,
+            estimate=quote.estimate.usd if quote.estimate is not None else None,
+            work=work_of(spec, inputs),
+        )
+
+    async def _claim_and_run(
+        self,
+        spec: ModelSpec,
+        inputs: Mapping[str, Any],
+        files: Mapping[str, FileUpload],
+        quote: Quote,
+        record: RunRecord,
+        consent: Consent,
+        allow_duplicate: bool,
+        deadline: float,
+    ) -> Launched:
+        what = what_it_makes(spec)
+        checked: set[str] = set()
+        settled: set[int] = set()
+        await self.records.flush()
+        while True:
+            try:
+                claim = await self.records.claim(record, budget=self.limits.daily_budget, join=not allow_duplicate)
+            except JournalError as exc:
+                if self.limits.counted:
+                    raise CallFailed(uncounted(what, exc.where, exc.cause, self.limits)) from exc
+                # No limit depends on the journal: the run goes ahead, remembered in memory until it can be written.
+                return await self._run(spec, inputs, files, quote, record, None, deadline)
+            if claim.joined is not None:
+                entry = claim.joined
+                assert entry.task_id is not None
+                if entry.task_id in checked or await self._still_open(entry):
+                    self._remember(entry)
+                    self.inflight.add(quote.key, entry.task_id)
+                    return Launched(entry.task_id, entry.token, True, quote.estimate)
+                checked.add(entry.task_id)
+                continue
+            if claim.waiting is not None:
+                if anyio.current_time() >= deadline:
+                    raise CallFailed(
+                        "Another wiro-mcp process on this machine is starting this identical run right now. Call "
+                        "again in a few seconds to get its task; this call sent nothing to Wiro."
+                    )
+                await anyio.sleep(CLAIM_POLL)
+                continue
+            if claim.doubt is not None:
+                await self._settle(what, claim.doubt, settled, deadline)
+                continue
+            if claim.over_budget is not None:
+                assert quote.estimate is not None and self.limits.daily_budget is not None
+                refusal = over_budget(what, quote.estimate, claim.over_budget, self.limits.daily_budget)
+                raise CallFailed(simulated(refusal, self.limits))
+            assert claim.row is not None
+            if quote.in_flight is not None:  # it was to join a task that has ended since: a new run after all
+                try:
+                    self._enforce(spec, quote, consent)
+                except CallFailed:
+                    await self.records.abandon(claim.row)
+                    raise
+            return await self._run(spec, inputs, files, quote, record, claim.row, deadline)
+
+    async def _settle(self, what: str, entry: Entry, settled: set[int], deadline: float) -> None:
+        """Ask Wiro about an identical claim left in doubt; CallFailed when Wiro cannot say."""
+        if entry.row not in settled:
+            settled.add(entry.row)
+            [finding] = await self.reconciler.settle([entry], deadline)
+            if finding.settled:
+                return
+            why = finding.why
+        else:
+            why = "the journal kept it in doubt after Wiro's task list was read"
+        raise CallFailed(in_doubt(what, entry.created, entry.doubt, why or "Wiro cannot say"))
+
+    async def _run(
+        self,
+        spec: ModelSpec,
+        inputs: Mapping[str, Any],
+        files: Mapping[str, FileUpload],
+        quote: Quote,
+        record: RunRecord,
+        row: int | None,
+        deadline: float,
+    ) -> Launched:
+        """Send the Run. `row` is the claim (None: the journal could not take one and no limit needs it)."""
+        try:
+            run = await self.client.run(
+                spec.model, inputs, files, deadline=min(deadline, anyio.current_time() + RUN_LIMIT)
+            )
+        except WiroError as exc:
+            if not exc.may_have_run:
+                await self._drop(row)
+                raise CallFailed(f"Starting {spec.model} failed: {exc}") from exc
+            return await self._lost_answer(spec, quote, row, exc, deadline)
+        except WiroMCPError as exc:
+            await self._drop(row)
+            raise CallFailed(f"Starting {spec.model} failed: {exc}") from exc
+        except BaseException:  # cancelled while the Run was out: it may have reached Wiro
+            if row is not None:
+                await self.records.doubt(row, "the call was cancelled while its Run was out")
+            raise
+        return await self._accepted(spec, quote, record, row, run)
+
+    async def _accepted(
+        self, spec: ModelSpec, quote: Quote, record: RunRecord, row: int | None, run: RunResponse
+    ) -> Launched:
+        """Wiro started the task: this process knows it at once, the journal records it before the call
+        goes on (or keeps it in memory, with a note, when it cannot)."""
+        self.memory.remember(run.task_id, model=spec.model, token=run.socket_token, prompt=record.prompt)
+        self.inflight.add(quote.key, run.task_id)
+        problem = await self.records.started(record, row, run.task_id, run.socket_token)
+        log.info("started task %s on %s", run.task_id, spec.model)
+        notes = []
+        if problem is not None:
+            notes.append(
+                f"Task {run.task_id} started, but {problem}: this server keeps it in memory and writes it to the "
+                "journal as soon as it can."
+            )
+        return Launched(run.task_id, run.socket_token, False, quote.estimate, notes)
+
+    async def _lost_answer(
+        self, spec: ModelSpec, quote: Quote, row: int | None, error: WiroError, deadline: float
+    ) -> Launched:
+        """The Run may have started a task whose id never came: the claim stays in doubt, and Wiro's task
+        list is asked at once (a task found there is this call's, started after all)."""
+        what = what_it_makes(spec)
+        if row is None:
+            raise CallFailed(run_answer_lost(what, error, recorded=False)) from error
+        await self.records.doubt(row, f"Wiro's answer to its Run was lost: {error.message}")
+        entry = await self.records.run(Journal.entry, row)
+        if entry is not None:
+            # Its own few seconds, past the call's budget if need be: a task found now is not lost.
+            look_until = max(deadline, anyio.current_time() + LOST_ANSWER_LOOK)
+            [finding] = await self.reconciler.settle([entry], look_until, drop_absent=False)
+            if finding.task is not None:
+                task = finding.task
+                self.memory.remember(task.id, model=spec.model, token=task.socket_token, prompt=entry.prompt)
+                self.inflight.add(quote.key, task.id)
+                note = (
+                    f"Wiro's answer to the Run was lost ({error.message}), but Wiro's task list shows the task it "
+                    f"started: {task.id}."
+                )
+                return Launched(task.id, task.socket_token, False, quote.estimate, [note])
+        raise CallFailed(run_answer_lost(what, error, recorded=True)) from error
+
+    async def _drop(self, row: int | None) -> None:
+        if row is not None:
+            await self.records.abandon(row)
+
+    async def _still_open(self, entry: Entry) -> bool:
+        """An in-flight row from before a restart may be stale (the task ended while no server watched):
+        one read tells. When Wiro does not answer, the journal is believed."""
+        assert entry.task_id is not None
+        if self.memory.get(entry.task_id).model is not None:
+            return True  # this process has met it, and wrote what it saw before the claim: the journal is current
+        try:
+            task = await self.client.task_detail(
+                TaskRef(task_id=entry.task_id), deadline=anyio.current_time() + CHECK_SECONDS
+            )
+        except WiroError:
+            return True
+        if not task.state.terminal:
+            return True
+        self.records.note(task)
+        await self.records.flush()
+        return False
+
+    def _remember(self, entry: Entry) -> None:
+        assert entry.task_id is not None
+        self.memory.remember(
+            entry.task_id, model=entry.model, token=entry.token, prompt=entry.prompt, estimate=entry.estimate_usd
+        )

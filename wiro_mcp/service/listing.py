@@ -1,0 +1,147 @@
+"""list_tasks: the recent tasks, newest first, from the journal and (when it answers) Wiro's Task/List.
+
+The journal knows what this machine started: model, prompt, estimate, when. Wiro knows every task of
+the account and its current state and cost, but not which model ran (only a numeric `modelid`, which
+the tasks both sources share teach us to read). Each task is one line with what either knows;
+Wiro's state wins, being the newer. Task/List is not in Wiro's public docs: when it fails or answers
+in an unknown shape, the journal alone answers, and the result says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Literal
+
+import anyio
+from pydantic import BaseModel, Field
+
+from ..errors import WiroMCPError
+from ..journal.access import Records
+from ..journal.store import Entry, Journal
+from ..money.estimate import usd_text
+from ..text import printable, shown
+from ..wiro.answers import Task
+from ..wiro.client import WiroClient
+
+log = logging.getLogger(__name__)
+
+LIST_SECONDS = 8.0
+PROMPT_WORDS = 80
+
+State = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+
+class TaskLine(BaseModel):
+    task_id: str
+    model: str | None = Field(default=None, description="owner/slug, when known")
+    state: str
+    status: str | None = Field(default=None, description="Wiro's raw status, when Wiro listed the task")
+    created: str | None = Field(default=None, description="when it was started (UTC, ISO 8601)")
+    cost_usd: float | None = Field(default=None, description="what Wiro billed, once known")
+    estimated_cost_usd: float | None = None
+    prompt: str | None = Field(default=None, description="the prompt's first words")
+    source: Literal["journal", "wiro", "both"]
+
+
+class TaskListing(BaseModel):
+    """list_tasks' structured content."""
+
+    tasks: list[TaskLine]
+    wiro: str = Field(description="whether Wiro's Task/List answered (else the journal alone answers)")
+    journal: str = Field(description="where the journal is, or why it is not used")
+
+
+class Lister:
+    def __init__(self, client: WiroClient, records: Records) -> None:
+        self._client = client
+        self._records = records
+
+    async def recent(self, *, model: str | None, state: State | None, limit: int) -> TaskListing:
+        journal = await self._records.journal()
+        # Unfiltered rows teach the modelid → model mapping; the filters apply to the merged lines.
+        entries: list[Entry] = await self._records.run(Journal.recent, max(limit, 50))
+        listed, wiro_note = await self._wiro_tasks(max(limit, 20))
+        learnt = {t.model_id: e.model for t in listed for e in entries if e.task_id == t.id and t.model_id}
+        lines: dict[str, TaskLine] = {}
+        for entry in entries:
+            assert entry.task_id is not None
+            lines[entry.task_id] = TaskLine(
+                task_id=entry.task_id,
+                model=entry.model,
+                state=entry.state,
+                created=_when(entry.created),
+                cost_usd=entry.cost_usd,
+                estimated_cost_usd=entry.estimate_usd,
+                prompt=_words(entry.prompt),
+                source="journal",
+            )
+        for task in listed:
+            known = lines.get(task.id)
+            prompt = task.parameters.get("prompt") if isinstance(task.parameters, dict) else None
+            lines[task.id] = TaskLine(
+                task_id=task.id,
+                model=known.model if known else learnt.get(task.model_id or ""),
+                state=task.state.value,
+                status=task.status,
+                created=known.created if known else (_when(task.create_time) if task.create_time else None),
+                cost_usd=task.total_cost if task.state.terminal else (known.cost_usd if known else None),
+                estimated_cost_usd=known.estimated_cost_usd if known else None,
+                prompt=known.prompt if known and known.prompt else _words(prompt if isinstance(prompt, str) else None),
+                source="both" if known else "wiro",
+            )
+            if known:
+                self._records.note(task)  # the journal learns what became of it
+        await self._records.flush()
+        chosen = [
+            line
+            for line in lines.values()
+            if (model is None or line.model == model) and (state is None or line.state == state)
+        ]
+        chosen.sort(key=lambda line: (line.created or "", int(line.task_id) if line.task_id.isdigit() else 0))
+        where = str(journal.path) if journal.path is not None else (journal.problem or "in memory")
+        return TaskListing(tasks=chosen[::-1][:limit], wiro=wiro_note, journal=where)
+
+    async def _wiro_tasks(self, limit: int) -> tuple[list[Task], str]:
+        try:
+            tasks = await self._client.task_list(limit, deadline=anyio.current_time() + LIST_SECONDS)
+        except WiroMCPError as exc:
+            log.info("Task/List is not available: %s", exc)
+            return [], f"not available ({str(exc)[:160]}); the journal alone answers"
+        return tasks, f"answered ({len(tasks)} tasks)"
+
+
+def listing_text(listing: TaskListing, *, now: float | None = None) -> str:
+    now = time.time() if now is None else now
+    if not listing.tasks:
+        return f"No tasks found. Wiro's task list: {listing.wiro}. Journal: {listing.journal}."
+    lines = [f"{len(listing.tasks)} recent task(s), newest first (Wiro's task list {listing.wiro}):"]
+    for line in listing.tasks:
+        money = f", {usd_text(line.cost_usd)}" if line.cost_usd is not None else ""
+        if line.cost_usd is None and line.estimated_cost_usd is not None:
+            money = f", about {usd_text(line.estimated_cost_usd)} (estimate)"
+        age = f", {_age(line.created, now)}" if line.created else ""
+        prompt = f': "{printable(line.prompt, lines=False)}"' if line.prompt else ""
+        model = shown(line.model, 80) if line.model else "model unknown"
+        lines.append(f"- {shown(line.task_id, 40)} {model} {shown(line.state, 40)}{money}{age}{prompt}")
+    lines.append("Collect one with get_task(task_id=…); it still has its outputs if it succeeded.")
+    return "\n".join(lines)
+
+
+def _when(unix: float) -> str:
+    return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _age(created: str, now: float) -> str:
+    seconds = now - datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f} {unit} ago"
+    return "just now"
+
+
+def _words(prompt: str | None) -> str | None:
+    if not prompt:
+        return None
+    return prompt if len(prompt) <= PROMPT_WORDS else prompt[:PROMPT_WORDS].rsplit(" ", 1)[0] + "…"

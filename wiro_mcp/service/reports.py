@@ -1,0 +1,184 @@
+"""A task as the task tools report it: a `TaskResult` built from Wiro's record (or from a task not read
+yet), and its one-paragraph summary. No MCP here: the adapter turns these into a tool result."""
+
+from __future__ import annotations
+
+import mimetypes
+
+from ..money.bills import checked_cost
+from ..money.estimate import usd_text
+from ..results import UNREAD_STATUS, NextAction, OutputInfo, TaskResult
+from ..text import clip_text, excerpt, printable, shown
+from ..wiro.answers import Task
+from ..wiro.protocol import TaskState, status_label
+
+
+def _collect(task_id: str, state: TaskState, wait_hint: float) -> NextAction:
+    return NextAction(
+        tool="get_task",
+        arguments={"task_id": task_id, "wait_seconds": wait_hint},
+        why=(
+            f"the task is {state.value} on Wiro and keeps going without this call; collect it with "
+            "get_task instead of starting the same generation again (that would be billed twice)"
+        ),
+    )
+
+
+def unread_result(
+    task_id: str,
+    *,
+    token: str | None,
+    model: str | None,
+    wait_hint: float,
+    prompt: str | None = None,
+    estimate: float | None = None,
+    basis: str | None = None,
+) -> TaskResult:
+    """A task that was started but could not be read yet: not a failure, and it must not be lost."""
+    return TaskResult(
+        task_id=task_id,
+        task_token=token,
+        model=model,
+        prompt=prompt[:PROMPT_SHOWN] if prompt else None,
+        status=UNREAD_STATUS,
+        state=TaskState.QUEUED.value,
+        estimated_cost_usd=rounded(estimate),
+        estimate_basis=basis,
+        next_action=_collect(task_id, TaskState.QUEUED, wait_hint),
+    )
+
+
+PROMPT_SHOWN = 300
+# Wiro's own words (a status) as a result quotes them.
+STATUS_SHOWN = 100
+
+
+def rounded(usd: float | None) -> float | None:
+    """An amount to the four significant digits that matter ($0.0004161, not 0.0004161422222222223)."""
+    return float(f"{usd:.4g}") if usd is not None else None
+
+
+def listed_type(declared: str, name: str) -> str:
+    """An output's type before its bytes are seen: Wiro's word if it names an image, else the name's."""
+    declared = declared.split(";")[0].strip().lower()
+    if declared.startswith("image/") and len(declared) < 60:
+        return declared
+    return _guess_type(name)
+
+
+def task_result(
+    task: Task,
+    *,
+    model: str | None,
+    wait_hint: float,
+    prompt: str | None = None,
+    estimate: float | None = None,
+    basis: str | None = None,
+) -> TaskResult:
+    state = task.state
+    given = task.parameters.get("prompt") if isinstance(task.parameters, dict) else None
+    prompt = given if isinstance(given, str) and given else prompt
+    next_action = None if state.terminal else _collect(task.id, state, wait_hint)
+    status = clip_text(task.status, STATUS_SHOWN)
+    error = None
+    if state is TaskState.FAILED:
+        said = excerpt(printable(task.debug_error.strip()))
+        error = said or f"Wiro reported {printable(status)} (exit code {clip_text(task.pexit or '', 20)})"
+    cost = checked_cost(task.total_cost, estimate)
+    return TaskResult(
+        task_id=task.id,
+        task_token=task.socket_token,
+        model=model,
+        prompt=prompt[:PROMPT_SHOWN] if prompt else None,
+        status=status,
+        state=state.value,
+        outputs=[
+            OutputInfo(name=o.name, url=o.url, content_type=listed_type(o.content_type, o.name), size=o.size)
+            for o in task.outputs
+        ]
+        if state is TaskState.SUCCEEDED
+        else [],
+        elapsed_seconds=task.elapsed_seconds,
+        cost_usd=cost.usd,
+        cost_problem=f"Wiro reported a cost that cannot be right: {cost.problem}" if cost.problem else None,
+        estimated_cost_usd=rounded(estimate),
+        estimate_basis=basis,
+        error=error,
+        next_action=next_action,
+    )
+
+
+def summary(result: TaskResult) -> str:
+    """One short paragraph: what happened, what it cost, what to do next. Everything Wiro said is
+    quoted short, with control and bidi characters escaped."""
+    name = f"Task {result.task_id}" + (f" ({printable(result.model, lines=False)})" if result.model else "")
+    cost = money(result)
+    took = f" in {result.elapsed_seconds:.1f} s" if result.elapsed_seconds is not None else ""
+    status = printable(result.status, lines=False)
+    if result.state == "succeeded":
+        files = "; ".join(f"{shown(o.name)} ({_size(o.size)}) {shown(o.url, 300)}" for o in result.outputs)
+        count = len(result.outputs)
+        checks = "".join(_panorama_check(o) for o in result.outputs)
+        return f"{name} succeeded{took}{cost}: {count} output{'s' if count != 1 else ''}: {files or 'no files'}{checks}"
+    if result.state == "failed":
+        return f"{name} failed ({status}){cost}: {result.error}\n{_after_failure(result.error or '')}"
+    if result.state == "cancelled":
+        return f"{name} was cancelled ({status}){cost}."
+    assert result.next_action is not None
+    wait = result.next_action.arguments.get("wait_seconds")
+    collect = (
+        f"It keeps running on Wiro: call get_task with task_id={result.task_id!r} and wait_seconds={wait} to "
+        "collect it. Do not start the same generation again."
+    )
+    if result.status == UNREAD_STATUS:
+        return f"{name} was started, but Wiro did not answer a status read within the wait{cost}. {collect}"
+    return f"{name} is still {result.state} ({status_label(result.status)}, {status}){cost}. {collect}"
+
+
+def _after_failure(error: str) -> str:
+    """What to do after a failed run (Wiro bills no failed run)."""
+    advice = "Failed runs are not billed."
+    if "out of memory" in error.lower() or "oom" in error.lower().split():
+        advice += " It ran out of GPU memory: try fewer steps, a smaller width and height, or fewer samples."
+    return advice + " Change what the error points at, then call the tool again (a new run)."
+
+
+def money(result: TaskResult) -> str:
+    """What the task costs, once: Wiro's bill when known, else the estimate (with how it was made)."""
+    guess = result.estimated_cost_usd
+    if result.sandbox:
+        # An agent must never tell the person they paid for a sandbox run: the money is simulated.
+        shown = result.cost_usd if result.cost_usd is not None else guess
+        would = f"; a real run would cost about {usd_text(shown)}" if shown is not None else ""
+        return f" (sandbox: nothing billed, the money is simulated{would})"
+    if result.cost_problem is not None:
+        counted = f"; it counts at the estimate, {usd_text(guess)}" if guess is not None else ""
+        return f" ({result.cost_problem}{counted})"
+    basis = f": {result.estimate_basis}" if result.estimate_basis else ""
+    if result.cost_usd is not None:
+        return f", cost {usd_text(result.cost_usd)}" + (f" (estimated {usd_text(guess)})" if guess is not None else "")
+    if guess is None:
+        return ""
+    if result.next_action is not None:
+        return f", estimated cost about {usd_text(guess)}{basis}; Wiro bills it when it ends"
+    return f", estimated cost about {usd_text(guess)}{basis}"
+
+
+def _panorama_check(output: OutputInfo) -> str:
+    check = output.panorama
+    if check is None:
+        return ""
+    shape = "" if check.equirectangular else f" It is {check.width}×{check.height}, not a true 2:1 equirectangular."
+    return f". Seam: {check.seam} (score {check.seam_score:g}).{shape}"
+
+
+def _size(size: int | None) -> str:
+    if size is None:
+        return "size unknown"
+    if size >= 1_000_000:
+        return f"{size / 1_000_000:.1f} MB"
+    return f"{size / 1000:.0f} KB"
+
+
+def _guess_type(name: str) -> str:
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"

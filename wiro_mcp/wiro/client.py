@@ -1,0 +1,326 @@
+"""WiroClient: the one way this project talks to the Wiro HTTP API.
+
+Knows nothing of MCP. Every request goes through `_request`, which signs it, applies timeouts,
+retries what is safe to retry, and turns the answer into a typed model or a `WiroError`. A
+request may carry a deadline (on the event loop's clock): each attempt's timeout shrinks to the
+time left, and no retry starts that could not finish before it.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import ssl
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import httpx2
+from pydantic import SecretStr
+
+from ..config import DEFAULT_BASE_URL, Settings
+from ..errors import (
+    RUN_MAY_EXIST,
+    ConfigurationError,
+    InvalidResponseError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    WiroConnectionError,
+    WiroError,
+    WiroTimeoutError,
+)
+from ..text import redact_url
+from . import protocol
+from .answers import RunResponse, Task, TaskListResponse, TaskRef, ToolDetailResponse, ToolInfo
+from .parsing import M, parse_answer
+from .retries import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = httpx2.Timeout(30.0, connect=10.0)
+# Uploads can be several MB on a slow uplink.
+UPLOAD_TIMEOUT = httpx2.Timeout(30.0, connect=10.0, write=120.0)
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The platform's trust store, loaded once per process (each load reads every CA certificate, tens
+    of milliseconds); one SSLContext serves any number of connections and clients."""
+    return httpx2.create_ssl_context()
+
+
+@dataclass(frozen=True)
+class FileUpload:
+    """A local file to attach to a run as a multipart part under its Wiro input id."""
+
+    filename: str
+    content: bytes
+    content_type: str
+
+
+class WiroClient:
+    """Async client for api.wiro.ai. Use as an async context manager, or call `aclose()`."""
+
+    def __init__(
+        self,
+        api_key: str | SecretStr | None,
+        api_secret: str | SecretStr | None = None,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        timeout: httpx2.Timeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        max_connections: int = 100,
+    ) -> None:
+        self._key = _reveal(api_key)
+        self._secret = _reveal(api_secret)
+        self.base_url = base_url.rstrip("/")
+        self._retry = retry or RetryPolicy()
+        self._nonces = protocol.NonceSource()
+        self._transport = transport
+        self._timeout = timeout
+        self._max_connections = max_connections
+        self._http: httpx2.AsyncClient | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> WiroClient:
+        return cls(settings.api_key, settings.api_secret, base_url=settings.base_url, **kwargs)
+
+    @property
+    def signed(self) -> bool:
+        return self._secret is not None
+
+    @property
+    def http(self) -> httpx2.AsyncClient:
+        """The one connection pool (API calls, output downloads, the task socket).
+
+        Made on first use: building its TLS context takes tens of milliseconds that a server
+        should not spend before its first tools/list.
+        """
+        if self._http is None:
+            self._http = httpx2.AsyncClient(
+                base_url=self.base_url,
+                transport=self._transport,
+                verify=tls_context(),
+                timeout=self._timeout,
+                limits=httpx2.Limits(max_connections=self._max_connections, max_keepalive_connections=20),
+                headers={"user-agent": "wiro-mcp"},
+            )
+        return self._http
+
+    async def __aenter__(self) -> WiroClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+
+    # -- endpoints -------------------------------------------------------------------------
+
+    async def run(
+        self,
+        model: str,
+        inputs: Mapping[str, Any],
+        files: Mapping[str, FileUpload] | None = None,
+        *,
+        deadline: float | None = None,
+    ) -> RunResponse:
+        """Start a task. Never retried once the request may have reached Wiro: a run is billed."""
+        path = protocol.RUN_PATH.format(**_owner_slug(model))
+        if files:
+            form = {k: _form_value(v) for k, v in inputs.items() if v is not None}
+            parts = {k: (f.filename, f.content, f.content_type) for k, f in files.items()}
+            return await self._request(
+                path,
+                RunResponse,
+                data=form,
+                files=parts,
+                idempotent=False,
+                timeout=UPLOAD_TIMEOUT,
+                deadline=deadline,
+            )
+        return await self._request(path, RunResponse, json=dict(inputs), idempotent=False, deadline=deadline)
+
+    async def task_detail(self, ref: TaskRef, *, deadline: float | None = None) -> Task:
+        try:
+            answer = await self._request(
+                protocol.TASK_DETAIL_PATH, TaskListResponse, json=ref.wire(), deadline=deadline
+            )
+        except NotFoundError as exc:  # Wiro says "There is no task yet.": say what that means here
+            raise NotFoundError(
+                f"No {ref} exists for this Wiro account", code=exc.code, status_code=exc.status_code, body=exc.body
+            ) from exc
+        if not answer.tasks:
+            raise NotFoundError(f"No {ref} exists for this Wiro account", code=protocol.CODE_NOT_FOUND)
+        return answer.tasks[0]
+
+    async def kill(self, ref: TaskRef, *, deadline: float | None = None) -> Task | None:
+        answer = await self._request(protocol.TASK_KILL_PATH, TaskListResponse, json=ref.wire(), deadline=deadline)
+        return answer.tasks[0] if answer.tasks else None
+
+    async def cancel(self, task_id: str, *, deadline: float | None = None) -> Task | None:
+        # Task/Cancel takes the id only (Wiro's own client resolves a token to an id first).
+        body = TaskRef(task_id=task_id).wire()
+        answer = await self._request(protocol.TASK_CANCEL_PATH, TaskListResponse, json=body, deadline=deadline)
+        return answer.tasks[0] if answer.tasks else None
+
+    async def task_list(self, limit: int, *, start: int = 0, deadline: float | None = None) -> list[Task]:
+        """The account's tasks, newest first, from the `start`-th (Task/List: not in the public docs, so
+        callers treat it as optional)."""
+        body = protocol.task_list_body(limit, start)
+        answer = await self._request(protocol.TASK_LIST_PATH, TaskListResponse, json=body, deadline=deadline)
+        return answer.tasks
+
+    async def tool_detail(self, model: str, *, deadline: float | None = None) -> ToolInfo:
+        names = _owner_slug(model)
+        body = {"slugowner": names["owner"], "slugproject": names["slug"]}
+        answer = await self._request(protocol.TOOL_DETAIL_PATH, ToolDetailResponse, json=body, deadline=deadline)
+        if not answer.tool:
+            raise NotFoundError(f"Wiro has no model {model}", code=1)
+        return answer.tool[0]
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def auth_headers(self) -> dict[str, str]:
+        """Headers for one request; signed mode gets a fresh nonce every time."""
+        if self._key is None:
+            raise ConfigurationError(
+                "WIRO_API_KEY is not set: add your Wiro project's API key to the server's environment "
+                "(and WIRO_API_SECRET if the project has a secret), then restart the server."
+            )
+        headers = {"x-api-key": self._key}
+        if self._secret is not None:
+            nonce = self._nonces()
+            headers["x-nonce"] = nonce
+            headers["x-signature"] = protocol.sign(self._key, self._secret, nonce)
+        return headers
+
+    async def _request(
+        self,
+        path: str,
+        model: type[M],
+        *,
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
+        idempotent: bool = True,
+        timeout: httpx2.Timeout | None = None,
+        deadline: float | None = None,
+    ) -> M:
+        attempt = 0
+        while True:
+            retry_after: float | None = None
+            try:
+                return await self._send_once(
+                    path, model, json=json, data=data, files=files, timeout=timeout, deadline=deadline
+                )
+            except _NotSent as exc:
+                # The request never left this machine: safe to retry even a run.
+                error: WiroError = exc.error
+            except WiroError as exc:
+                if not idempotent and isinstance(exc, InvalidResponseError | ServerError):
+                    # Wiro (or a proxy) got the run and its answer is unreadable or an error page.
+                    exc.hint = RUN_MAY_EXIST
+                    exc.may_have_run = True
+                if not (idempotent and exc.transient):
+                    raise
+                error = exc
+                if isinstance(exc, RateLimitError):
+                    retry_after = exc.retry_after
+            wait = self._retry.delay(attempt, retry_after)
+            if wait is None or (deadline is not None and anyio.current_time() + wait >= deadline):
+                raise error
+            log.info("retrying %s in %.2fs after: %s", path, wait, error.message)
+            await anyio.sleep(wait)
+            attempt += 1
+
+    async def _send_once(
+        self,
+        path: str,
+        model: type[M],
+        *,
+        json: Any,
+        data: Mapping[str, str] | None,
+        files: Mapping[str, tuple[str, bytes, str]] | None,
+        timeout: httpx2.Timeout | None,
+        deadline: float | None,
+    ) -> M:
+        headers = self.auth_headers()
+        limit, left = _within(timeout or self._timeout, deadline)
+        started = time.perf_counter()
+        try:
+            # With a deadline, a cancel scope bounds the whole exchange (httpx's timeouts are per read
+            # and per write, so a trickling answer could outlive them).
+            with anyio.fail_after(left):
+                response = await self.http.post(path, json=json, data=data, files=files, headers=headers, timeout=limit)
+        except (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout) as exc:
+            raise _NotSent(
+                WiroConnectionError(f"Could not connect to Wiro at {redact_url(self.base_url)}: {type(exc).__name__}")
+            ) from exc
+        except (httpx2.TimeoutException, TimeoutError) as exc:
+            raise _maybe_sent(
+                WiroTimeoutError(f"Wiro did not answer {path} in time ({type(exc).__name__})"), path
+            ) from exc
+        except httpx2.TransportError as exc:
+            raise _maybe_sent(
+                WiroConnectionError(f"The connection to Wiro broke during {path} ({type(exc).__name__})"), path
+            ) from exc
+        log.debug("POST %s -> %s in %.0f ms", path, response.status_code, (time.perf_counter() - started) * 1e3)
+        return parse_answer(response, model)
+
+
+def _within(timeout: httpx2.Timeout, deadline: float | None) -> tuple[httpx2.Timeout, float | None]:
+    """`timeout` shrunk so that no part of the request outlives `deadline`, and the seconds left."""
+    if deadline is None:
+        return timeout, None
+    left = deadline - anyio.current_time()
+    if left <= 0:
+        raise _NotSent(WiroTimeoutError("no time was left to ask Wiro", hint="The wait budget ran out first."))
+
+    def cap(value: float | None) -> float:
+        return left if value is None else min(value, left)
+
+    shrunk = httpx2.Timeout(
+        connect=cap(timeout.connect), read=cap(timeout.read), write=cap(timeout.write), pool=cap(timeout.pool)
+    )
+    return shrunk, left
+
+
+class _NotSent(Exception):
+    def __init__(self, error: WiroError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _maybe_sent(error: WiroError, path: str) -> WiroError:
+    """An error after the request may have left: for a Run, a billed task may exist."""
+    if path.startswith("/Run/"):
+        error.hint, error.may_have_run = RUN_MAY_EXIST, True
+    else:
+        error.hint = "Try again in a moment."
+    return error
+
+
+def _owner_slug(model: str) -> dict[str, str]:
+    owner, _, slug = model.partition("/")
+    if not owner or not slug or "/" in slug:
+        raise ConfigurationError(f"a Wiro model is named owner/slug, not {model!r}")
+    return {"owner": owner, "slug": slug}
+
+
+def _form_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _reveal(value: str | SecretStr | None) -> str | None:
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    return value or None
