@@ -12,6 +12,7 @@ from typing import Any
 import anyio
 import pytest
 
+from wiro_mcp import budgets
 from wiro_mcp.journal.store import Journal
 from wiro_mcp.sandbox import Sandbox, SandboxConfig
 
@@ -92,9 +93,7 @@ async def test_a_call_cancelled_while_its_run_is_out_leaves_a_claim_the_identica
 async def test_a_run_whose_answer_times_out_is_found_in_wiros_list_not_reported_as_a_failure(
     held: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from wiro_mcp.service import generation
-
-    monkeypatch.setattr(generation, "RUN_FLOOR", 0.5)  # the Run's own deadline, instead of 10 s
+    monkeypatch.setattr(budgets, "RUN_FLOOR", 0.5)  # the Run's own deadline, instead of 10 s
     held.inject("slow", "Run", delay=3.0)
     async with connect(held) as client:
         result = await client.call_tool("generate_image", {"prompt": "late answer", "wait_seconds": 0})

@@ -16,10 +16,11 @@ from typing import Any
 import anyio
 import pytest
 
+from wiro_mcp import budgets
+from wiro_mcp.budgets import CLAIM_TTL
 from wiro_mcp.journal import schema as journal_schema
-from wiro_mcp.journal import store as journal_module
 from wiro_mcp.journal.access import Records
-from wiro_mcp.journal.store import CLAIM_TTL, DAY, FILE_NAME, Journal, JournalError, Note, RunRecord
+from wiro_mcp.journal.store import DAY, FILE_NAME, Journal, JournalError, Note, RunRecord
 from wiro_mcp.wiro.answers import Task
 
 API = "https://api.example/v1"
@@ -271,7 +272,7 @@ def test_a_journal_locked_for_longer_than_the_open_wait_is_used_in_memory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     journal(tmp_path).close()
-    monkeypatch.setattr(journal_module, "LOCK_WAIT", 0.3)
+    monkeypatch.setattr(budgets, "LOCK_WAIT", 0.3)
     holder = sqlite3.connect(tmp_path / FILE_NAME, isolation_level=None)
     holder.execute("PRAGMA journal_mode=DELETE")  # back out of WAL: the next open must switch again
     holder.execute("BEGIN EXCLUSIVE")
@@ -321,7 +322,7 @@ def test_a_journal_from_a_newer_wiro_mcp_is_left_alone(tmp_path: Path) -> None:
 def test_a_full_disk_or_a_lock_held_past_the_wait_is_a_journal_error_naming_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(journal_module, "LOCK_WAIT", 0.2)
+    monkeypatch.setattr(budgets, "LOCK_WAIT", 0.2)
     j = journal(tmp_path)
     start(j, "k0", "1")
     holder = sqlite3.connect(tmp_path / FILE_NAME, isolation_level=None)

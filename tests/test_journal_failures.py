@@ -15,8 +15,7 @@ import anyio
 import pytest
 from mcp_types import TextResourceContents
 
-from wiro_mcp.journal import access as records_module
-from wiro_mcp.journal import store as journal_module
+from wiro_mcp import budgets
 from wiro_mcp.journal.store import FILE_NAME, Journal
 from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET, Sandbox
 from wiro_mcp.wiro.client import WiroClient
@@ -82,7 +81,7 @@ async def test_a_read_only_state_folder_without_limits_works_from_memory_and_say
 async def test_a_full_disk(
     sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, limited: bool
 ) -> None:
-    monkeypatch.setattr(records_module, "RETRY_SECONDS", 0.2)
+    monkeypatch.setattr(budgets, "RETRY_WRITES", 0.2)
     limits = BUDGET if limited else {}
     with tiny_folder(tmp_path / "tiny") as disk, caplog.at_level(logging.WARNING, logger="wiro_mcp"):
         folder = disk.folder
@@ -110,8 +109,8 @@ async def test_a_full_disk(
 async def test_a_journal_locked_past_its_wait_while_a_run_is_out_keeps_the_started_task(
     held: Sandbox, state_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(journal_module, "LOCK_WAIT", 0.3)
-    monkeypatch.setattr(records_module, "RETRY_SECONDS", 0.2)
+    monkeypatch.setattr(budgets, "LOCK_WAIT", 0.3)
+    monkeypatch.setattr(budgets, "RETRY_WRITES", 0.2)
     held.inject("slow", "Run", delay=1.0)  # a task that stays queued (a ManualClock) and a Run that answers late
     Journal.open(state_dir, api=held.base_url).close()
     holder = sqlite3.connect(state_dir / FILE_NAME, isolation_level=None)
@@ -144,7 +143,7 @@ async def test_a_journal_locked_past_its_wait_while_a_run_is_out_keeps_the_start
 async def test_a_journal_locked_past_its_wait_under_a_limit_refuses_at_once(
     sandbox: Sandbox, state_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(journal_module, "LOCK_WAIT", 0.3)
+    monkeypatch.setattr(budgets, "LOCK_WAIT", 0.3)
     Journal.open(state_dir, api=sandbox.base_url).close()
     holder = sqlite3.connect(state_dir / FILE_NAME, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from wiro_mcp.budgets import PRICE_RETRY_AFTER as RETRY_AFTER
+from wiro_mcp.budgets import PRICE_TTL
 from wiro_mcp.catalog import load_catalog
-from wiro_mcp.money.price_book import CACHE_FILE, PRICE_TTL, RETRY_AFTER, PriceBook
+from wiro_mcp.money.price_book import CACHE_FILE, PriceBook
 from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET, Sandbox, SandboxConfig
 from wiro_mcp.wiro.client import WiroClient
 

@@ -16,9 +16,9 @@ import anyio
 import pytest
 from mcp.shared.exceptions import MCPDeprecationWarning
 
+from wiro_mcp import budgets
 from wiro_mcp.sandbox import ManualClock, Sandbox, SandboxConfig
 from wiro_mcp.sandbox.api import LIFECYCLE
-from wiro_mcp.service import generation
 from wiro_mcp.wiro.protocol import QUEUED_STATUSES
 
 from .helpers import connect, text
@@ -181,7 +181,7 @@ async def test_a_plain_get_task_waits_for_a_slow_answer_up_to_the_read_budget(
         took, read = await timed(fresh, "get_task", {"task_id": task_id, "preview": False})
     assert not read.is_error and read.structured_content["state"] == "queued", text(read)
     assert took >= 1.5, "one slow Task/Detail is waited for, not reported as a failure"
-    monkeypatch.setattr(generation, "READ_BUDGET", 1.0)
+    monkeypatch.setattr(budgets, "READ_BUDGET", 1.0)
     held.inject("slow", "Task/Detail", times=100, delay=60)
     async with connect(held) as fresh:
         took, read = await timed(fresh, "get_task", {"task_id": task_id})
@@ -189,8 +189,8 @@ async def test_a_plain_get_task_waits_for_a_slow_answer_up_to_the_read_budget(
 
 
 async def test_stop_tools_and_resources_are_bounded_too(held: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(generation, "STOP_BUDGET", 1.0)
-    monkeypatch.setattr(generation, "READ_BUDGET", 1.0)
+    monkeypatch.setattr(budgets, "STOP_BUDGET", 1.0)
+    monkeypatch.setattr(budgets, "READ_BUDGET", 1.0)
     held.inject("slow", "Task/Detail", times=100, delay=60)
     async with connect(held) as client:
         took, stopped = await timed(client, "kill_task", {"task_id": "1001"})

@@ -22,7 +22,7 @@ from typing import Literal
 
 import anyio
 
-from . import __version__
+from . import __version__, budgets
 from .config import Settings, settings_problems
 
 Level = Literal["ok", "warn", "fail"]
@@ -32,8 +32,6 @@ KEYS_HELP = (
 )
 # A task id no account has: reading it is free and harmless.
 NO_SUCH_TASK = "0"
-SOCKET_SECONDS = 5.0
-REQUEST_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -121,7 +119,7 @@ async def credentials(settings: Settings) -> Check:
     where = redact_url(settings.base_url)
     async with WiroClient.from_settings(settings) as client:
         try:
-            deadline = anyio.current_time() + REQUEST_SECONDS
+            deadline = anyio.current_time() + budgets.DOCTOR_REQUEST
             await client.task_detail(TaskRef(task_id=NO_SUCH_TASK), deadline=deadline)
         except NotFoundError:
             pass  # what a key Wiro accepts gets for a task that does not exist
@@ -144,13 +142,13 @@ async def socket(settings: Settings) -> Check:
     shown = redact_url(settings.socket_url)
     polling = "the server still works, by polling (progress comes in steps of a few seconds)"
     try:
-        async with httpx2.AsyncClient(verify=tls_context(), timeout=SOCKET_SECONDS) as http:
-            with anyio.fail_after(SOCKET_SECONDS):
+        async with httpx2.AsyncClient(verify=tls_context(), timeout=budgets.DOCTOR_SOCKET) as http:
+            with anyio.fail_after(budgets.DOCTOR_SOCKET):
                 async with AsyncWebSocketClient(http).connect(settings.socket_url) as session:
                     pong = await session.ping()
                     await pong.wait()
     except TimeoutError:
-        return Check("warn", "socket", f"{shown} did not answer within {SOCKET_SECONDS:g} s; {polling}")
+        return Check("warn", "socket", f"{shown} did not answer within {budgets.DOCTOR_SOCKET:g} s; {polling}")
     except Exception as exc:
         reason = str(exc) or type(exc).__name__
         return Check("warn", "socket", f"{shown} cannot be used ({reason}); {polling}")

@@ -19,14 +19,13 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 
+from .. import budgets
 from ..wiro.answers import Task, TaskRef
 from .memory import TaskMemory
 from .store import Claim, CostCheck, Journal, JournalError, Look, Note, RunRecord
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-
-RETRY_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -216,7 +215,7 @@ class Records:
         try:
             while True:
                 if self._unwritten or self._write_problem:
-                    with anyio.move_on_after(RETRY_SECONDS):
+                    with anyio.move_on_after(budgets.RETRY_WRITES):
                         await self._noted.wait()
                 else:
                     await self._noted.wait()

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from .. import budgets
 from ..errors import LocalError
 from .schema import NewerJournal, connect
 
@@ -47,11 +48,6 @@ log = logging.getLogger(__name__)
 
 FILE_NAME = "journal.sqlite3"
 DAY = 24 * 3600.0
-# A claim older than this whose task id never came is taken to be dead (its process crashed mid-Run).
-# It must outlast the longest Run exchange (launch.RUN_LIMIT).
-CLAIM_TTL = 300.0
-# How long a write waits for another process's transaction, and an open for other openers.
-LOCK_WAIT = 10.0
 # An identical call joins a task in flight only if it started within this window.
 JOIN_WINDOW = DAY
 STARTING = "starting"
@@ -176,12 +172,12 @@ class Journal:
         path = folder / FILE_NAME
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            connection = connect(str(path), wait=LOCK_WAIT)
+            connection = connect(str(path), wait=budgets.LOCK_WAIT)
             return cls(connection, api=api, path=path, problem=None)
         except (OSError, sqlite3.Error, NewerJournal) as exc:
             problem = f"the task journal {path} cannot be used ({_folder_problem(folder) or _cause(exc)})"
             log.warning("%s; tasks are remembered in memory until this server stops", problem)
-            return cls(connect(":memory:", wait=LOCK_WAIT), api=api, path=None, problem=problem)
+            return cls(connect(":memory:", wait=budgets.LOCK_WAIT), api=api, path=None, problem=problem)
 
     @property
     def where(self) -> str:
@@ -566,7 +562,7 @@ def _spend(db: sqlite3.Connection, api: str, now: float) -> Spend:
 
 def _held(entry: Entry, now: float) -> bool:
     """Whether a claim is still held by a live process that is starting its run."""
-    return entry.claimed_by is not None and now - entry.created < CLAIM_TTL and _alive(entry.claimed_by)
+    return entry.claimed_by is not None and now - entry.created < budgets.CLAIM_TTL and _alive(entry.claimed_by)
 
 
 def _cause(exc: BaseException) -> str:

@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Literal
 import anyio
 import anyio.to_thread
 
+from .. import budgets
 from ..errors import OutputFileError
 from ..results import TaskResult
 from ..text import shown
-from .fetch import DOWNLOAD_TIMEOUT, Fetcher
+from .fetch import Fetcher
 from .files import Downloaded, save_output
 from .panoramas import PanoramaCache, study
 from .previews import Preview, make_preview, preview_budgets
@@ -92,7 +93,7 @@ async def deliver(
         if output_dir is None and ((preview == "none" and not panorama) or decoded(index) is not None):
             return  # nothing to save, and nothing to look at that is not already decoded
         try:
-            left = min(DOWNLOAD_TIMEOUT, deadline - anyio.current_time())
+            left = min(budgets.DOWNLOAD_TIMEOUT, deadline - anyio.current_time())
             files[index] = downloaded = await fetcher.download(output.url, timeout=left)
         except OutputFileError as exc:
             problems.append(f"{shown(output.name)}: {exc.message}")

@@ -30,6 +30,7 @@ import anyio
 import httpcore2
 import httpx2
 
+from .. import budgets
 from ..errors import DownloadError
 from ..text import clip_text, redact_url
 from ..wiro import protocol
@@ -37,9 +38,7 @@ from ..wiro.client import tls_context
 from .files import Downloaded, sniff_image_type
 
 DOWNLOAD_MAX_BYTES = 64 * 1024 * 1024
-DOWNLOAD_TIMEOUT = 30.0
 MAX_REDIRECTS = 3
-CONNECT_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -274,7 +273,7 @@ class Fetcher:
             await self._http.aclose()
 
     async def download(
-        self, url: str, *, max_bytes: int = DOWNLOAD_MAX_BYTES, timeout: float = DOWNLOAD_TIMEOUT
+        self, url: str, *, max_bytes: int = DOWNLOAD_MAX_BYTES, timeout: float = budgets.DOWNLOAD_TIMEOUT
     ) -> Downloaded:
         """An output's bytes, with a size cap, a time limit for the whole transfer (redirects included),
         and a check that it really is an image: its type is what the bytes say."""
@@ -310,7 +309,7 @@ class Fetcher:
     async def _follow(self, url: str, *, timeout: float, limit: int, whole: bool) -> bytes:
         """GET `url`, following redirects by hand (each checked). `whole`: the file must fit in `limit`;
         otherwise reading stops once `limit` bytes have come."""
-        limits = httpx2.Timeout(timeout, connect=min(CONNECT_TIMEOUT, timeout))
+        limits = httpx2.Timeout(timeout, connect=min(budgets.CONNECT_TIMEOUT, timeout))
         for _ in range(MAX_REDIRECTS + 1):
             refusal = self.policy.refusal(url)
             if refusal is not None:

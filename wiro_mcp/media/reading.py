@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 import anyio
 import anyio.to_thread
 
+from .. import budgets
 from ..errors import CallFailed, WiroMCPError
 from ..results import PanoramaView, TaskResult
 from ..text import clip, shown
@@ -17,7 +18,6 @@ from .previews import Preview, make_preview
 
 RENDITION_MAX_BYTES = 1_000_000
 RENDITION_MAX_SIDE = 4096
-LOOK_TIMEOUT = 30.0
 
 
 class OutputReader:
@@ -49,4 +49,6 @@ class OutputReader:
     ) -> tuple[PanoramaView, Preview]:
         """A perspective view of a succeeded panorama (downloaded once, then from the cache)."""
         result = await self._read(task_id)
-        return await self.panoramas.look(result, output, yaw=yaw, pitch=pitch, fov=fov, size=size, timeout=LOOK_TIMEOUT)
+        return await self.panoramas.look(
+            result, output, yaw=yaw, pitch=pitch, fov=fov, size=size, timeout=budgets.LOOK_TIMEOUT
+        )

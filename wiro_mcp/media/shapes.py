@@ -13,6 +13,7 @@ from typing import Any
 
 import anyio.to_thread
 
+from .. import budgets
 from ..catalog import ModelSpec
 from ..catalog.sizes import following, sides
 from ..errors import DownloadError
@@ -21,7 +22,6 @@ from .fetch import Fetcher
 from .previews import picture_size
 
 HEADER_BYTES = 256 * 1024
-HEADER_SECONDS = 5.0
 
 
 async def follow_input_shape(
@@ -52,7 +52,7 @@ async def follow_input_shape(
         data = (
             upload.content
             if upload is not None
-            else await fetcher.first_bytes(str(url), limit=HEADER_BYTES, timeout=HEADER_SECONDS)
+            else await fetcher.first_bytes(str(url), limit=HEADER_BYTES, timeout=budgets.HEADER_SECONDS)
         )
     except DownloadError as exc:
         return unread(f" ({exc.message})")

@@ -21,6 +21,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
+from .. import budgets
 from ..catalog import ModelSpec
 from ..errors import WiroError
 from ..wiro.client import WiroClient
@@ -28,9 +29,6 @@ from .estimate import Pricing, Tier, parse_tiers, spec_pricing
 
 log = logging.getLogger(__name__)
 
-PRICE_TTL = 6 * 3600.0
-RETRY_AFTER = 300.0
-FETCH_SECONDS = 5.0
 CACHE_FILE = "prices.json"
 
 
@@ -56,9 +54,9 @@ class PriceBook:
                 self._known.update(await anyio.to_thread.run_sync(self._load))
             now = self._clock()
             cached = self._known.get(spec.model)
-            if cached is not None and now - cached[0] < PRICE_TTL:
+            if cached is not None and now - cached[0] < budgets.PRICE_TTL:
                 return cached[1]
-            if now - self._failed_at.get(spec.model, -RETRY_AFTER) >= RETRY_AFTER:
+            if now - self._failed_at.get(spec.model, -budgets.PRICE_RETRY_AFTER) >= budgets.PRICE_RETRY_AFTER:
                 fetched = await self._fetch(spec)
                 if fetched is not None:
                     self._known[spec.model] = (now, fetched)
@@ -71,7 +69,7 @@ class PriceBook:
 
     async def _fetch(self, spec: ModelSpec) -> Pricing | None:
         try:
-            info = await self._client.tool_detail(spec.model, deadline=anyio.current_time() + FETCH_SECONDS)
+            info = await self._client.tool_detail(spec.model, deadline=anyio.current_time() + budgets.PRICE_SECONDS)
         except WiroError as exc:
             log.info("no prices from Wiro for %s (%s); using the cache or the spec", spec.model, exc)
             return None

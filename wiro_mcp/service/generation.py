@@ -7,9 +7,9 @@ folders local inputs may come from, and whether a cancellation was the person pr
 
 Budgets (whatever Wiro does):
 - a wait returns by `wait_seconds` + the follower's grace (0.75 s), with the freshest snapshot;
-- previews then get what is left of `wait_seconds` + 1 s, but at least `DELIVERY_FLOOR`;
-- a Run gets at least `RUN_FLOOR` (a Run cut short leaves a task in doubt);
-- stopping a task takes at most `STOP_BUDGET`, reading one for a resource `READ_BUDGET`, and so does
+- previews then get what is left of `wait_seconds` + 1 s, but at least `budgets.DELIVERY_FLOOR`;
+- a Run gets at least `budgets.RUN_FLOOR` (a Run cut short leaves a task in doubt);
+- stopping a task takes at most `budgets.STOP_BUDGET`, reading one for a resource `budgets.READ_BUDGET`, and so does
   the first answer of a plain get (no wait): one slow Task/Detail must not fail it.
 """
 
@@ -23,6 +23,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
+from .. import budgets
 from ..catalog import ModelSpec, spec_of
 from ..catalog.schema import validate
 from ..config import Settings
@@ -53,12 +54,6 @@ from .uploads import InputFolders, take_uploads
 
 log = logging.getLogger(__name__)
 
-STOP_BUDGET = 15.0
-READ_BUDGET = 10.0
-DELIVERY_FLOOR = 5.0
-RUN_FLOOR = 10.0
-# A status older than this (because Wiro stopped answering) is shown with its age.
-STALE_AFTER = 2.0
 
 StopRequested = Callable[[], bool]
 OnStarted = Callable[[str, str], Awaitable[None]]
@@ -114,7 +109,7 @@ class Generation:
         try:
             entries = await self.records.run(Journal.doubtful)
             if entries:
-                await self.launcher.reconciler.settle(entries, _budget(READ_BUDGET))
+                await self.launcher.reconciler.settle(entries, _budget(budgets.READ_BUDGET))
         except WiroMCPError as exc:  # an identical call will ask again
             log.info("could not settle the claims in doubt: %s", exc)
 
@@ -156,8 +151,8 @@ class Generation:
         except InputRefused as exc:
             raise CallFailed(f"{exc} Nothing was sent to Wiro.") from exc
         shaped = await follow_input_shape(spec, arguments, inputs, files, self.input_fetcher)
-        # A Run cut short leaves a task in doubt: it gets at least RUN_FLOOR whatever the wait.
-        run_deadline = anyio.current_time() + max(RUN_FLOOR, deadline - anyio.current_time())
+        # A Run cut short leaves a task in doubt: it gets at least budgets.RUN_FLOOR whatever the wait.
+        run_deadline = anyio.current_time() + max(budgets.RUN_FLOOR, deadline - anyio.current_time())
         launched = await self.launcher.start(
             spec, inputs, files, allow_duplicate=allow_duplicate, deadline=run_deadline, consent=consent
         )
@@ -213,13 +208,13 @@ class Generation:
         stop_requested: StopRequested | None = None,
     ) -> Outcome:
         """A task as it is now, or when it ends if that comes within `wait` seconds. A plain read
-        (`wait` 0) gets up to READ_BUDGET for its first answer; a wait is a hard limit."""
+        (`wait` 0) gets up to budgets.READ_BUDGET for its first answer; a wait is a hard limit."""
         deadline = anyio.current_time() + wait
         await self.records.recall(self.memory, ref)
         ref = self.memory.canonical(ref)
         try:
             waited = await self._wait(
-                ref, deadline, on_update, stop_requested, patience=READ_BUDGET if wait == 0 else 0
+                ref, deadline, on_update, stop_requested, patience=budgets.READ_BUDGET if wait == 0 else 0
             )
         except WiroMCPError as exc:
             raise CallFailed(f"Reading {ref} failed: {exc}") from exc
@@ -234,7 +229,7 @@ class Generation:
         """One fresh read, as the task tools would report it (no previews, no waiting)."""
         await self.records.recall(self.memory, TaskRef(task_id=task_id))
         try:
-            task = await self.client.task_detail(TaskRef(task_id=task_id), deadline=_budget(READ_BUDGET))
+            task = await self.client.task_detail(TaskRef(task_id=task_id), deadline=_budget(budgets.READ_BUDGET))
         except WiroMCPError as exc:
             raise CallFailed(f"Reading task {task_id} failed: {exc}") from exc
         self._seen(task)
@@ -248,7 +243,7 @@ class Generation:
         await self.records.recall(self.memory, ref)
         ref = self.memory.canonical(ref)
         try:
-            stopped = await stop_task(self.client, ref, _budget(STOP_BUDGET), first=first)
+            stopped = await stop_task(self.client, ref, _budget(budgets.STOP_BUDGET), first=first)
         except CallFailed:
             raise
         except WiroMCPError as exc:
@@ -278,7 +273,7 @@ class Generation:
                 log.warning("the call waiting on %s was cancelled; it keeps running (WIRO_MCP_KEEP_ON_CANCEL=1)", ref)
             elif stop_requested is not None and stop_requested():
                 with anyio.CancelScope(shield=True):
-                    what = await stop_quietly(self.client, ref, _budget(STOP_BUDGET), seen=self._seen)
+                    what = await stop_quietly(self.client, ref, _budget(budgets.STOP_BUDGET), seen=self._seen)
                 log.warning("the client cancelled its call; %s %s", ref, what)
             else:
                 log.warning(
@@ -296,10 +291,10 @@ class Generation:
         result = self._result(task)
         result.reused = reused
         age = anyio.current_time() - waited.snapshot.read_at
-        if not task.state.terminal and age > STALE_AFTER:
+        if not task.state.terminal and age > budgets.STALE_AFTER:
             why = f": {waited.error}" if waited.error else ""
             notes.append(f"This status is {age:.0f} s old; Wiro did not answer the last read in time{why}")
-        until = max(deadline + 1.0, anyio.current_time() + DELIVERY_FLOOR)
+        until = max(deadline + 1.0, anyio.current_time() + budgets.DELIVERY_FLOOR)
         spec = spec_of(result.model)
         outcome = await deliver(
             result,

@@ -25,6 +25,7 @@ from typing import Any
 
 import anyio
 
+from .. import budgets
 from ..catalog import ModelSpec
 from ..errors import CallFailed, WiroError, WiroMCPError
 from ..journal.access import Records
@@ -50,13 +51,6 @@ from .inflight import InFlight, call_key
 from .reconcile import Reconciler
 
 log = logging.getLogger(__name__)
-
-CLAIM_POLL = 0.25
-CHECK_SECONDS = 5.0
-# The longest a Run exchange may take, whatever the call's wait: a claim must outlive it (journal.CLAIM_TTL).
-RUN_LIMIT = 180.0
-# How long a call whose Run's answer was lost looks for its task in Wiro's task list.
-LOST_ANSWER_LOOK = 5.0
 
 
 @dataclass(frozen=True)
@@ -208,7 +202,7 @@ class Launcher:
                         "Another wiro-mcp process on this machine is starting this identical run right now. Call "
                         "again in a few seconds to get its task; this call sent nothing to Wiro."
                     )
-                await anyio.sleep(CLAIM_POLL)
+                await anyio.sleep(budgets.CLAIM_POLL)
                 continue
             if claim.doubt is not None:
                 await self._settle(what, claim.doubt, settled, deadline)
@@ -251,7 +245,7 @@ class Launcher:
         """Send the Run. `row` is the claim (None: the journal could not take one and no limit needs it)."""
         try:
             run = await self.client.run(
-                spec.model, inputs, files, deadline=min(deadline, anyio.current_time() + RUN_LIMIT)
+                spec.model, inputs, files, deadline=min(deadline, anyio.current_time() + budgets.RUN_LIMIT)
             )
         except WiroError as exc:
             if not exc.may_have_run:
@@ -296,7 +290,7 @@ class Launcher:
         entry = await self.records.run(Journal.entry, row)
         if entry is not None:
             # Its own few seconds, past the call's budget if need be: a task found now is not lost.
-            look_until = max(deadline, anyio.current_time() + LOST_ANSWER_LOOK)
+            look_until = max(deadline, anyio.current_time() + budgets.LOST_ANSWER_LOOK)
             [finding] = await self.reconciler.settle([entry], look_until, drop_absent=False)
             if finding.task is not None:
                 task = finding.task
@@ -321,7 +315,7 @@ class Launcher:
             return True  # this process has met it, and wrote what it saw before the claim: the journal is current
         try:
             task = await self.client.task_detail(
-                TaskRef(task_id=entry.task_id), deadline=anyio.current_time() + CHECK_SECONDS
+                TaskRef(task_id=entry.task_id), deadline=anyio.current_time() + budgets.CHECK_SECONDS
             )
         except WiroError:
             return True

@@ -17,6 +17,7 @@ from typing import Literal
 import anyio
 from pydantic import BaseModel, Field
 
+from .. import budgets
 from ..errors import WiroMCPError
 from ..journal.access import Records
 from ..journal.store import Entry, Journal
@@ -27,7 +28,6 @@ from ..wiro.client import WiroClient
 
 log = logging.getLogger(__name__)
 
-LIST_SECONDS = 8.0
 PROMPT_WORDS = 80
 
 State = Literal["queued", "running", "succeeded", "failed", "cancelled"]
@@ -105,7 +105,7 @@ class Lister:
 
     async def _wiro_tasks(self, limit: int) -> tuple[list[Task], str]:
         try:
-            tasks = await self._client.task_list(limit, deadline=anyio.current_time() + LIST_SECONDS)
+            tasks = await self._client.task_list(limit, deadline=anyio.current_time() + budgets.LIST_SECONDS)
         except WiroMCPError as exc:
             log.info("Task/List is not available: %s", exc)
             return [], f"not available ({str(exc)[:160]}); the journal alone answers"

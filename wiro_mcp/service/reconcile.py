@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import anyio
 
+from .. import budgets
 from ..errors import WiroMCPError
 from ..journal.access import Records
 from ..journal.store import Entry, Journal
@@ -33,7 +34,6 @@ log = logging.getLogger(__name__)
 
 LIST_PAGE = 50
 LIST_PAGES = 4
-LIST_SECONDS = 8.0
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class Reconciler:
         if not entries:
             return []
         earliest = min(e.created for e in entries) - protocol.CLOCK_SLACK
-        listing = await self._list(earliest, min(deadline, anyio.current_time() + LIST_SECONDS))
+        listing = await self._list(earliest, min(deadline, anyio.current_time() + budgets.LIST_SECONDS))
         if not listing.tasks and listing.error is not None:
             return [Finding(e, why=f"Wiro's task list could not be read ({listing.error})") for e in entries]
         known = await self._records.run(Journal.models_of, [t.id for t in listing.tasks])

@@ -20,6 +20,7 @@ import anyio
 import httpx2
 from pydantic import SecretStr
 
+from .. import budgets
 from ..config import DEFAULT_BASE_URL, Settings
 from ..errors import (
     RUN_MAY_EXIST,
@@ -40,9 +41,11 @@ from .retries import RetryPolicy
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT = httpx2.Timeout(30.0, connect=10.0)
+DEFAULT_TIMEOUT = httpx2.Timeout(budgets.REQUEST_TIMEOUT, connect=budgets.CONNECT_TIMEOUT)
 # Uploads can be several MB on a slow uplink.
-UPLOAD_TIMEOUT = httpx2.Timeout(30.0, connect=10.0, write=120.0)
+UPLOAD_TIMEOUT = httpx2.Timeout(
+    budgets.REQUEST_TIMEOUT, connect=budgets.CONNECT_TIMEOUT, write=budgets.UPLOAD_WRITE_TIMEOUT
+)
 
 
 @functools.cache

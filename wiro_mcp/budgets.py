@@ -1,0 +1,54 @@
+"""Every time budget of the server, in one place, and how a call's `wait_seconds` is spent.
+
+A generate call with `wait_seconds` W (default WIRO_MCP_WAIT_SECONDS, 45 s: under the ~60 s tool-call
+limit of common hosts) spends it on one clock that starts when the call does:
+
+1. The Run gets max(RUN_FLOOR, W), never more than RUN_LIMIT: a Run cut short leaves a task in doubt,
+   so even a call with W = 0 lets the Run's answer come.
+2. The wait for the task lasts until W from the start; the follower's last read may run GRACE past it.
+3. Delivery (downloads, previews, saving) gets what is left of W + 1 s, but at least DELIVERY_FLOOR:
+   a task that ends at the last moment still comes with its pictures.
+
+So a call returns by about W + GRACE + DELIVERY_FLOOR, whatever Wiro does. get_task waits only when
+given W; without one, its first answer gets up to READ_BUDGET (one slow Task/Detail must not fail a
+plain read). Everything else here bounds one step that no caller's wait covers.
+
+Modules read these at call time (`budgets.X`), so a test can shorten one.
+"""
+
+from __future__ import annotations
+
+# -- a call's wait (see above) --------------------------------------------------------------------
+RUN_FLOOR = 10.0
+RUN_LIMIT = 180.0  # a claim must outlive it: CLAIM_TTL
+GRACE = 0.75
+DELIVERY_FLOOR = 5.0
+READ_BUDGET = 10.0
+STOP_BUDGET = 15.0  # kill_task, cancel_task, and the stop after a person pressed stop
+STALE_AFTER = 2.0  # a status older than this is shown with its age
+
+# -- one request or step -----------------------------------------------------------------------------
+REQUEST_TIMEOUT = 30.0  # one HTTP exchange with Wiro
+CONNECT_TIMEOUT = 10.0
+UPLOAD_WRITE_TIMEOUT = 120.0  # a multipart Run carrying a local picture, on a slow uplink
+DOWNLOAD_TIMEOUT = 30.0  # one output file, redirects included
+LOOK_TIMEOUT = 30.0  # view_panorama's download of a panorama not seen yet
+HEADER_SECONDS = 5.0  # reading an input picture's header from its URL
+PRICE_SECONDS = 5.0  # Tool/Detail for a model's prices
+LIST_SECONDS = 8.0  # Task/List (list_tasks, and settling claims in doubt)
+CHECK_SECONDS = 5.0  # one read to tell whether a task from the journal still runs
+LOST_ANSWER_LOOK = 5.0  # Task/List right after a Run's answer was lost
+
+# -- the journal ----------------------------------------------------------------------------------------
+LOCK_WAIT = 10.0  # a write waits this long for another process's transaction
+CLAIM_TTL = 300.0  # a claim older than this whose task id never came is dead (longer than RUN_LIMIT)
+CLAIM_POLL = 0.25  # how often a call waits for another process's claim to get its task id
+RETRY_WRITES = 5.0  # how often starts and states the journal could not take are tried again
+
+# -- wiro-mcp doctor ----------------------------------------------------------------------------------
+DOCTOR_REQUEST = 10.0  # its one harmless request, to check the credentials
+DOCTOR_SOCKET = 5.0  # its ping of the task socket
+
+# -- prices ---------------------------------------------------------------------------------------------
+PRICE_TTL = 6 * 3600.0  # Wiro's prices are kept this long
+PRICE_RETRY_AFTER = 300.0  # after a failed price lookup, Wiro is not asked again for this long
