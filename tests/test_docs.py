@@ -1,4 +1,5 @@
-"""The README's tables are checked against the code, so the docs cannot drift."""
+"""The docs' tables are checked against the code, so the docs cannot drift: the README's tools table and
+the environment table in docs/configuration.md."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from wiro_mcp.adapter.server import create_server
 from wiro_mcp.config import Settings
 
 README = Path(__file__).resolve().parent.parent / "README.md"
+CONFIGURATION = README.parent / "docs" / "configuration.md"
 
 pytestmark = pytest.mark.anyio
 
@@ -40,16 +42,16 @@ async def test_readme_tool_table_matches_list_tools() -> None:
     assert match.group(1) == expected, f"README tools table is stale; replace it with:\n{expected}"
 
 
-def test_readme_environment_table_names_every_setting() -> None:
-    text = README.read_text()
-    section = text[text.index("## Environment") :]
+def test_configuration_environment_table_names_every_setting() -> None:
+    text = CONFIGURATION.read_text()
+    section = text[text.index("## Environment") : text.index("## Command line")]
     for key, field in Settings.model_fields.items():
         name = field.alias
         if key == "sandbox":
             assert name is None, "the sandbox flag comes from the command line (--sandbox or WIRO_MCP_SANDBOX)"
             continue
         assert isinstance(name, str)
-        assert f"`{name}`" in section, f"{name} is not documented in the README's environment table"
+        assert f"`{name}`" in section, f"{name} is not documented in the environment table of docs/configuration.md"
     from wiro_mcp.cli import SANDBOX_ENV
 
     assert f"`{SANDBOX_ENV}`" in section, "the command line's own variable too"
