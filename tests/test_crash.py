@@ -13,7 +13,7 @@ import anyio
 import pytest
 
 from wiro_mcp import budgets
-from wiro_mcp.journal.store import Journal
+from wiro_mcp.journal.store import JournalStore
 from wiro_mcp.sandbox import Sandbox, SandboxConfig
 
 from .helpers import HttpProcess, connect, http_session, server_env, text
@@ -50,7 +50,7 @@ async def kill_with_runs_out(box: Sandbox) -> None:
 async def test_after_a_sigkill_the_identical_calls_join_the_tasks_wiro_started(state_dir: Path) -> None:
     with Sandbox(SandboxConfig(queue_seconds=0.1, run_seconds=120, grain=False)) as box:
         await kill_with_runs_out(box)
-        left = Journal.open(state_dir, api=box.base_url).doubtful()
+        left = JournalStore.open(state_dir, api=box.base_url).doubtful()
         assert len(left) == RUNS and all(entry.task_id is None for entry in left), f"the claims, in doubt: {left}"
         async with connect(box) as client:
             results = [await client.call_tool("generate_panorama", call(n)) for n in range(RUNS)]
@@ -60,7 +60,7 @@ async def test_after_a_sigkill_the_identical_calls_join_the_tasks_wiro_started(s
     assert all(not r.is_error and r.structured_content["reused"] for r in results), [text(r) for r in results]
     assert {r.structured_content["task_id"] for r in results} == started
     assert {line["model"] for line in listed.structured_content["tasks"]} == {"tencent/hunyuanworld-text-to-panorama"}
-    assert not Journal.open(state_dir, api=box.base_url).doubtful()
+    assert not JournalStore.open(state_dir, api=box.base_url).doubtful()
 
 
 async def test_after_a_sigkill_without_wiros_task_list_the_identical_call_is_refused_naming_the_doubt() -> None:

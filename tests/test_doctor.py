@@ -101,9 +101,9 @@ async def test_an_unusable_journal_folder_is_a_warning_and_a_failure_under_a_lim
 
 
 async def test_runs_left_in_doubt_are_a_warning(sandbox: Sandbox, state_dir: Path) -> None:
-    from wiro_mcp.journal.store import Journal, RunRecord
+    from wiro_mcp.journal.store import JournalStore, RunRecord
 
-    j = Journal.open(state_dir, api=sandbox.base_url)
+    j = JournalStore.open(state_dir, api=sandbox.base_url)
     claim = j.claim(RunRecord("k", "acme/m", {}), budget=None)
     assert claim.row is not None
     j.doubt(claim.row, "lost")

@@ -19,15 +19,15 @@ import pytest
 from wiro_mcp import budgets
 from wiro_mcp.budgets import CLAIM_TTL
 from wiro_mcp.journal import schema as journal_schema
-from wiro_mcp.journal.access import Records
-from wiro_mcp.journal.store import DAY, FILE_NAME, Journal, JournalError, Note, RunRecord
+from wiro_mcp.journal.access import Journal
+from wiro_mcp.journal.store import DAY, FILE_NAME, JournalError, JournalStore, Note, RunRecord
 from wiro_mcp.wiro.answers import Task
 
 API = "https://api.example/v1"
 
 
-def journal(folder: Path, api: str = API) -> Journal:
-    return Journal.open(folder, api=api)
+def journal(folder: Path, api: str = API) -> JournalStore:
+    return JournalStore.open(folder, api=api)
 
 
 def record(key: str, *, estimate: float | None = 0.04, work: dict[str, float] | None = None) -> RunRecord:
@@ -38,7 +38,7 @@ def accept(_task_id: str, reported: float | None, _estimate: float | None) -> fl
     return reported
 
 
-def start(j: Journal, key: str, task_id: str, *, estimate: float = 0.04, budget: float | None = None) -> int:
+def start(j: JournalStore, key: str, task_id: str, *, estimate: float = 0.04, budget: float | None = None) -> int:
     claim = j.claim(record(key, estimate=estimate), budget=budget)
     assert claim.row is not None, claim
     j.started(record(key, estimate=estimate), claim.row, task_id, f"token-{task_id}")
@@ -190,8 +190,8 @@ def test_a_journal_that_cannot_be_used_is_said_once_and_replaced_by_memory(
 WRITER = """
 import sys
 from pathlib import Path
-from wiro_mcp.journal.store import Journal, RunRecord
-j = Journal.open(Path(sys.argv[1]), api="https://api.example/v1")
+from wiro_mcp.journal.store import JournalStore, RunRecord
+j = JournalStore.open(Path(sys.argv[1]), api="https://api.example/v1")
 n = 0
 while True:
     n += 1
@@ -220,8 +220,8 @@ def test_a_writer_killed_mid_write_loses_no_committed_record(tmp_path: Path) -> 
 async def test_a_flush_waits_for_the_batch_a_background_writer_has_taken(tmp_path: Path) -> None:
     """The identical-call check flushes, then asks the journal: a state the background writer has taken
     but not yet written must not leave the ended task looking in flight (CI once joined it)."""
-    records = Records(tmp_path, api=API, cost_check=accept)
-    j = await records.journal()
+    records = Journal(tmp_path, api=API, cost_check=accept)
+    j = await records.store()
     start(j, "k", "1001")
     records.note(Task(id="1001", status="task_cancel"))
     entered, release = threading.Event(), threading.Event()

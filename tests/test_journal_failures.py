@@ -16,7 +16,7 @@ import pytest
 from mcp_types import TextResourceContents
 
 from wiro_mcp import budgets
-from wiro_mcp.journal.store import FILE_NAME, Journal
+from wiro_mcp.journal.store import FILE_NAME, JournalStore
 from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET, Sandbox
 from wiro_mcp.wiro.client import WiroClient
 
@@ -92,7 +92,7 @@ async def test_a_full_disk(
             read = await client.call_tool("get_task", {"task_id": first.structured_content["task_id"]})
             disk.free()
             with anyio.fail_after(10):  # the starts kept in memory reach the journal once there is room
-                while not limited and len(Journal.open(folder, api=sandbox.base_url).recent(10)) < 5:
+                while not limited and len(JournalStore.open(folder, api=sandbox.base_url).recent(10)) < 5:
                     await anyio.sleep(0.1)
     assert not first.is_error and not read.is_error
     if limited:
@@ -112,7 +112,7 @@ async def test_a_journal_locked_past_its_wait_while_a_run_is_out_keeps_the_start
     monkeypatch.setattr(budgets, "LOCK_WAIT", 0.3)
     monkeypatch.setattr(budgets, "RETRY_WRITES", 0.2)
     held.inject("slow", "Run", delay=1.0)  # a task that stays queued (a ManualClock) and a Run that answers late
-    Journal.open(state_dir, api=held.base_url).close()
+    JournalStore.open(state_dir, api=held.base_url).close()
     holder = sqlite3.connect(state_dir / FILE_NAME, isolation_level=None)
     async with connect(held, **BUDGET) as client:
         async with anyio.create_task_group() as group:
@@ -132,7 +132,7 @@ async def test_a_journal_locked_past_its_wait_while_a_run_is_out_keeps_the_start
         holder.close()
         task_id = first.structured_content["task_id"]
         with anyio.fail_after(10):
-            while (Journal.open(state_dir, api=held.base_url).find(task_id=task_id)) is None:
+            while (JournalStore.open(state_dir, api=held.base_url).find(task_id=task_id)) is None:
                 await anyio.sleep(0.1)
     assert not first.is_error, text(first)
     assert "database is locked" in text(first) and "writes it to the journal as soon as it can" in text(first)
@@ -144,7 +144,7 @@ async def test_a_journal_locked_past_its_wait_under_a_limit_refuses_at_once(
     sandbox: Sandbox, state_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(budgets, "LOCK_WAIT", 0.3)
-    Journal.open(state_dir, api=sandbox.base_url).close()
+    JournalStore.open(state_dir, api=sandbox.base_url).close()
     holder = sqlite3.connect(state_dir / FILE_NAME, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:

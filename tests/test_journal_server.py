@@ -122,11 +122,11 @@ async def test_a_journal_that_cannot_be_written_costs_one_log_line(sandbox: Sand
 
 
 async def test_a_started_task_is_recorded_even_if_its_call_is_cut_short(held: Sandbox, state_dir: Path) -> None:
-    from wiro_mcp.journal.store import Journal
+    from wiro_mcp.journal.store import JournalStore
 
     async with connect(held) as client:
         with anyio.move_on_after(0.5):
             await client.call_tool("generate_panorama", {**PANORAMA, "wait_seconds": 30})
-    [entry] = Journal.open(state_dir, api=held.base_url).recent(5)
+    [entry] = JournalStore.open(state_dir, api=held.base_url).recent(5)
     assert entry.task_id is not None and entry.model == "tencent/hunyuanworld-text-to-panorama"
     assert entry.state == "queued" and held.state.get(task_id=entry.task_id) is not None

@@ -191,12 +191,12 @@ def input_folders(settings: Settings, named: str = "WIRO_MCP_INPUT_DIRS") -> lis
 
 
 def journal(settings: Settings) -> Check:
-    from .journal.store import Journal
+    from .journal.store import JournalStore
     from .money.limits import Limits
 
     folder = settings.state_folder
     limited = Limits.from_settings(settings)
-    opened = Journal.open(folder, api=settings.base_url)
+    opened = JournalStore.open(folder, api=settings.base_url)
     try:
         problem = opened.problem or (None if _writable(folder) else f"{folder} cannot be written")
         if problem is not None and limited.counted:

@@ -14,7 +14,6 @@ from mcp_types import Completion, CompletionArgument, CompletionContext, PromptR
 from ..catalog import load_catalog
 from ..errors import WiroMCPError
 from ..journal.memory import TaskMemory
-from ..journal.store import Journal
 from ..money.estimate import estimate, spec_pricing
 from ..money.limits import journal_view, spending_view
 from .state import AppState
@@ -61,10 +60,10 @@ def register_resources(server: MCPServer[Any], live: Callable[[], AppState]) -> 
     async def spending() -> str:
         service = live().service
         try:
-            spend = await service.records.run(Journal.spend)
+            spend = await service.journal.spend()
         except WiroMCPError as exc:  # JournalError: the view still says what it can, and why not the rest
             raise ResourceError(f"The spend cannot be read: {exc}") from exc
-        view = spending_view(spend, service.launcher.limits, journal_view(service.records.status()))
+        view = spending_view(spend, service.launcher.limits, journal_view(service.journal.status()))
         return json.dumps(view, indent=1)
 
     @server.resource(

@@ -1,10 +1,11 @@
-"""The journal as the service uses it: opened on first need (never at start-up), every call in a
-worker thread, the states the followers see written in batches by a background task, and starts that
-could not be written kept in memory and written as soon as the journal takes them.
+"""The journal as the service uses it: one typed async method per question, each run on the blocking
+store (store.py) in a worker thread. The store is opened on first need (never at start-up); the states
+the followers see are written in batches by a background task; starts that could not be written are
+kept in memory and written as soon as the store takes them.
 
-A task Wiro started is never lost to a failing disk: `started()` never raises. When the journal
-cannot take the task id (a full disk, a lock held too long), the start waits here, is retried every
-`RETRY_SECONDS`, and an identical call in this process still finds it.
+A task Wiro started is never lost to a failing disk: `started()` never raises. When the store cannot
+take the task id (a full disk, a lock held too long), the start waits here, is tried again every
+`budgets.RETRY_WRITES`, and an identical call in this process still finds it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import anyio.to_thread
 from .. import budgets
 from ..wiro.answers import Task, TaskRef
 from .memory import TaskMemory
-from .store import Claim, CostCheck, Journal, JournalError, Look, Note, RunRecord
+from .store import Claim, CostCheck, Entry, JournalError, JournalStore, Look, Note, RunRecord, Spend
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -52,12 +53,12 @@ class JournalStatus:
         return self.memory_only or self.write_problem
 
 
-class Records:
+class Journal:
     def __init__(self, folder: Path, *, api: str, cost_check: CostCheck) -> None:
         self._folder = folder
         self._api = api
         self._cost_check = cost_check
-        self._journal: Journal | None = None
+        self._store: JournalStore | None = None
         self._opening = anyio.Lock()
         self._opened = anyio.Event()
         self._noted = anyio.Event()
@@ -65,42 +66,62 @@ class Records:
         self._unwritten: dict[str, Unwritten] = {}
         self._write_problem: str | None = None
 
-    async def journal(self) -> Journal:
+    async def store(self) -> JournalStore:
+        """The store, opened on first need."""
         async with self._opening:
-            if self._journal is None:
-                self._journal = await anyio.to_thread.run_sync(
-                    functools.partial(Journal.open, self._folder, api=self._api)
+            if self._store is None:
+                self._store = await anyio.to_thread.run_sync(
+                    functools.partial(JournalStore.open, self._folder, api=self._api)
                 )
                 self._opened.set()
-            return self._journal
+            return self._store
 
-    async def opened(self) -> Journal:
-        """The journal, once something in this process has opened it (this never opens it)."""
+    async def opened(self) -> None:
+        """Returns once something in this process has opened the store (this never opens it)."""
         await self._opened.wait()
-        assert self._journal is not None
-        return self._journal
 
-    async def run(self, method: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """`method(journal, *args, **kwargs)` in a worker thread, e.g. `await records.run(Journal.find, task_id=…)`."""
-        journal = await self.journal()
-        return await anyio.to_thread.run_sync(functools.partial(method, journal, *args, **kwargs))
+    async def _call(self, method: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """`method(store, *args, **kwargs)` in a worker thread: how every typed method below reaches the store."""
+        store = await self.store()
+        return await anyio.to_thread.run_sync(functools.partial(method, store, *args, **kwargs))
 
     def status(self) -> JournalStatus:
-        journal = self._journal
-        where = journal.where if journal is not None else str(self._folder)
-        memory_only = journal.problem if journal is not None else None
+        store = self._store
+        where = store.where if store is not None else str(self._folder)
+        memory_only = store.problem if store is not None else None
         return JournalStatus(where, memory_only, self._write_problem, len(self._unwritten))
+
+    # -- reading ----------------------------------------------------------------------------
+
+    async def find(self, ref: TaskRef) -> Entry | None:
+        return await self._call(JournalStore.find, task_id=ref.task_id, token=ref.task_token)
+
+    async def entry(self, row: int) -> Entry | None:
+        return await self._call(JournalStore.entry, row)
+
+    async def recent(self, limit: int) -> list[Entry]:
+        return await self._call(JournalStore.recent, limit)
+
+    async def spend(self) -> Spend:
+        return await self._call(JournalStore.spend)
+
+    async def doubtful(self) -> list[Entry]:
+        """Claims whose Run may have started a task nobody recorded (their process no longer holds them)."""
+        return await self._call(JournalStore.doubtful)
+
+    async def models_of(self, task_ids: list[str]) -> dict[str, str]:
+        return await self._call(JournalStore.models_of, task_ids)
 
     # -- starting a task -------------------------------------------------------------------
 
     async def look(self, key: str | None, model: str, *, bills_since: float) -> Look:
-        return await self.run(Journal.look, key, model, bills_since=bills_since)
+        return await self._call(JournalStore.look, key, model, bills_since=bills_since)
 
     async def claim(self, record: RunRecord, *, budget: float | None, join: bool) -> Claim:
         """The journal's claim (JournalError when it cannot be written). A claim this process holds for a
         start it could not write yet is its task: joined, not waited for."""
         try:
-            claim = await self.run(Journal.claim, record, budget=budget, join=join)
+            claim = await self._call(JournalStore.claim, record, budget=budget, join=join)
         except JournalError as exc:
             self._failed(exc)
             raise
@@ -117,7 +138,7 @@ class Records:
         start = Unwritten(record, row, task_id, token)
         with anyio.CancelScope(shield=True):  # a started task is recorded whatever happens to the call
             try:
-                await self.run(Journal.started, record, row, task_id, token)
+                await self._call(JournalStore.started, record, row, task_id, token)
             except JournalError as exc:
                 self._failed(exc)
                 self._unwritten[task_id] = start
@@ -127,14 +148,14 @@ class Records:
 
     async def abandon(self, row: int) -> None:
         with anyio.CancelScope(shield=True):
-            await self.run(Journal.abandon, row)
+            await self._call(JournalStore.abandon, row)
 
     async def doubt(self, row: int, why: str) -> None:
         with anyio.CancelScope(shield=True):
-            await self.run(Journal.doubt, row, why)
+            await self._call(JournalStore.doubt, row, why)
 
     async def adopt(self, row: int, task: Task) -> None:
-        await self.run(Journal.adopt, row, task.id, task.socket_token, task.state.value, task.status)
+        await self._call(JournalStore.adopt, row, task.id, task.socket_token, task.state.value, task.status)
 
     def unwritten_ids(self) -> set[str]:
         return set(self._unwritten)
@@ -143,7 +164,7 @@ class Records:
         """Try the starts kept in memory again (in order); the first that fails stops the round."""
         for task_id, start in list(self._unwritten.items()):
             try:
-                await self.run(Journal.started, start.record, start.row, start.task_id, start.token)
+                await self._call(JournalStore.started, start.record, start.row, start.task_id, start.token)
             except JournalError as exc:
                 self._failed(exc)
                 return
@@ -167,7 +188,7 @@ class Records:
         if (known is not None and known.model is not None) or memory.canonical(ref).task_id != ref.task_id:
             return
         try:
-            entry = await self.run(Journal.find, task_id=ref.task_id, token=ref.task_token)
+            entry = await self.find(ref)
         except Exception as exc:  # the journal is a help here, never a reason to fail a read
             log.info("could not look %s up in the journal: %r", ref, exc)
             return
@@ -178,7 +199,7 @@ class Records:
 
     def note(self, task: Task) -> None:
         """A task's latest state, to be written soon (only tasks the journal has are updated)."""
-        journal = self._journal
+        journal = self._store
         if journal is None:  # nothing was started or read through the journal yet: nothing to update
             return
         terminal = task.state.terminal
@@ -195,18 +216,18 @@ class Records:
         """Write every state noted so far, including notes a background batch has taken but not yet
         written (the lock): a caller that flushes and then reads the journal sees them. Starts kept in
         memory go first (their rows are what the notes update)."""
-        if self._journal is None:
+        if self._store is None:
             return
         async with self._writing:
             if self._unwritten:
                 await self.retry_unwritten()
-            notes = self._journal.take_notes()
+            notes = self._store.take_notes()
             if not notes:
                 return
             try:
-                await anyio.to_thread.run_sync(self._journal.flush, notes, self._cost_check)
+                await anyio.to_thread.run_sync(self._store.flush, notes, self._cost_check)
             except JournalError as exc:
-                self._journal.requeue(notes)
+                self._store.requeue(notes)
                 self._failed(exc)
 
     async def keep_written(self) -> None:
@@ -232,5 +253,5 @@ class Records:
                     )
 
     async def close(self) -> None:
-        if self._journal is not None:
-            await anyio.to_thread.run_sync(self._journal.close)
+        if self._store is not None:
+            await anyio.to_thread.run_sync(self._store.close)

@@ -155,7 +155,7 @@ class Note:
     seconds: float | None = None
 
 
-class Journal:
+class JournalStore:
     def __init__(self, connection: sqlite3.Connection, *, api: str, path: Path | None, problem: str | None) -> None:
         self._db = connection
         self._api = api
@@ -167,7 +167,7 @@ class Journal:
         self._written: dict[str, Note] = {}
 
     @classmethod
-    def open(cls, folder: Path, *, api: str) -> Journal:
+    def open(cls, folder: Path, *, api: str) -> JournalStore:
         """The journal in `folder`, or one in memory (with the reason logged once) when that fails."""
         path = folder / FILE_NAME
         try:

@@ -28,9 +28,8 @@ from ..catalog import ModelSpec, spec_of
 from ..catalog.schema import validate
 from ..config import Settings
 from ..errors import CallFailed, InputRefused, WiroMCPError
-from ..journal.access import Records
+from ..journal.access import Journal
 from ..journal.memory import TaskMemory
-from ..journal.store import Journal
 from ..media.delivery import Outcome, PreviewKind, deliver
 from ..media.fetch import Fetcher, OutputPolicy
 from ..media.reading import OutputReader
@@ -79,35 +78,35 @@ class Generation:
         self.settings = settings
         self.client = client
         self.memory = memory or TaskMemory()
-        self.records = Records(settings.state_folder, api=settings.base_url, cost_check=counted_cost)
+        self.journal = Journal(settings.state_folder, api=settings.base_url, cost_check=counted_cost)
         self.prices = PriceBook(client, settings.state_folder, api=settings.base_url)
-        self.launcher = Launcher(client, self.records, self.prices, self.memory, Limits.from_settings(settings))
+        self.launcher = Launcher(client, self.journal, self.prices, self.memory, Limits.from_settings(settings))
         self.followers = Followers(client, socket=socket, policy=policy, on_snapshot=self._seen)
         self.fetcher = Fetcher(OutputPolicy(settings.base_url, settings.extra_output_hosts))
         self.input_fetcher = Fetcher(OutputPolicy(settings.base_url, settings.extra_output_hosts, any_https=True))
         self.outputs = OutputReader(self.read, self.fetcher)
-        self.listing = Lister(client, self.records)
+        self.listing = Lister(client, self.journal)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Generation]:
         try:
             async with anyio.create_task_group() as group, self.followers.running():
-                group.start_soon(self.records.keep_written)
+                group.start_soon(self.journal.keep_written)
                 group.start_soon(self._settle_doubts)
                 yield self
                 group.cancel_scope.cancel()
         finally:
             with anyio.CancelScope(shield=True):
-                await self.records.close()
+                await self.journal.close()
                 await self.fetcher.aclose()
                 await self.input_fetcher.aclose()
 
     async def _settle_doubts(self) -> None:
         """Once the journal is open: claims a stopped server left in doubt are looked up in Wiro's task list,
         so their tasks are known (and a claim that started nothing stops holding the budget)."""
-        await self.records.opened()
+        await self.journal.opened()
         try:
-            entries = await self.records.run(Journal.doubtful)
+            entries = await self.journal.doubtful()
             if entries:
                 await self.launcher.reconciler.settle(entries, _budget(budgets.READ_BUDGET))
         except WiroMCPError as exc:  # an identical call will ask again
@@ -210,7 +209,7 @@ class Generation:
         """A task as it is now, or when it ends if that comes within `wait` seconds. A plain read
         (`wait` 0) gets up to budgets.READ_BUDGET for its first answer; a wait is a hard limit."""
         deadline = anyio.current_time() + wait
-        await self.records.recall(self.memory, ref)
+        await self.journal.recall(self.memory, ref)
         ref = self.memory.canonical(ref)
         try:
             waited = await self._wait(
@@ -227,7 +226,7 @@ class Generation:
 
     async def read(self, task_id: str) -> TaskResult:
         """One fresh read, as the task tools would report it (no previews, no waiting)."""
-        await self.records.recall(self.memory, TaskRef(task_id=task_id))
+        await self.journal.recall(self.memory, TaskRef(task_id=task_id))
         try:
             task = await self.client.task_detail(TaskRef(task_id=task_id), deadline=_budget(budgets.READ_BUDGET))
         except WiroMCPError as exc:
@@ -240,7 +239,7 @@ class Generation:
     async def stop(self, ref: TaskRef, *, first: First | None = None) -> Outcome:
         """kill_task (`first="kill"`) and cancel_task (`first="cancel"`): stop the task whichever state it
         is in, and say in one line what finally happened."""
-        await self.records.recall(self.memory, ref)
+        await self.journal.recall(self.memory, ref)
         ref = self.memory.canonical(ref)
         try:
             stopped = await stop_task(self.client, ref, _budget(budgets.STOP_BUDGET), first=first)
@@ -326,6 +325,6 @@ class Generation:
     def _seen(self, task: Task) -> None:
         """Every snapshot read passes here: an ended task frees its identical calls."""
         self.memory.remember(task.id, token=task.socket_token)
-        self.records.note(task)
+        self.journal.note(task)
         if task.state.terminal:
             self.launcher.inflight.ended(task.id)

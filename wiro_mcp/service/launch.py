@@ -28,9 +28,9 @@ import anyio
 from .. import budgets
 from ..catalog import ModelSpec
 from ..errors import CallFailed, WiroError, WiroMCPError
-from ..journal.access import Records
+from ..journal.access import Journal
 from ..journal.memory import TaskMemory
-from ..journal.store import Entry, Journal, JournalError, Look, RunRecord, Spend
+from ..journal.store import Entry, JournalError, Look, RunRecord, Spend
 from ..money.bills import LEARN_SECONDS, work_of
 from ..money.estimate import Estimate, estimate
 from ..money.limits import (
@@ -81,27 +81,27 @@ class Launcher:
     def __init__(
         self,
         client: WiroClient,
-        records: Records,
+        journal: Journal,
         prices: PriceBook,
         memory: TaskMemory,
         limits: Limits,
     ) -> None:
         self.client = client
-        self.records = records
+        self.journal = journal
         self.prices = prices
         self.memory = memory
         self.limits = limits
         self.inflight = InFlight()
-        self.reconciler = Reconciler(client, records)
+        self.reconciler = Reconciler(client, journal)
 
     async def quote(
         self, spec: ModelSpec, inputs: Mapping[str, Any], files: Mapping[str, FileUpload], *, allow_duplicate: bool
     ) -> Quote:
         key = call_key(spec.model, inputs, files)
         joins = None if allow_duplicate else self.inflight.get(key)
-        await self.records.flush()  # what this process has seen end is written before the journal is asked
+        await self.journal.flush()  # what this process has seen end is written before the journal is asked
         try:
-            look = await self.records.look(
+            look = await self.journal.look(
                 None if allow_duplicate or joins else key, spec.model, bills_since=time.time() - LEARN_SECONDS
             )
         except JournalError as exc:  # the spend cannot be read: judged as uncounted below
@@ -112,7 +112,7 @@ class Launcher:
         in_flight, spend, bills = look.in_flight, look.spend, look.bills
         joins = joins or (in_flight.task_id if in_flight is not None else None)
         cost = estimate(spec, await self.prices.pricing(spec), inputs, bills)
-        problem = unreadable or self.records.status().memory_only
+        problem = unreadable or self.journal.status().memory_only
         verdict = judge(what_it_makes(spec), cost, spend, self.limits, uncounted=problem)
         return Quote(key, cost, in_flight=joins, refusal=verdict.refusal, question=verdict.question)
 
@@ -178,10 +178,10 @@ class Launcher:
         what = what_it_makes(spec)
         checked: set[str] = set()
         settled: set[int] = set()
-        await self.records.flush()
+        await self.journal.flush()
         while True:
             try:
-                claim = await self.records.claim(record, budget=self.limits.daily_budget, join=not allow_duplicate)
+                claim = await self.journal.claim(record, budget=self.limits.daily_budget, join=not allow_duplicate)
             except JournalError as exc:
                 if self.limits.counted:
                     raise CallFailed(uncounted(what, exc.where, exc.cause, self.limits)) from exc
@@ -216,7 +216,7 @@ class Launcher:
                 try:
                     self._enforce(spec, quote, consent)
                 except CallFailed:
-                    await self.records.abandon(claim.row)
+                    await self.journal.abandon(claim.row)
                     raise
             return await self._run(spec, inputs, files, quote, record, claim.row, deadline)
 
@@ -257,7 +257,7 @@ class Launcher:
             raise CallFailed(f"Starting {spec.model} failed: {exc}") from exc
         except BaseException:  # cancelled while the Run was out: it may have reached Wiro
             if row is not None:
-                await self.records.doubt(row, "the call was cancelled while its Run was out")
+                await self.journal.doubt(row, "the call was cancelled while its Run was out")
             raise
         return await self._accepted(spec, quote, record, row, run)
 
@@ -268,7 +268,7 @@ class Launcher:
         goes on (or keeps it in memory, with a note, when it cannot)."""
         self.memory.remember(run.task_id, model=spec.model, token=run.socket_token, prompt=record.prompt)
         self.inflight.add(quote.key, run.task_id)
-        problem = await self.records.started(record, row, run.task_id, run.socket_token)
+        problem = await self.journal.started(record, row, run.task_id, run.socket_token)
         log.info("started task %s on %s", run.task_id, spec.model)
         notes = []
         if problem is not None:
@@ -286,8 +286,8 @@ class Launcher:
         what = what_it_makes(spec)
         if row is None:
             raise CallFailed(run_answer_lost(what, error, recorded=False)) from error
-        await self.records.doubt(row, f"Wiro's answer to its Run was lost: {error.message}")
-        entry = await self.records.run(Journal.entry, row)
+        await self.journal.doubt(row, f"Wiro's answer to its Run was lost: {error.message}")
+        entry = await self.journal.entry(row)
         if entry is not None:
             # Its own few seconds, past the call's budget if need be: a task found now is not lost.
             look_until = max(deadline, anyio.current_time() + budgets.LOST_ANSWER_LOOK)
@@ -305,7 +305,7 @@ class Launcher:
 
     async def _drop(self, row: int | None) -> None:
         if row is not None:
-            await self.records.abandon(row)
+            await self.journal.abandon(row)
 
     async def _still_open(self, entry: Entry) -> bool:
         """An in-flight row from before a restart may be stale (the task ended while no server watched):
@@ -321,8 +321,8 @@ class Launcher:
             return True
         if not task.state.terminal:
             return True
-        self.records.note(task)
-        await self.records.flush()
+        self.journal.note(task)
+        await self.journal.flush()
         return False
 
     def _remember(self, entry: Entry) -> None:

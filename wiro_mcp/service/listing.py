@@ -19,8 +19,8 @@ from pydantic import BaseModel, Field
 
 from .. import budgets
 from ..errors import WiroMCPError
-from ..journal.access import Records
-from ..journal.store import Entry, Journal
+from ..journal.access import Journal
+from ..journal.store import Entry, JournalError
 from ..money.estimate import usd_text
 from ..text import printable, shown
 from ..wiro.answers import Task
@@ -54,14 +54,17 @@ class TaskListing(BaseModel):
 
 
 class Lister:
-    def __init__(self, client: WiroClient, records: Records) -> None:
+    def __init__(self, client: WiroClient, journal: Journal) -> None:
         self._client = client
-        self._records = records
+        self._journal = journal
 
     async def recent(self, *, model: str | None, state: State | None, limit: int) -> TaskListing:
-        journal = await self._records.journal()
         # Unfiltered rows teach the modelid → model mapping; the filters apply to the merged lines.
-        entries: list[Entry] = await self._records.run(Journal.recent, max(limit, 50))
+        try:
+            entries: list[Entry] = await self._journal.recent(max(limit, 50))
+        except JournalError as exc:  # a journal that cannot be read still lets Wiro's list answer
+            log.info("list_tasks without the journal: %s", exc)
+            entries = []
         listed, wiro_note = await self._wiro_tasks(max(limit, 20))
         learnt = {t.model_id: e.model for t in listed for e in entries if e.task_id == t.id and t.model_id}
         lines: dict[str, TaskLine] = {}
@@ -92,15 +95,16 @@ class Lister:
                 source="both" if known else "wiro",
             )
             if known:
-                self._records.note(task)  # the journal learns what became of it
-        await self._records.flush()
+                self._journal.note(task)  # the journal learns what became of it
+        await self._journal.flush()
         chosen = [
             line
             for line in lines.values()
             if (model is None or line.model == model) and (state is None or line.state == state)
         ]
         chosen.sort(key=lambda line: (line.created or "", int(line.task_id) if line.task_id.isdigit() else 0))
-        where = str(journal.path) if journal.path is not None else (journal.problem or "in memory")
+        status = self._journal.status()
+        where = status.memory_only or status.where
         return TaskListing(tasks=chosen[::-1][:limit], wiro=wiro_note, journal=where)
 
     async def _wiro_tasks(self, limit: int) -> tuple[list[Task], str]:

@@ -24,8 +24,8 @@ import anyio
 
 from .. import budgets
 from ..errors import WiroMCPError
-from ..journal.access import Records
-from ..journal.store import Entry, Journal
+from ..journal.access import Journal
+from ..journal.store import Entry
 from ..wiro import protocol
 from ..wiro.answers import Task
 from ..wiro.client import WiroClient
@@ -58,9 +58,9 @@ class _Listing:
 
 
 class Reconciler:
-    def __init__(self, client: WiroClient, records: Records) -> None:
+    def __init__(self, client: WiroClient, journal: Journal) -> None:
         self._client = client
-        self._records = records
+        self._journal = journal
 
     async def settle(self, entries: list[Entry], deadline: float, *, drop_absent: bool = True) -> list[Finding]:
         """One look at Wiro's task list for all of `entries`; the journal adopts what was found and drops
@@ -72,18 +72,18 @@ class Reconciler:
         listing = await self._list(earliest, min(deadline, anyio.current_time() + budgets.LIST_SECONDS))
         if not listing.tasks and listing.error is not None:
             return [Finding(e, why=f"Wiro's task list could not be read ({listing.error})") for e in entries]
-        known = await self._records.run(Journal.models_of, [t.id for t in listing.tasks])
+        known = await self._journal.models_of([t.id for t in listing.tasks])
         model_ids = {t.model_id: known[t.id] for t in listing.tasks if t.id in known and t.model_id}
-        taken = set(known) | self._records.unwritten_ids()
+        taken = set(known) | self._journal.unwritten_ids()
         findings = []
         for entry in sorted(entries, key=lambda e: e.created):
             finding = self._judge(entry, listing, model_ids, taken)
             if finding.task is not None:
                 taken.add(finding.task.id)
-                await self._records.adopt(entry.row, finding.task)
+                await self._journal.adopt(entry.row, finding.task)
                 log.info("a claim in doubt started task %s (found in Wiro's task list)", finding.task.id)
             elif finding.absent and drop_absent:
-                await self._records.abandon(entry.row)
+                await self._journal.abandon(entry.row)
                 log.info("a claim in doubt started nothing (Wiro's task list has no such task)")
             findings.append(finding)
         return findings
