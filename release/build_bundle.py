@@ -91,7 +91,7 @@ USER_CONFIG: dict[str, dict[str, Any]] = {
     },
 }
 
-# Each setting's environment variable (see the README's environment table).
+# Each setting's environment variable (see docs/configuration.md).
 ENVIRONMENT = {
     "WIRO_API_KEY": "api_key",
     "WIRO_API_SECRET": "api_secret",
