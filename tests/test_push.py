@@ -40,7 +40,7 @@ async def following(
         anyio.create_task_group() as group,
         Followers(client, socket=socket, policy=policy).running() as followers,
     ):
-        group.start_soon(socket.run)
+        group.start_soon(socket.serve)
         yield client, followers, socket
         group.cancel_scope.cancel()
 

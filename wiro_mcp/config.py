@@ -1,6 +1,6 @@
 """Settings from the environment. Read only when asked (never at import time).
 
-A plain pydantic model filled by `Settings.from_env()`: the server needs fifteen variables, and
+A plain pydantic model filled by `Settings.from_env()`: the server needs a handful of variables, and
 pydantic-settings (with dotenv and its providers) cost more start-up time than the rest of the
 server's own imports put together.
 """

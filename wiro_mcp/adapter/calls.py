@@ -24,7 +24,7 @@ from ..tracking.progress import Update
 from ..wiro.answers import number_as_text
 from . import sdk_gaps
 from .rendering import tool_result
-from .state import AppState
+from .state import ServerState
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ LOOKS = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_
 STOPS = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
 
 # What every task tool returns: a CallToolResult whose structured content is a TaskResult.
-Answer = Annotated[CallToolResult, TaskResult]
+TaskToolResult = Annotated[CallToolResult, TaskResult]
 
 WaitSeconds = Annotated[
     float | None,
@@ -59,11 +59,13 @@ def preview_kind(preview: bool | Literal["flat"]) -> PreviewKind:
     return "flat" if preview == "flat" else "views" if preview else "none"
 
 
-def state_of(ctx: Context[AppState, Any]) -> AppState:
+def state_of(ctx: Context[ServerState, Any]) -> ServerState:
     return ctx.request_context.lifespan_context
 
 
-async def answer(ctx: Context[AppState, Any], call: Callable[[Generation], Awaitable[Outcome]]) -> CallToolResult:
+async def call_service(
+    ctx: Context[ServerState, Any], call: Callable[[Generation], Awaitable[Outcome]]
+) -> CallToolResult:
     """Run one service call and turn its outcome, or its error, into the tool's answer. A host that
     renders MCP Apps also gets what the 360° viewer needs; any other host gets the plain result."""
     state = state_of(ctx)
@@ -74,7 +76,7 @@ async def answer(ctx: Context[AppState, Any], call: Callable[[Generation], Await
     return tool_result(outcome, viewer=client_supports_apps(ctx), sandbox=state.settings.sandbox)
 
 
-def progress(ctx: Context[AppState, Any]) -> Callable[[Update], Awaitable[None]]:
+def progress(ctx: Context[ServerState, Any]) -> Callable[[Update], Awaitable[None]]:
     async def on_update(update: Update) -> None:
         # One MCP progress notification per change (a no-op when the client sent no progress token).
         await ctx.report_progress(update.fraction, 1.0, update.message)
@@ -82,11 +84,11 @@ def progress(ctx: Context[AppState, Any]) -> Callable[[Update], Awaitable[None]]
     return on_update
 
 
-def stop_requested(ctx: Context[AppState, Any]) -> Callable[[], bool]:
+def stop_requested(ctx: Context[ServerState, Any]) -> Callable[[], bool]:
     return lambda: sdk_gaps.stop_was_requested(ctx)
 
 
-async def input_folders(ctx: Context[AppState, Any]) -> list[Path]:
+async def input_folders(ctx: Context[ServerState, Any]) -> list[Path]:
     """The client's roots, asked only when a local path needs them."""
     capabilities = ctx.client_capabilities
     if capabilities is None or capabilities.roots is None:

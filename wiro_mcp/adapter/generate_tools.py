@@ -26,17 +26,17 @@ from ..catalog.schema import REQUIRED, field_for
 from ..money.limits import Consent
 from .calls import (
     AllowDuplicate,
-    Answer,
     Preview,
+    TaskToolResult,
     WaitSeconds,
-    answer,
+    call_service,
     input_folders,
     preview_kind,
     progress,
     state_of,
     stop_requested,
 )
-from .state import AppState
+from .state import ServerState
 
 
 class Confirm(BaseModel):
@@ -45,7 +45,7 @@ class Confirm(BaseModel):
     run: bool = Field(default=True, description="Run it and pay for it")
 
 
-def can_elicit(ctx: Context[AppState, Any]) -> bool:
+def can_elicit(ctx: Context[ServerState, Any]) -> bool:
     capabilities = ctx.client_capabilities
     elicitation = capabilities.elicitation if capabilities is not None else None
     return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
@@ -66,7 +66,7 @@ def confirmer(spec: ModelSpec) -> Callable[..., Awaitable[Elicit[Confirm] | None
     """The resolver: ask the person only when this call would start a run that needs their yes."""
 
     async def ask(
-        ctx: Context[AppState, Any], allow_duplicate: bool = False, **arguments: Any
+        ctx: Context[ServerState, Any], allow_duplicate: bool = False, **arguments: Any
     ) -> Elicit[Confirm] | None:
         if not can_elicit(ctx):
             return None
@@ -95,7 +95,7 @@ def generate_tool(spec: ModelSpec) -> Callable[..., Awaitable[CallToolResult]]:
     """One tool function for a catalog model: its parameters are the spec's inputs plus the call's own."""
 
     async def generate(
-        ctx: Context[AppState, Any],
+        ctx: Context[ServerState, Any],
         wait_seconds: float | None = None,
         preview: bool | Literal["flat"] = True,
         allow_duplicate: bool = False,
@@ -106,7 +106,7 @@ def generate_tool(spec: ModelSpec) -> Callable[..., Awaitable[CallToolResult]]:
             await state_of(ctx).client_log(ctx, "info", f"started task {task_id} on {model}")
             await ctx.report_progress(0.0, 1.0, f"Task {task_id} submitted to {model}")
 
-        return await answer(
+        return await call_service(
             ctx,
             lambda service: service.generate(
                 spec,
@@ -137,7 +137,7 @@ def generate_tool(spec: ModelSpec) -> Callable[..., Awaitable[CallToolResult]]:
         inspect.Parameter("allow_duplicate", keyword, default=False, annotation=AllowDuplicate),
         inspect.Parameter("consent", keyword, default=None, annotation=asked),
     ]
-    generate.__signature__ = inspect.Signature(parameters, return_annotation=Answer)  # type: ignore[attr-defined]
-    generate.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": Answer}
+    generate.__signature__ = inspect.Signature(parameters, return_annotation=TaskToolResult)  # type: ignore[attr-defined]
+    generate.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": TaskToolResult}
     generate.__name__ = generate.__qualname__ = spec.tool
     return generate

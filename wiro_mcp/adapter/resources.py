@@ -16,10 +16,10 @@ from ..errors import WiroMCPError
 from ..journal.memory import TaskMemory
 from ..money.estimate import estimate, spec_pricing
 from ..money.limits import journal_view, spending_view
-from .state import AppState
+from .state import ServerState
 
 
-def register_resources(server: MCPServer[Any], live: Callable[[], AppState]) -> None:
+def register_resources(server: MCPServer[Any], live: Callable[[], ServerState]) -> None:
     """`live()` is the running server's state (the static resources get no Context from the SDK)."""
 
     @server.resource(
@@ -73,7 +73,7 @@ def register_resources(server: MCPServer[Any], live: Callable[[], AppState]) -> 
         description="A Wiro task read fresh from Task/Detail, as the task tools report it (JSON).",
         mime_type="application/json",
     )
-    async def task(task_id: str, ctx: Context[AppState, Any]) -> str:
+    async def task(task_id: str, ctx: Context[ServerState, Any]) -> str:
         try:
             result = await ctx.request_context.lifespan_context.service.read(task_id)
         except WiroMCPError as exc:
@@ -92,7 +92,7 @@ def register_resources(server: MCPServer[Any], live: Callable[[], AppState]) -> 
         # The name only selects among the task's own outputs; it is never used as a path.
         security=ResourceSecurity(exempt_params={"name"}),
     )
-    async def output(task_id: str, name: str, ctx: Context[AppState, Any]) -> bytes:
+    async def output(task_id: str, name: str, ctx: Context[ServerState, Any]) -> bytes:
         try:
             return await ctx.request_context.lifespan_context.service.outputs.file(task_id, name)
         except WiroMCPError as exc:
@@ -109,7 +109,7 @@ def register_resources(server: MCPServer[Any], live: Callable[[], AppState]) -> 
         mime_type="image/jpeg",
         security=ResourceSecurity(exempt_params={"name"}),
     )
-    async def rendition(task_id: str, name: str, ctx: Context[AppState, Any]) -> bytes:
+    async def rendition(task_id: str, name: str, ctx: Context[ServerState, Any]) -> bytes:
         try:
             return await ctx.request_context.lifespan_context.service.outputs.rendition(task_id, name)
         except WiroMCPError as exc:

@@ -29,7 +29,7 @@ from ..wiro.client import WiroClient
 from ..wiro.task_socket import TaskSocket
 from . import sdk_gaps
 from .resources import register_completions, register_resources
-from .state import AppState
+from .state import ServerState
 from .tools import built_tools, registrations
 from .viewer import viewer_app
 
@@ -59,7 +59,7 @@ def instructions(settings: Settings) -> str:
     return INSTRUCTIONS + SANDBOX_NOTE if settings.sandbox else INSTRUCTIONS
 
 
-class WiroMCPServer(MCPServer[AppState]):
+class WiroMCPServer(MCPServer[ServerState]):
     """MCPServer with compact tool schemas, strict arguments, and output files typed by their bytes."""
 
     _listed: list[MCPTool] | None = None
@@ -83,7 +83,7 @@ class WiroMCPServer(MCPServer[AppState]):
         return self._listed
 
     async def call_tool(
-        self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
+        self, name: str, arguments: dict[str, Any], context: Context[ServerState, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
         tool = next((t for t in await self.list_tools() if t.name == name), None)
         known = list((tool.input_schema or {}).get("properties", {})) if tool else []
@@ -99,7 +99,7 @@ class WiroMCPServer(MCPServer[AppState]):
             # The SDK prefixes "Error executing tool <name>: "; our messages say what they are.
             raise ToolError(str(exc).removeprefix(f"Error executing tool {name}: ")) from exc
 
-    async def read_resource(self, uri: Any, context: Context[AppState, Any] | None = None) -> Any:
+    async def read_resource(self, uri: Any, context: Context[ServerState, Any] | None = None) -> Any:
         contents = await super().read_resource(uri, context)
         if isinstance(contents, InputRequiredResult):
             return contents
@@ -118,10 +118,10 @@ class WiroMCPServer(MCPServer[AppState]):
 def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None) -> WiroMCPServer:
     """Build the server. Nothing talks to Wiro until a tool is called."""
     memory = TaskMemory()
-    live: dict[str, AppState] = {}  # the running server's state, for what the SDK gives no Context
+    live: dict[str, ServerState] = {}  # the running server's state, for what the SDK gives no Context
 
     @asynccontextmanager
-    async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
+    async def lifespan(_: MCPServer[ServerState]) -> AsyncIterator[ServerState]:
         client = WiroClient.from_settings(settings, transport=transport)
         socket = TaskSocket(settings.socket_url, http=lambda: client.http) if settings.push else None
         service = Generation(settings, client, socket=socket, memory=memory)
@@ -129,8 +129,8 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
             async with anyio.create_task_group() as group, service.running():
                 if socket is not None:
                     # Connects only when a task is first followed; until then it costs nothing.
-                    group.start_soon(socket.run)
-                live["state"] = AppState(settings=settings, service=service)
+                    group.start_soon(socket.serve)
+                live["state"] = ServerState(settings=settings, service=service)
                 yield live["state"]
                 group.cancel_scope.cancel()
         finally:
@@ -148,7 +148,7 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
     register_resources(server, lambda: live["state"])
     register_completions(server, memory)
 
-    async def set_level(ctx: ServerRequestContext[AppState], params: SetLevelRequestParams) -> EmptyResult:
+    async def set_level(ctx: ServerRequestContext[ServerState], params: SetLevelRequestParams) -> EmptyResult:
         ctx.lifespan_context.client_log_level = params.level
         return EmptyResult()
 

@@ -17,7 +17,7 @@ _LEVELS: tuple[LoggingLevel, ...] = ("debug", "info", "notice", "warning", "erro
 
 
 @dataclass
-class AppState:
+class ServerState:
     """What lives as long as the server: settings, the service, and the client's log level."""
 
     settings: Settings

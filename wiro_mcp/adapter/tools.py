@@ -28,11 +28,11 @@ from .calls import (
     LOOKS,
     READS,
     STOPS,
-    Answer,
     Preview,
     TaskId,
     TaskToken,
-    answer,
+    TaskToolResult,
+    call_service,
     preview_kind,
     progress,
     state_of,
@@ -40,7 +40,7 @@ from .calls import (
 )
 from .generate_tools import generate_tool
 from .rendering import view_result
-from .state import AppState
+from .state import ServerState
 
 # list_tasks' model filter: the models this server runs (an enum in the schema).
 if TYPE_CHECKING:
@@ -50,15 +50,15 @@ else:
 
 
 async def get_task(
-    ctx: Context[AppState, Any],
+    ctx: Context[ServerState, Any],
     task_id: TaskId = None,
     task_token: TaskToken = None,
     wait_seconds: Annotated[
         float, Field(ge=0, le=3600, description="Seconds to wait for it to finish (default 0: just read it).")
     ] = 0,
     preview: Preview = True,
-) -> Answer:
-    return await answer(
+) -> TaskToolResult:
+    return await call_service(
         ctx,
         lambda service: service.get(
             TaskRef(task_id=task_id, task_token=task_token),
@@ -72,7 +72,7 @@ async def get_task(
 
 
 async def view_panorama(
-    ctx: Context[AppState, Any],
+    ctx: Context[ServerState, Any],
     task_id: Annotated[str, BeforeValidator(number_as_text), Field(description="a succeeded generate_panorama task")],
     yaw: Annotated[
         float, Field(ge=-360, le=360, description="degrees: 0 = the panorama's front, 90 its right, ±180 behind")
@@ -91,21 +91,23 @@ async def view_panorama(
     return view_result(view, shot)
 
 
-async def kill_task(ctx: Context[AppState, Any], task_id: TaskId = None, task_token: TaskToken = None) -> Answer:
-    return await answer(
+async def kill_task(
+    ctx: Context[ServerState, Any], task_id: TaskId = None, task_token: TaskToken = None
+) -> TaskToolResult:
+    return await call_service(
         ctx, lambda service: service.stop(TaskRef(task_id=task_id, task_token=task_token), first="kill")
     )
 
 
 async def cancel_task(
-    ctx: Context[AppState, Any],
+    ctx: Context[ServerState, Any],
     task_id: Annotated[str, BeforeValidator(number_as_text), Field(description="Wiro's task id")],
-) -> Answer:
-    return await answer(ctx, lambda service: service.stop(TaskRef(task_id=task_id), first="cancel"))
+) -> TaskToolResult:
+    return await call_service(ctx, lambda service: service.stop(TaskRef(task_id=task_id), first="cancel"))
 
 
 async def list_tasks(
-    ctx: Context[AppState, Any],
+    ctx: Context[ServerState, Any],
     model: Annotated[ModelName | None, Field(description="only this model's tasks")] = None,
     state: Annotated[State | None, Field(description="only tasks in this state")] = None,
     limit: Annotated[int, Field(ge=1, le=50, description="how many, newest first")] = 10,

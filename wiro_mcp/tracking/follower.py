@@ -79,7 +79,7 @@ class Waiter:
 
 @dataclass(eq=False)
 class Follower:
-    """Reads one task for all its waiters; `run()` lives in the Followers' task group."""
+    """Reads one task for all its waiters; `follow()` lives in the registry's task group."""
 
     client: TaskReader
     ref: TaskRef
@@ -145,7 +145,7 @@ class Follower:
 
     # -- the loop --------------------------------------------------------------------------
 
-    async def run(self) -> None:
+    async def follow(self) -> None:
         intervals = self.policy.intervals()
         now = anyio.current_time()
         # With a socket and nothing read yet, the first read waits a moment for the socket to speak.

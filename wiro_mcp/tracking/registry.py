@@ -125,7 +125,7 @@ class Followers:
 
     async def _run(self, follower: Follower) -> None:
         try:
-            await follower.run()
+            await follower.follow()
         except Exception as exc:  # a bug, or an answer nobody foresaw: it costs this task's wait, never the server
             log.exception("following %s stopped", follower.ref)
             follower.fatal = InvalidResponseError(f"Following {follower.ref} stopped: {type(exc).__name__}")

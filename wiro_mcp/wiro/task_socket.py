@@ -2,8 +2,8 @@
 
 The socket connects when the first task is followed, sends `task_info` for every followed token
 (again after each reconnect), and hands each message to that task's watcher. It reconnects with
-capped backoff while anyone is watching. Nothing here decides when a task is done: the waiter in
-`tasks.py` does, and it falls back to polling whenever `healthy` is false.
+capped backoff while anyone is watching. Nothing here decides when a task is done: the follower
+(tracking/follower.py) does, and it falls back to polling whenever `healthy` is false.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def _int(value: Any) -> int | None:
 
 
 class TaskSocket:
-    """The one WebSocket to Wiro; `run()` lives in the server's task group."""
+    """The one WebSocket to Wiro; `serve()` lives in the server's task group."""
 
     def __init__(
         self,
@@ -153,7 +153,7 @@ class TaskSocket:
         assert self._group is not None
         self._group.start_soon(send)
 
-    async def run(self) -> None:
+    async def serve(self) -> None:
         """Connect while someone watches; reconnect with backoff; never raises."""
         # Nothing is imported or built until a task is followed: start-up stays cheap.
         await self._wanted.wait()
