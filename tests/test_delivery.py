@@ -13,8 +13,10 @@ from mcp_types import ImageContent, ResourceLink, TextContent
 from PIL import Image
 
 from wiro_mcp.adapter.rendering import tool_result
-from wiro_mcp.media.delivery import deliver
-from wiro_mcp.media.fetch import Fetcher, OutputPolicy
+from wiro_mcp.media.delivery import Delivery, Wanted
+from wiro_mcp.media.egress import OutputPolicy
+from wiro_mcp.media.fetch import Fetcher
+from wiro_mcp.media.panoramas import panorama_cache
 from wiro_mcp.results import OutputInfo, TaskResult
 
 pytestmark = pytest.mark.anyio
@@ -28,9 +30,9 @@ def png() -> bytes:
     return buffer.getvalue()
 
 
-def fetcher(transport: httpx2.MockTransport) -> Fetcher:
+def delivery(transport: httpx2.MockTransport) -> Delivery:
     """Downloads from the test's CDN (cdn.test, added as a person would add a host)."""
-    return Fetcher(OutputPolicy("https://api.test/v1", ["cdn.test"]), transport=transport)
+    return Delivery(Fetcher(OutputPolicy("https://api.test/v1", ["cdn.test"]), transport=transport), panorama_cache())
 
 
 def result(*names: str) -> TaskResult:
@@ -54,9 +56,9 @@ async def test_hostile_names_are_saved_inside_the_task_folder(tmp_path: Path) ->
     precious.write_bytes(b"keep me")
     os.symlink(precious, out / "task-77" / "x.png")
     transport = httpx2.MockTransport(lambda request: httpx2.Response(200, content=body))
-    outcome = await deliver(
-        result("../../x.png", "/etc/y.png", ".."), fetcher(transport), preview="views", output_dir=out, deadline=FAR
-    )
+    given = result("../../x.png", "/etc/y.png", "..")
+    outcome = await delivery(transport).deliver(given, Wanted("views", FAR, output_dir=out))
+    assert all(o.path is None for o in given.outputs), "a new result: the one given is left as it was"
     call = tool_result(outcome)
     assert precious.read_bytes() == b"keep me"
     saved = [Path(o["path"]) for o in call.structured_content["outputs"]]
@@ -74,7 +76,7 @@ async def test_hostile_names_are_saved_inside_the_task_folder(tmp_path: Path) ->
 
 async def test_a_failed_download_keeps_the_result_and_says_so(tmp_path: Path) -> None:
     transport = httpx2.MockTransport(lambda request: httpx2.Response(403, text="expired"))
-    outcome = await deliver(result("0.png"), fetcher(transport), preview="views", output_dir=tmp_path, deadline=FAR)
+    outcome = await delivery(transport).deliver(result("0.png"), Wanted("views", FAR, output_dir=tmp_path))
     call = tool_result(outcome)
     assert not call.is_error
     assert call.structured_content["outputs"][0]["url"] == "https://cdn.test/0"
@@ -87,9 +89,7 @@ async def test_a_deadline_already_past_skips_downloads_and_says_so(tmp_path: Pat
     import anyio
 
     transport = httpx2.MockTransport(lambda request: httpx2.Response(200, content=png()))
-    outcome = await deliver(
-        result("0.png"), fetcher(transport), preview="views", output_dir=None, deadline=anyio.current_time()
-    )
+    outcome = await delivery(transport).deliver(result("0.png"), Wanted("views", anyio.current_time()))
     assert outcome.previews == [] and "no time was left" in outcome.notes[0]
 
 

@@ -15,7 +15,8 @@ from mcp_types import ElicitResult, TextContent, TextResourceContents
 from PIL import Image
 
 from wiro_mcp.catalog import load_catalog
-from wiro_mcp.media.fetch import Fetcher, OutputPolicy
+from wiro_mcp.media.egress import OutputPolicy
+from wiro_mcp.media.fetch import Fetcher
 from wiro_mcp.media.shapes import follow_input_shape
 from wiro_mcp.sandbox import Sandbox
 from wiro_mcp.wiro.client import FileUpload

@@ -101,12 +101,12 @@ async def test_reading_a_finished_panorama_again_costs_no_download(sandbox: Sand
         assert sandbox.count("files/") == before, "the decoded panorama is reused for the seam check and previews"
     assert [len([b for b in r.content if isinstance(b, ImageContent)]) for r in again] == [1, 1, 0]
     assert all(r.structured_content["outputs"][0]["panorama"]["seam"] == "seamless" for r in again)
-    # A file still has to be saved: that takes the bytes, so it downloads.
+    # A file to save takes the bytes: those kept from the first delivery, so nothing is fetched again.
     async with connect(sandbox, WIRO_MCP_OUTPUT_DIR=str(tmp_path)) as client:
         task_id = await compass(client)
         before = sandbox.count("files/")
         saved = await client.call_tool("get_task", {"task_id": task_id, "preview": False})
-    assert sandbox.count("files/") == before + 1 and saved.structured_content["outputs"][0]["path"]
+    assert sandbox.count("files/") == before and saved.structured_content["outputs"][0]["path"]
 
 
 @pytest.mark.parametrize(
@@ -142,3 +142,18 @@ async def test_only_a_succeeded_panorama_can_be_looked_at(held: Sandbox, sandbox
     assert not_a_panorama.is_error and "not a 360° panorama" in text(not_a_panorama)
     assert broken.is_error and "is failed, not succeeded: there is nothing to look at" in text(broken)
     assert missing.is_error and "No task 999999 exists for this Wiro account" in text(missing)
+
+
+async def test_one_download_per_panorama_whatever_reads_it(sandbox: Sandbox) -> None:
+    """Delivery, the viewer's rendition, the output resource and views all use the one download."""
+    from mcp_types import BlobResourceContents
+
+    async with connect(sandbox) as client:
+        task_id = await compass(client)
+        reads = sandbox.count("Task/Detail")
+        rendition = (await client.read_resource(f"wiro://tasks/{task_id}/viewer/0.png")).contents
+        assert sandbox.count("Task/Detail") == reads, "the viewer's rendition comes from the decoded panorama"
+        file = (await client.read_resource(f"wiro://tasks/{task_id}/outputs/0.png")).contents
+        await client.call_tool("view_panorama", {"task_id": task_id, "yaw": 90})
+    assert sandbox.count("files/") == 1, "one download of the panorama in this process"
+    assert isinstance(rendition[0], BlobResourceContents) and isinstance(file[0], BlobResourceContents)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from wiro_mcp.media.panoramas import PanoramaCache, wrap_yaw
+from wiro_mcp.media.panoramas import panorama_cache, wrap_yaw
 from wiro_mcp.media.projection import SEAM_SHOWS, SEAMLESS, check_seam, perspective, pixels_of
 from wiro_mcp.media.sheet import GAP, LABEL, TILE, VIEWS, view_sheet
 from wiro_mcp.sandbox.pictures import COMPASS, compass_png, panorama_png
@@ -164,7 +164,7 @@ def test_yaw_wraps(yaw: float, wrapped: float) -> None:
 
 def test_the_panorama_cache_is_bounded_by_bytes() -> None:
     panorama = np.zeros((100, 200, 3), dtype=np.uint8)  # 60 000 bytes
-    cache = PanoramaCache(limit=150_000)
+    cache = panorama_cache(limit=150_000)
     for n in range(3):
         cache.put((str(n), "0.png"), panorama.copy())
     assert len(cache) == 2 and cache.size == 120_000

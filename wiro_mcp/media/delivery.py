@@ -20,11 +20,12 @@ import anyio.to_thread
 
 from .. import budgets
 from ..errors import OutputFileError
-from ..results import TaskResult
+from ..results import OutputInfo, TaskResult
 from ..text import shown
+from .caches import BoundedCache
 from .fetch import Fetcher
 from .files import Downloaded, save_output
-from .panoramas import PanoramaCache, study
+from .panoramas import study
 from .previews import Preview, make_preview, preview_budgets
 
 if TYPE_CHECKING:
@@ -65,90 +66,146 @@ class Outcome:
     headline: str | None = None
 
 
-async def deliver(
-    result: TaskResult,
-    fetcher: Fetcher,
-    *,
-    preview: PreviewKind,
-    output_dir: Path | None,
-    deadline: float,
-    panorama: bool = False,
-    cache: PanoramaCache | None = None,
-    viewer: bool = False,
-) -> Outcome:
-    """Downloads, saved files and previews for a succeeded task; nothing for any other. `panorama`:
-    the outputs are panoramas (always checked); `viewer`: also make a thumbnail for a 360° viewer."""
-    delivery = Outcome(result)
-    wanted = preview != "none" or output_dir is not None or panorama
-    if result.state != "succeeded" or not result.outputs or not wanted:
-        return delivery
-    problems: list[str] = []
-    files: list[Downloaded | None] = [None] * len(result.outputs)
+@dataclass(frozen=True)
+class Wanted:
+    """What a call wants delivered of a finished task."""
 
-    def decoded(index: int) -> Pixels | None:
-        return cache.get((result.task_id, result.outputs[index].name)) if panorama and cache is not None else None
+    preview: PreviewKind
+    deadline: float
+    output_dir: Path | None = None
+    panorama: bool = False  # the outputs are panoramas: always studied (seam, shape), previewed as views
+    viewer: bool = False  # a 360° viewer shows it: a small flat thumbnail too
 
-    async def fetch_one(index: int) -> None:
-        output = result.outputs[index]
-        if output_dir is None and ((preview == "none" and not panorama) or decoded(index) is not None):
-            return  # nothing to save, and nothing to look at that is not already decoded
-        try:
-            left = min(budgets.DOWNLOAD_TIMEOUT, deadline - anyio.current_time())
-            files[index] = downloaded = await fetcher.download(output.url, timeout=left)
-        except OutputFileError as exc:
-            problems.append(f"{shown(output.name)}: {exc.message}")
-            return
-        output.content_type = downloaded.content_type  # what the bytes are, whatever Wiro declared
 
-    async with anyio.create_task_group() as group:
-        for index in range(len(result.outputs)):
-            group.start_soon(fetch_one, index)
+class Delivery:
+    """A finished task's downloads, saved files and previews, through one fetcher and one panorama cache
+    (what view_panorama and the viewer read later, without downloading again)."""
 
-    if output_dir is not None:
-        for index, (output, file) in enumerate(zip(result.outputs, files, strict=True)):
+    def __init__(self, fetcher: Fetcher, panoramas: BoundedCache[tuple[str, str], Pixels]) -> None:
+        self._fetcher = fetcher
+        self._panoramas = panoramas
+
+    async def deliver(self, result: TaskResult, wanted: Wanted) -> Outcome:
+        """The outcome of a succeeded task, with a new result (paths, types, previews filled in); a task
+        in any other state comes back as it is."""
+        if result.state != "succeeded" or not result.outputs:
+            return Outcome(result)
+        if wanted.preview == "none" and wanted.output_dir is None and not wanted.panorama:
+            return Outcome(result)
+        problems: list[str] = []
+        files = await self._download(result, wanted, problems)
+        outputs = [
+            output.model_copy(update={"content_type": file.content_type}) if file is not None else output
+            for output, file in zip(result.outputs, files, strict=True)
+        ]
+        saved: list[SavedFile] = []
+        if wanted.output_dir is not None:
+            outputs = await self._save(result.task_id, outputs, files, wanted.output_dir, saved, problems)
+        outcome = Outcome(result, saved=saved)
+        outputs = await self._look(result.task_id, outputs, files, wanted, outcome, problems)
+        if wanted.panorama and wanted.preview == "views" and outcome.previews:
+            outcome.notes.append(SHEET_NOTE)
+        if problems:
+            outcome.notes.append(
+                "Some files could not be fetched or saved (the URLs above still work): " + "; ".join(problems)
+            )
+        outcome.result = result.model_copy(update={"outputs": outputs})
+        return outcome
+
+    def _decoded(self, task_id: str, name: str, wanted: Wanted) -> Pixels | None:
+        return self._panoramas.get((task_id, name)) if wanted.panorama else None
+
+    async def _download(self, result: TaskResult, wanted: Wanted, problems: list[str]) -> list[Downloaded | None]:
+        """Each output's bytes, fetched at once, unless nothing needs them (no saving, already decoded)."""
+        files: list[Downloaded | None] = [None] * len(result.outputs)
+
+        async def fetch_one(index: int) -> None:
+            output = result.outputs[index]
+            decoded = self._decoded(result.task_id, output.name, wanted)
+            if wanted.output_dir is None and (
+                (wanted.preview == "none" and not wanted.panorama) or decoded is not None
+            ):
+                return
+            try:
+                left = min(budgets.DOWNLOAD_TIMEOUT, wanted.deadline - anyio.current_time())
+                files[index] = await self._fetcher.download(output.url, timeout=left)
+            except OutputFileError as exc:
+                problems.append(f"{shown(output.name)}: {exc.message}")
+
+        async with anyio.create_task_group() as group:
+            for index in range(len(result.outputs)):
+                group.start_soon(fetch_one, index)
+        return files
+
+    async def _save(
+        self,
+        task_id: str,
+        outputs: list[OutputInfo],
+        files: list[Downloaded | None],
+        folder: Path,
+        saved: list[SavedFile],
+        problems: list[str],
+    ) -> list[OutputInfo]:
+        kept: list[OutputInfo] = []
+        for index, (output, file) in enumerate(zip(outputs, files, strict=True)):
             if file is None:
+                kept.append(output)
                 continue
             try:
                 path = await anyio.to_thread.run_sync(
-                    save_output, output_dir, result.task_id, output.name, file.data, f"output-{index}.png"
+                    save_output, folder, task_id, output.name, file.data, f"output-{index}.png"
                 )
             except (OutputFileError, OSError) as exc:
                 problems.append(f"saving {shown(output.name)}: {exc}")
+                kept.append(output)
                 continue
-            output.path = str(path)
-            delivery.saved.append(SavedFile(output.name, path, file.content_type, len(file.data)))
-    budget = preview_budgets(len(result.outputs))
-    for index, (output, file) in enumerate(zip(result.outputs, files, strict=True)):
-        kept = decoded(index)
-        source: bytes | Pixels | None = kept if kept is not None else (file.data if file is not None else None)
-        if source is None or not (panorama or preview != "none"):
-            continue
-        try:
-            if panorama:
-                studying = functools.partial(study, source, preview=preview, budget=budget, viewer=viewer)
-                pixels, studied = await anyio.to_thread.run_sync(studying)
-                if cache is not None:
-                    cache.put((result.task_id, output.name), pixels)
-                output.panorama = studied.info
-                shot = studied.preview
-                delivery.thumbnail = delivery.thumbnail or studied.thumbnail
-            else:
-                assert isinstance(source, bytes)
-                shot = await anyio.to_thread.run_sync(make_preview, source, budget)
-        except OutputFileError as exc:  # too large to decode: said as it is
-            problems.append(f"preview of {shown(output.name)}: {exc.message}")
-            continue
-        except Exception as exc:  # a corrupt image must not lose the result
-            log.warning("preview of %s failed: %r", output.name, exc)
-            problems.append(f"preview of {shown(output.name)}: {type(exc).__name__}")
-            continue
-        if shot is not None:
-            output.preview = f"{shot.width}x{shot.height} JPEG, {len(shot.data)} bytes"
-            delivery.previews.append(shot)
-    if panorama and preview == "views" and delivery.previews:
-        delivery.notes.append(SHEET_NOTE)
-    if problems:
-        delivery.notes.append(
-            "Some files could not be fetched or saved (the URLs above still work): " + "; ".join(problems)
-        )
-    return delivery
+            saved.append(SavedFile(output.name, path, file.content_type, len(file.data)))
+            kept.append(output.model_copy(update={"path": str(path)}))
+        return kept
+
+    async def _look(
+        self,
+        task_id: str,
+        outputs: list[OutputInfo],
+        files: list[Downloaded | None],
+        wanted: Wanted,
+        outcome: Outcome,
+        problems: list[str],
+    ) -> list[OutputInfo]:
+        """Previews (a panorama also studied and decoded once, for the cache), into `outcome`."""
+        budget = preview_budgets(len(outputs))
+        looked: list[OutputInfo] = []
+        for output, file in zip(outputs, files, strict=True):
+            kept = self._decoded(task_id, output.name, wanted)
+            source: bytes | Pixels | None = kept if kept is not None else (file.data if file is not None else None)
+            if source is None or not (wanted.panorama or wanted.preview != "none"):
+                looked.append(output)
+                continue
+            update: dict[str, object] = {}
+            try:
+                if wanted.panorama:
+                    studying = functools.partial(
+                        study, source, preview=wanted.preview, budget=budget, viewer=wanted.viewer
+                    )
+                    pixels, studied = await anyio.to_thread.run_sync(studying)
+                    self._panoramas.put((task_id, output.name), pixels)
+                    update["panorama"] = studied.info
+                    shot = studied.preview
+                    outcome.thumbnail = outcome.thumbnail or studied.thumbnail
+                else:
+                    assert isinstance(source, bytes)
+                    shot = await anyio.to_thread.run_sync(make_preview, source, budget)
+            except OutputFileError as exc:  # too large to decode: said as it is
+                problems.append(f"preview of {shown(output.name)}: {exc.message}")
+                looked.append(output)
+                continue
+            except Exception as exc:  # a corrupt image must not lose the result
+                log.warning("preview of %s failed: %r", output.name, exc)
+                problems.append(f"preview of {shown(output.name)}: {type(exc).__name__}")
+                looked.append(output)
+                continue
+            if shot is not None:
+                update["preview"] = f"{shot.width}x{shot.height} JPEG, {len(shot.data)} bytes"
+                outcome.previews.append(shot)
+            looked.append(output.model_copy(update=update))
+        return looked

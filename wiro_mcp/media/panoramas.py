@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import math
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -20,6 +19,7 @@ from ..catalog import spec_of
 from ..errors import CallFailed, LocalError
 from ..results import OutputInfo, PanoramaInfo, PanoramaView, TaskResult
 from ..text import clip, shown
+from .caches import BoundedCache
 from .fetch import Fetcher
 from .previews import PREVIEW_MAX_BYTES, Preview, fit_jpeg
 from .projection import check_seam, decoded_pixels, perspective
@@ -34,33 +34,9 @@ THUMBNAIL_SIDE = 1024
 THUMBNAIL_BYTES = 120_000
 
 
-class PanoramaCache:
-    """Decoded panoramas by (task id, output name), least recently used dropped first, bounded by bytes."""
-
-    def __init__(self, limit: int = CACHE_BYTES) -> None:
-        self._items: OrderedDict[tuple[str, str], Pixels] = OrderedDict()
-        self._limit = limit
-        self.size = 0
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def get(self, key: tuple[str, str]) -> Pixels | None:
-        pixels = self._items.get(key)
-        if pixels is not None:
-            self._items.move_to_end(key)
-        return pixels
-
-    def put(self, key: tuple[str, str], pixels: Pixels) -> None:
-        old = self._items.pop(key, None)
-        self.size -= old.nbytes if old is not None else 0
-        if pixels.nbytes > self._limit:
-            return
-        self._items[key] = pixels
-        self.size += pixels.nbytes
-        while self.size > self._limit:
-            _, dropped = self._items.popitem(last=False)
-            self.size -= dropped.nbytes
+def panorama_cache(limit: int | None = None) -> BoundedCache[tuple[str, str], Pixels]:
+    """Decoded panoramas by (task id, output name), bounded by their bytes."""
+    return BoundedCache(CACHE_BYTES if limit is None else limit, lambda pixels: int(pixels.nbytes))
 
 
 @dataclass
@@ -95,6 +71,13 @@ def study(source: bytes | Pixels, *, preview: str, budget: int, viewer: bool) ->
     return pixels, Studied(info, shot, thumbnail)
 
 
+def render_flat(pixels: Pixels, budget: int, max_side: int) -> Preview:
+    """A decoded panorama as a flat JPEG (the viewer's rendition)."""
+    from PIL import Image
+
+    return fit_jpeg(Image.fromarray(pixels), budget, max_side)
+
+
 def render_view(pixels: Pixels, *, yaw: float, pitch: float, fov: float, size: int) -> Preview:
     from PIL import Image
 
@@ -109,9 +92,9 @@ def wrap_yaw(yaw: float) -> float:
 
 
 class Panoramas:
-    def __init__(self, fetcher: Fetcher, cache: PanoramaCache | None = None) -> None:
+    def __init__(self, fetcher: Fetcher, cache: BoundedCache[tuple[str, str], Pixels] | None = None) -> None:
         self._fetcher = fetcher
-        self.cache = cache or PanoramaCache()
+        self.cache = cache if cache is not None else panorama_cache()
         # One download and one decode per panorama however many views ask for it at once.
         self._fetching: dict[tuple[str, str], _Shared] = {}
 

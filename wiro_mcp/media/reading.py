@@ -1,5 +1,6 @@
 """Reading what tasks made, on demand: one output's bytes, the 360° viewer's rendition, and perspective
-views of a panorama. Each read asks Wiro for the task afresh (through the service's bounded read)."""
+views of a panorama. What this process has already downloaded or decoded is used again (one download
+per output); otherwise the task is read afresh (through the service's bounded read)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from ..errors import CallFailed, WiroMCPError
 from ..results import PanoramaView, TaskResult
 from ..text import clip, shown
 from .fetch import Fetcher
-from .panoramas import Panoramas
+from .panoramas import Panoramas, render_flat
 from .previews import Preview, make_preview
 
 RENDITION_MAX_BYTES = 1_000_000
@@ -39,7 +40,12 @@ class OutputReader:
             raise CallFailed(f"Reading {name} of task {task_id} failed: {exc}") from exc
 
     async def rendition(self, task_id: str, name: str) -> bytes:
-        """One output as a JPEG for viewers: full resolution up to 4096 px wide, at most ~1 MB."""
+        """One output as a JPEG for viewers: full resolution up to 4096 px wide, at most ~1 MB. A panorama
+        this process has decoded is rendered from memory: no read of the task, no download."""
+        pixels = self.panoramas.cache.get((task_id, name))
+        if pixels is not None:
+            shot = await anyio.to_thread.run_sync(render_flat, pixels, RENDITION_MAX_BYTES, RENDITION_MAX_SIDE)
+            return shot.data
         data = await self.file(task_id, name)
         shot = await anyio.to_thread.run_sync(make_preview, data, RENDITION_MAX_BYTES, RENDITION_MAX_SIDE)
         return shot.data

@@ -30,8 +30,9 @@ from ..config import Settings
 from ..errors import CallFailed, InputRefused, WiroMCPError
 from ..journal.access import Journal
 from ..journal.memory import TaskMemory
-from ..media.delivery import Outcome, PreviewKind, deliver
-from ..media.fetch import Fetcher, OutputPolicy
+from ..media.delivery import Delivery, Outcome, PreviewKind, Wanted
+from ..media.egress import OutputPolicy
+from ..media.fetch import Fetcher
 from ..media.reading import OutputReader
 from ..media.shapes import follow_input_shape
 from ..money.bills import counted_cost
@@ -85,6 +86,7 @@ class Generation:
         self.fetcher = Fetcher(OutputPolicy(settings.base_url, settings.extra_output_hosts))
         self.input_fetcher = Fetcher(OutputPolicy(settings.base_url, settings.extra_output_hosts, any_https=True))
         self.outputs = OutputReader(self.read, self.fetcher)
+        self.delivery = Delivery(self.fetcher, self.outputs.panoramas.cache)
         self.listing = Lister(client, self.journal)
 
     @asynccontextmanager
@@ -295,16 +297,14 @@ class Generation:
             notes.append(f"This status is {age:.0f} s old; Wiro did not answer the last read in time{why}")
         until = max(deadline + 1.0, anyio.current_time() + budgets.DELIVERY_FLOOR)
         spec = spec_of(result.model)
-        outcome = await deliver(
-            result,
-            self.fetcher,
-            preview=preview,
+        wanted = Wanted(
+            preview,
+            until,
             output_dir=self.settings.output_dir,
-            deadline=until,
             panorama=spec is not None and spec.panorama,
-            cache=self.outputs.panoramas.cache,
             viewer=viewer,
         )
+        outcome = await self.delivery.deliver(result, wanted)
         outcome.notes[:0] = notes
         return outcome
 
