@@ -129,3 +129,33 @@ async def test_start_up_and_tools_list_read_no_prices_and_open_no_journal(sandbo
         await client.list_tools()
         await client.list_resources()
     assert sandbox.count("") == 0 and not state_dir.exists()
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_a_confirmed_call_is_validated_and_priced_once_and_held_to_that_price(
+    sandbox: Sandbox, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wiro_mcp.service import launch, preparation
+
+    validated: list[Any] = []
+    priced: list[Any] = []
+    validate, estimate = preparation.validate, launch.estimate
+
+    def counted_validate(*args: Any) -> Any:
+        validated.append(args)
+        return validate(*args)
+
+    def counted_estimate(*args: Any) -> Any:
+        priced.append(args)
+        return estimate(*args)
+
+    monkeypatch.setattr(preparation, "validate", counted_validate)
+    monkeypatch.setattr(launch, "estimate", counted_estimate)
+    asked: list[str] = []
+    async with connect(
+        sandbox, mode=mode, WIRO_MCP_CONFIRM_ABOVE_USD="0.005", elicitation_callback=answering("accept", asked)
+    ) as client:
+        result = await client.call_tool("generate_image", TWO_IMAGES)
+    assert not result.is_error and len(asked) == 1
+    assert len(validated) == 1 and len(priced) == 1, "the question and the run share one preparation"
+    assert "$0.009" in asked[0] and result.structured_content["estimated_cost_usd"] == pytest.approx(0.009)

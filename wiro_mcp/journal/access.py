@@ -23,7 +23,7 @@ import anyio.to_thread
 from .. import budgets
 from ..wiro.answers import Task, TaskRef
 from .memory import TaskMemory
-from .store import Claim, CostCheck, Entry, JournalError, JournalStore, Look, Note, RunRecord, Spend
+from .store import Bill, Claim, CostCheck, Entry, JournalError, JournalStore, Look, Note, RunRecord, Spend
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -114,8 +114,11 @@ class Journal:
 
     # -- starting a task -------------------------------------------------------------------
 
-    async def look(self, key: str | None, model: str, *, bills_since: float) -> Look:
-        return await self._call(JournalStore.look, key, model, bills_since=bills_since)
+    async def look(self, key: str | None) -> Look:
+        return await self._call(JournalStore.look, key)
+
+    async def bills(self, model: str, *, since: float) -> tuple[Bill, ...]:
+        return await self._call(JournalStore.bills, model, since=since)
 
     async def claim(self, record: RunRecord, *, budget: float | None, join: bool) -> Claim:
         """The journal's claim (JournalError when it cannot be written). A claim this process holds for a

@@ -138,11 +138,10 @@ class Claim:
 
 @dataclass(frozen=True)
 class Look:
-    """One read for a quote: the identical task in flight (with a task id), the spend, the model's bills."""
+    """One read for a quote: the identical task in flight (with a task id) and the spend."""
 
     in_flight: Entry | None
     spend: Spend
-    bills: tuple[Bill, ...]
 
 
 @dataclass(frozen=True)
@@ -272,15 +271,14 @@ class JournalStore:
             ).fetchall()
         return {task_id: model for task_id, model in rows}
 
-    def look(self, key: str | None, model: str, *, bills_since: float) -> Look:
+    def look(self, key: str | None) -> Look:
         """One read for a quote: the identical task in flight with a task id (a claim still starting does
-        not count here; None without a key), the last 24 hours' spend, and the model's bills."""
+        not count here; None without a key), and the last 24 hours' spend."""
         now = time.time()
         with self._reading() as db:
             kind, found = self._in_flight(db, key, now) if key is not None else (None, None)
             spend = _spend(db, self._api, now)
-            bills = self._bills(db, model, bills_since)
-        return Look(found if kind == "task" else None, spend, bills)
+        return Look(found if kind == "task" else None, spend)
 
     def _in_flight(
         self, db: sqlite3.Connection, key: str, now: float

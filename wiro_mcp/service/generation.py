@@ -25,16 +25,14 @@ import anyio.to_thread
 
 from .. import budgets
 from ..catalog import ModelSpec, spec_of
-from ..catalog.schema import validate
 from ..config import Settings
-from ..errors import CallFailed, InputRefused, WiroMCPError
+from ..errors import CallFailed, WiroMCPError
 from ..journal.access import Journal
 from ..journal.memory import TaskMemory
 from ..media.delivery import Delivery, Outcome, PreviewKind, Wanted
 from ..media.egress import OutputPolicy
 from ..media.fetch import Fetcher
 from ..media.reading import OutputReader
-from ..media.shapes import follow_input_shape
 from ..money.bills import counted_cost
 from ..money.limits import Consent, Limits
 from ..money.price_book import PriceBook
@@ -48,9 +46,10 @@ from ..wiro.client import WiroClient
 from ..wiro.task_socket import TaskSocket
 from .launch import Launcher, Quote
 from .listing import Lister
+from .preparation import Preparer
 from .reports import task_result, unread_result
 from .stopping import First, stop_quietly, stop_task
-from .uploads import InputFolders, take_uploads
+from .uploads import InputFolders
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +84,9 @@ class Generation:
         self.followers = Followers(client, socket=socket, policy=policy, on_snapshot=self._seen)
         self.fetcher = Fetcher(OutputPolicy(settings.base_url, settings.extra_output_hosts))
         self.input_fetcher = Fetcher(OutputPolicy(settings.base_url, settings.extra_output_hosts, any_https=True))
+        self.preparer = Preparer(
+            list(settings.allowed_input_dirs), self.input_fetcher, self.launcher.estimate, anyio.current_time
+        )
         self.outputs = OutputReader(self.read, self.fetcher)
         self.delivery = Delivery(self.fetcher, self.outputs.panoramas.cache)
         self.listing = Lister(client, self.journal)
@@ -115,15 +117,20 @@ class Generation:
             log.info("could not settle the claims in doubt: %s", exc)
 
     async def quote(
-        self, spec: ModelSpec, arguments: Mapping[str, Any], *, allow_duplicate: bool = False
+        self,
+        spec: ModelSpec,
+        arguments: Mapping[str, Any],
+        *,
+        allow_duplicate: bool = False,
+        input_folders: InputFolders | None = None,
     ) -> Quote | None:
-        """What a generate call would cost and whether it needs the person's yes (None for arguments that
-        are invalid: the call itself will say why). Local input files count only in the call itself."""
+        """What a generate call would cost and whether it needs the person's yes (None for a call that
+        cannot be made: the call itself will say why). The call prepared here is the one that runs."""
         try:
-            inputs = validate(spec, arguments)
+            prepared = await self.preparer.prepare(spec, arguments, input_folders)
         except WiroMCPError:
             return None
-        return await self.launcher.quote(spec, inputs, {}, allow_duplicate=allow_duplicate)
+        return await self.launcher.quote(prepared, allow_duplicate=allow_duplicate)
 
     # -- generate ----------------------------------------------------------------------------
 
@@ -145,20 +152,17 @@ class Generation:
         """Run `spec` with `arguments` (or join the identical call in flight) and wait for it. `consent`:
         the person's answer, when the adapter asked them to confirm the cost."""
         deadline = anyio.current_time() + (self.settings.wait_seconds if wait is None else wait)
-        inputs = validate(spec, arguments)
-        folders = list(self.settings.allowed_input_dirs)
-        try:
-            files = await take_uploads(spec, inputs, folders, input_folders)
-        except InputRefused as exc:
-            raise CallFailed(f"{exc} Nothing was sent to Wiro.") from exc
-        shaped = await follow_input_shape(spec, arguments, inputs, files, self.input_fetcher)
+        prepared = await self.preparer.prepare(spec, arguments, input_folders)
         # A Run cut short leaves a task in doubt: it gets at least budgets.RUN_FLOOR whatever the wait.
         run_deadline = anyio.current_time() + max(budgets.RUN_FLOOR, deadline - anyio.current_time())
-        launched = await self.launcher.start(
-            spec, inputs, files, allow_duplicate=allow_duplicate, deadline=run_deadline, consent=consent
-        )
+        try:
+            launched = await self.launcher.start(
+                prepared, allow_duplicate=allow_duplicate, deadline=run_deadline, consent=consent
+            )
+        finally:
+            self.preparer.taken(spec, arguments)
         task_id, joined = launched.task_id, launched.joined
-        notes = [*([shaped] if shaped else []), *launched.notes]
+        notes = [*prepared.notes, *launched.notes]
         if joined:
             notes.append(
                 f"An identical {spec.tool} call was already in flight as task {task_id}: returning it instead of "

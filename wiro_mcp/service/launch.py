@@ -48,6 +48,7 @@ from ..money.price_book import PriceBook
 from ..wiro.answers import RunResponse, TaskRef
 from ..wiro.client import FileUpload, WiroClient
 from .inflight import InFlight, call_key
+from .preparation import Prepared
 from .reconcile import Reconciler
 
 log = logging.getLogger(__name__)
@@ -94,40 +95,40 @@ class Launcher:
         self.inflight = InFlight()
         self.reconciler = Reconciler(client, journal)
 
-    async def quote(
-        self, spec: ModelSpec, inputs: Mapping[str, Any], files: Mapping[str, FileUpload], *, allow_duplicate: bool
-    ) -> Quote:
-        key = call_key(spec.model, inputs, files)
+    async def estimate(self, spec: ModelSpec, inputs: Mapping[str, Any]) -> Estimate | None:
+        """What a run of `spec` with `inputs` will cost: Wiro's prices, never below what Wiro billed for
+        comparable work (the journal's bills; without them when the journal cannot be read)."""
+        try:
+            bills = await self.journal.bills(spec.model, since=time.time() - LEARN_SECONDS)
+        except JournalError:
+            bills = ()
+        return estimate(spec, await self.prices.pricing(spec), inputs, bills)
+
+    async def quote(self, prepared: Prepared, *, allow_duplicate: bool) -> Quote:
+        """What starting a prepared call would mean now: the identical task it would join, and whether
+        its estimate fits the limits (the spend read now)."""
+        spec = prepared.spec
+        key = call_key(spec.model, prepared.inputs, prepared.files)
         joins = None if allow_duplicate else self.inflight.get(key)
         await self.journal.flush()  # what this process has seen end is written before the journal is asked
         try:
-            look = await self.journal.look(
-                None if allow_duplicate or joins else key, spec.model, bills_since=time.time() - LEARN_SECONDS
-            )
+            look = await self.journal.look(None if allow_duplicate or joins else key)
         except JournalError as exc:  # the spend cannot be read: judged as uncounted below
             unreadable: str | None = str(exc)
-            look = Look(None, Spend(0.0, 0.0, 0), ())
+            look = Look(None, Spend(0.0, 0.0, 0))
         else:
             unreadable = None
-        in_flight, spend, bills = look.in_flight, look.spend, look.bills
-        joins = joins or (in_flight.task_id if in_flight is not None else None)
-        cost = estimate(spec, await self.prices.pricing(spec), inputs, bills)
+        joins = joins or (look.in_flight.task_id if look.in_flight is not None else None)
         problem = unreadable or self.journal.status().memory_only
-        verdict = judge(what_it_makes(spec), cost, spend, self.limits, uncounted=problem)
-        return Quote(key, cost, in_flight=joins, refusal=verdict.refusal, question=verdict.question)
+        verdict = judge(what_it_makes(spec), prepared.estimate, look.spend, self.limits, uncounted=problem)
+        return Quote(key, prepared.estimate, in_flight=joins, refusal=verdict.refusal, question=verdict.question)
 
     async def start(
-        self,
-        spec: ModelSpec,
-        inputs: Mapping[str, Any],
-        files: Mapping[str, FileUpload],
-        *,
-        allow_duplicate: bool,
-        deadline: float,
-        consent: Consent = None,
+        self, prepared: Prepared, *, allow_duplicate: bool, deadline: float, consent: Consent = None
     ) -> Launched:
-        """Run `spec` (or join the identical task in flight); CallFailed when it must not start."""
-        quote = await self.quote(spec, inputs, files, allow_duplicate=allow_duplicate)
+        """Run a prepared call (or join the identical task in flight); CallFailed when it must not start."""
+        spec, inputs, files = prepared.spec, prepared.inputs, prepared.files
+        quote = await self.quote(prepared, allow_duplicate=allow_duplicate)
         if quote.in_flight is None:
             self._enforce(spec, quote, consent)  # a call that joins costs nothing: checked only if it runs
         async with self.inflight.claim(quote.key):
