@@ -135,11 +135,12 @@ async def test_start_up_and_tools_list_read_no_prices_and_open_no_journal(sandbo
 async def test_a_confirmed_call_is_validated_and_priced_once_and_held_to_that_price(
     sandbox: Sandbox, mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from wiro_mcp.catalog.schema import validate
+    from wiro_mcp.money.estimate import estimate
     from wiro_mcp.service import launch, preparation
 
     validated: list[Any] = []
     priced: list[Any] = []
-    validate, estimate = preparation.validate, launch.estimate
 
     def counted_validate(*args: Any) -> Any:
         validated.append(args)

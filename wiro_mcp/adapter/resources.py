@@ -11,11 +11,8 @@ from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.server.mcpserver.resources import ResourceSecurity
 from mcp_types import Completion, CompletionArgument, CompletionContext, PromptReference, ResourceTemplateReference
 
-from ..catalog import load_catalog
 from ..errors import WiroMCPError
 from ..journal.memory import TaskMemory
-from ..money.estimate import estimate, spec_pricing
-from ..money.limits import journal_view, spending_view
 from .state import ServerState
 
 
@@ -30,22 +27,7 @@ def register_resources(server: MCPServer[Any], live: Callable[[], ServerState]) 
         mime_type="application/json",
     )
     async def models() -> str:
-        service = live().service
-        views = []
-        for spec in load_catalog().values():
-            view = spec.public_view()
-            try:
-                pricing = await service.prices.pricing(spec)
-            except WiroMCPError:  # no credentials yet: the bundled figures
-                pricing = spec_pricing(spec)
-            guess = estimate(spec, pricing, {})
-            view["pricing"] = pricing.public_view() | {
-                "estimate_with_defaults_usd": round(guess.usd, 6) if guess else None,
-                "estimate_basis": guess.basis if guess else None,
-                "note": "estimates; what Wiro bills (cost_usd) comes with each finished task",
-            }
-            views.append(view)
-        return json.dumps(views, indent=1)
+        return json.dumps(await live().service.models_view(), indent=1)
 
     @server.resource(
         "wiro://spending",
@@ -58,13 +40,10 @@ def register_resources(server: MCPServer[Any], live: Callable[[], ServerState]) 
         mime_type="application/json",
     )
     async def spending() -> str:
-        service = live().service
         try:
-            spend = await service.journal.spend()
-        except WiroMCPError as exc:  # JournalError: the view still says what it can, and why not the rest
+            return json.dumps(await live().service.spending_view(), indent=1)
+        except WiroMCPError as exc:  # JournalError
             raise ResourceError(f"The spend cannot be read: {exc}") from exc
-        view = spending_view(spend, service.launcher.limits, journal_view(service.journal.status()))
-        return json.dumps(view, indent=1)
 
     @server.resource(
         "wiro://tasks/{task_id}",

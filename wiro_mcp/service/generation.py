@@ -24,7 +24,7 @@ import anyio
 import anyio.to_thread
 
 from .. import budgets
-from ..catalog import ModelSpec, spec_of
+from ..catalog import ModelSpec, load_catalog, spec_of
 from ..config import Settings
 from ..errors import CallFailed, WiroMCPError
 from ..journal.access import Journal
@@ -33,6 +33,7 @@ from ..media.delivery import Delivery, Outcome, PreviewKind, Wanted
 from ..media.egress import OutputPolicy
 from ..media.fetch import Fetcher
 from ..media.reading import OutputReader
+from ..money import estimate, limits
 from ..money.bills import counted_cost
 from ..money.limits import Consent, Limits
 from ..money.price_book import PriceBook
@@ -47,7 +48,7 @@ from ..wiro.task_socket import TaskSocket
 from .launch import Launcher, Quote
 from .listing import Lister
 from .preparation import Preparer
-from .reports import task_result, unread_result
+from .reports import rounded, task_result, unread_result
 from .stopping import First, stop_quietly, stop_task
 from .uploads import InputFolders
 
@@ -131,6 +132,31 @@ class Generation:
         except WiroMCPError:
             return None
         return await self.launcher.quote(prepared, allow_duplicate=allow_duplicate)
+
+    # -- what the resources show --------------------------------------------------------------
+
+    async def models_view(self) -> list[dict[str, Any]]:
+        """wiro://models: every model, its inputs, and its prices with the estimate of a default run."""
+        views = []
+        for spec in load_catalog().values():
+            view = spec.public_view()
+            try:
+                pricing = await self.prices.pricing(spec)
+            except WiroMCPError:  # no credentials yet: the bundled figures
+                pricing = estimate.spec_pricing(spec)
+            guess = await self.launcher.estimate(spec, {}, pricing=pricing)
+            view["pricing"] = pricing.public_view() | {
+                "estimate_with_defaults_usd": rounded(guess.usd) if guess else None,
+                "estimate_basis": guess.basis if guess else None,
+                "note": "estimates; what Wiro bills (cost_usd) comes with each finished task",
+            }
+            views.append(view)
+        return views
+
+    async def spending_view(self) -> dict[str, Any]:
+        """wiro://spending: the last 24 hours, the limits and what they promise, the journal."""
+        spend = await self.journal.spend()
+        return limits.spending_view(spend, self.launcher.limits, limits.journal_view(self.journal.status()))
 
     # -- generate ----------------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ from ..journal.access import Journal
 from ..journal.memory import TaskMemory
 from ..journal.store import Entry, JournalError, Look, RunRecord, Spend
 from ..money.bills import LEARN_SECONDS, work_of
-from ..money.estimate import Estimate, estimate
+from ..money.estimate import Estimate, Pricing, estimate
 from ..money.limits import (
     Consent,
     Limits,
@@ -95,14 +95,16 @@ class Launcher:
         self.inflight = InFlight()
         self.reconciler = Reconciler(client, journal)
 
-    async def estimate(self, spec: ModelSpec, inputs: Mapping[str, Any]) -> Estimate | None:
-        """What a run of `spec` with `inputs` will cost: Wiro's prices, never below what Wiro billed for
-        comparable work (the journal's bills; without them when the journal cannot be read)."""
+    async def estimate(
+        self, spec: ModelSpec, inputs: Mapping[str, Any], *, pricing: Pricing | None = None
+    ) -> Estimate | None:
+        """What a run of `spec` with `inputs` will cost: Wiro's prices (or `pricing`), never below what Wiro
+        billed for comparable work (the journal's bills; without them when the journal cannot be read)."""
         try:
             bills = await self.journal.bills(spec.model, since=time.time() - LEARN_SECONDS)
         except JournalError:
             bills = ()
-        return estimate(spec, await self.prices.pricing(spec), inputs, bills)
+        return estimate(spec, pricing or await self.prices.pricing(spec), inputs, bills)
 
     async def quote(self, prepared: Prepared, *, allow_duplicate: bool) -> Quote:
         """What starting a prepared call would mean now: the identical task it would join, and whether
