@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from mcp.server.apps import client_supports_apps
 from mcp.server.elicitation import AcceptedElicitation, CancelledElicitation, DeclinedElicitation, ElicitationResult
@@ -82,15 +82,10 @@ def confirmer(spec: ModelSpec) -> Callable[..., Awaitable[Elicit[Confirm] | None
             return None
         return Elicit(quote.question, Confirm)
 
-    keyword = inspect.Parameter.KEYWORD_ONLY
-    names = [item.arg_name for item in spec.inputs] + ["allow_duplicate"]
-    parameters = [inspect.Parameter("ctx", keyword, annotation=Context)]
-    parameters += [inspect.Parameter(name, keyword, annotation=Any) for name in names]
-    returns = Elicit[Confirm] | None
-    ask.__signature__ = inspect.Signature(parameters, return_annotation=returns)  # type: ignore[attr-defined]
-    ask.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": returns}
-    ask.__name__ = ask.__qualname__ = f"confirm_{spec.tool}"
-    return ask
+    # The resolver sees the tool's own arguments (the SDK hands a resolver those it names), untyped: the
+    # tool's signature has already checked them.
+    seen = [p.replace(annotation=Any, default=inspect.Parameter.empty) for p in [*tool_parameters(spec), DUPLICATE]]
+    return signed(ask, seen, Elicit[Confirm] | None, f"confirm_{spec.tool}")
 
 
 def generate_tool(spec: ModelSpec) -> Callable[..., Awaitable[CallToolResult]]:
@@ -125,21 +120,41 @@ def generate_tool(spec: ModelSpec) -> Callable[..., Awaitable[CallToolResult]]:
             ),
         )
 
-    keyword = inspect.Parameter.KEYWORD_ONLY
-    parameters = [inspect.Parameter("ctx", keyword, annotation=Context)]
+    asked = Annotated[ElicitationResult[Confirm], Resolve(confirmer(spec))]
+    everything = [
+        *tool_parameters(spec),
+        inspect.Parameter("wait_seconds", KEYWORD, default=None, annotation=WaitSeconds),
+        inspect.Parameter("preview", KEYWORD, default=True, annotation=Preview),
+        DUPLICATE,
+        inspect.Parameter("consent", KEYWORD, default=None, annotation=asked),
+    ]
+    return signed(generate, everything, TaskToolResult, spec.tool)
+
+
+KEYWORD = inspect.Parameter.KEYWORD_ONLY
+
+
+DUPLICATE = inspect.Parameter("allow_duplicate", KEYWORD, default=False, annotation=AllowDuplicate)
+
+
+def tool_parameters(spec: ModelSpec) -> list[inspect.Parameter]:
+    """The spec's inputs as typed parameters (types, limits, defaults, descriptions from the spec): with
+    allow_duplicate, the arguments both the tool and its resolver see."""
+    parameters = []
     for item in spec.inputs:
         annotation, default = field_for(item)
-        if default is REQUIRED:
-            default = inspect.Parameter.empty
-        parameters.append(inspect.Parameter(item.arg_name, keyword, default=default, annotation=annotation))
-    asked = Annotated[ElicitationResult[Confirm], Resolve(confirmer(spec))]
-    parameters += [
-        inspect.Parameter("wait_seconds", keyword, default=None, annotation=WaitSeconds),
-        inspect.Parameter("preview", keyword, default=True, annotation=Preview),
-        inspect.Parameter("allow_duplicate", keyword, default=False, annotation=AllowDuplicate),
-        inspect.Parameter("consent", keyword, default=None, annotation=asked),
-    ]
-    generate.__signature__ = inspect.Signature(parameters, return_annotation=TaskToolResult)  # type: ignore[attr-defined]
-    generate.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": TaskToolResult}
-    generate.__name__ = generate.__qualname__ = spec.tool
-    return generate
+        default = inspect.Parameter.empty if default is REQUIRED else default
+        parameters.append(inspect.Parameter(item.arg_name, KEYWORD, default=default, annotation=annotation))
+    return parameters
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def signed(fn: F, parameters: list[inspect.Parameter], returns: Any, name: str) -> F:
+    """`fn` with the signature the SDK reads (its context first, then `parameters`) and the name given."""
+    full = [inspect.Parameter("ctx", KEYWORD, annotation=Context), *parameters]
+    fn.__signature__ = inspect.Signature(full, return_annotation=returns)  # type: ignore[attr-defined]
+    fn.__annotations__ = {p.name: p.annotation for p in full} | {"return": returns}
+    fn.__name__ = fn.__qualname__ = name
+    return fn
