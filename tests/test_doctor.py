@@ -101,11 +101,12 @@ async def test_an_unusable_journal_folder_is_a_warning_and_a_failure_under_a_lim
 
 
 async def test_runs_left_in_doubt_are_a_warning(sandbox: Sandbox, state_dir: Path) -> None:
-    from wiro_mcp.journal.store import JournalStore, RunRecord
+    from wiro_mcp.journal.records import Claimed, RunRecord
+    from wiro_mcp.journal.store import JournalStore
 
     j = JournalStore.open(state_dir, api=sandbox.base_url)
     claim = j.claim(RunRecord("k", "acme/m", {}), budget=None)
-    assert claim.row is not None
+    assert isinstance(claim, Claimed)
     j.doubt(claim.row, "lost")
     j.close()
     checks = await doctor.examine(server_env(sandbox))

@@ -20,7 +20,9 @@ from wiro_mcp import budgets
 from wiro_mcp.budgets import CLAIM_TTL
 from wiro_mcp.journal import schema as journal_schema
 from wiro_mcp.journal.access import Journal
-from wiro_mcp.journal.store import DAY, FILE_NAME, JournalError, JournalStore, Note, RunRecord
+from wiro_mcp.journal.records import Claim, Claimed, InDoubt, Joined, JournalError, Note, OverBudget, RunRecord, Waiting
+from wiro_mcp.journal.rows import DAY
+from wiro_mcp.journal.store import FILE_NAME, JournalStore
 from wiro_mcp.wiro.answers import Task
 
 API = "https://api.example/v1"
@@ -38,24 +40,30 @@ def accept(_task_id: str, reported: float | None, _estimate: float | None) -> fl
     return reported
 
 
+def claimed(claim: Claim) -> int:
+    """The row of a claim that must be ours."""
+    assert isinstance(claim, Claimed), claim
+    return claim.row
+
+
 def start(j: JournalStore, key: str, task_id: str, *, estimate: float = 0.04, budget: float | None = None) -> int:
     claim = j.claim(record(key, estimate=estimate), budget=budget)
-    assert claim.row is not None, claim
-    j.started(record(key, estimate=estimate), claim.row, task_id, f"token-{task_id}")
-    return claim.row
+    row = claimed(claim)
+    j.started(record(key, estimate=estimate), row, task_id, f"token-{task_id}")
+    return row
 
 
 def test_an_identical_call_joins_the_task_in_flight_until_it_ends(tmp_path: Path) -> None:
     j = journal(tmp_path)
     start(j, "k", "1001")
     joined = j.claim(record("k"), budget=None)
-    assert joined.joined is not None and joined.joined.task_id == "1001" and joined.joined.token == "token-1001"
-    assert j.claim(record("k"), budget=None, join=False).row
-    j.flush({"1001": Note("succeeded", "task_postprocess_end", 0.039)}, accept)
+    assert isinstance(joined, Joined) and joined.task_id == "1001" and joined.entry.token == "token-1001"
+    assert isinstance(j.claim(record("k"), budget=None, join=False), Claimed)
+    j.write_notes({"1001": Note("succeeded", "task_postprocess_end", 0.039)}, accept)
     fresh = j.claim(record("other"), budget=None)
-    assert fresh.row is not None
+    assert isinstance(fresh, Claimed)
     after = journal(tmp_path).claim(record("k"), budget=None)
-    assert after.joined is None and after.waiting is not None, "the join=False claim above is still starting"
+    assert isinstance(after, Waiting), "the join=False claim above is still starting"
 
 
 def test_a_claim_still_starting_makes_an_identical_call_wait_and_one_whose_process_is_gone_is_in_doubt(
@@ -63,52 +71,52 @@ def test_a_claim_still_starting_makes_an_identical_call_wait_and_one_whose_proce
 ) -> None:
     j = journal(tmp_path)
     first = j.claim(record("k", estimate=None), budget=None)
-    assert first.row is not None
+    row = claimed(first)
     second = journal(tmp_path).claim(record("k", estimate=None), budget=None)
-    assert second.waiting is not None and second.waiting.row == first.row
-    j.abandon(first.row)
-    assert journal(tmp_path).claim(record("k", estimate=None), budget=None).row
+    assert isinstance(second, Waiting) and second.entry.row == row
+    j.abandon(row)
+    assert isinstance(journal(tmp_path).claim(record("k", estimate=None), budget=None), Claimed)
     # A claim written by a process that no longer runs, or too long ago, may have started a task nobody
     # recorded: an identical call must find out first.
     with sqlite3.connect(tmp_path / FILE_NAME) as db:
         db.execute("UPDATE tasks SET claimed_by = ? WHERE state = 'starting'", (f"{os.uname().nodename}:999999999",))
     doubt = journal(tmp_path).claim(record("k", estimate=None), budget=None)
-    assert doubt.doubt is not None and doubt.row is None
+    assert isinstance(doubt, InDoubt)
     late = time.time() + CLAIM_TTL + 1
-    assert j.claim(record("k", estimate=None), budget=None, now=late).doubt is not None
-    assert [e.row for e in j.doubtful()] == [doubt.doubt.row]
-    assert j.claim(record("k", estimate=None), budget=None, join=False).row, "allow_duplicate does not ask"
+    assert isinstance(j.claim(record("k", estimate=None), budget=None, now=late), InDoubt)
+    assert [e.row for e in j.doubtful()] == [doubt.entry.row]
+    assert isinstance(j.claim(record("k", estimate=None), budget=None, join=False), Claimed), "allow_duplicate"
 
 
 def test_a_claim_in_doubt_is_adopted_by_the_task_wiro_shows_or_dropped(tmp_path: Path) -> None:
     j = journal(tmp_path)
     claim = j.claim(record("k"), budget=None)
-    assert claim.row is not None
-    j.doubt(claim.row, "Wiro's answer to its Run was lost: a timeout")
+    row = claimed(claim)
+    j.doubt(row, "Wiro's answer to its Run was lost: a timeout")
     [entry] = j.doubtful()
     assert entry.doubt is not None and "answer" in entry.doubt and entry.claimed_by is None
     assert j.spend().pending == pytest.approx(0.04), "a claim in doubt still counts at its estimate"
-    j.adopt(claim.row, "1001", "tok", "running", "task_start")
+    j.adopt(row, "1001", "tok", "running", "task_start")
     adopted = j.find(task_id="1001")
-    assert adopted is not None and adopted.row == claim.row and adopted.state == "running" and not j.doubtful()
-    assert j.claim(record("k"), budget=None).joined is not None, "an identical call now joins it"
+    assert adopted is not None and adopted.row == row and adopted.state == "running" and not j.doubtful()
+    assert isinstance(j.claim(record("k"), budget=None), Joined), "an identical call now joins it"
     other = j.claim(record("k2"), budget=None)
-    assert other.row is not None
-    j.doubt(other.row, "lost")
-    j.adopt(other.row, "1001", "tok", "running", "task_start")  # a task another row already has
-    assert j.entry(other.row) is None and j.find(task_id="1001") == adopted
+    other_row = claimed(other)
+    j.doubt(other_row, "lost")
+    j.adopt(other_row, "1001", "tok", "running", "task_start")  # a task another row already has
+    assert j.entry(other_row) is None and j.find(task_id="1001") == adopted
     third = j.claim(record("k3"), budget=None)
-    assert third.row is not None
-    j.abandon(third.row)
-    assert j.entry(third.row) is None
+    third_row = claimed(third)
+    j.abandon(third_row)
+    assert j.entry(third_row) is None
 
 
 def test_a_start_whose_claim_is_gone_is_recorded_all_the_same(tmp_path: Path) -> None:
     j = journal(tmp_path)
     claim = j.claim(record("k"), budget=None)
-    assert claim.row is not None
-    j.abandon(claim.row)  # e.g. another process took the claim for dead after a very slow Run
-    j.started(record("k"), claim.row, "1001", "tok")
+    row = claimed(claim)
+    j.abandon(row)  # e.g. another process took the claim for dead after a very slow Run
+    j.started(record("k"), row, "1001", "tok")
     j.started(record("memory"), None, "1002", None)  # a run that had no claim row at all
     j.started(record("memory"), None, "1002", None)  # written twice (a retry): one row
     assert {e.task_id for e in j.recent(10)} == {"1001", "1002"}
@@ -126,7 +134,7 @@ def test_spend_counts_bills_and_the_estimates_of_runs_not_finished(tmp_path: Pat
         ("5", "succeeded", None),  # its cost never came: the estimate
     ):
         start(j, f"k{task_id}", task_id)
-        j.flush({task_id: Note(state, "s", cost)}, accept)
+        j.write_notes({task_id: Note(state, "s", cost)}, accept)
     start(j, "old", "6")
     with sqlite3.connect(tmp_path / FILE_NAME) as db:
         db.execute("UPDATE tasks SET created = created - ?, cost_usd = 5 WHERE task_id = '6'", (DAY + 60,))
@@ -142,7 +150,7 @@ def test_the_daily_budget_is_checked_in_the_claim_so_concurrent_calls_cannot_bot
     def call(n: int) -> None:
         j = journal(tmp_path)  # one connection each, as separate processes would have
         gate.wait()
-        results.append(j.claim(record(f"key-{n}", estimate=0.3), budget=1.0).row is not None)
+        results.append(isinstance(j.claim(record(f"key-{n}", estimate=0.3), budget=1.0), Claimed))
 
     threads = [threading.Thread(target=call, args=(n,)) for n in range(8)]
     for thread in threads:
@@ -151,14 +159,14 @@ def test_the_daily_budget_is_checked_in_the_claim_so_concurrent_calls_cannot_bot
         thread.join()
     assert results.count(True) == 3, "3 × $0.30 fits in $1.00, a fourth does not"
     over = journal(tmp_path).claim(record("more", estimate=0.3), budget=1.0)
-    assert over.over_budget is not None and over.over_budget.total == pytest.approx(0.9)
+    assert isinstance(over, OverBudget) and over.spend.total == pytest.approx(0.9)
 
 
 def test_recent_tasks_newest_first_with_filters(tmp_path: Path) -> None:
     j = journal(tmp_path)
     for n in range(5):
         start(j, f"k{n}", str(1000 + n))
-    j.flush({"1001": Note("succeeded", "s", 0.01), "1003": Note("failed", "s", 0.0)}, accept)
+    j.write_notes({"1001": Note("succeeded", "s", 0.01), "1003": Note("failed", "s", 0.0)}, accept)
     assert [e.task_id for e in j.recent(3)] == ["1004", "1003", "1002"]
     assert [e.task_id for e in j.recent(10, state="succeeded")] == ["1001"]
     assert j.recent(10, model="other/model") == []
@@ -190,14 +198,15 @@ def test_a_journal_that_cannot_be_used_is_said_once_and_replaced_by_memory(
 WRITER = """
 import sys
 from pathlib import Path
-from wiro_mcp.journal.store import JournalStore, RunRecord
+from wiro_mcp.journal.store import JournalStore
+from wiro_mcp.journal.records import RunRecord
 j = JournalStore.open(Path(sys.argv[1]), api="https://api.example/v1")
 n = 0
 while True:
     n += 1
     run = RunRecord(f"key-{n}", "acme/m", {"inputs": {"n": n}}, prompt="p" * 2000, estimate=0.01)
     claim = j.claim(run, budget=None)
-    j.started(run, claim.row, str(n), f"t{n}")
+    j.started(run, claim.row, str(n), f"t{n}")  # always a Claimed: every key is new
     print(n, flush=True)
 """
 
@@ -225,14 +234,14 @@ async def test_a_flush_waits_for_the_batch_a_background_writer_has_taken(tmp_pat
     start(j, "k", "1001")
     records.note(Task(id="1001", status="task_cancel"))
     entered, release = threading.Event(), threading.Event()
-    write = j.flush
+    write = j.write_notes
 
     def slow_flush(pending: Any, check: Any) -> None:
         entered.set()
         release.wait(10)
         write(pending, check)
 
-    j.flush = slow_flush  # type: ignore[method-assign]
+    j.write_notes = slow_flush  # type: ignore[method-assign]
     async with anyio.create_task_group() as group:
         group.start_soon(records.flush)  # the background batch, stuck in its thread
         await anyio.to_thread.run_sync(entered.wait, 10)
@@ -349,15 +358,14 @@ def test_a_cost_the_check_does_not_believe_counts_at_the_estimate_and_teaches_no
     j = journal(tmp_path)
     for task_id in ("1", "2"):
         claim = j.claim(record(f"k{task_id}", estimate=0.04, work={"steps": 10}), budget=None)
-        assert claim.row is not None
-        j.started(record(f"k{task_id}", estimate=0.04, work={"steps": 10}), claim.row, task_id, None)
+        j.started(record(f"k{task_id}", estimate=0.04, work={"steps": 10}), claimed(claim), task_id, None)
     seen: list[tuple[str, float | None, float | None]] = []
 
     def believe_positive(task_id: str, reported: float | None, estimate: float | None) -> float | None:
         seen.append((task_id, reported, estimate))
         return reported if reported is not None and reported >= 0 else None
 
-    j.flush({"1": Note("succeeded", "s", -0.94, 3.0), "2": Note("succeeded", "s", 0.05, 2.5)}, believe_positive)
+    j.write_notes({"1": Note("succeeded", "s", -0.94, 3.0), "2": Note("succeeded", "s", 0.05, 2.5)}, believe_positive)
     assert sorted(seen) == [("1", -0.94, 0.04), ("2", 0.05, 0.04)], "the check sees each task's estimate"
     assert j.spend().billed == pytest.approx(0.05) and j.spend().pending == pytest.approx(0.04)
     [bill] = j.bills("acme/m", since=0)

@@ -23,7 +23,8 @@ import anyio.to_thread
 from .. import budgets
 from ..wiro.answers import Task, TaskRef
 from .memory import TaskMemory
-from .store import Bill, Claim, CostCheck, Entry, JournalError, JournalStore, Look, Note, RunRecord, Spend
+from .records import Bill, Claim, CostCheck, Entry, Joined, JournalError, Look, Note, RunRecord, Spend, Waiting
+from .store import JournalStore
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -64,6 +65,8 @@ class Journal:
         self._noted = anyio.Event()
         self._writing = anyio.Lock()  # a flush waits for one under way: after it, all noted is written
         self._unwritten: dict[str, Unwritten] = {}
+        self._notes: dict[str, Note] = {}  # states seen, not written yet
+        self._written: dict[str, Note] = {}  # the last state written of each task
         self._write_problem: str | None = None
 
     async def store(self) -> JournalStore:
@@ -129,10 +132,10 @@ class Journal:
             self._failed(exc)
             raise
         self._write_problem = None
-        if claim.waiting is not None:
-            kept = next((u for u in self._unwritten.values() if u.row == claim.waiting.row), None)
+        if isinstance(claim, Waiting):
+            kept = next((u for u in self._unwritten.values() if u.row == claim.entry.row), None)
             if kept is not None:
-                return Claim(joined=replace(claim.waiting, task_id=kept.task_id, token=kept.token))
+                return Joined(replace(claim.entry, task_id=kept.task_id, token=kept.token), kept.task_id)
         return claim
 
     async def started(self, record: RunRecord, row: int | None, task_id: str, token: str | None) -> str | None:
@@ -202,8 +205,7 @@ class Journal:
 
     def note(self, task: Task) -> None:
         """A task's latest state, to be written soon (only tasks the journal has are updated)."""
-        journal = self._store
-        if journal is None:  # nothing was started or read through the journal yet: nothing to update
+        if self._store is None:  # nothing was started or read through the journal yet: nothing to update
             return
         terminal = task.state.terminal
         note = Note(
@@ -212,8 +214,10 @@ class Journal:
             cost=task.total_cost if terminal else None,
             seconds=task.elapsed_seconds if terminal else None,
         )
-        if journal.note(task.id, note):
-            self._noted.set()
+        if self._written.get(task.id) == note or self._notes.get(task.id) == note:
+            return
+        self._notes[task.id] = note
+        self._noted.set()
 
     async def flush(self) -> None:
         """Write every state noted so far, including notes a background batch has taken but not yet
@@ -224,14 +228,16 @@ class Journal:
         async with self._writing:
             if self._unwritten:
                 await self.retry_unwritten()
-            notes = self._store.take_notes()
+            notes, self._notes = self._notes, {}
             if not notes:
                 return
             try:
-                await anyio.to_thread.run_sync(self._store.flush, notes, self._cost_check)
+                await anyio.to_thread.run_sync(self._store.write_notes, notes, self._cost_check)
             except JournalError as exc:
-                self._store.requeue(notes)
+                self._notes = {**notes, **self._notes}  # kept for the next flush (newer notes win)
                 self._failed(exc)
+            else:
+                self._written.update(notes)
 
     async def keep_written(self) -> None:
         """Runs as long as the service: writes what `note()` gathered, a batch at a time, and tries the

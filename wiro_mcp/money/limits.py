@@ -16,7 +16,7 @@ from typing import Any, Literal
 from ..config import Settings
 from ..errors import WiroError
 from ..journal.access import JournalStatus
-from ..journal.store import Spend
+from ..journal.records import Spend
 from .estimate import Estimate, usd_text
 
 # What became of asking the person: None when nobody asked.
@@ -147,9 +147,10 @@ def run_answer_lost(what: str, error: WiroError, *, recorded: bool) -> str:
     return f"This {what} may have started on Wiro, but its answer was lost ({error.message}). {after}."
 
 
-def over_budget(what: str, estimate: Estimate, spend: Spend, budget: float) -> str:
+def over_budget(what: str, estimate: Estimate | None, spend: Spend, budget: float | None) -> str:
+    cost = str(estimate) if estimate is not None else "an unknown amount"
     return (
-        f"Not started: this {what} would cost {estimate}, and {spent(spend, Limits(daily_budget=budget))}; "
+        f"Not started: this {what} would cost {cost}, and {spent(spend, Limits(daily_budget=budget))}; "
         f"that would pass WIRO_MCP_DAILY_BUDGET_USD. {NOTHING_SENT} The budget frees up as runs leave the "
         "24-hour window, or the person can raise WIRO_MCP_DAILY_BUDGET_USD."
     )

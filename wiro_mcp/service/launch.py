@@ -30,7 +30,18 @@ from ..catalog import ModelSpec
 from ..errors import CallFailed, WiroError, WiroMCPError
 from ..journal.access import Journal
 from ..journal.memory import TaskMemory
-from ..journal.store import Entry, JournalError, Look, RunRecord, Spend
+from ..journal.records import (
+    Claimed,
+    Entry,
+    InDoubt,
+    Joined,
+    JournalError,
+    Look,
+    OverBudget,
+    RunRecord,
+    Spend,
+    Waiting,
+)
 from ..money.bills import LEARN_SECONDS, work_of
 from ..money.estimate import Estimate, Pricing, estimate
 from ..money.limits import (
@@ -190,38 +201,33 @@ class Launcher:
                     raise CallFailed(uncounted(what, exc.where, exc.cause, self.limits)) from exc
                 # No limit depends on the journal: the run goes ahead, remembered in memory until it can be written.
                 return await self._run(spec, inputs, files, quote, record, None, deadline)
-            if claim.joined is not None:
-                entry = claim.joined
-                assert entry.task_id is not None
-                if entry.task_id in checked or await self._still_open(entry):
-                    self._remember(entry)
-                    self.inflight.add(quote.key, entry.task_id)
-                    return Launched(entry.task_id, entry.token, True, quote.estimate)
-                checked.add(entry.task_id)
-                continue
-            if claim.waiting is not None:
-                if anyio.current_time() >= deadline:
-                    raise CallFailed(
-                        "Another wiro-mcp process on this machine is starting this identical run right now. Call "
-                        "again in a few seconds to get its task; this call sent nothing to Wiro."
-                    )
-                await anyio.sleep(budgets.CLAIM_POLL)
-                continue
-            if claim.doubt is not None:
-                await self._settle(what, claim.doubt, settled, deadline)
-                continue
-            if claim.over_budget is not None:
-                assert quote.estimate is not None and self.limits.daily_budget is not None
-                refusal = over_budget(what, quote.estimate, claim.over_budget, self.limits.daily_budget)
-                raise CallFailed(simulated(refusal, self.limits))
-            assert claim.row is not None
-            if quote.in_flight is not None:  # it was to join a task that has ended since: a new run after all
-                try:
-                    self._enforce(spec, quote, consent)
-                except CallFailed:
-                    await self.journal.abandon(claim.row)
-                    raise
-            return await self._run(spec, inputs, files, quote, record, claim.row, deadline)
+            match claim:
+                case Claimed(row=row):
+                    if quote.in_flight is not None:  # it was to join a task that has ended since: a new run
+                        try:
+                            self._enforce(spec, quote, consent)
+                        except CallFailed:
+                            await self.journal.abandon(row)
+                            raise
+                    return await self._run(spec, inputs, files, quote, record, row, deadline)
+                case Joined(entry=entry, task_id=task_id):
+                    if task_id in checked or await self._still_open(entry, task_id):
+                        self._remember(entry, task_id)
+                        self.inflight.add(quote.key, task_id)
+                        return Launched(task_id, entry.token, True, quote.estimate)
+                    checked.add(task_id)  # it ended while no server watched: the next claim runs anew
+                case Waiting():
+                    if anyio.current_time() >= deadline:
+                        raise CallFailed(
+                            "Another wiro-mcp process on this machine is starting this identical run right now. "
+                            "Call again in a few seconds to get its task; this call sent nothing to Wiro."
+                        )
+                    await anyio.sleep(budgets.CLAIM_POLL)
+                case InDoubt(entry=entry):
+                    await self._settle(what, entry, settled, deadline)
+                case OverBudget(spend=spend):
+                    refusal = over_budget(what, quote.estimate, spend, self.limits.daily_budget)
+                    raise CallFailed(simulated(refusal, self.limits))
 
     async def _settle(self, what: str, entry: Entry, settled: set[int], deadline: float) -> None:
         """Ask Wiro about an identical claim left in doubt; CallFailed when Wiro cannot say."""
@@ -310,15 +316,14 @@ class Launcher:
         if row is not None:
             await self.journal.abandon(row)
 
-    async def _still_open(self, entry: Entry) -> bool:
+    async def _still_open(self, entry: Entry, task_id: str) -> bool:
         """An in-flight row from before a restart may be stale (the task ended while no server watched):
         one read tells. When Wiro does not answer, the journal is believed."""
-        assert entry.task_id is not None
-        if self.memory.get(entry.task_id).model is not None:
+        if self.memory.get(task_id).model is not None:
             return True  # this process has met it, and wrote what it saw before the claim: the journal is current
         try:
             task = await self.client.task_detail(
-                TaskRef(task_id=entry.task_id), deadline=anyio.current_time() + budgets.CHECK_SECONDS
+                TaskRef(task_id=task_id), deadline=anyio.current_time() + budgets.CHECK_SECONDS
             )
         except WiroError:
             return True
@@ -328,8 +333,7 @@ class Launcher:
         await self.journal.flush()
         return False
 
-    def _remember(self, entry: Entry) -> None:
-        assert entry.task_id is not None
+    def _remember(self, entry: Entry, task_id: str) -> None:
         self.memory.remember(
-            entry.task_id, model=entry.model, token=entry.token, prompt=entry.prompt, estimate=entry.estimate_usd
+            task_id, model=entry.model, token=entry.token, prompt=entry.prompt, estimate=entry.estimate_usd
         )

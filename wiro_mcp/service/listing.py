@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from .. import budgets
 from ..errors import WiroMCPError
 from ..journal.access import Journal
-from ..journal.store import Entry, JournalError
+from ..journal.records import Entry, JournalError
 from ..money.estimate import usd_text
 from ..text import printable, shown
 from ..wiro.answers import Task

@@ -25,7 +25,7 @@ import anyio
 from .. import budgets
 from ..errors import WiroMCPError
 from ..journal.access import Journal
-from ..journal.store import Entry
+from ..journal.records import Entry
 from ..wiro import protocol
 from ..wiro.answers import Task
 from ..wiro.client import WiroClient

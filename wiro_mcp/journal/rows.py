@@ -1,0 +1,162 @@
+"""The journal's rows and transactions: a row as an `Entry`, the spend of the last day in one query,
+whether a claim is still held by a live process, and `BEGIN IMMEDIATE` … `COMMIT` under the in-process
+lock with SQLite's failures turned into JournalError."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import sqlite3
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .. import budgets
+from .records import Entry, JournalError, Spend
+
+DAY = 24 * 3600.0
+STARTING = "starting"
+OPEN_STATES = (STARTING, "queued", "running")
+
+
+class Transaction:
+    """`BEGIN IMMEDIATE` … `COMMIT` under the in-process lock (other processes wait on SQLite's, up to
+    LOCK_WAIT); `durable=False` commits without waiting for the disk (WAL still survives the process
+    dying). A failure of SQLite's rolls back and becomes a JournalError."""
+
+    def __init__(self, db: sqlite3.Connection, lock: threading.Lock, durable: bool, where: str) -> None:
+        self._db, self._lock, self._durable, self._where = db, lock, durable, where
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._lock.acquire()
+        try:
+            if not self._durable:
+                self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("BEGIN IMMEDIATE")
+        except BaseException as exc:
+            self._restore()
+            self._lock.release()
+            if isinstance(exc, sqlite3.Error):
+                raise JournalError(self._where, cause_of(exc)) from exc
+            raise
+        return self._db
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, *rest: object) -> None:
+        try:
+            if kind is None:
+                try:
+                    self._db.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    self._rollback()
+                    raise JournalError(self._where, cause_of(exc)) from exc
+            else:
+                self._rollback()
+                if isinstance(value, sqlite3.Error):
+                    raise JournalError(self._where, cause_of(value)) from value
+        finally:
+            self._restore()
+            self._lock.release()
+
+    def _rollback(self) -> None:
+        with contextlib.suppress(sqlite3.Error):  # no transaction left to roll back (SQLite ended it)
+            self._db.execute("ROLLBACK")
+
+    def _restore(self) -> None:
+        if not self._durable:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("PRAGMA synchronous=FULL")
+
+
+COLUMNS = (
+    "row, task_id, token, model, prompt, created, state, status, estimate_usd, cost_usd, arguments, work, doubt,"
+    " claimed_by"
+)
+
+
+def row_entry(values: tuple[Any, ...]) -> Entry:
+    try:
+        arguments = json.loads(values[10])
+    except (TypeError, ValueError):
+        arguments = {}
+    arguments = arguments if isinstance(arguments, dict) else {}
+    row, task_id, token, model, prompt, created, state, status, estimate, cost = values[:10]
+    return Entry(
+        row,
+        task_id,
+        token,
+        model,
+        prompt,
+        created,
+        state,
+        status,
+        estimate,
+        cost,
+        arguments=arguments,
+        work=row_work(values[11]),
+        doubt=values[12],
+        claimed_by=values[13],
+    )
+
+
+def row_work(raw: Any) -> dict[str, float]:
+    try:
+        work = json.loads(raw) if raw else {}
+    except (TypeError, ValueError):
+        return {}
+    if not isinstance(work, dict):
+        return {}
+    return {str(k): float(v) for k, v in work.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+
+
+def day_spend(db: sqlite3.Connection, api: str, now: float) -> Spend:
+    """Real costs where Wiro reported them; estimates for runs not finished (and finished ones whose
+    cost is not known yet, or was not believed); nothing for failed or cancelled runs whose cost never
+    came. Claims in doubt count at their estimate: their Run may have started a task."""
+    billed, pending, runs = db.execute(
+        "SELECT COALESCE(SUM(cost_usd), 0),"
+        " COALESCE(SUM(CASE WHEN cost_usd IS NULL AND state IN (?, ?, ?, 'succeeded') THEN estimate_usd END), 0),"
+        " COUNT(*) FROM tasks WHERE api = ? AND created >= ?",
+        (*OPEN_STATES, api, now - DAY),
+    ).fetchone()
+    return Spend(float(billed), float(pending), int(runs))
+
+
+def claim_held(entry: Entry, now: float) -> bool:
+    """Whether a claim is still held by a live process that is starting its run."""
+    return entry.claimed_by is not None and now - entry.created < budgets.CLAIM_TTL and process_alive(entry.claimed_by)
+
+
+def cause_of(exc: BaseException) -> str:
+    """A short cause for a person: SQLite's words (e.g. "database or disk is full"), or the OS's."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def folder_problem(folder: Path) -> str | None:
+    """What the OS says when a file is made in `folder` ("Read-only file system", "No space left on
+    device"): clearer than SQLite's "unable to open database file"."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return None
+    except OSError as exc:
+        return exc.strerror or str(exc)
+
+
+def process_alive(owner: str | None, *, probe: Callable[[int], None] | None = None) -> bool:
+    """Whether the process that wrote a claim still runs: known for a process on this host (POSIX);
+    otherwise assumed, and the claim's age decides."""
+    host, _, pid = (owner or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or os.name != "posix":
+        return True
+    try:
+        (probe or (lambda p: os.kill(p, 0)))(int(pid))
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
