@@ -16,11 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from .. import budgets
-from .records import Entry, JournalError, Spend
+from .records import Bill, Entry, InDoubt, Joined, JournalError, RunRecord, Spend, Waiting
 
 DAY = 24 * 3600.0
 STARTING = "starting"
 OPEN_STATES = (STARTING, "queued", "running")
+# An identical call joins a task in flight only if it started within this window.
+JOIN_WINDOW = DAY
+# The most bills one estimate looks at (the newest).
+BILLS_LIMIT = 2000
 
 
 class Transaction:
@@ -160,3 +164,84 @@ def process_alive(owner: str | None, *, probe: Callable[[int], None] | None = No
     except OSError:
         return True
     return True
+
+
+# -- queries the store's transactions share -----------------------------------------------------------
+
+
+def in_flight(db: sqlite3.Connection, api: str, key: str, now: float) -> Joined | Waiting | InDoubt | None:
+    """The identical call's place, best first: a task in flight, a live claim, a claim in doubt."""
+    rows = db.execute(
+        f"SELECT {COLUMNS} FROM tasks WHERE api = ? AND call_key = ? AND state IN (?, ?, ?) AND created >= ?"
+        " ORDER BY row DESC",
+        (api, key, *OPEN_STATES, now - JOIN_WINDOW),
+    ).fetchall()
+    entries = [row_entry(values) for values in rows]
+    for entry in entries:
+        if entry.task_id is not None:
+            return Joined(entry, entry.task_id)
+    for entry in entries:
+        if claim_held(entry, now):
+            return Waiting(entry)
+    return InDoubt(entries[0]) if entries else None
+
+
+def insert(
+    db: sqlite3.Connection,
+    api: str,
+    record: RunRecord,
+    now: float,
+    *,
+    state: str,
+    task_id: str | None = None,
+    token: str | None = None,
+    claimed_by: str | None = None,
+) -> int:
+    cursor = db.execute(
+        "INSERT INTO tasks (api, task_id, token, model, arguments, call_key, prompt, created, updated, state,"
+        " estimate_usd, claimed_by, work) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            api,
+            task_id,
+            token,
+            record.model,
+            json.dumps(dict(record.arguments), default=str),
+            record.key,
+            record.prompt,
+            now,
+            now,
+            state,
+            record.estimate,
+            claimed_by,
+            json.dumps(dict(record.work)),
+        ),
+    )
+    if cursor.lastrowid is None:  # pragma: no cover - SQLite always gives an INSERT its row id
+        raise JournalError("the journal", "no row id for the new claim")
+    return cursor.lastrowid
+
+
+def has_task(db: sqlite3.Connection, api: str, task_id: str) -> bool:
+    found = db.execute("SELECT 1 FROM tasks WHERE api = ? AND task_id = ?", (api, task_id)).fetchone()
+    return found is not None
+
+
+def estimates_of(db: sqlite3.Connection, api: str, task_ids: list[str]) -> dict[str, float | None]:
+    if not task_ids:
+        return {}
+    marks = ",".join("?" * len(task_ids))
+    rows = db.execute(
+        f"SELECT task_id, estimate_usd FROM tasks WHERE api = ? AND task_id IN ({marks})", (api, *task_ids)
+    ).fetchall()
+    return dict(rows)
+
+
+def bills_of(db: sqlite3.Connection, api: str, model: str, since: float) -> tuple[Bill, ...]:
+    """The model's succeeded runs since `since` whose cost Wiro billed (and we believed), newest first."""
+    rows = db.execute(
+        "SELECT task_id, work, cost_usd, seconds FROM tasks WHERE api = ? AND model = ? AND created >= ?"
+        " AND state = 'succeeded' AND cost_usd IS NOT NULL AND work IS NOT NULL AND task_id IS NOT NULL"
+        " ORDER BY row DESC LIMIT ?",
+        (api, model, since, BILLS_LIMIT),
+    ).fetchall()
+    return tuple(Bill(task_id, row_work(work), float(cost), seconds) for task_id, work, cost, seconds in rows)

@@ -13,8 +13,8 @@ host windows) share the file:
   `abandon()` removes a claim whose Run was refused; `doubt()` marks one whose Run's answer was lost,
   and `adopt()` gives it the task Wiro's task list shows. A claim whose process died before its task
   id came is in doubt too: an identical call must find out first (see reconcile.py).
-- States, costs and seconds seen later are buffered by `note()` and written by `flush()` in one
-  transaction; a reported cost passes the caller's check there before it counts.
+- States, costs and seconds seen later are written by `write_notes()` in one transaction (the access
+  layer gathers them); a reported cost passes the caller's check there before it counts.
 
 WAL mode with `synchronous=FULL`: a committed row survives the process being killed at any moment
 (and a power cut). A journal that cannot be opened (a read-only folder, a corrupt file, one from a
@@ -25,7 +25,6 @@ names the file and the cause. Calls are blocking and short: the service runs the
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -43,7 +42,6 @@ from .records import (
     Claimed,
     CostCheck,
     Entry,
-    InDoubt,
     Joined,
     JournalError,
     Look,
@@ -51,30 +49,28 @@ from .records import (
     OverBudget,
     RunRecord,
     Spend,
-    Waiting,
 )
 from .rows import (
     COLUMNS,
-    DAY,
-    OPEN_STATES,
+    JOIN_WINDOW,
     STARTING,
     Transaction,
+    bills_of,
     cause_of,
     claim_held,
     day_spend,
+    estimates_of,
     folder_problem,
+    has_task,
+    in_flight,
+    insert,
     row_entry,
-    row_work,
 )
 from .schema import NewerJournal, connect
 
 log = logging.getLogger(__name__)
 
 FILE_NAME = "journal.sqlite3"
-# An identical call joins a task in flight only if it started within this window.
-JOIN_WINDOW = DAY
-# The most bills one estimate looks at (the newest).
-BILLS_LIMIT = 2000
 
 
 class JournalStore:
@@ -112,20 +108,20 @@ class JournalStore:
     def claim(self, record: RunRecord, *, budget: float | None, join: bool = True, now: float | None = None) -> Claim:
         now = time.time() if now is None else now
         with self._write() as db:
-            found = self._in_flight(db, record.key, now) if join else None
+            found = in_flight(db, self._api, record.key, now) if join else None
             if found is not None:
                 return found
             if budget is not None and record.estimate is not None:
                 spend = day_spend(db, self._api, now)
                 if spend.total + record.estimate > budget + 1e-9:
                     return OverBudget(spend)
-            return Claimed(self._insert(db, record, now, state=STARTING, claimed_by=self.owner))
+            return Claimed(insert(db, self._api, record, now, state=STARTING, claimed_by=self.owner))
 
     def started(self, record: RunRecord, row: int | None, task_id: str, token: str | None) -> None:
         """Wiro started `task_id` for the claim in `row` (None: the run had no claim row)."""
         now = time.time()
         with self._write() as db:
-            if self._has_task(db, task_id):  # already recorded (a reconciliation found it first)
+            if has_task(db, self._api, task_id):  # already recorded (a reconciliation found it first)
                 if row is not None:
                     db.execute("DELETE FROM tasks WHERE row = ? AND task_id IS NULL", (row,))
                 return
@@ -137,7 +133,7 @@ class JournalStore:
                     (task_id, token, now, row),
                 ).rowcount
             if not updated:  # the claim is gone (taken for dead after a very slow Run), or never was
-                self._insert(db, record, now, state="queued", task_id=task_id, token=token)
+                insert(db, self._api, record, now, state="queued", task_id=task_id, token=token)
 
     def abandon(self, row: int) -> None:
         """The Run was refused: the claim goes (no task exists to remember)."""
@@ -156,7 +152,7 @@ class JournalStore:
     def adopt(self, row: int, task_id: str, token: str | None, state: str, status: str) -> None:
         """Wiro's task list shows the task a claim in doubt started: the claim becomes that task."""
         with self._write() as db:
-            if self._has_task(db, task_id):
+            if has_task(db, self._api, task_id):
                 db.execute("DELETE FROM tasks WHERE row = ? AND task_id IS NULL", (row,))
                 return
             db.execute(
@@ -192,63 +188,9 @@ class JournalStore:
         not count here; None without a key), and the last 24 hours' spend."""
         now = time.time()
         with self._reading() as db:
-            found = self._in_flight(db, key, now) if key is not None else None
+            found = in_flight(db, self._api, key, now) if key is not None else None
             spend = day_spend(db, self._api, now)
         return Look(found.entry if isinstance(found, Joined) else None, spend)
-
-    def _in_flight(self, db: sqlite3.Connection, key: str, now: float) -> Joined | Waiting | InDoubt | None:
-        """The identical call's place, best first: a task in flight, a live claim, a claim in doubt."""
-        rows = db.execute(
-            f"SELECT {COLUMNS} FROM tasks WHERE api = ? AND call_key = ? AND state IN (?, ?, ?) AND created >= ?"
-            " ORDER BY row DESC",
-            (self._api, key, *OPEN_STATES, now - JOIN_WINDOW),
-        ).fetchall()
-        entries = [row_entry(values) for values in rows]
-        for entry in entries:
-            if entry.task_id is not None:
-                return Joined(entry, entry.task_id)
-        for entry in entries:
-            if claim_held(entry, now):
-                return Waiting(entry)
-        return InDoubt(entries[0]) if entries else None
-
-    def _insert(
-        self,
-        db: sqlite3.Connection,
-        record: RunRecord,
-        now: float,
-        *,
-        state: str,
-        task_id: str | None = None,
-        token: str | None = None,
-        claimed_by: str | None = None,
-    ) -> int:
-        cursor = db.execute(
-            "INSERT INTO tasks (api, task_id, token, model, arguments, call_key, prompt, created, updated, state,"
-            " estimate_usd, claimed_by, work) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                self._api,
-                task_id,
-                token,
-                record.model,
-                json.dumps(dict(record.arguments), default=str),
-                record.key,
-                record.prompt,
-                now,
-                now,
-                state,
-                record.estimate,
-                claimed_by,
-                json.dumps(dict(record.work)),
-            ),
-        )
-        if cursor.lastrowid is None:  # pragma: no cover - SQLite always gives an INSERT its row id
-            raise JournalError(self.where, "no row id for the new claim")
-        return cursor.lastrowid
-
-    def _has_task(self, db: sqlite3.Connection, task_id: str) -> bool:
-        found = db.execute("SELECT 1 FROM tasks WHERE api = ? AND task_id = ?", (self._api, task_id)).fetchone()
-        return found is not None
 
     # -- what became of tasks --------------------------------------------------------------
 
@@ -263,7 +205,7 @@ class JournalStore:
         # of the task restores (claims and task ids stay fully synchronous).
         with self._write(durable=False) as db:
             costed = [task_id for task_id, n in pending.items() if n.cost is not None]
-            estimates = self._estimates(db, costed)
+            estimates = estimates_of(db, self._api, costed)
             db.executemany(
                 "UPDATE tasks SET state = ?, status = ?, cost_usd = COALESCE(?, cost_usd),"
                 " seconds = COALESCE(?, seconds), updated = ? WHERE api = ? AND task_id = ?",
@@ -280,15 +222,6 @@ class JournalStore:
                     for task_id, n in pending.items()
                 ],
             )
-
-    def _estimates(self, db: sqlite3.Connection, task_ids: list[str]) -> dict[str, float | None]:
-        if not task_ids:
-            return {}
-        marks = ",".join("?" * len(task_ids))
-        rows = db.execute(
-            f"SELECT task_id, estimate_usd FROM tasks WHERE api = ? AND task_id IN ({marks})", (self._api, *task_ids)
-        ).fetchall()
-        return dict(rows)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -327,17 +260,7 @@ class JournalStore:
 
     def bills(self, model: str, *, since: float) -> tuple[Bill, ...]:
         with self._reading() as db:
-            return self._bills(db, model, since)
-
-    def _bills(self, db: sqlite3.Connection, model: str, since: float) -> tuple[Bill, ...]:
-        """The model's succeeded runs since `since` whose cost Wiro billed (and we believed), newest first."""
-        rows = db.execute(
-            "SELECT task_id, work, cost_usd, seconds FROM tasks WHERE api = ? AND model = ? AND created >= ?"
-            " AND state = 'succeeded' AND cost_usd IS NOT NULL AND work IS NOT NULL AND task_id IS NOT NULL"
-            " ORDER BY row DESC LIMIT ?",
-            (self._api, model, since, BILLS_LIMIT),
-        ).fetchall()
-        return tuple(Bill(task_id, row_work(work), float(cost), seconds) for task_id, work, cost, seconds in rows)
+            return bills_of(db, self._api, model, since)
 
     # -- transactions -----------------------------------------------------------------------
 
