@@ -24,12 +24,12 @@ import anyio
 import anyio.to_thread
 
 from .. import budgets
-from ..catalog import ModelSpec, load_catalog, spec_of
+from ..catalog import ModelSpec, load_catalog
 from ..config import Settings
 from ..errors import CallFailed, WiroMCPError
 from ..journal.access import Journal
 from ..journal.memory import TaskMemory
-from ..media.delivery import Delivery, Outcome, PreviewKind, Wanted
+from ..media.delivery import Delivery, Outcome, PreviewKind
 from ..media.egress import OutputPolicy
 from ..media.fetch import Fetcher
 from ..media.reading import OutputReader
@@ -38,7 +38,6 @@ from ..money.bills import counted_cost
 from ..money.limits import Consent, Limits
 from ..money.price_book import PriceBook
 from ..results import TaskResult
-from ..tracking.follower import Waited
 from ..tracking.progress import OnUpdate
 from ..tracking.registry import Followers
 from ..tracking.schedule import PollPolicy
@@ -47,15 +46,15 @@ from ..wiro.client import WiroClient
 from ..wiro.task_socket import TaskSocket
 from .launch import Launcher, Quote
 from .listing import Lister
+from .outcomes import Finisher, StopRequested
 from .preparation import Preparer
-from .reports import rounded, task_result, unread_result
-from .stopping import First, stop_quietly, stop_task
+from .reports import rounded, unread_result
+from .stopping import First, stop_task
 from .uploads import InputFolders
 
 log = logging.getLogger(__name__)
 
 
-StopRequested = Callable[[], bool]
 OnStarted = Callable[[str, str], Awaitable[None]]
 
 
@@ -90,6 +89,7 @@ class Generation:
         )
         self.outputs = OutputReader(self.read, self.fetcher)
         self.delivery = Delivery(self.fetcher, self.outputs.panoramas.cache)
+        self.finisher = Finisher(settings, client, self.followers, self.memory, self.delivery, self._seen)
         self.listing = Lister(client, self.journal)
 
     @asynccontextmanager
@@ -204,7 +204,7 @@ class Generation:
         token = known.token
         ref = TaskRef(task_id=task_id)
         try:
-            waited = await self._wait(ref, deadline, on_update, stop_requested, token)
+            waited = await self.finisher.wait(ref, deadline, on_update, stop_requested, token)
         except WiroMCPError as exc:
             raise CallFailed(
                 f"Task {task_id} was started on {spec.model}, but its status could not be read: {exc} "
@@ -219,12 +219,13 @@ class Generation:
                 prompt=known.prompt,
                 estimate=known.estimate,
                 basis=known.basis,
-            )
-            result.reused = joined
+            ).model_copy(update={"reused": joined})
             if waited.error is not None:
                 notes.append(f"Wiro's last answer: {waited.error}")
             return Outcome(result, notes=notes)
-        return await self._finish(waited, preview=preview, viewer=viewer, notes=notes, reused=joined, deadline=deadline)
+        return await self.finisher.finish(
+            waited, preview=preview, viewer=viewer, notes=notes, reused=joined, deadline=deadline
+        )
 
     # -- read --------------------------------------------------------------------------------
 
@@ -244,7 +245,7 @@ class Generation:
         await self.journal.recall(self.memory, ref)
         ref = self.memory.canonical(ref)
         try:
-            waited = await self._wait(
+            waited = await self.finisher.wait(
                 ref, deadline, on_update, stop_requested, patience=budgets.READ_BUDGET if wait == 0 else 0
             )
         except WiroMCPError as exc:
@@ -254,7 +255,9 @@ class Generation:
                 f"Reading {ref} failed: {waited.error or 'Wiro did not answer in time'}. The task is not lost: "
                 "call get_task again in a moment."
             )
-        return await self._finish(waited, preview=preview, viewer=viewer, notes=[], reused=False, deadline=deadline)
+        return await self.finisher.finish(
+            waited, preview=preview, viewer=viewer, notes=[], reused=False, deadline=deadline
+        )
 
     async def read(self, task_id: str) -> TaskResult:
         """One fresh read, as the task tools would report it (no previews, no waiting)."""
@@ -264,7 +267,7 @@ class Generation:
         except WiroMCPError as exc:
             raise CallFailed(f"Reading task {task_id} failed: {exc}") from exc
         self._seen(task)
-        return self._result(task)
+        return self.finisher.result(task)
 
     # -- stop --------------------------------------------------------------------------------
 
@@ -280,77 +283,7 @@ class Generation:
         except WiroMCPError as exc:
             raise CallFailed(f"Stopping {ref} failed: {exc}") from exc
         self._seen(stopped.task)
-        return Outcome(self._result(stopped.task), headline=stopped.line())
-
-    # -- shared ------------------------------------------------------------------------------
-
-    async def _wait(
-        self,
-        ref: TaskRef,
-        deadline: float,
-        on_update: OnUpdate | None,
-        stop_requested: StopRequested | None,
-        token: str | None = None,
-        patience: float = 0.0,
-    ) -> Waited:
-        """Wait on the task's follower; if the call is cancelled, stop the task only when the person
-        asked for it (`stop_requested`), never because the client or the server went away."""
-        try:
-            return await self.followers.wait(
-                ref, deadline - anyio.current_time(), on_update=on_update, token=token, patience=patience
-            )
-        except anyio.get_cancelled_exc_class():
-            if self.settings.keep_on_cancel:
-                log.warning("the call waiting on %s was cancelled; it keeps running (WIRO_MCP_KEEP_ON_CANCEL=1)", ref)
-            elif stop_requested is not None and stop_requested():
-                with anyio.CancelScope(shield=True):
-                    what = await stop_quietly(self.client, ref, _budget(budgets.STOP_BUDGET), seen=self._seen)
-                log.warning("the client cancelled its call; %s %s", ref, what)
-            else:
-                log.warning(
-                    "the call waiting on %s ended without a stop request (the client went away or the server is "
-                    "stopping); the task keeps running on Wiro: collect it with get_task",
-                    ref,
-                )
-            raise
-
-    async def _finish(
-        self, waited: Waited, *, preview: PreviewKind, viewer: bool, notes: list[str], reused: bool, deadline: float
-    ) -> Outcome:
-        assert waited.snapshot is not None
-        task = waited.snapshot.task
-        result = self._result(task)
-        result.reused = reused
-        age = anyio.current_time() - waited.snapshot.read_at
-        if not task.state.terminal and age > budgets.STALE_AFTER:
-            why = f": {waited.error}" if waited.error else ""
-            notes.append(f"This status is {age:.0f} s old; Wiro did not answer the last read in time{why}")
-        until = max(deadline + 1.0, anyio.current_time() + budgets.DELIVERY_FLOOR)
-        spec = spec_of(result.model)
-        wanted = Wanted(
-            preview,
-            until,
-            output_dir=self.settings.output_dir,
-            panorama=spec is not None and spec.panorama,
-            viewer=viewer,
-        )
-        outcome = await self.delivery.deliver(result, wanted)
-        outcome.notes[:0] = notes
-        return outcome
-
-    def _result(self, task: Task) -> TaskResult:
-        known = self.memory.get(task.id)
-        result = task_result(
-            task,
-            model=known.model,
-            wait_hint=self.settings.wait_seconds,
-            prompt=known.prompt,
-            estimate=known.estimate,
-            basis=known.basis,
-        )
-        if result.outputs:
-            self.memory.remember(task.id, outputs=tuple(o.name for o in result.outputs))
-        return result
+        return Outcome(self.finisher.result(stopped.task), headline=stopped.line())
 
     def _seen(self, task: Task) -> None:
         """Every snapshot read passes here: an ended task frees its identical calls."""

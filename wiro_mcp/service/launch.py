@@ -1,12 +1,11 @@
 """Starting a run, or joining the identical one in flight: the one place a billed job begins.
 
-In order, before anything is sent: the call's key; an identical task in flight (this process's, or
-one in the journal, from before a restart or from another server process) is joined at no cost;
-otherwise the estimate (never below what Wiro has billed for comparable work), the person's limits
-and, above WIRO_MCP_CONFIRM_ABOVE_USD, their yes. Then the journal claims the run (checking the daily
-budget again, atomically across processes), the Run goes out, and the journal records the task id
-before the call goes on. Identical calls in this process queue on one lock; across processes, the
-journal's claim row makes the second one wait for the first one's task.
+In order, before anything is sent: an identical task in flight (this process's, or one in the journal,
+from before a restart or from another server process) is joined at no cost; otherwise the prepared
+call's estimate meets the person's limits and, above WIRO_MCP_CONFIRM_ABOVE_USD, their yes. Then the
+journal claims the run (checking the daily budget again, atomically across processes), the Run goes
+out, and the journal records the task id before the call goes on. Identical calls in this process
+queue on one lock; across processes, the claim row makes the second one wait for the first's task.
 
 Money is never spent past a limit because something failed: when a limit is set and the journal
 cannot count (it cannot be written), nothing is sent. A task Wiro started is never reported as a
@@ -16,7 +15,6 @@ lost leaves its claim in doubt, which the next identical call settles with Wiro'
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Mapping
@@ -30,19 +28,8 @@ from ..catalog import ModelSpec
 from ..errors import CallFailed, WiroError, WiroMCPError
 from ..journal.access import Journal
 from ..journal.memory import TaskMemory
-from ..journal.records import (
-    Claimed,
-    Entry,
-    InDoubt,
-    Joined,
-    JournalError,
-    Look,
-    OverBudget,
-    RunRecord,
-    Spend,
-    Waiting,
-)
-from ..money.bills import LEARN_SECONDS, work_of
+from ..journal.records import Claimed, Entry, InDoubt, Joined, JournalError, Look, OverBudget, RunRecord, Spend, Waiting
+from ..money.bills import LEARN_SECONDS
 from ..money.estimate import Estimate, Pricing, estimate
 from ..money.limits import (
     Consent,
@@ -148,7 +135,7 @@ class Launcher:
             task_id = None if allow_duplicate else self.inflight.get(quote.key)
             if task_id is not None:
                 return Launched(task_id, self.memory.get(task_id).token, True, quote.estimate)
-            record = self._record(spec, inputs, files, quote)
+            record = prepared.record(quote.key)
             return await self._claim_and_run(spec, inputs, files, quote, record, consent, allow_duplicate, deadline)
 
     def _enforce(self, spec: ModelSpec, quote: Quote, consent: Consent) -> None:
@@ -157,26 +144,6 @@ class Launcher:
         if quote.question is not None and consent != "accepted":
             refusal = unconfirmed(what_it_makes(spec), quote.estimate, consent, self.limits)
             raise CallFailed(simulated(refusal, self.limits))
-
-    def _record(
-        self, spec: ModelSpec, inputs: Mapping[str, Any], files: Mapping[str, FileUpload], quote: Quote
-    ) -> RunRecord:
-        prompt = inputs.get("prompt")
-        arguments = {
-            "inputs": dict(inputs),
-            "files": {
-                name: {"name": f.filename, "sha256": hashlib.sha256(f.content).hexdigest(), "bytes": len(f.content)}
-                for name, f in files.items()
-            },
-        }
-        return RunRecord(
-            quote.key,
-            spec.model,
-            arguments,
-            prompt=prompt if isinstance(prompt, str) else None,
-            estimate=quote.estimate.usd if quote.estimate is not None else None,
-            work=work_of(spec, inputs),
-        )
 
     async def _claim_and_run(
         self,
@@ -260,7 +227,7 @@ class Launcher:
             if not exc.may_have_run:
                 await self._drop(row)
                 raise CallFailed(f"Starting {spec.model} failed: {exc}") from exc
-            return await self._lost_answer(spec, quote, row, exc, deadline)
+            return await self._lost_answer(spec, quote, record, row, exc, deadline)
         except WiroMCPError as exc:
             await self._drop(row)
             raise CallFailed(f"Starting {spec.model} failed: {exc}") from exc
@@ -288,29 +255,23 @@ class Launcher:
         return Launched(run.task_id, run.socket_token, False, quote.estimate, notes)
 
     async def _lost_answer(
-        self, spec: ModelSpec, quote: Quote, row: int | None, error: WiroError, deadline: float
+        self, spec: ModelSpec, quote: Quote, record: RunRecord, row: int | None, error: WiroError, deadline: float
     ) -> Launched:
         """The Run may have started a task whose id never came: the claim stays in doubt, and Wiro's task
         list is asked at once (a task found there is this call's, started after all)."""
         what = what_it_makes(spec)
         if row is None:
             raise CallFailed(run_answer_lost(what, error, recorded=False)) from error
-        await self.journal.doubt(row, f"Wiro's answer to its Run was lost: {error.message}")
-        entry = await self.journal.entry(row)
-        if entry is not None:
-            # Its own few seconds, past the call's budget if need be: a task found now is not lost.
-            look_until = max(deadline, anyio.current_time() + budgets.LOST_ANSWER_LOOK)
-            [finding] = await self.reconciler.settle([entry], look_until, drop_absent=False)
-            if finding.task is not None:
-                task = finding.task
-                self.memory.remember(task.id, model=spec.model, token=task.socket_token, prompt=entry.prompt)
-                self.inflight.add(quote.key, task.id)
-                note = (
-                    f"Wiro's answer to the Run was lost ({error.message}), but Wiro's task list shows the task it "
-                    f"started: {task.id}."
-                )
-                return Launched(task.id, task.socket_token, False, quote.estimate, [note])
-        raise CallFailed(run_answer_lost(what, error, recorded=True)) from error
+        task = await self.reconciler.look_for_lost(row, f"Wiro's answer to its Run was lost: {error.message}", deadline)
+        if task is None:
+            raise CallFailed(run_answer_lost(what, error, recorded=True)) from error
+        self.memory.remember(task.id, model=spec.model, token=task.socket_token, prompt=record.prompt)
+        self.inflight.add(quote.key, task.id)
+        note = (
+            f"Wiro's answer to the Run was lost ({error.message}), but Wiro's task list shows the task it started: "
+            f"{task.id}."
+        )
+        return Launched(task.id, task.socket_token, False, quote.estimate, [note])
 
     async def _drop(self, row: int | None) -> None:
         if row is not None:

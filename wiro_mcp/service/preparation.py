@@ -21,8 +21,10 @@ from typing import Any
 from ..catalog import ModelSpec
 from ..catalog.schema import validate
 from ..errors import CallFailed, InputRefused
+from ..journal.records import RunRecord
 from ..media.fetch import Fetcher
 from ..media.shapes import follow_input_shape
+from ..money.bills import work_of
 from ..money.estimate import Estimate
 from ..wiro.client import FileUpload
 from .uploads import InputFolders, take_uploads
@@ -39,6 +41,23 @@ class Prepared:
     files: Mapping[str, FileUpload]
     estimate: Estimate | None
     notes: tuple[str, ...] = ()  # for the agent (e.g. the size that follows an input picture)
+
+    def record(self, key: str) -> RunRecord:
+        """What the journal keeps of this run before it has a task (a local file by name, size and
+        digest, never its bytes)."""
+        prompt = self.inputs.get("prompt")
+        files = {
+            name: {"name": f.filename, "sha256": hashlib.sha256(f.content).hexdigest(), "bytes": len(f.content)}
+            for name, f in self.files.items()
+        }
+        return RunRecord(
+            key,
+            self.spec.model,
+            {"inputs": dict(self.inputs), "files": files},
+            prompt=prompt if isinstance(prompt, str) else None,
+            estimate=self.estimate.usd if self.estimate is not None else None,
+            work=work_of(self.spec, self.inputs),
+        )
 
 
 Estimator = Callable[[ModelSpec, Mapping[str, Any]], Awaitable[Estimate | None]]

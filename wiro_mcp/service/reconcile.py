@@ -88,6 +88,18 @@ class Reconciler:
             findings.append(finding)
         return findings
 
+    async def look_for_lost(self, row: int, why: str, deadline: float) -> Task | None:
+        """A Run whose answer was lost: its claim is kept in doubt, and Wiro's task list is asked at once,
+        for a few seconds of its own past the call's budget if need be (a task found now is not lost). A
+        task not listed yet may still come: the claim is never dropped here."""
+        await self._journal.doubt(row, why)
+        entry = await self._journal.entry(row)
+        if entry is None:
+            return None
+        look_until = max(deadline, anyio.current_time() + budgets.LOST_ANSWER_LOOK)
+        [finding] = await self.settle([entry], look_until, drop_absent=False)
+        return finding.task
+
     def _judge(self, entry: Entry, listing: _Listing, model_ids: dict[str, str], taken: set[str]) -> Finding:
         sent = entry.arguments.get("inputs")
         sent = sent if isinstance(sent, dict) else {}
