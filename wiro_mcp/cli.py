@@ -4,11 +4,9 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -60,56 +58,6 @@ def command_apart(argv: list[str]) -> list[str]:
     return out
 
 
-def _sandbox_credentials(key: str | None, secret: str | None) -> tuple[str, str | None, bool]:
-    """The given credentials if there is a key (key-only without a secret), else the fixed sandbox ones."""
-    from .sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET
-
-    if key:
-        return key, secret or None, False
-    return SANDBOX_API_KEY, SANDBOX_API_SECRET, True
-
-
-def _environ(name: str) -> str | None:
-    """A variable as Settings reads it: blank or a host's unfilled placeholder is unset."""
-    from .config import unfilled
-
-    value = os.environ.get(name, "").strip()
-    return None if not value or unfilled(value) else value
-
-
-def run_sandbox(port: int, host: str, run_seconds: float, queue_seconds: float, billing: Billing) -> None:
-    import anyio
-
-    from .sandbox import Sandbox, SandboxConfig
-
-    key, secret, fixed = _sandbox_credentials(_environ("WIRO_API_KEY"), _environ("WIRO_API_SECRET"))
-    config = SandboxConfig(
-        api_key=key,
-        api_secret=secret,
-        host=host,
-        port=port,
-        run_seconds=run_seconds,
-        queue_seconds=queue_seconds,
-        billing=billing,
-    )
-    box = Sandbox(config)
-
-    def ready(sandbox: Sandbox) -> None:
-        # The first line is the base URL, for scripts; the rest is for people.
-        out = sys.stdout
-        out.write(f"{sandbox.base_url}\n")
-        if fixed:
-            out.write(f"WIRO_API_KEY={key}\nWIRO_API_SECRET={secret}\n")
-        else:
-            out.write("using WIRO_API_KEY" + (" and WIRO_API_SECRET" if secret else " (key-only)") + "\n")
-        out.write(f"WIRO_API_BASE_URL={sandbox.base_url}\nWIRO_SOCKET_URL={sandbox.socket_url}\n")
-        out.write("Press Ctrl+C to stop.\n")
-        out.flush()
-
-    with contextlib.suppress(KeyboardInterrupt):
-        anyio.run(box.serve, ready)
-
-
 def served(args: argparse.Namespace, settings: Settings) -> Settings:
     """The settings the server runs with, and so the ones the doctor checks: the environment's, with the
     folders of `--input-dirs`, and with `--sandbox` pointed at an embedded sandbox started here (it lives
@@ -120,43 +68,10 @@ def served(args: argparse.Namespace, settings: Settings) -> Settings:
     if folders:
         settings = settings.model_copy(update={"input_dirs": os.pathsep.join(folders)})
     if args.sandbox:
-        settings = on_sandbox(settings, args.run_seconds, args.queue_seconds, args.billing)
+        from .sandbox.embedding import embedded
+
+        settings = embedded(settings, args.run_seconds, args.queue_seconds, args.billing)
     return settings
-
-
-def on_sandbox(settings: Settings, run_seconds: float, queue_seconds: float, billing: Billing) -> Settings:
-    """Start an embedded sandbox that accepts `settings`' credentials (else its fixed ones) and point
-    `settings` at it: results then say that nothing is billed."""
-    from pydantic import SecretStr
-
-    from .sandbox import Sandbox, SandboxConfig
-
-    key, secret, _ = _sandbox_credentials(
-        settings.api_key.get_secret_value() if settings.api_key else None,
-        settings.api_secret.get_secret_value() if settings.api_secret else None,
-    )
-    config = SandboxConfig(
-        api_key=key, api_secret=secret, run_seconds=run_seconds, queue_seconds=queue_seconds, billing=billing
-    )
-    box = Sandbox(config).start()
-    update: dict[str, object] = {
-        "base_url": box.base_url,
-        "socket_url": box.socket_url,
-        "api_key": SecretStr(key),
-        "api_secret": SecretStr(secret) if secret else None,
-        "sandbox": True,
-    }
-    if settings.state_dir is None:
-        # A sandbox's tasks and prices mean nothing to the next one: they stay out of the real journal.
-        import atexit
-        import shutil
-        import tempfile
-
-        folder = tempfile.mkdtemp(prefix="wiro-mcp-sandbox-")
-        atexit.register(shutil.rmtree, folder, ignore_errors=True)
-        update["state_dir"] = Path(folder)
-    logging.getLogger("wiro_mcp").info("using the embedded sandbox at %s", box.base_url)
-    return settings.model_copy(update=update)
 
 
 def run_doctor(args: argparse.Namespace) -> None:
@@ -280,7 +195,9 @@ def main(argv: list[str] | None = None) -> None:
     # One line per HTTP request is noise in a host's log; our own client logs what matters.
     logging.getLogger("httpx2").setLevel(logging.WARNING)
     if args.command == "sandbox":
-        run_sandbox(args.port, args.host, args.run_seconds, args.queue_seconds, args.billing)
+        from .sandbox.embedding import run_alone
+
+        run_alone(args.port, args.host, args.run_seconds, args.queue_seconds, args.billing)
         return
     if args.command == "doctor":
         logging.getLogger("wiro_mcp").setLevel(logging.ERROR)  # the report says it all

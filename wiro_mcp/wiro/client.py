@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import logging
 import ssl
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,14 +28,13 @@ from ..errors import (
     NotFoundError,
     RateLimitError,
     ServerError,
-    WiroConnectionError,
     WiroError,
-    WiroTimeoutError,
 )
 from ..text import redact_url
 from . import protocol
 from .answers import RunResponse, Task, TaskListResponse, TaskRef, ToolDetailResponse, ToolInfo
-from .parsing import M, parse_answer
+from .exchange import NotSent, send_once
+from .parsing import M
 from .retries import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -220,10 +218,19 @@ class WiroClient:
         while True:
             retry_after: float | None = None
             try:
-                return await self._send_once(
-                    path, model, json=json, data=data, files=files, timeout=timeout, deadline=deadline
+                return await send_once(
+                    self.http,
+                    path,
+                    model,
+                    headers=self.auth_headers(),
+                    json=json,
+                    data=data,
+                    files=files,
+                    timeout=timeout or self._timeout,
+                    deadline=deadline,
+                    where=redact_url(self.base_url),
                 )
-            except _NotSent as exc:
+            except NotSent as exc:
                 # The request never left this machine: safe to retry even a run.
                 error: WiroError = exc.error
             except WiroError as exc:
@@ -242,72 +249,6 @@ class WiroClient:
             log.info("retrying %s in %.2fs after: %s", path, wait, error.message)
             await anyio.sleep(wait)
             attempt += 1
-
-    async def _send_once(
-        self,
-        path: str,
-        model: type[M],
-        *,
-        json: Any,
-        data: Mapping[str, str] | None,
-        files: Mapping[str, tuple[str, bytes, str]] | None,
-        timeout: httpx2.Timeout | None,
-        deadline: float | None,
-    ) -> M:
-        headers = self.auth_headers()
-        limit, left = _within(timeout or self._timeout, deadline)
-        started = time.perf_counter()
-        try:
-            # With a deadline, a cancel scope bounds the whole exchange (httpx's timeouts are per read
-            # and per write, so a trickling answer could outlive them).
-            with anyio.fail_after(left):
-                response = await self.http.post(path, json=json, data=data, files=files, headers=headers, timeout=limit)
-        except (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout) as exc:
-            raise _NotSent(
-                WiroConnectionError(f"Could not connect to Wiro at {redact_url(self.base_url)}: {type(exc).__name__}")
-            ) from exc
-        except (httpx2.TimeoutException, TimeoutError) as exc:
-            raise _maybe_sent(
-                WiroTimeoutError(f"Wiro did not answer {path} in time ({type(exc).__name__})"), path
-            ) from exc
-        except httpx2.TransportError as exc:
-            raise _maybe_sent(
-                WiroConnectionError(f"The connection to Wiro broke during {path} ({type(exc).__name__})"), path
-            ) from exc
-        log.debug("POST %s -> %s in %.0f ms", path, response.status_code, (time.perf_counter() - started) * 1e3)
-        return parse_answer(response, model)
-
-
-def _within(timeout: httpx2.Timeout, deadline: float | None) -> tuple[httpx2.Timeout, float | None]:
-    """`timeout` shrunk so that no part of the request outlives `deadline`, and the seconds left."""
-    if deadline is None:
-        return timeout, None
-    left = deadline - anyio.current_time()
-    if left <= 0:
-        raise _NotSent(WiroTimeoutError("no time was left to ask Wiro", hint="The wait budget ran out first."))
-
-    def cap(value: float | None) -> float:
-        return left if value is None else min(value, left)
-
-    shrunk = httpx2.Timeout(
-        connect=cap(timeout.connect), read=cap(timeout.read), write=cap(timeout.write), pool=cap(timeout.pool)
-    )
-    return shrunk, left
-
-
-class _NotSent(Exception):
-    def __init__(self, error: WiroError) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-def _maybe_sent(error: WiroError, path: str) -> WiroError:
-    """An error after the request may have left: for a Run, a billed task may exist."""
-    if path.startswith("/Run/"):
-        error.hint, error.may_have_run = RUN_MAY_EXIST, True
-    else:
-        error.hint = "Try again in a moment."
-    return error
 
 
 def _owner_slug(model: str) -> dict[str, str]:

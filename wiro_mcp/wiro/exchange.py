@@ -1,0 +1,85 @@
+"""One exchange with Wiro: a POST within its deadline (the timeouts shrunk to the time left, and a cancel
+scope around the whole of it), and what went wrong as a WiroError that says whether the request may
+have reached Wiro. Retrying is the client's (client.py); parsing the answer is parsing.py's."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import anyio
+import httpx2
+
+from ..errors import RUN_MAY_EXIST, WiroConnectionError, WiroError, WiroTimeoutError
+from .parsing import M, parse_answer
+
+log = logging.getLogger(__name__)
+
+
+class NotSent(Exception):
+    """The request never left this machine: safe to try again, even a Run."""
+
+    def __init__(self, error: WiroError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+async def send_once(
+    http: httpx2.AsyncClient,
+    path: str,
+    model: type[M],
+    *,
+    headers: Mapping[str, str],
+    json: Any,
+    data: Mapping[str, str] | None,
+    files: Mapping[str, tuple[str, bytes, str]] | None,
+    timeout: httpx2.Timeout,
+    deadline: float | None,
+    where: str,
+) -> M:
+    """POST `path` once and parse the answer into `model`; NotSent when nothing left this machine."""
+    limit, left = _within(timeout, deadline)
+    started = time.perf_counter()
+    try:
+        # With a deadline, a cancel scope bounds the whole exchange (httpx's timeouts are per read and
+        # per write, so a trickling answer could outlive them).
+        with anyio.fail_after(left):
+            response = await http.post(path, json=json, data=data, files=files, headers=dict(headers), timeout=limit)
+    except (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout) as exc:
+        raise NotSent(WiroConnectionError(f"Could not connect to Wiro at {where}: {type(exc).__name__}")) from exc
+    except (httpx2.TimeoutException, TimeoutError) as exc:
+        raise _maybe_sent(WiroTimeoutError(f"Wiro did not answer {path} in time ({type(exc).__name__})"), path) from exc
+    except httpx2.TransportError as exc:
+        raise _maybe_sent(
+            WiroConnectionError(f"The connection to Wiro broke during {path} ({type(exc).__name__})"), path
+        ) from exc
+    log.debug("POST %s -> %s in %.0f ms", path, response.status_code, (time.perf_counter() - started) * 1e3)
+    return parse_answer(response, model)
+
+
+def _within(timeout: httpx2.Timeout, deadline: float | None) -> tuple[httpx2.Timeout, float | None]:
+    """`timeout` shrunk so that no part of the request outlives `deadline`, and the seconds left."""
+    if deadline is None:
+        return timeout, None
+    left = deadline - anyio.current_time()
+    if left <= 0:
+        raise NotSent(WiroTimeoutError("no time was left to ask Wiro", hint="The wait budget ran out first."))
+
+    def cap(value: float | None) -> float:
+        return left if value is None else min(value, left)
+
+    shrunk = httpx2.Timeout(
+        connect=cap(timeout.connect), read=cap(timeout.read), write=cap(timeout.write), pool=cap(timeout.pool)
+    )
+    return shrunk, left
+
+
+def _maybe_sent(error: WiroError, path: str) -> WiroError:
+    """An error after the request may have left: for a Run, a billed task may exist."""
+    if path.startswith("/Run/"):
+        error.hint, error.may_have_run = RUN_MAY_EXIST, True
+    else:
+        error.hint = "Try again in a moment."
+    return error
