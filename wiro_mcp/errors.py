@@ -11,8 +11,6 @@ Messages never contain credentials.
 
 from __future__ import annotations
 
-from .wiro import protocol
-
 BODY_EXCERPT = 300
 
 # When a Run's answer was lost or unreadable, the task may exist and be billed: never invite a second run.
@@ -144,24 +142,6 @@ class WiroConnectionError(WiroError):
 class WiroTimeoutError(WiroError):
     hint = "Wiro did not answer in time; try again in a moment."
     transient = True
-
-
-def error_from_codes(code: int | None, message: str, status_code: int | None, body: str | None = None) -> WiroAPIError:
-    """Build the right error for a `result: false` answer or an HTTP error status."""
-    kind: type[WiroAPIError]
-    if status_code in (401, 403) or code in (protocol.CODE_AUTH, protocol.CODE_BEARER):
-        kind = AuthenticationError
-    elif code == protocol.CODE_INSUFFICIENT_BALANCE:
-        kind = InsufficientBalanceError
-    elif code == protocol.CODE_CONCURRENCY_LIMIT:
-        kind = ConcurrencyLimitError
-    elif status_code == 404 or code == protocol.CODE_NOT_FOUND:
-        kind = NotFoundError
-    elif status_code is not None and status_code >= 500:
-        kind = ServerError
-    else:
-        kind = InvalidRequestError
-    return kind(message, code=code, status_code=status_code, body=body)
 
 
 # -- this machine's side ----------------------------------------------------------------------

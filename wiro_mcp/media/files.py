@@ -1,5 +1,5 @@
 """Output files: image type sniffing, and saving without ever leaving the folder (downloading them
-is egress.py's).
+is fetch.py's).
 
 Nothing here knows MCP.
 """

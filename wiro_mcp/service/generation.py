@@ -1,16 +1,10 @@
-"""The rules of wiro-mcp, with no MCP in them.
+"""The service: the one object the adapter talks to, with no MCP in it.
 
-`Generation` starts a task or joins the identical one in flight, waits for it within a hard
-budget, stops a task whichever way Wiro allows, and delivers what came out. Callers (the MCP
-adapter, the tests) pass plain arguments, a progress callback, and two small callables: which
-folders local inputs may come from, and whether a cancellation was the person pressing stop.
-
-Budgets (whatever Wiro does):
-- a wait returns by `wait_seconds` + the follower's grace (0.75 s), with the freshest snapshot;
-- previews then get what is left of `wait_seconds` + 1 s, but at least `budgets.DELIVERY_FLOOR`;
-- a Run gets at least `budgets.RUN_FLOOR` (a Run cut short leaves a task in doubt);
-- stopping a task takes at most `budgets.STOP_BUDGET`, reading one for a resource `budgets.READ_BUDGET`, and so does
-  the first answer of a plain get (no wait): one slow Task/Detail must not fail it.
+`Generation` wires the parts together and offers each tool's call: generate (prepare, start or join,
+wait, deliver), get and read a task, stop one, list them, and the resources' views. Callers (the MCP
+adapter, the tests) pass plain arguments, a progress callback, and two small callables: which folders
+local inputs may come from, and whether a cancellation was the person pressing stop. How a call's
+time is spent is budgets.py's to say.
 """
 
 from __future__ import annotations

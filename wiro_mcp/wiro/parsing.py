@@ -20,8 +20,20 @@ from typing import Any, TypeVar
 import httpx2
 from pydantic import ValidationError
 
-from ..errors import InvalidResponseError, RateLimitError, WiroError, error_from_codes
+from ..errors import (
+    AuthenticationError,
+    ConcurrencyLimitError,
+    InsufficientBalanceError,
+    InvalidRequestError,
+    InvalidResponseError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    WiroAPIError,
+    WiroError,
+)
 from ..text import clip_text
+from . import protocol
 from .answers import Envelope
 
 M = TypeVar("M", bound=Envelope)
@@ -127,3 +139,21 @@ _SPACE = re.compile(r"\s+")
 def _snippet(text: str, limit: int = 160) -> str:
     flat = _SPACE.sub(" ", _TAGS.sub(" ", text[: limit * 20])).strip()
     return flat[:limit] + ("…" if len(flat) > limit else "")
+
+
+def error_from_codes(code: int | None, message: str, status_code: int | None, body: str | None = None) -> WiroAPIError:
+    """Build the right error for a `result: false` answer or an HTTP error status."""
+    kind: type[WiroAPIError]
+    if status_code in (401, 403) or code in (protocol.CODE_AUTH, protocol.CODE_BEARER):
+        kind = AuthenticationError
+    elif code == protocol.CODE_INSUFFICIENT_BALANCE:
+        kind = InsufficientBalanceError
+    elif code == protocol.CODE_CONCURRENCY_LIMIT:
+        kind = ConcurrencyLimitError
+    elif status_code == 404 or code == protocol.CODE_NOT_FOUND:
+        kind = NotFoundError
+    elif status_code is not None and status_code >= 500:
+        kind = ServerError
+    else:
+        kind = InvalidRequestError
+    return kind(message, code=code, status_code=status_code, body=body)
