@@ -16,7 +16,7 @@ from .. import budgets
 from ..errors import DownloadError
 from ..text import clip_text, redact_url
 from .caches import BoundedCache
-from .egress import MAX_REDIRECTS, CheckedTransport, OutputPolicy
+from .egress import MAX_REDIRECTS, OutputPolicy
 from .files import Downloaded, sniff_image_type
 
 DOWNLOAD_MAX_BYTES = 64 * 1024 * 1024
@@ -43,6 +43,8 @@ class Fetcher:
     @property
     def http(self) -> httpx2.AsyncClient:
         if self._http is None:
+            from .transport import CheckedTransport  # httpcore's pool: loaded on the first download
+
             self._http = httpx2.AsyncClient(
                 transport=self._transport or CheckedTransport(self.policy),
                 follow_redirects=False,
