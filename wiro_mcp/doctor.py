@@ -113,8 +113,8 @@ def mode(settings: Settings) -> Check:
 async def credentials(settings: Settings) -> Check:
     from .errors import AuthenticationError, NotFoundError, WiroError
     from .text import redact_url
-    from .wiro.answers import TaskRef
     from .wiro.client import WiroClient
+    from .wiro.refs import TaskRef
 
     where = redact_url(settings.base_url)
     async with WiroClient.from_settings(settings) as client:

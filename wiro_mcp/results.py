@@ -1,4 +1,5 @@
-"""What the task tools report: `TaskResult` (the structured content) and the shapes inside it.
+"""What the tools report: `TaskResult` (the task tools' structured content) and the shapes inside it,
+`TaskListing` (list_tasks'), `PanoramaView` (view_panorama's), and the words a call is made with.
 
 `TaskResult` is the declared output schema of every task tool, so an agent or a script can rely on
 its fields. Only the shapes live here (every layer that fills a result in imports them); building one
@@ -37,6 +38,12 @@ class NextAction(BaseModel):
     arguments: dict[str, Any] = Field(description="the arguments to call it with")
     why: str
 
+
+# How a result's preview is wanted: a panorama's sheet of views, the flat picture, or none.
+PreviewKind = Literal["views", "flat", "none"]
+# The person's answer to a confirmation question (None: not asked).
+Consent = Literal["accepted", "declined", "cancelled", "unavailable"] | None
+ListedState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
 # The status of a task that was started but whose state Wiro has not told us yet.
 UNREAD_STATUS = "unknown"
@@ -88,3 +95,23 @@ class PanoramaView(BaseModel):
     fov: float = Field(description="horizontal field of view, degrees")
     width: int
     height: int
+
+
+class TaskLine(BaseModel):
+    task_id: str
+    model: str | None = Field(default=None, description="owner/slug, when known")
+    state: str
+    status: str | None = Field(default=None, description="Wiro's raw status, when Wiro listed the task")
+    created: str | None = Field(default=None, description="when it was started (UTC, ISO 8601)")
+    cost_usd: float | None = Field(default=None, description="what Wiro billed, once known")
+    estimated_cost_usd: float | None = None
+    prompt: str | None = Field(default=None, description="the prompt's first words")
+    source: Literal["journal", "wiro", "both"]
+
+
+class TaskListing(BaseModel):
+    """list_tasks' structured content."""
+
+    tasks: list[TaskLine]
+    wiro: str = Field(description="whether Wiro's Task/List answered (else the journal alone answers)")
+    journal: str = Field(description="where the journal is, or why it is not used")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import anyio
 from mcp.server.apps import client_supports_apps
@@ -16,15 +16,16 @@ from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import BeforeValidator, Field
 
 from ..errors import WiroMCPError
-from ..media.delivery import Outcome, PreviewKind
-from ..results import TaskResult
-from ..service.generation import Generation
-from ..service.uploads import roots_from_uris
-from ..tracking.progress import Update
-from ..wiro.answers import number_as_text
+from ..results import PreviewKind, TaskResult
+from ..wiro.refs import number_as_text
 from . import sdk_gaps
 from .rendering import tool_result
 from .state import ServerState
+
+if TYPE_CHECKING:  # the service stack is imported when the first call starts it
+    from ..media.delivery import Outcome
+    from ..service.generation import Generation
+    from ..tracking.progress import Update
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ async def call_service(
     renders MCP Apps also gets what the 360° viewer needs; any other host gets the plain result."""
     state = state_of(ctx)
     try:
-        outcome = await call(state.service)
+        outcome = await call(await state.service())
     except WiroMCPError as exc:
         raise ToolError(str(exc)) from exc
     return tool_result(outcome, viewer=client_supports_apps(ctx), sandbox=state.settings.sandbox)
@@ -93,6 +94,8 @@ async def input_folders(ctx: Context[ServerState, Any]) -> list[Path]:
     capabilities = ctx.client_capabilities
     if capabilities is None or capabilities.roots is None:
         return []
+    from ..service.uploads import roots_from_uris
+
     try:
         with anyio.fail_after(5):
             return roots_from_uris(await sdk_gaps.list_roots(ctx))

@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 
 from ..catalog import ModelSpec
 from ..catalog.schema import REQUIRED, field_for
-from ..money.limits import Consent
+from ..results import Consent
 from .calls import (
     AllowDuplicate,
     Preview,
@@ -70,7 +70,7 @@ def confirmer(spec: ModelSpec) -> Callable[..., Awaitable[Elicit[Confirm] | None
     ) -> Elicit[Confirm] | None:
         if not can_elicit(ctx):
             return None
-        service = state_of(ctx).service
+        service = await state_of(ctx).service()
         given = {k: v for k, v in arguments.items() if v is not None}
         try:
             quote = await service.quote(

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from mcp_types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 
 from ..catalog import spec_of
-from ..media.delivery import Outcome
-from ..media.previews import Preview
 from ..results import PanoramaView
 from ..service.reports import money, summary
+
+if TYPE_CHECKING:
+    from ..media.delivery import Outcome
+    from ..media.previews import Preview
 
 # Where a result tells the 360° viewer what it needs (only hosts that render MCP Apps get it).
 VIEWER_META = "wiro-mcp/viewer"

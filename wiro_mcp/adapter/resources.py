@@ -27,7 +27,7 @@ def register_resources(server: MCPServer[Any], live: Callable[[], ServerState]) 
         mime_type="application/json",
     )
     async def models() -> str:
-        return json.dumps(await live().service.models_view(), indent=1)
+        return json.dumps(await (await live().service()).models_view(), indent=1)
 
     @server.resource(
         "wiro://spending",
@@ -41,7 +41,7 @@ def register_resources(server: MCPServer[Any], live: Callable[[], ServerState]) 
     )
     async def spending() -> str:
         try:
-            return json.dumps(await live().service.spending_view(), indent=1)
+            return json.dumps(await (await live().service()).spending_view(), indent=1)
         except WiroMCPError as exc:  # JournalError
             raise ResourceError(f"The spend cannot be read: {exc}") from exc
 
@@ -54,7 +54,7 @@ def register_resources(server: MCPServer[Any], live: Callable[[], ServerState]) 
     )
     async def task(task_id: str, ctx: Context[ServerState, Any]) -> str:
         try:
-            result = await ctx.request_context.lifespan_context.service.read(task_id)
+            result = await (await ctx.request_context.lifespan_context.service()).read(task_id)
         except WiroMCPError as exc:
             raise ResourceError(str(exc)) from exc
         return result.model_dump_json(indent=1, exclude_none=True)
@@ -73,7 +73,7 @@ def register_resources(server: MCPServer[Any], live: Callable[[], ServerState]) 
     )
     async def output(task_id: str, name: str, ctx: Context[ServerState, Any]) -> bytes:
         try:
-            return await ctx.request_context.lifespan_context.service.outputs.file(task_id, name)
+            return await (await ctx.request_context.lifespan_context.service()).outputs.file(task_id, name)
         except WiroMCPError as exc:
             raise ResourceError(str(exc)) from exc
 
@@ -90,7 +90,7 @@ def register_resources(server: MCPServer[Any], live: Callable[[], ServerState]) 
     )
     async def rendition(task_id: str, name: str, ctx: Context[ServerState, Any]) -> bytes:
         try:
-            return await ctx.request_context.lifespan_context.service.outputs.rendition(task_id, name)
+            return await (await ctx.request_context.lifespan_context.service()).outputs.rendition(task_id, name)
         except WiroMCPError as exc:
             raise ResourceError(str(exc)) from exc
 

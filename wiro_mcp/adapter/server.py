@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
-import httpx2
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
@@ -23,15 +22,17 @@ from ..catalog.schema import compact, describe_errors
 from ..config import Settings
 from ..journal.memory import TaskMemory
 from ..media.files import sniff_image_type
-from ..service.generation import Generation
 from ..text import shown
-from ..wiro.client import WiroClient
-from ..wiro.task_socket import TaskSocket
 from . import sdk_gaps
 from .resources import register_completions, register_resources
 from .state import ServerState
 from .tools import built_tools, registrations
 from .viewer import viewer_app
+
+if TYPE_CHECKING:  # what only a call needs is imported when the first call starts the service
+    import httpx2
+
+    from ..service.generation import Generation
 
 INSTRUCTIONS = """\
 Generate media with Wiro; every run is billed per GPU second (failed runs are free).
@@ -66,7 +67,7 @@ class WiroMCPServer(MCPServer[ServerState]):
 
     async def list_tools(self) -> list[MCPTool]:
         # Tools are fixed once the server is built, so the compact listing is made once. The viewer's
-        # tools (generate_panorama, get_task) come first, as they always have, though installed last.
+        # tools (generate_panorama, get_task) come first, as they always have.
         if self._listed is None:
             tools = sorted(registrations(), key=lambda tool: not tool.viewer)
             order = [tool.options.get("name", tool.fn.__name__) for tool in tools]
@@ -121,7 +122,11 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
     live: dict[str, ServerState] = {}  # the running server's state, for what the SDK gives no Context
 
     @asynccontextmanager
-    async def lifespan(_: MCPServer[ServerState]) -> AsyncIterator[ServerState]:
+    async def open_service() -> AsyncIterator[Generation]:
+        from ..service.generation import Generation
+        from ..wiro.client import WiroClient
+        from ..wiro.task_socket import TaskSocket
+
         client = WiroClient.from_settings(settings, transport=transport)
         socket = TaskSocket(settings.socket_url, http=lambda: client.http) if settings.push else None
         service = Generation(settings, client, socket=socket, memory=memory)
@@ -130,11 +135,18 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
                 if socket is not None:
                     # Connects only when a task is first followed; until then it costs nothing.
                     group.start_soon(socket.serve)
-                live["state"] = ServerState(settings=settings, service=service)
-                yield live["state"]
+                yield service
                 group.cancel_scope.cancel()
         finally:
             await client.aclose()
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[ServerState]) -> AsyncIterator[ServerState]:
+        # The service starts on the first call that needs it (ServerState.service), in this task group.
+        async with anyio.create_task_group() as group:
+            live["state"] = ServerState(settings, group, open_service)
+            yield live["state"]
+            group.cancel_scope.cancel()
 
     server = WiroMCPServer(
         "wiro-mcp",
@@ -143,7 +155,7 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
         version=__version__,
         lifespan=lifespan,
         tools=list(built_tools()),
-        extensions=[viewer_app([tool for tool in registrations() if tool.viewer])],
+        extensions=[viewer_app()],
     )
     register_resources(server, lambda: live["state"])
     register_completions(server, memory)

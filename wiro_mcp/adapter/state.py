@@ -1,30 +1,65 @@
-"""What lives as long as the server, handed to every tool call: settings, the service, and the
-client's log level."""
+"""What lives as long as the server, handed to every tool call: settings, the service (started on the
+first call that needs it), and the client's log level."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any
 
+import anyio
+from anyio.abc import TaskGroup, TaskStatus
 from mcp.server.mcpserver import Context
 from mcp_types import LoggingLevel
 
 from ..config import Settings
-from ..service.generation import Generation
 from . import sdk_gaps
+
+if TYPE_CHECKING:  # the service stack is imported when it starts, not when tools/list is answered
+    from ..service.generation import Generation
 
 _LEVELS: tuple[LoggingLevel, ...] = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
 
 
-@dataclass
 class ServerState:
-    """What lives as long as the server: settings, the service, and the client's log level."""
+    """What lives as long as the server: settings, the service, and the client's log level.
 
-    settings: Settings
-    service: Generation
-    # Set by logging/setLevel. One per server: exact over stdio (one client); over HTTP the last
-    # client to set it wins, which only changes how chatty the log messages are.
-    client_log_level: LoggingLevel = "info"
+    The service (the Wiro client, the journal, the downloads) starts on the first call that needs it,
+    inside the server's lifespan, which stops it: a host that only lists the tools never pays for it.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        group: TaskGroup,
+        open_service: Callable[[], AbstractAsyncContextManager[Generation]],
+    ) -> None:
+        self.settings = settings
+        # Set by logging/setLevel. One per server: exact over stdio (one client); over HTTP the last
+        # client to set it wins, which only changes how chatty the log messages are.
+        self.client_log_level: LoggingLevel = "info"
+        self._group = group
+        self._open_service = open_service
+        self._service: Generation | None = None
+        self._starting = anyio.Lock()
+
+    @property
+    def started(self) -> Generation | None:
+        """The service, if a call has started it."""
+        return self._service
+
+    async def service(self) -> Generation:
+        """The running service, started here the first time (concurrent first calls start one)."""
+        if self._service is None:
+            async with self._starting:
+                if self._service is None:
+                    self._service = await self._group.start(self._serve)
+        return self._service
+
+    async def _serve(self, *, task_status: TaskStatus[Generation]) -> None:
+        async with self._open_service() as service:
+            task_status.started(service)
+            await anyio.sleep_forever()
 
     async def client_log(self, ctx: Context[Any, Any], level: LoggingLevel, message: str) -> None:
         """A log message to the client, at or above the level it asked for; never fails the call."""

@@ -7,22 +7,24 @@ The generate tools are built from the catalog specs (generate_tools.py); the tas
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args, get_origin
 
 from mcp.server.apps import client_supports_apps
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
+from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
 from mcp_types import CallToolResult, TextContent
-from pydantic import BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from ..catalog import load_catalog
 from ..errors import WiroMCPError
-from ..results import PanoramaView
-from ..service.listing import State, TaskListing, listing_text
-from ..wiro.answers import TaskRef, number_as_text
+from ..results import ListedState, PanoramaView, TaskListing
+from ..service.reports import listing_text
+from ..wiro.refs import TaskRef, number_as_text
 from .calls import (
     CREATES,
     LOOKS,
@@ -41,6 +43,7 @@ from .calls import (
 from .generate_tools import generate_tool
 from .rendering import view_result
 from .state import ServerState
+from .viewer import VIEWER_META
 
 # list_tasks' model filter: the models this server runs (an enum in the schema).
 if TYPE_CHECKING:
@@ -83,9 +86,8 @@ async def view_panorama(
     name: Annotated[str | None, Field(description="the output, when the task has several")] = None,
 ) -> Annotated[CallToolResult, PanoramaView]:
     try:
-        view, shot = await state_of(ctx).service.outputs.look(
-            task_id, output=name, yaw=yaw, pitch=pitch, fov=fov, size=size
-        )
+        service = await state_of(ctx).service()
+        view, shot = await service.outputs.look(task_id, output=name, yaw=yaw, pitch=pitch, fov=fov, size=size)
     except WiroMCPError as exc:
         raise ToolError(str(exc)) from exc
     return view_result(view, shot)
@@ -109,11 +111,12 @@ async def cancel_task(
 async def list_tasks(
     ctx: Context[ServerState, Any],
     model: Annotated[ModelName | None, Field(description="only this model's tasks")] = None,
-    state: Annotated[State | None, Field(description="only tasks in this state")] = None,
+    state: Annotated[ListedState | None, Field(description="only tasks in this state")] = None,
     limit: Annotated[int, Field(ge=1, le=50, description="how many, newest first")] = 10,
 ) -> Annotated[CallToolResult, TaskListing]:
     try:
-        listing = await state_of(ctx).service.listing.recent(model=model, state=state, limit=limit)
+        service = await state_of(ctx).service()
+        listing = await service.listing.recent(model=model, state=state, limit=limit)
     except WiroMCPError as exc:
         raise ToolError(str(exc)) from exc
     said = listing_text(listing)
@@ -127,7 +130,7 @@ async def list_tasks(
 
 @dataclass(frozen=True)
 class Registration:
-    """One tool as MCPServer.add_tool takes it; `viewer` tools carry the 360° viewer (MCP Apps)."""
+    """One tool as MCPServer.add_tool takes it; `viewer` tools show their results in the 360° viewer (MCP Apps)."""
 
     fn: Callable[..., Awaitable[CallToolResult]]
     options: dict[str, Any]
@@ -208,6 +211,33 @@ def registrations() -> tuple[Registration, ...]:
 
 @functools.cache
 def built_tools() -> tuple[Tool, ...]:
-    """The tools the viewer does not carry, built once per process: building one derives its argument
-    model and its input and output schemas (~25 ms each), and none of it depends on the server."""
-    return tuple(Tool.from_function(tool.fn, **tool.options) for tool in registrations() if not tool.viewer)
+    """Every tool, built once per process (none of it depends on the server); the viewer's carry its `_meta`.
+
+    Building a tool derives its argument model and schema, and its output schema from the shape in its
+    return annotation (`Annotated[CallToolResult, Shape]`). The five task tools share TaskResult: its
+    schema is made once here and given to each (FuncMetadata reads those fields live), instead of
+    once per tool, which was a fifth of the start-up time before tools/list.
+    """
+    schemas: dict[Any, dict[str, Any]] = {}
+    tools = []
+    for registration in registrations():
+        options = {**registration.options, "structured_output": False}
+        if registration.viewer:
+            options["meta"] = VIEWER_META
+        tool = Tool.from_function(registration.fn, **options)
+        shape = structured_shape(registration.fn)
+        if shape not in schemas:
+            schemas[shape] = FuncMetadata(arg_model=tool.fn_metadata.arg_model, output_model=shape).output_schema or {}
+        tool.fn_metadata.output_model = shape
+        tool.fn_metadata.output_schema = schemas[shape]
+        tools.append(tool)
+    return tuple(tools)
+
+
+def structured_shape(fn: Callable[..., Any]) -> Any:
+    """The model a tool's structured content follows: `Shape` in its `Annotated[CallToolResult, Shape]`."""
+    returns = inspect.signature(fn, eval_str=True).return_annotation
+    shape = get_args(returns)[1] if get_origin(returns) is Annotated else None
+    if not (isinstance(shape, type) and issubclass(shape, BaseModel)):
+        raise TypeError(f"{fn.__name__} must return Annotated[CallToolResult, <a pydantic model>]")
+    return shape

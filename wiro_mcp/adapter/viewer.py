@@ -1,17 +1,22 @@
 """The 360° viewer as an MCP App: the ui:// resource (served as text/html;profile=mcp-app through the
-SDK's Apps extension), bound to the tools whose results it shows."""
+SDK's Apps extension), and the `_meta` that binds a tool's results to it."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from mcp.server.apps import Apps, ResourceCsp
 
 from ..viewer import VIEWER_URI, viewer_html
-from .tools import Registration
+
+# What Apps.tool(resource_uri=VIEWER_URI) stamps on a tool, and the older flat key some hosts still read.
+# The tools carrying it are built with the others (adapter/tools.py built_tools), so that they share the
+# task result's output schema instead of each deriving it again through Apps.tool.
+VIEWER_META: dict[str, Any] = {"ui": {"resourceUri": VIEWER_URI}, "ui/resourceUri": VIEWER_URI}
 
 
-def viewer_app(tools: list[Registration]) -> Apps:
-    """An Apps extension serving the viewer and carrying `tools` (both `_meta.ui.resourceUri` and the
-    older flat `ui/resourceUri` that some hosts still read)."""
+def viewer_app() -> Apps:
+    """The Apps extension serving the viewer."""
     apps = Apps()
     apps.add_html_resource(
         VIEWER_URI,
@@ -23,6 +28,4 @@ def viewer_app(tools: list[Registration]) -> Apps:
         csp=ResourceCsp(),
         prefers_border=False,
     )
-    for tool in tools:
-        apps.tool(resource_uri=VIEWER_URI, meta={"ui/resourceUri": VIEWER_URI}, **tool.options)(tool.fn)
     return apps

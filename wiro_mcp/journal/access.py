@@ -21,7 +21,8 @@ import anyio
 import anyio.to_thread
 
 from .. import budgets
-from ..wiro.answers import Task, TaskRef
+from ..wiro.answers import Task
+from ..wiro.refs import TaskRef
 from .memory import TaskMemory
 from .records import Bill, Claim, CostCheck, Entry, Joined, JournalError, Look, Note, RunRecord, Spend, Waiting
 from .store import JournalStore

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
-from ..wiro.answers import TaskRef
+from ..wiro.refs import TaskRef
 
 
 @dataclass(frozen=True)

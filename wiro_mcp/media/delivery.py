@@ -13,14 +13,14 @@ import functools
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
 
 from .. import budgets
 from ..errors import OutputFileError
-from ..results import OutputInfo, TaskResult
+from ..results import OutputInfo, PreviewKind, TaskResult
 from ..text import shown
 from .caches import BoundedCache
 from .fetch import Fetcher
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
 # What preview an agent gets: for a panorama the sheet of views (or the flat picture); for an image,
 # either means the image.
-PreviewKind = Literal["views", "flat", "none"]
 SHEET_NOTE = (
     "The preview is a sheet of true perspective views: FRONT, RIGHT, BACK, LEFT (yaw 0, 90, 180, -90) "
     "on top, then UP, DOWN and the whole panorama; view_panorama looks in any direction."

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from ..config import Settings
 from ..errors import WiroError
 from ..journal.access import JournalStatus
 from ..journal.records import Spend
+from ..results import Consent
 from .estimate import Estimate, usd_text
 
 # What became of asking the person: None when nobody asked.
-Consent = Literal["accepted", "declined", "cancelled", "unavailable"] | None
 NOTHING_SENT = "Nothing was sent to Wiro and nothing was billed."
 
 

@@ -23,20 +23,21 @@ from ..config import Settings
 from ..errors import CallFailed, WiroMCPError
 from ..journal.access import Journal
 from ..journal.memory import TaskMemory
-from ..media.delivery import Delivery, Outcome, PreviewKind
+from ..media.delivery import Delivery, Outcome
 from ..media.egress import OutputPolicy
 from ..media.fetch import Fetcher
 from ..media.reading import OutputReader
 from ..money import estimate, limits
 from ..money.bills import counted_cost
-from ..money.limits import Consent, Limits
+from ..money.limits import Limits
 from ..money.price_book import PriceBook
-from ..results import TaskResult
+from ..results import Consent, PreviewKind, TaskResult
 from ..tracking.progress import OnUpdate
 from ..tracking.registry import Followers
 from ..tracking.schedule import PollPolicy
-from ..wiro.answers import Task, TaskRef
+from ..wiro.answers import Task
 from ..wiro.client import WiroClient
+from ..wiro.refs import TaskRef
 from ..wiro.task_socket import TaskSocket
 from .launch import Launcher, Quote
 from .listing import Lister

@@ -31,20 +31,12 @@ from ..journal.memory import TaskMemory
 from ..journal.records import Claimed, Entry, InDoubt, Joined, JournalError, Look, OverBudget, RunRecord, Spend, Waiting
 from ..money.bills import LEARN_SECONDS
 from ..money.estimate import Estimate, Pricing, estimate
-from ..money.limits import (
-    Consent,
-    Limits,
-    in_doubt,
-    judge,
-    over_budget,
-    run_answer_lost,
-    simulated,
-    unconfirmed,
-    uncounted,
-)
+from ..money.limits import Limits, in_doubt, judge, over_budget, run_answer_lost, simulated, unconfirmed, uncounted
 from ..money.price_book import PriceBook
-from ..wiro.answers import RunResponse, TaskRef
+from ..results import Consent
+from ..wiro.answers import RunResponse
 from ..wiro.client import FileUpload, WiroClient
+from ..wiro.refs import TaskRef
 from .inflight import InFlight, call_key
 from .preparation import Prepared
 from .reconcile import Reconciler

@@ -10,19 +10,15 @@ in an unknown shape, the journal alone answers, and the result says so.
 from __future__ import annotations
 
 import logging
-import time
 from datetime import UTC, datetime
-from typing import Literal
 
 import anyio
-from pydantic import BaseModel, Field
 
 from .. import budgets
 from ..errors import WiroMCPError
 from ..journal.access import Journal
 from ..journal.records import Entry, JournalError
-from ..money.estimate import usd_text
-from ..text import printable, shown
+from ..results import ListedState, TaskLine, TaskListing
 from ..wiro.answers import Task
 from ..wiro.client import WiroClient
 
@@ -30,35 +26,13 @@ log = logging.getLogger(__name__)
 
 PROMPT_WORDS = 80
 
-State = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-
-
-class TaskLine(BaseModel):
-    task_id: str
-    model: str | None = Field(default=None, description="owner/slug, when known")
-    state: str
-    status: str | None = Field(default=None, description="Wiro's raw status, when Wiro listed the task")
-    created: str | None = Field(default=None, description="when it was started (UTC, ISO 8601)")
-    cost_usd: float | None = Field(default=None, description="what Wiro billed, once known")
-    estimated_cost_usd: float | None = None
-    prompt: str | None = Field(default=None, description="the prompt's first words")
-    source: Literal["journal", "wiro", "both"]
-
-
-class TaskListing(BaseModel):
-    """list_tasks' structured content."""
-
-    tasks: list[TaskLine]
-    wiro: str = Field(description="whether Wiro's Task/List answered (else the journal alone answers)")
-    journal: str = Field(description="where the journal is, or why it is not used")
-
 
 class Lister:
     def __init__(self, client: WiroClient, journal: Journal) -> None:
         self._client = client
         self._journal = journal
 
-    async def recent(self, *, model: str | None, state: State | None, limit: int) -> TaskListing:
+    async def recent(self, *, model: str | None, state: ListedState | None, limit: int) -> TaskListing:
         # Unfiltered rows teach the modelid → model mapping; the filters apply to the merged lines.
         try:
             entries: list[Entry] = await self._journal.recent(max(limit, 50))
@@ -116,33 +90,8 @@ class Lister:
         return tasks, f"answered ({len(tasks)} tasks)"
 
 
-def listing_text(listing: TaskListing, *, now: float | None = None) -> str:
-    now = time.time() if now is None else now
-    if not listing.tasks:
-        return f"No tasks found. Wiro's task list: {listing.wiro}. Journal: {listing.journal}."
-    lines = [f"{len(listing.tasks)} recent task(s), newest first (Wiro's task list {listing.wiro}):"]
-    for line in listing.tasks:
-        money = f", {usd_text(line.cost_usd)}" if line.cost_usd is not None else ""
-        if line.cost_usd is None and line.estimated_cost_usd is not None:
-            money = f", about {usd_text(line.estimated_cost_usd)} (estimate)"
-        age = f", {_age(line.created, now)}" if line.created else ""
-        prompt = f': "{printable(line.prompt, lines=False)}"' if line.prompt else ""
-        model = shown(line.model, 80) if line.model else "model unknown"
-        lines.append(f"- {shown(line.task_id, 40)} {model} {shown(line.state, 40)}{money}{age}{prompt}")
-    lines.append("Collect one with get_task(task_id=…); it still has its outputs if it succeeded.")
-    return "\n".join(lines)
-
-
 def _when(unix: float) -> str:
     return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _age(created: str, now: float) -> str:
-    seconds = now - datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.0f} {unit} ago"
-    return "just now"
 
 
 def _words(prompt: str | None) -> str | None:

@@ -13,13 +13,14 @@ from .. import budgets
 from ..catalog import spec_of
 from ..config import Settings
 from ..journal.memory import TaskMemory
-from ..media.delivery import Delivery, Outcome, PreviewKind, Wanted
-from ..results import TaskResult
+from ..media.delivery import Delivery, Outcome, Wanted
+from ..results import PreviewKind, TaskResult
 from ..tracking.follower import Waited
 from ..tracking.progress import OnUpdate
 from ..tracking.registry import Followers
-from ..wiro.answers import Task, TaskRef
+from ..wiro.answers import Task
 from ..wiro.client import WiroClient
+from ..wiro.refs import TaskRef
 from .reports import task_result
 from .stopping import stop_quietly
 

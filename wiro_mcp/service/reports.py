@@ -1,16 +1,22 @@
 """A task as the task tools report it: a `TaskResult` built from Wiro's record (or from a task not read
-yet), and its one-paragraph summary. No MCP here: the adapter turns these into a tool result."""
+yet), its one-paragraph summary, and a task listing's text. No MCP here: the adapter turns these into
+a tool result (and imports this module before any call: nothing here may pull in the service stack)."""
 
 from __future__ import annotations
 
 import mimetypes
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from ..money.bills import checked_cost
 from ..money.estimate import usd_text
-from ..results import UNREAD_STATUS, NextAction, OutputInfo, TaskResult
+from ..results import UNREAD_STATUS, NextAction, OutputInfo, TaskListing, TaskResult
 from ..text import clip_text, excerpt, printable, shown
-from ..wiro.answers import Task
 from ..wiro.protocol import TaskState, status_label
+
+if TYPE_CHECKING:
+    from ..wiro.answers import Task
 
 
 def _collect(task_id: str, state: TaskState, wait_hint: float) -> NextAction:
@@ -182,3 +188,28 @@ def _size(size: int | None) -> str:
 
 def _guess_type(name: str) -> str:
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def listing_text(listing: TaskListing, *, now: float | None = None) -> str:
+    now = time.time() if now is None else now
+    if not listing.tasks:
+        return f"No tasks found. Wiro's task list: {listing.wiro}. Journal: {listing.journal}."
+    lines = [f"{len(listing.tasks)} recent task(s), newest first (Wiro's task list {listing.wiro}):"]
+    for line in listing.tasks:
+        money = f", {usd_text(line.cost_usd)}" if line.cost_usd is not None else ""
+        if line.cost_usd is None and line.estimated_cost_usd is not None:
+            money = f", about {usd_text(line.estimated_cost_usd)} (estimate)"
+        age = f", {_age(line.created, now)}" if line.created else ""
+        prompt = f': "{printable(line.prompt, lines=False)}"' if line.prompt else ""
+        model = shown(line.model, 80) if line.model else "model unknown"
+        lines.append(f"- {shown(line.task_id, 40)} {model} {shown(line.state, 40)}{money}{age}{prompt}")
+    lines.append("Collect one with get_task(task_id=…); it still has its outputs if it succeeded.")
+    return "\n".join(lines)
+
+
+def _age(created: str, now: float) -> str:
+    seconds = now - datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f} {unit} ago"
+    return "just now"

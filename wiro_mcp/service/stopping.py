@@ -15,9 +15,10 @@ from typing import Literal
 
 from ..errors import CallFailed, InvalidRequestError, WiroMCPError
 from ..text import clip
-from ..wiro.answers import Task, TaskRef
+from ..wiro.answers import Task
 from ..wiro.client import WiroClient
 from ..wiro.protocol import TaskState
+from ..wiro.refs import TaskRef
 
 
 class TaskEnded(CallFailed):

@@ -25,7 +25,8 @@ from typing import Protocol
 import anyio
 
 from ..errors import WiroMCPError, WiroTimeoutError
-from ..wiro.answers import Task, TaskRef
+from ..wiro.answers import Task
+from ..wiro.refs import TaskRef
 from ..wiro.task_socket import SocketEvent, TaskSocket, Watcher
 from .progress import Progress, Reporter
 from .schedule import PollPolicy

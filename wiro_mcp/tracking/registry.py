@@ -11,7 +11,8 @@ import anyio
 from anyio.abc import TaskGroup
 
 from ..errors import InvalidResponseError, WiroTimeoutError
-from ..wiro.answers import Task, TaskRef
+from ..wiro.answers import Task
+from ..wiro.refs import TaskRef
 from ..wiro.task_socket import TaskSocket
 from .follower import Follower, OnSnapshot, TaskReader, Waited, Waiter
 from .progress import OnUpdate, Reporter

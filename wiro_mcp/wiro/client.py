@@ -32,9 +32,10 @@ from ..errors import (
 )
 from ..text import redact_url
 from . import protocol
-from .answers import RunResponse, Task, TaskListResponse, TaskRef, ToolDetailResponse, ToolInfo
+from .answers import RunResponse, Task, TaskListResponse, ToolDetailResponse, ToolInfo
 from .exchange import NotSent, send_once
 from .parsing import M
+from .refs import TaskRef
 from .retries import RetryPolicy
 
 log = logging.getLogger(__name__)

@@ -17,14 +17,13 @@ import httpx2
 import pytest
 from mcp_types import ResourceLink
 
+from tests.helpers import connect, text
 from wiro_mcp.errors import DownloadError, LocalError, WiroError
 from wiro_mcp.media import egress
 from wiro_mcp.media.egress import OutputPolicy, is_public, origin_of
 from wiro_mcp.media.fetch import Fetcher
 from wiro_mcp.sandbox import Sandbox
 from wiro_mcp.sandbox.pictures import image_png
-
-from .helpers import connect, text
 
 pytestmark = pytest.mark.anyio
 

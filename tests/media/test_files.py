@@ -177,9 +177,8 @@ def test_a_large_picture_is_decoded_no_larger_than_the_viewer_needs(kind: str) -
 
 
 def test_a_picture_over_the_pixel_limit_is_refused_before_it_is_decoded() -> None:
+    from tests.media.test_egress import png_header
     from wiro_mcp.errors import PictureTooLarge
-
-    from .test_egress import png_header
 
     for width, height in ((16000, 8000), (30000, 15000), (60000, 60000)):
         with pytest.raises(PictureTooLarge, match="megapixels"):

@@ -17,10 +17,9 @@ import anyio
 import httpx2
 import pytest
 
+from tests.helpers import HttpServer, http_session, server_env
 from wiro_mcp.sandbox import Sandbox, SandboxConfig
 from wiro_mcp.sandbox.lifecycle import ENDED, QUEUE_STATUSES
-
-from .helpers import HttpServer, http_session, server_env
 
 STOP_ENDPOINTS = ("Task/Kill", "Task/Cancel")
 GONE = "ended without a stop request"

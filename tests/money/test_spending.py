@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 from mcp_types import ElicitResult, TextResourceContents
 
+from tests.helpers import connect, text
 from wiro_mcp.sandbox import Sandbox
-
-from .helpers import connect, text
 
 pytestmark = pytest.mark.anyio
 

@@ -16,12 +16,11 @@ import anyio
 import pytest
 from mcp.shared.exceptions import MCPDeprecationWarning
 
+from tests.helpers import connect, text
 from wiro_mcp import budgets
 from wiro_mcp.sandbox import ManualClock, Sandbox, SandboxConfig
 from wiro_mcp.sandbox.api import LIFECYCLE
 from wiro_mcp.wiro.protocol import QUEUED_STATUSES
-
-from .helpers import connect, text
 
 pytestmark = pytest.mark.anyio
 

@@ -13,8 +13,8 @@ from wiro_mcp.wiro.answers import RunResponse, TaskListResponse
 from wiro_mcp.wiro.parsing import parse_answer
 from wiro_mcp.wiro.protocol import TaskState
 
-FIXTURES = Path(__file__).parent / "fixtures" / "wiro"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "wiro"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "wiro"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "wiro"
 
 
 def answer(name: str, status: int = 200) -> httpx2.Response:

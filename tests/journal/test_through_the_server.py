@@ -10,10 +10,9 @@ from typing import Any
 import anyio
 import pytest
 
+from tests.helpers import connect, server_env, stdio_session, text
 from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET, Sandbox, SandboxConfig
 from wiro_mcp.wiro.client import WiroClient
-
-from .helpers import connect, server_env, stdio_session, text
 
 pytestmark = pytest.mark.anyio
 

@@ -14,11 +14,10 @@ import anyio
 import pytest
 from mcp_types import TextResourceContents
 
+from tests.helpers import connect, server_env, stdio_session, text
 from wiro_mcp.sandbox import Sandbox, SandboxConfig
 from wiro_mcp.sandbox.billing import PANORAMA_RUN, Billing
 from wiro_mcp.sandbox.lifecycle import ENDED, task_record
-
-from .helpers import connect, server_env, stdio_session, text
 
 pytestmark = pytest.mark.anyio
 

@@ -17,7 +17,8 @@ from wiro_mcp.tracking.follower import Waited
 from wiro_mcp.tracking.progress import Update
 from wiro_mcp.tracking.registry import Followers
 from wiro_mcp.tracking.schedule import PollPolicy
-from wiro_mcp.wiro.answers import Task, TaskRef
+from wiro_mcp.wiro.answers import Task
+from wiro_mcp.wiro.refs import TaskRef
 
 pytestmark = pytest.mark.anyio
 

@@ -16,13 +16,12 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import BlobResourceContents, ImageContent, ResourceLink
 from PIL import Image
 
+from tests.helpers import connect, text
 from wiro_mcp.sandbox import Sandbox
-
-from .helpers import connect, text
 
 pytestmark = pytest.mark.anyio
 
-README_SHEET = Path(__file__).resolve().parents[1] / "docs" / "sheet.jpg"
+README_SHEET = Path(__file__).resolve().parents[2] / "docs" / "sheet.jpg"
 
 
 def previews(result: Any) -> list[Image.Image]:

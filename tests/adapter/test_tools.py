@@ -11,12 +11,11 @@ import pytest
 from mcp import Client
 from mcp_types import ResourceLink
 
+from tests.contract import CALL_ARGUMENTS, IMAGE_ARGUMENTS, PANORAMA_ARGUMENTS, TOOLS, VIEW_ARGUMENTS
+from tests.helpers import connect, text
 from wiro_mcp.adapter.server import create_server
 from wiro_mcp.config import Settings
 from wiro_mcp.sandbox import Sandbox
-
-from .contract import CALL_ARGUMENTS, IMAGE_ARGUMENTS, PANORAMA_ARGUMENTS, TOOLS, VIEW_ARGUMENTS
-from .helpers import connect, text
 
 pytestmark = pytest.mark.anyio
 

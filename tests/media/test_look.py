@@ -12,10 +12,9 @@ import pytest
 from mcp_types import ImageContent
 from PIL import Image
 
+from tests.helpers import connect, text
+from tests.media.test_projection import direction
 from wiro_mcp.sandbox import Sandbox
-
-from .helpers import connect, text
-from .test_projection import direction
 
 pytestmark = pytest.mark.anyio
 

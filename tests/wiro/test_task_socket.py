@@ -10,15 +10,14 @@ from typing import Any
 import anyio
 import pytest
 
+from tests.helpers import connect
 from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET, Sandbox, SandboxConfig
 from wiro_mcp.tracking.progress import Update
 from wiro_mcp.tracking.registry import Followers
 from wiro_mcp.tracking.schedule import PollPolicy
-from wiro_mcp.wiro.answers import TaskRef
 from wiro_mcp.wiro.client import WiroClient
+from wiro_mcp.wiro.refs import TaskRef
 from wiro_mcp.wiro.task_socket import SocketEvent, TaskSocket, parse_message
-
-from .helpers import connect
 
 pytestmark = pytest.mark.anyio
 SRPO = "tencent/hunyuan-flux-srpo"

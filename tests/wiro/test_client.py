@@ -22,8 +22,8 @@ from wiro_mcp.errors import (
     WiroTimeoutError,
 )
 from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET, ManualClock, Sandbox, SandboxConfig
-from wiro_mcp.wiro.answers import TaskRef
 from wiro_mcp.wiro.client import FileUpload, WiroClient
+from wiro_mcp.wiro.refs import TaskRef
 from wiro_mcp.wiro.retries import RetryPolicy
 
 pytestmark = pytest.mark.anyio

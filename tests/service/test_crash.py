@@ -12,11 +12,10 @@ from typing import Any
 import anyio
 import pytest
 
+from tests.helpers import HttpProcess, connect, http_session, server_env, text
 from wiro_mcp import budgets
 from wiro_mcp.journal.store import JournalStore
 from wiro_mcp.sandbox import Sandbox, SandboxConfig
-
-from .helpers import HttpProcess, connect, http_session, server_env, text
 
 pytestmark = pytest.mark.anyio
 

@@ -9,12 +9,11 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import connect, text
 from wiro_mcp.errors import InvalidResponseError, WiroError
 from wiro_mcp.sandbox import Sandbox
-from wiro_mcp.wiro.answers import TaskRef
 from wiro_mcp.wiro.client import WiroClient
-
-from .helpers import connect, text
+from wiro_mcp.wiro.refs import TaskRef
 
 pytestmark = pytest.mark.anyio
 

@@ -12,9 +12,9 @@ from PIL import Image
 from wiro_mcp.errors import ConcurrencyLimitError, InsufficientBalanceError
 from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET, Sandbox, SandboxConfig
 from wiro_mcp.sandbox.store import ManualClock
-from wiro_mcp.wiro.answers import TaskRef
 from wiro_mcp.wiro.client import WiroClient
 from wiro_mcp.wiro.protocol import STATUS_ORDER
+from wiro_mcp.wiro.refs import TaskRef
 
 pytestmark = pytest.mark.anyio
 

@@ -15,13 +15,12 @@ import anyio
 import pytest
 from mcp_types import TextResourceContents
 
+from tests.filesystems import read_only_folder, tiny_folder
+from tests.helpers import connect, text
 from wiro_mcp import budgets
 from wiro_mcp.journal.store import FILE_NAME, JournalStore
 from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET, Sandbox
 from wiro_mcp.wiro.client import WiroClient
-
-from .filesystems import read_only_folder, tiny_folder
-from .helpers import connect, text
 
 pytestmark = pytest.mark.anyio
 

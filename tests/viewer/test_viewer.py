@@ -31,19 +31,18 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from tests.browser.chromium import Page, chromium
+from tests.helpers import connect
 from wiro_mcp.sandbox import Sandbox, SandboxConfig
 from wiro_mcp.sandbox.pictures import COMPASS
 from wiro_mcp.viewer import VIEWER_URI
 
-from .browser.chromium import Page, chromium
-from .helpers import connect
-
 pytestmark = pytest.mark.anyio
 
 APPS = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
-HARNESS = Path(__file__).parent / "browser" / "harness.html"
-README_SHOT = Path(__file__).resolve().parent.parent / "docs" / "viewer.png"
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+HARNESS = Path(__file__).resolve().parents[1] / "browser" / "harness.html"
+README_SHOT = Path(__file__).resolve().parents[2] / "docs" / "viewer.png"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 WIDTH, HEIGHT = 800, 450
 # The view's canvas fills the frame above its 28 px caption.
 CENTRE = (WIDTH / 2, (HEIGHT - 28) / 2)

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import anyio
 import pytest
 
+from tests.helpers import settings_for
 from wiro_mcp.catalog import load_catalog
 from wiro_mcp.errors import ArgumentError, CallFailed
 from wiro_mcp.journal.memory import TaskMemory
@@ -16,10 +17,8 @@ from wiro_mcp.sandbox import Sandbox
 from wiro_mcp.service.generation import Generation
 from wiro_mcp.service.inflight import InFlight
 from wiro_mcp.tracking.progress import Update
-from wiro_mcp.wiro.answers import TaskRef
 from wiro_mcp.wiro.client import WiroClient
-
-from .helpers import settings_for
+from wiro_mcp.wiro.refs import TaskRef
 
 pytestmark = pytest.mark.anyio
 

@@ -9,11 +9,10 @@ import sys
 import httpx2
 import pytest
 
+from tests.contract import TOOLS
+from tests.helpers import HttpProcess, HttpServer, connect, free_port, http_session, server_env, text
 from wiro_mcp.adapter.http_transport import is_loopback
 from wiro_mcp.sandbox import Sandbox
-
-from .contract import TOOLS
-from .helpers import HttpProcess, HttpServer, connect, free_port, http_session, server_env, text
 
 pytestmark = pytest.mark.anyio
 

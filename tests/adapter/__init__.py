@@ -1,0 +1,1 @@
+"""Tests of wiro_mcp/adapter/: MCP: the tools through a real client, output resources, the HTTP transport."""

@@ -1,0 +1,1 @@
+"""Tests of wiro_mcp/sandbox/: the sandbox behaves like Wiro."""

@@ -1,0 +1,1 @@
+"""Tests of wiro_mcp/viewer/: the 360° viewer in a real browser."""
