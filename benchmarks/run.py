@@ -31,8 +31,8 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET, Sandbox, SandboxConfig
-from wiro_mcp.wiro.answers import TaskRef
 from wiro_mcp.wiro.client import WiroClient
+from wiro_mcp.wiro.refs import TaskRef
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -124,14 +124,19 @@ async def spawn_to_tools_list(args: list[str]) -> float:
 async def cold_start(runs: int) -> tuple[float, float, float]:
     """Spawn → tools/list answered: (wiro-mcp median, bare MCPServer median, median paired ratio).
 
-    Each wiro-mcp start is paired with a bare start right after it, and the ratio is the median
-    of the pairs' ratios: a busy moment on a shared machine then weighs on both sides of a pair.
+    Each wiro-mcp start is paired with a bare start next to it, and the ratio is the median of the
+    pairs' ratios: a busy moment on a shared machine then weighs on both sides of a pair. The pairs
+    alternate which one starts first, so neither side always meets the other's warm caches.
     """
     ours: list[float] = []
     floor: list[float] = []
-    for _ in range(runs):
-        ours.append(await spawn_to_tools_list(["-m", "wiro_mcp"]))
-        floor.append(await spawn_to_tools_list([str(HERE / "bare_server.py")]))
+    for run in range(runs):
+        if run % 2:
+            floor.append(await spawn_to_tools_list([str(HERE / "bare_server.py")]))
+            ours.append(await spawn_to_tools_list(["-m", "wiro_mcp"]))
+        else:
+            ours.append(await spawn_to_tools_list(["-m", "wiro_mcp"]))
+            floor.append(await spawn_to_tools_list([str(HERE / "bare_server.py")]))
     ratios = [a / b for a, b in zip(ours, floor, strict=True)]
     return statistics.median(ours), statistics.median(floor), statistics.median(ratios)
 
@@ -220,7 +225,7 @@ async def get_task_overhead(runs: int) -> tuple[float, float, float]:
     with Sandbox(SandboxConfig(queue_seconds=0.05, run_seconds=0.1)) as box:
         async with session(env_for(box)) as client:
             made = await client.call_tool("generate_image", {"prompt": "x", "preview": False})
-            task_id = made.structured_content["task_id"]  # type: ignore[index]
+            task_id = (made.structured_content or {})["task_id"]
 
             async def via_mcp() -> None:
                 await client.call_tool("get_task", {"task_id": task_id, "preview": False})
@@ -243,8 +248,11 @@ async def tools_list_bytes() -> tuple[int, int, int]:
     whole = len(listed.model_dump_json(by_alias=True, exclude_none=True).encode())
     read = [{"name": t.name, "description": t.description, "input_schema": t.input_schema} for t in listed.tools]
     outputs = [t.output_schema for t in listed.tools if t.output_schema]
-    compact = {"separators": (",", ":"), "ensure_ascii": False}
-    return whole, len(json.dumps(read, **compact).encode()), len(json.dumps(outputs, **compact).encode())
+
+    def size(value: object) -> int:
+        return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+    return whole, size(read), size(outputs)
 
 
 def looking_around(runs: int) -> tuple[float, float, float]:

@@ -21,10 +21,9 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
@@ -32,12 +31,16 @@ from mcp_types import BlobResourceContents, TextResourceContents
 
 VIEWER = "ui://wiro/panorama-v1.html"
 
-Progress = Callable[[float, float | None, str | None], Awaitable[None]]
+
+class Progress(Protocol):
+    """What the SDK's Client calls with each progress notification."""
+
+    async def __call__(self, progress: float, total: float | None, message: str | None) -> None: ...
 
 
-async def print_progress(value: float, total: float | None, message: str | None) -> None:
+async def print_progress(progress: float, total: float | None, message: str | None) -> None:
     """Every update on a line of its own, for a caller that keeps them all (ProgressLine shows fewer)."""
-    print(f"  {value / (total or 1):4.0%}  {message or ''}", flush=True)
+    print(f"  {progress / (total or 1):4.0%}  {message or ''}", flush=True)
 
 
 class ProgressLine:
