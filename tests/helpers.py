@@ -221,13 +221,25 @@ class HttpProcess:
 
 
 @asynccontextmanager
-async def http_session(url: str, token: str | None = None, mode: str = "auto") -> AsyncIterator[Client]:
+async def http_session(url: str, token: str | None = None, mode: str = "auto", **options: Any) -> AsyncIterator[Client]:
     import httpx2
     from mcp.client.streamable_http import streamable_http_client
 
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with (
         httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(60, read=120)) as http,
-        Client(streamable_http_client(url, http_client=http), mode=mode) as client,
+        Client(streamable_http_client(url, http_client=http), mode=mode, **options) as client,
     ):
         yield client
+
+
+async def raw_request(client: Client, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A request whose answer the SDK's client cannot type (a CreateTaskResult in place of a tool's result,
+    the Tasks methods): sent with the client's own per-request envelope, answered as the wire dict. Uses the
+    session's private dispatcher: the SDK client has no public untyped request."""
+    session = client.session
+    data: dict[str, Any] = {"method": method, "params": params}
+    options: dict[str, Any] = {}
+    session._stamp(data, options)  # type: ignore[arg-type]
+    answer: dict[str, Any] = await session._dispatcher.send_raw_request(method, data.get("params"), options)  # type: ignore[arg-type]
+    return answer

@@ -25,6 +25,7 @@ GRACE = 0.75
 DELIVERY_FLOOR = 5.0
 READ_BUDGET = 10.0
 STOP_BUDGET = 15.0  # kill_task, cancel_task, and the stop after a person pressed stop
+HANDLE_FOLLOW = 600.0  # an MCP task follows its Wiro task in waits of this length, until it ends
 STALE_AFTER = 2.0  # a status older than this is shown with its age
 
 # -- one request or step -----------------------------------------------------------------------------

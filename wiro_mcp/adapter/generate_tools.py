@@ -37,6 +37,7 @@ from .calls import (
     stop_requested,
 )
 from .state import ServerState
+from .task_wire import starting_task
 
 
 class Confirm(BaseModel):
@@ -108,7 +109,7 @@ def generate_tool(spec: ModelSpec) -> Callable[..., Awaitable[CallToolResult]]:
             lambda service: service.generate(
                 spec,
                 {k: v for k, v in arguments.items() if v is not None},
-                wait=wait_seconds,
+                wait=0 if starting_task.get() else wait_seconds,  # as an MCP task: start, then return
                 preview=preview_kind(preview),
                 allow_duplicate=allow_duplicate,
                 viewer=client_supports_apps(ctx),

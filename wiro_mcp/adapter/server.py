@@ -26,6 +26,8 @@ from ..text import shown
 from . import sdk_gaps
 from .resources import register_completions, register_resources
 from .state import ServerState
+from .task_wire import legacy_tasks
+from .tasks import TasksExtension
 from .tools import built_tools, registrations
 from .viewer import viewer_app
 
@@ -120,6 +122,7 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
     """Build the server. Nothing talks to Wiro until a tool is called."""
     memory = TaskMemory()
     live: dict[str, ServerState] = {}  # the running server's state, for what the SDK gives no Context
+    task_tools = [tool.options["name"] for tool in registrations() if tool.task]  # those that start a Wiro task
 
     @asynccontextmanager
     async def open_service() -> AsyncIterator[Generation]:
@@ -148,6 +151,7 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
             yield live["state"]
             group.cancel_scope.cancel()
 
+    tasks = TasksExtension(lambda: live["state"], task_tools)
     server = WiroMCPServer(
         "wiro-mcp",
         title="Wiro generative media",
@@ -155,8 +159,10 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
         version=__version__,
         lifespan=lifespan,
         tools=list(built_tools()),
-        extensions=[viewer_app()],
+        extensions=[viewer_app(), tasks],
+        middleware=[legacy_tasks(task_tools)],
     )
+    tasks.bind(server)
     register_resources(server, lambda: live["state"])
     register_completions(server, memory)
 

@@ -135,6 +135,7 @@ class Registration:
     fn: Callable[..., Awaitable[CallToolResult]]
     options: dict[str, Any]
     viewer: bool = False
+    task: bool = False  # starts a Wiro task, so it can run as an MCP task
 
 
 @functools.cache
@@ -153,6 +154,7 @@ def registrations() -> tuple[Registration, ...]:
                 "structured_output": True,
             },
             viewer=spec.panorama,
+            task=True,
         )
         for spec in load_catalog().values()
     ]

@@ -23,6 +23,8 @@ import anyio.to_thread
 from .. import budgets
 from ..wiro.answers import Task
 from ..wiro.refs import TaskRef
+from . import handles
+from .handles import HandleRow
 from .memory import TaskMemory
 from .records import Bill, Claim, CostCheck, Entry, Joined, JournalError, Look, Note, RunRecord, Spend, Waiting
 from .store import JournalStore
@@ -115,6 +117,19 @@ class Journal:
 
     async def models_of(self, task_ids: list[str]) -> dict[str, str]:
         return await self._call(JournalStore.models_of, task_ids)
+
+    # -- the MCP tasks hosts hold --------------------------------------------------------------
+
+    async def handle(self, handle_id: str) -> HandleRow | None:
+        return await self._call(JournalStore.reading, handles.find, handle_id)
+
+    async def handles_of(self, owner: str, limit: int) -> list[HandleRow]:
+        return await self._call(JournalStore.reading, handles.of_owner, owner, limit)
+
+    async def keep_handle(self, handle: HandleRow) -> None:
+        """Write a handle, durably (and forget the expired ones). Raises JournalError when the journal
+        cannot take it: the caller must not hand its id out."""
+        await self._call(JournalStore.writing, handles.keep, handle)
 
     # -- starting a task -------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import random
 import sqlite3
 import time
 
-VERSION = 2
+VERSION = 3
 
 _V1 = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -47,7 +47,26 @@ ALTER TABLE tasks ADD COLUMN doubt TEXT;
 CREATE INDEX IF NOT EXISTS tasks_by_model ON tasks (api, model, created);
 """
 
-MIGRATIONS = {1: _V1, 2: _V2}
+# Version 3: the MCP tasks hosts hold (a handle on one Wiro task each): whose it is, which task (none
+# yet while the call waits for the person's answer, which `pending` keeps), how its result is to be
+# shown, and until when it is kept.
+_V3 = """
+CREATE TABLE IF NOT EXISTS handles (
+    id TEXT PRIMARY KEY,
+    api TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    task_id TEXT,
+    token TEXT,
+    tool TEXT NOT NULL,
+    shown TEXT NOT NULL,
+    pending TEXT,
+    created REAL NOT NULL,
+    expires REAL
+);
+CREATE INDEX IF NOT EXISTS handles_by_owner ON handles (api, owner, created);
+"""
+
+MIGRATIONS = {1: _V1, 2: _V2, 3: _V3}
 
 
 class NewerJournal(Exception):

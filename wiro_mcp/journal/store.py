@@ -31,9 +31,10 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 from .. import budgets
 from .records import (
@@ -69,6 +70,8 @@ from .rows import (
 from .schema import NewerJournal, connect
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
 
 FILE_NAME = "journal.sqlite3"
 
@@ -261,6 +264,21 @@ class JournalStore:
     def bills(self, model: str, *, since: float) -> tuple[Bill, ...]:
         with self._reading() as db:
             return bills_of(db, self._api, model, since)
+
+    # -- any other table (the handles) ---------------------------------------------------------
+
+    def writing(
+        self, change: Callable[Concatenate[sqlite3.Connection, str, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """`change(db, api, *args)` in one durable write transaction."""
+        with self._write() as db:
+            return change(db, self._api, *args, **kwargs)
+
+    def reading(
+        self, query: Callable[Concatenate[sqlite3.Connection, str, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        with self._reading() as db:
+            return query(db, self._api, *args, **kwargs)
 
     # -- transactions -----------------------------------------------------------------------
 

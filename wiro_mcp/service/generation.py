@@ -39,6 +39,7 @@ from ..wiro.answers import Task
 from ..wiro.client import WiroClient
 from ..wiro.refs import TaskRef
 from ..wiro.task_socket import TaskSocket
+from .handles import Handles
 from .launch import Launcher, Quote
 from .listing import Lister
 from .outcomes import Finisher, StopRequested
@@ -86,11 +87,12 @@ class Generation:
         self.delivery = Delivery(self.fetcher, self.outputs.panoramas.cache)
         self.finisher = Finisher(settings, client, self.followers, self.memory, self.delivery, self._seen)
         self.listing = Lister(client, self.journal)
+        self.handles = Handles(self)  # the MCP tasks hosts hold
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Generation]:
         try:
-            async with anyio.create_task_group() as group, self.followers.running():
+            async with anyio.create_task_group() as group, self.followers.running(), self.handles.running():
                 group.start_soon(self.journal.keep_written)
                 group.start_soon(self._settle_doubts)
                 yield self

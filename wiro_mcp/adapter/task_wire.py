@@ -1,0 +1,144 @@
+"""The Tasks protocol's words, for adapter/tasks.py: the two generations' names and shapes, who a
+task belongs to, whether a call asks to be a task, and the 2025-11-25 middleware (what the SDK's
+extension API cannot reach on those connections)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS, CallToolRequestParams, CallToolResult, InputRequiredResult, TextContent
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from ..service.handle_watch import View
+
+
+TASKS = "io.modelcontextprotocol/tasks"
+LEGACY = "2025-11-25"  # the one handshake version with Tasks in the core protocol
+RELATED = "io.modelcontextprotocol/related-task"
+# Carries a 2025-11-25 task from the interceptor to legacy_tasks() below, which turns the placeholder
+# CallToolResult into the CreateTaskResult (the SDK shapes tools/call results as CallToolResult there).
+CREATED = "wiro-mcp/created-task"
+
+# Set while a tools/call runs to become a task: the generate tool starts its run and returns at once.
+starting_task: ContextVar[bool] = ContextVar("starting_task", default=False)
+
+
+class TaskParams(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    meta: dict[str, Any] | None = Field(default=None, alias="_meta")
+    task_id: str = Field(alias="taskId", min_length=1, max_length=200)
+
+
+class UpdateParams(TaskParams):
+    input_responses: dict[str, Any] = Field(default_factory=dict, alias="inputResponses")
+
+
+class ListParams(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    meta: dict[str, Any] | None = Field(default=None, alias="_meta")
+    cursor: str | None = None
+
+
+def owner_of(ctx: ServerRequestContext[Any, Any]) -> str:
+    """Who a task belongs to: over HTTP the bearer token the request authenticated with (as a hash), over
+    stdio the one client of this server."""
+    request = ctx.request
+    headers = getattr(request, "headers", None)
+    if headers is None:
+        return "local"
+    token = str(headers.get("authorization", "")).removeprefix("Bearer ").strip()
+    return "http:" + hashlib.sha256(token.encode()).hexdigest()[:32] if token else "http"
+
+
+def declared(ctx: ServerRequestContext[Any, Any]) -> bool:
+    """Whether this request's client lists the 2026-07-28 Tasks extension."""
+    capabilities = ctx.session.client_capabilities
+    return capabilities is not None and TASKS in (capabilities.extensions or {})
+
+
+def wants_task(ctx: ServerRequestContext[Any, Any], params: CallToolRequestParams) -> bool:
+    if ctx.protocol_version == LEGACY:
+        return params.task is not None
+    return ctx.protocol_version in MODERN_PROTOCOL_VERSIONS and declared(ctx)
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
+
+
+def task_fields(view: View, version: str) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "taskId": view.row.id,
+        "status": view.status,
+        "statusMessage": view.message,
+        "createdAt": _iso(view.row.created),
+        "lastUpdatedAt": _iso(view.updated),
+    }
+    if version == LEGACY:
+        return fields | {"ttl": view.ttl_ms, "pollInterval": view.poll_ms}
+    return fields | {"ttlMs": view.ttl_ms, "pollIntervalMs": view.poll_ms}
+
+
+@asynccontextmanager
+async def guarding() -> AsyncIterator[None]:
+    """An unknown, foreign or expired task id as the protocol's error (-32602), saying only that."""
+    from ..service.handles import UnknownHandle
+
+    try:
+        yield
+    except UnknownHandle as exc:
+        raise MCPError(code=INVALID_PARAMS, message=f"Failed to retrieve task: {exc}") from None
+
+
+def questions(result: InputRequiredResult) -> dict[str, Any]:
+    """What a call waiting for an answer asked, as the wire shows it (and the state its replay needs)."""
+    dumped = result.model_dump(by_alias=True, mode="json", exclude_none=True)
+    return {"inputRequests": dumped.get("inputRequests", {}), "requestState": dumped.get("requestState")}
+
+
+def question_of(pending: dict[str, Any]) -> str:
+    """The first question's text, for the task's status message."""
+    for request in (pending.get("inputRequests") or {}).values():
+        message = ((request or {}).get("params") or {}).get("message") if isinstance(request, dict) else None
+        if isinstance(message, str) and message:
+            return message[:300]
+    return "Run it?"
+
+
+def text_of(result: CallToolResult) -> str:
+    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
+
+
+def legacy_tasks(task_tools: Sequence[str]) -> ServerMiddleware[Any]:
+    """What the SDK's extension API cannot reach on 2025-11-25 connections, as a middleware (the SDK's
+    own advice for wire-level changes): the `tasks` server capability, each task tool's
+    `execution.taskSupport`, and the CreateTaskResult in place of the interceptor's placeholder."""
+    names = frozenset(task_tools)
+
+    async def middleware(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        result = await call_next(ctx)
+        if not isinstance(result, dict):
+            return result
+        if ctx.method == "initialize" and result.get("protocolVersion") == LEGACY:
+            capabilities = result.setdefault("capabilities", {})
+            capabilities["tasks"] = {"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}}
+        elif ctx.method == "tools/list" and ctx.protocol_version == LEGACY:
+            for tool in result.get("tools", []):
+                if tool.get("name") in names:
+                    tool["execution"] = {"taskSupport": "optional"}
+        elif ctx.method == "tools/call" and ctx.protocol_version == LEGACY:
+            created = (result.get("_meta") or {}).get(CREATED)
+            if created is not None:
+                return {**created, "_meta": {RELATED: {"taskId": created["task"]["taskId"]}}}
+        return result
+
+    return middleware

@@ -1,0 +1,77 @@
+"""The MCP tasks hosts hold, as journal rows: one handle on one Wiro task each.
+
+A handle is what a host keeps instead of an open call: its id (random, unguessable), whose it is
+(the owner: who the request authenticated as), Wiro's task id and token (none yet while the call
+waits for the person's answer: `pending` keeps that call), the tool that started it and how its
+result is to be shown, and until when it is kept. It is written (durably) before the host is
+told its id, so a `tasks/get` after a crash or a restart still finds it. States are not kept here:
+they are Wiro's, read again when asked.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+COLUMNS = "id, owner, task_id, token, tool, shown, pending, created, expires"
+
+
+@dataclass(frozen=True)
+class HandleRow:
+    id: str
+    owner: str
+    task_id: str | None
+    token: str | None
+    tool: str
+    shown: dict[str, Any]  # how the result is shown: the preview asked for, whether the host has the viewer
+    pending: dict[str, Any] | None  # the call waiting for the person's answer (no task yet)
+    created: float
+    expires: float | None  # None: kept as long as the journal is
+
+
+def keep(db: sqlite3.Connection, api: str, handle: HandleRow) -> None:
+    """Write `handle` (a new one, or the same id with its task or its pending call changed); the expired go."""
+    db.execute("DELETE FROM handles WHERE api = ? AND expires IS NOT NULL AND expires < ?", (api, handle.created))
+    db.execute(
+        "INSERT OR REPLACE INTO handles (id, api, owner, task_id, token, tool, shown, pending, created, expires)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            handle.id,
+            api,
+            handle.owner,
+            handle.task_id,
+            handle.token,
+            handle.tool,
+            json.dumps(handle.shown),
+            json.dumps(handle.pending) if handle.pending is not None else None,
+            handle.created,
+            handle.expires,
+        ),
+    )
+
+
+def find(db: sqlite3.Connection, api: str, handle_id: str) -> HandleRow | None:
+    values = db.execute(f"SELECT {COLUMNS} FROM handles WHERE api = ? AND id = ?", (api, handle_id)).fetchone()
+    return _row(values) if values else None
+
+
+def of_owner(db: sqlite3.Connection, api: str, owner: str, limit: int) -> list[HandleRow]:
+    rows = db.execute(
+        f"SELECT {COLUMNS} FROM handles WHERE api = ? AND owner = ? ORDER BY created DESC LIMIT ?", (api, owner, limit)
+    ).fetchall()
+    return [_row(values) for values in rows]
+
+
+def _row(values: tuple[Any, ...]) -> HandleRow:
+    handle_id, owner, task_id, token, tool, shown, pending, created, expires = values
+    return HandleRow(handle_id, owner, task_id, token, tool, _object(shown) or {}, _object(pending), created, expires)
+
+
+def _object(text: str | None) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
