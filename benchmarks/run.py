@@ -255,6 +255,43 @@ async def tools_list_bytes() -> tuple[int, int, int]:
     return whole, size(read), size(outputs)
 
 
+async def task_timings(task_seconds: float, runs: int) -> tuple[float, float]:
+    """MCP Tasks on 2026-07-28 over stdio, push on: (median seconds from the Run reaching the sandbox to
+    the task handle in the client's hands, median seconds from the sandbox task's end to the first
+    tasks/get that says completed). The sandbox runs in this process, so both clocks are one."""
+    from mcp.client.extension import advertise
+
+    from wiro_mcp.adapter.task_wire import TASKS
+
+    sys.path.insert(0, str(HERE.parent))
+    from tests.helpers import raw_request
+
+    handed: list[float] = []
+    ended: list[float] = []
+    with Sandbox(SandboxConfig(queue_seconds=0.3, run_seconds=task_seconds, grain=False)) as box:
+        params = StdioServerParameters(command=sys.executable, args=["-m", "wiro_mcp"], env=env_for(box))
+        with open(os.devnull, "w") as quiet:
+            async with Client(stdio_client(params, errlog=quiet), extensions=[advertise(TASKS, {})]) as client:
+                for run in range(runs + 1):  # the first warms the pool, the socket and the journal
+                    call = {"name": "generate_image", "arguments": {"prompt": f"task {run}", "preview": False}}
+                    created = await raw_request(client, "tools/call", call)
+                    got = time.monotonic()
+                    run_at = box.state.find_requests("Run")[-1].at
+                    task = box.state.get(task_id=str(1001 + run))
+                    assert created["resultType"] == "task" and task is not None, created
+                    end = task.reaches("task_postprocess_end")
+                    await anyio.sleep(max(0.0, end - time.monotonic() - 0.05))
+                    look = {"taskId": created["taskId"]}
+                    for _ in range(10_000):  # a tasks/get every 2 ms, as a host that polls eagerly would
+                        if (await raw_request(client, "tasks/get", look))["status"] == "completed":
+                            break
+                        await anyio.sleep(0.002)
+                    if run:
+                        handed.append(got - run_at)
+                        ended.append(time.monotonic() - end)
+    return statistics.median(handed), statistics.median(ended)
+
+
 def looking_around(runs: int) -> tuple[float, float, float]:
     """Medians in seconds: one 90° 1024×1024 view of an already decoded 2048×1024 panorama (projection
     only), the same view as the JPEG view_panorama returns, and the whole labelled view sheet (JPEG)."""
@@ -323,6 +360,12 @@ async def main() -> int:
         Row(f"{args.concurrent} concurrent: wall time", wall * 1e3, "ms", "", None),
         Row(f"{args.concurrent} concurrent: wall / one task", wall / d, "×", "≤ 1.5", wall / d <= 1.5),
         Row(f"server peak RSS, {args.concurrent} concurrent", rss, "MB", "≤ 150 MB", rss <= 150),
+    ]
+    say("MCP tasks ...")
+    handle, completed = await task_timings(d, args.runs)
+    rows += [
+        Row("MCP task: the Run at Wiro → the task handle", handle * 1e3, "ms", "≤ 50 ms", handle <= 0.050),
+        Row("MCP task: Wiro's end → tasks/get completed, push", completed * 1e3, "ms", "≤ 100 ms", completed <= 0.1),
     ]
     say("looking around a panorama ...")
     view, shot, sheet = looking_around(max(15, args.runs * 3))

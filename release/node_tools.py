@@ -1,5 +1,5 @@
-"""Node 22 and the Node tools we use but did not write (the MCP Inspector and conformance suite for
-the tests, mcpb for `make bundle`), installed on first use into .tools/.
+"""Node 22 and the Node tools we use but did not write (the MCP Inspector, the conformance suite and
+the official Tasks client for the tests, mcpb for `make bundle`), installed on first use into .tools/.
 
 `make test` and `make bundle` stay one command: the first run installs the pinned packages from npm
 (about 20 s), later runs reuse them until release/node/package.json changes. Nothing outside the
@@ -60,6 +60,21 @@ def _exclusive(path: Path) -> Iterator[None]:
 class NodeTools:
     bin: Path
     node_bin: Path
+
+    def script(self, source: Path) -> Path:
+        """`source` (a client script of ours) where Node finds the packages in .tools/ from it."""
+        scripts = TOOLS / "scripts"
+        scripts.mkdir(exist_ok=True)
+        copy = scripts / source.name
+        if not copy.exists() or copy.read_bytes() != source.read_bytes():
+            partial = copy.with_name(f".{copy.name}.{os.getpid()}")
+            shutil.copyfile(source, partial)
+            partial.replace(copy)  # whole, even when two test workers copy it at once
+        return copy
+
+    @property
+    def node(self) -> str:
+        return str(self.node_bin / "node")
 
     @property
     def inspector(self) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from wiro_mcp.adapter.server import create_server
+from wiro_mcp.adapter.tools import registrations
 from wiro_mcp.config import Settings
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.anyio
 
 async def render_tool_table() -> str:
     tools = await create_server(Settings()).list_tools()
+    task_tools = {r.options["name"] for r in registrations() if r.task}  # what runs as an MCP task
     rows = ["| tool | arguments (required in bold) | hints | what it does |", "|---|---|---|---|"]
     for tool in tools:
         schema = tool.input_schema
@@ -31,6 +33,8 @@ async def render_tool_table() -> str:
             hints += ", closed world"
         if (tool.meta or {}).get("ui"):
             hints += ", 360° viewer"
+        if tool.name in task_tools:
+            hints += ", MCP task"
         rows.append(f"| `{tool.name}` | {args} | {hints} | {tool.title} |")
     return "\n".join(rows)
 
