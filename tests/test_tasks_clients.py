@@ -20,6 +20,7 @@ from release.node_tools import NodeTools, node_tools
 from wiro_mcp.sandbox import Sandbox, SandboxConfig
 
 from .helpers import HttpServer, server_env
+from .test_inspector import inspect
 
 CLIENT = Path(__file__).resolve().parent / "clients" / "ext_tasks_client.mjs"
 TOKEN = "token-for-the-tasks-clients"
@@ -105,31 +106,9 @@ def test_ext_tasks_picks_a_task_up_again_from_a_new_server_process(
 
 
 def inspector_call(tools: NodeTools, target: list[str]) -> dict[str, Any]:
-    done = subprocess.run(
-        [
-            tools.inspector,
-            "--cli",
-            "--protocol-era",
-            "modern",
-            "--format",
-            "json",
-            "-q",
-            *target,
-            "--method",
-            "tools/call",
-            "--tool-name",
-            "generate_image",
-            "--tool-arg",
-            "prompt=a harbour at night",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=tools.env(),
-    )
-    assert done.returncode == 0, f"inspector failed ({done.returncode}): {done.stdout}\n{done.stderr}"
-    answer: dict[str, Any] = json.loads(done.stdout)
-    return answer
+    """generate_image through the Inspector CLI on 2026-07-28 (its ad-hoc default is 2025-11-25)."""
+    arguments = ["--tool-name", "generate_image", "--tool-arg", "prompt=a harbour at night"]
+    return inspect(tools, ["--protocol-era", "modern", *target], "--method", "tools/call", *arguments)
 
 
 @pytest.mark.parametrize("transport", ["stdio", "http"])
@@ -144,7 +123,7 @@ def test_the_inspector_on_2026_gets_a_task_and_polls_it_to_the_result(
         env = [part for k, v in server_env(sandbox).items() for part in ("-e", f"{k}={v}")]
         answer = inspector_call(tools, [sys.executable, "-m", "wiro_mcp", *env])
     assert time.monotonic() - began < 120
-    result = answer["result"]
+    result = answer
     assert result["structuredContent"]["state"] == "succeeded"
     assert any(block["type"] == "image" for block in result["content"])
     # The Inspector declared the Tasks extension, so the call was answered with a task it then polled.

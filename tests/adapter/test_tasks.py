@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 import anyio
@@ -254,10 +255,10 @@ async def test_the_poll_interval_follows_what_wiro_is_doing(held: Sandbox) -> No
         task = await call(client, MODERN, IMAGE)
         held.advance_to("1001", "task_start")
         with anyio.fail_after(10):
-            while (got := await raw_request(client, "tasks/get", {"taskId": task["taskId"]}))["pollIntervalMs"] > 2000:
+            while (got := await raw_request(client, "tasks/get", {"taskId": task["taskId"]}))["pollIntervalMs"] > 1000:
                 await anyio.sleep(0.05)
-    assert task["pollIntervalMs"] == 5000, "queued: nothing to see for a while"
-    assert got["pollIntervalMs"] == 2000 and got["status"] == "working"
+    assert task["pollIntervalMs"] == 2000, "queued: nothing to see for a while"
+    assert got["pollIntervalMs"] == 1000 and got["status"] == "working"
 
 
 @pytest.mark.parametrize("mode", [MODERN, LEGACY])
@@ -356,3 +357,40 @@ async def test_over_http_a_task_is_its_bearers_and_nobody_elses(sandbox: Sandbox
     assert result["structuredContent"]["state"] == "succeeded"
     assert error.error.code == cancel.error.code == -32602 and error.error.message.endswith("Task not found")
     assert sandbox.count("Task/Kill") == sandbox.count("Task/Cancel") == 0
+
+
+@pytest.mark.parametrize("ending", ["decline", "cancel"])
+async def test_a_task_that_ended_without_a_run_stays_ended_after_a_restart(sandbox: Sandbox, ending: str) -> None:
+    async with tasks_client(sandbox, MODERN, elicitation_callback=answering("accept", []), **CONFIRM) as client:
+        task = await call(client, MODERN, TWO)
+        if ending == "decline":
+            [key] = task["inputRequests"]
+            answer = {key: {"action": "decline"}}
+            await raw_request(client, "tasks/update", {"taskId": task["taskId"], "inputResponses": answer})
+        else:
+            await raw_request(client, "tasks/cancel", {"taskId": task["taskId"]})
+    async with tasks_client(sandbox, MODERN) as client:  # a new server, the same journal
+        got = await raw_request(client, "tasks/get", {"taskId": task["taskId"]})
+    assert sandbox.count("Run") == 0
+    if ending == "decline":
+        assert got["status"] == "completed" and got["result"]["isError"] is True
+        assert "the person declined" in got["result"]["content"][0]["text"]
+    else:
+        assert got["status"] == "cancelled"
+
+
+async def test_a_task_wiro_does_not_know_ends_with_the_error_get_task_would_give(sandbox: Sandbox) -> None:
+    from wiro_mcp.journal.handles import HandleRow
+    from wiro_mcp.service.generation import Generation
+    from wiro_mcp.wiro.client import WiroClient
+
+    settings = settings_for(sandbox)
+    row = HandleRow("lost-one", "local", "9999", None, "generate_image", {"preview": "none"}, None, None, 0.0, None)
+    async with WiroClient.from_settings(settings) as wiro:
+        generation = Generation(settings, wiro)
+        async with generation.running():
+            await generation.journal.keep_handle(replace(row, created=time.time()))
+            with anyio.fail_after(15):
+                ended = await generation.handles.finished("local", "lost-one")
+    assert ended.status == "completed" and ended.outcome is None
+    assert ended.refusal is not None and "9999" in ended.refusal

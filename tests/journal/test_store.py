@@ -18,8 +18,10 @@ import pytest
 
 from wiro_mcp import budgets
 from wiro_mcp.budgets import CLAIM_TTL
+from wiro_mcp.journal import handles
 from wiro_mcp.journal import schema as journal_schema
 from wiro_mcp.journal.access import Journal
+from wiro_mcp.journal.handles import HandleRow
 from wiro_mcp.journal.records import Claim, Claimed, InDoubt, Joined, JournalError, Note, OverBudget, RunRecord, Waiting
 from wiro_mcp.journal.rows import DAY
 from wiro_mcp.journal.store import FILE_NAME, JournalStore
@@ -318,6 +320,26 @@ def test_a_journal_from_the_previous_version_is_migrated_with_its_rows(tmp_path:
         assert db.execute("PRAGMA user_version").fetchone() == (journal_schema.VERSION,)
     j.close()
     assert journal(tmp_path).find(task_id="900") == old, "opened again: nothing migrates twice"
+
+
+def test_a_version_2_journal_gains_the_mcp_tasks_table_and_keeps_its_rows(tmp_path: Path) -> None:
+    tmp_path.mkdir(exist_ok=True)
+    with sqlite3.connect(tmp_path / FILE_NAME) as db:  # what wiro-mcp wrote before MCP Tasks (issue 18)
+        db.executescript(journal_schema.MIGRATIONS[1] + journal_schema.MIGRATIONS[2])
+        db.execute("PRAGMA user_version = 2")
+        db.execute(
+            "INSERT INTO tasks (api, task_id, token, model, arguments, call_key, prompt, created, updated, state,"
+            " work, seconds) VALUES (?, '901', 't', 'acme/m', '{}', 'k', 'v2', ?, ?, 'succeeded', '{}', 2.5)",
+            (API, time.time(), time.time()),
+        )
+    j = journal(tmp_path)
+    row = HandleRow("h1", "local", "901", "t", "generate_image", {"preview": "none"}, None, None, time.time(), None)
+    j.writing(handles.keep, row)
+    assert j.reading(handles.find, "h1") == row
+    found = j.find(task_id="901")
+    assert found is not None and found.prompt == "v2"
+    with sqlite3.connect(tmp_path / FILE_NAME) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (3,)
 
 
 def test_a_journal_from_a_newer_wiro_mcp_is_left_alone(tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 A handle is what a host keeps instead of an open call: its id (random, unguessable), whose it is
 (the owner: who the request authenticated as), Wiro's task id and token (none yet while the call
-waits for the person's answer: `pending` keeps that call), the tool that started it and how its
+waits for the person's answer: `pending` keeps that call; `ended` says how it ended without one),
+the tool that started it and how its
 result is to be shown, and until when it is kept. It is written (durably) before the host is
 told its id, so a `tasks/get` after a crash or a restart still finds it. States are not kept here:
 they are Wiro's, read again when asked.
@@ -15,7 +16,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-COLUMNS = "id, owner, task_id, token, tool, shown, pending, created, expires"
+COLUMNS = "id, owner, task_id, token, tool, shown, pending, ended, created, expires"
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class HandleRow:
     tool: str
     shown: dict[str, Any]  # how the result is shown: the preview asked for, whether the host has the viewer
     pending: dict[str, Any] | None  # the call waiting for the person's answer (no task yet)
+    ended: dict[str, Any] | None  # how it ended without a task: {"status", "message", "refusal"}
     created: float
     expires: float | None  # None: kept as long as the journal is
 
@@ -35,8 +37,8 @@ def keep(db: sqlite3.Connection, api: str, handle: HandleRow) -> None:
     """Write `handle` (a new one, or the same id with its task or its pending call changed); the expired go."""
     db.execute("DELETE FROM handles WHERE api = ? AND expires IS NOT NULL AND expires < ?", (api, handle.created))
     db.execute(
-        "INSERT OR REPLACE INTO handles (id, api, owner, task_id, token, tool, shown, pending, created, expires)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO handles (id, api, owner, task_id, token, tool, shown, pending, ended, created,"
+        " expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             handle.id,
             api,
@@ -46,6 +48,7 @@ def keep(db: sqlite3.Connection, api: str, handle: HandleRow) -> None:
             handle.tool,
             json.dumps(handle.shown),
             json.dumps(handle.pending) if handle.pending is not None else None,
+            json.dumps(handle.ended) if handle.ended is not None else None,
             handle.created,
             handle.expires,
         ),
@@ -65,8 +68,10 @@ def of_owner(db: sqlite3.Connection, api: str, owner: str, limit: int) -> list[H
 
 
 def _row(values: tuple[Any, ...]) -> HandleRow:
-    handle_id, owner, task_id, token, tool, shown, pending, created, expires = values
-    return HandleRow(handle_id, owner, task_id, token, tool, _object(shown) or {}, _object(pending), created, expires)
+    handle_id, owner, task_id, token, tool, shown, pending, ended, created, expires = values
+    return HandleRow(
+        handle_id, owner, task_id, token, tool, _object(shown) or {}, _object(pending), _object(ended), created, expires
+    )
 
 
 def _object(text: str | None) -> dict[str, Any] | None:

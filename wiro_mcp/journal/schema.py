@@ -48,8 +48,8 @@ CREATE INDEX IF NOT EXISTS tasks_by_model ON tasks (api, model, created);
 """
 
 # Version 3: the MCP tasks hosts hold (a handle on one Wiro task each): whose it is, which task (none
-# yet while the call waits for the person's answer, which `pending` keeps), how its result is to be
-# shown, and until when it is kept.
+# yet while the call waits for the person's answer, which `pending` keeps; `ended` when it ended with
+# none: declined, or cancelled before the answer), how its result is to be shown, and until when.
 _V3 = """
 CREATE TABLE IF NOT EXISTS handles (
     id TEXT PRIMARY KEY,
@@ -60,6 +60,7 @@ CREATE TABLE IF NOT EXISTS handles (
     tool TEXT NOT NULL,
     shown TEXT NOT NULL,
     pending TEXT,
+    ended TEXT,
     created REAL NOT NULL,
     expires REAL
 );

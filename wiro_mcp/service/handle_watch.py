@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal
 import anyio
 
 from .. import budgets
-from ..errors import WiroMCPError
+from ..errors import NotFoundError, WiroMCPError
 from ..journal.handles import HandleRow
 from ..media.delivery import Outcome
 from ..results import TaskResult
@@ -29,8 +29,10 @@ log = logging.getLogger(__name__)
 
 Status = Literal["working", "input_required", "completed", "cancelled"]
 
-POLL_QUEUED_MS = 5000  # nothing to see while Wiro queues it
-POLL_RUNNING_MS = 2000
+# A tasks/get never reaches Wiro (the socket, or our own polls, follow the task), so a host's poll costs
+# a lookup here: every second while it runs, so progress shows; every two while Wiro queues it.
+POLL_QUEUED_MS = 2000
+POLL_RUNNING_MS = 1000
 
 
 @dataclass
@@ -84,6 +86,9 @@ class Watch:
                     on_update=on_update,
                 )
             except WiroMCPError as exc:
+                if isinstance(exc.__cause__, NotFoundError):  # Wiro has no such task: it will not come back
+                    await self.end("completed", f"Task {row.task_id} is not known to Wiro.", None, refusal=str(exc))
+                    return
                 await self.change(message=f"Wiro could not be read ({exc}); asking again.")
                 await anyio.sleep(pause)
                 pause = min(pause * 2, 30.0)
@@ -106,10 +111,12 @@ class Watch:
         self.view = replace(view, message=message, updated=time.time(), poll_ms=poll_ms or view.poll_ms)
         await self.tell()
 
-    async def end(self, status: Status, message: str, outcome: Outcome | None) -> None:
+    async def end(self, status: Status, message: str, outcome: Outcome | None, *, refusal: str | None = None) -> None:
         if self.done.is_set():
             return
-        self.view = replace(self.view, status=status, message=message, updated=time.time(), outcome=outcome)
+        self.view = replace(
+            self.view, status=status, message=message, updated=time.time(), outcome=outcome, refusal=refusal
+        )
         self.done.set()
         await self.tell()
 

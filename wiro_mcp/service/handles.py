@@ -39,7 +39,7 @@ from ..errors import WiroMCPError
 from ..journal.handles import HandleRow
 from ..results import PreviewKind, TaskResult
 from ..wiro.refs import TaskRef
-from .handle_watch import POLL_QUEUED_MS, Listener, View, Watch, message_of, poll_of
+from .handle_watch import POLL_QUEUED_MS, Listener, Status, View, Watch, message_of, poll_of
 from .stopping import TaskEnded
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 DEFAULT_TTL_MS = 24 * 3600 * 1000  # a day: long enough to come back to, short enough to forget
 MIN_TTL_MS = 60 * 1000
 MAX_TTL_MS = 7 * 24 * 3600 * 1000
-KEPT_DONE = 256  # ended handles whose results stay in memory (older ones are delivered again when asked)
+KEPT_DONE = 32  # ended handles whose results (previews too) stay in memory; older ones are delivered again
 
 
 class UnknownHandle(WiroMCPError):
@@ -146,11 +146,15 @@ class Handles:
 
     async def refused(self, owner: str, handle_id: str, refusal: str) -> View:
         """The answered call started nothing (declined, over a limit): the handle is completed with that."""
-        watch = await self._find(owner, handle_id)
-        row = replace(watch.view.row, pending=None)
+        return await self._end_without_task(await self._find(owner, handle_id), "completed", "Not started.", refusal)
+
+    async def _end_without_task(self, watch: Watch, status: Status, message: str, refusal: str | None) -> View:
+        """A handle whose call started nothing ends, and stays so in the journal (a restart shows it ended)."""
+        ended = {"status": status, "message": message, "refusal": refusal}
+        row = replace(watch.view.row, pending=None, ended=ended)
         await self._service.journal.keep_handle(row)
-        watch.view = replace(watch.view, row=row, refusal=refusal)
-        await watch.end("completed", "Not started.", None)
+        watch.view = replace(watch.view, row=row)
+        await watch.end(status, message, None, refusal=refusal)
         return watch.view
 
     async def look(self, owner: str, handle_id: str) -> View:
@@ -173,11 +177,12 @@ class Handles:
         watch = await self._find(owner, handle_id)
         if watch.done.is_set():
             raise HandleEnded(_ended(watch.view))
-        task_id = watch.view.row.task_id
-        if task_id is None:  # still waiting for the person: nothing was started, nothing to stop
-            async with watch.answering:
-                await watch.end("cancelled", "Cancelled before anything was started.", None)
-            return watch.view
+        async with watch.answering:  # an answer being replayed now decides first whether a task starts
+            task_id = watch.view.row.task_id
+            if task_id is None and not watch.done.is_set():  # still waiting for the person: nothing to stop
+                return await self._end_without_task(watch, "cancelled", "Cancelled before anything started.", None)
+        if task_id is None or watch.done.is_set():
+            raise HandleEnded(_ended(watch.view))
         try:
             outcome = await self._service.stop(TaskRef(task_id=task_id))
         except TaskEnded:
@@ -203,16 +208,9 @@ class Handles:
     def _watch(self, row: HandleRow, initial: TaskResult | None = None) -> Watch:
         watch = self._watches.get(row.id)
         if watch is None:
-            if row.task_id is None:
-                asked = (row.pending or {}).get("question") or "Run it?"
-                view = View(
-                    row, "input_required", f"Waiting for the person's answer: {asked}", time.time(), POLL_QUEUED_MS
-                )
-            else:
-                state = initial.state if initial is not None else "running"
-                message = message_of(initial) if initial is not None else f"Reading task {row.task_id} from Wiro."
-                view = View(row, "working", message, time.time(), poll_of(state == "queued"))
-            watch = self._watches[row.id] = Watch(view)
+            watch = self._watches[row.id] = Watch(_first_view(row, initial))
+            if row.ended is not None:
+                watch.done.set()
             self._forget_old()
         self._watches.move_to_end(row.id)
         self._start(watch)
@@ -227,6 +225,22 @@ class Handles:
         ended = [key for key, watch in self._watches.items() if watch.done.is_set()]
         for key in ended[: max(0, len(ended) - KEPT_DONE)]:
             del self._watches[key]
+
+
+def _first_view(row: HandleRow, initial: TaskResult | None) -> View:
+    """A handle as this process first sees it: from the call that started it, or from the journal."""
+    now = time.time()
+    if row.ended is not None:  # ended without a task (declined, or cancelled before the answer)
+        status: Status = "cancelled" if row.ended.get("status") == "cancelled" else "completed"
+        return View(
+            row, status, str(row.ended.get("message", "")), now, POLL_QUEUED_MS, refusal=row.ended.get("refusal")
+        )
+    if row.task_id is None:
+        asked = (row.pending or {}).get("question") or "Run it?"
+        return View(row, "input_required", f"Waiting for the person's answer: {asked}", now, POLL_QUEUED_MS)
+    if initial is not None:
+        return View(row, "working", message_of(initial), now, poll_of(initial.state == "queued"))
+    return View(row, "working", f"Reading task {row.task_id} from Wiro.", now, poll_of(False))
 
 
 def _new_row(
@@ -248,6 +262,7 @@ def _new_row(
         tool=tool,
         shown={"preview": preview, "viewer": viewer},
         pending=pending,
+        ended=None,
         created=now,
         expires=now + ttl_ms / 1000,
     )
