@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -155,13 +156,20 @@ async def test_cancel_stops_the_wiro_task_and_ends_cancelled_once_wiro_confirms(
         held.advance_to("1001", "task_start")
         answer = await raw_request(client, "tasks/cancel", {"taskId": task["taskId"]})
         ended = await until_ended(client, task["taskId"])
-        again = await rejected(client, "tasks/cancel", {"taskId": task["taskId"]})
+        if mode == LEGACY:
+            again = await rejected(client, "tasks/cancel", {"taskId": task["taskId"]})
+            assert again.error.code == -32602
+            assert "has already ended (cancelled); nothing was stopped" in again.error.message
+        else:
+            again_ack = await raw_request(client, "tasks/cancel", {"taskId": task["taskId"]})
+            assert "has already ended (cancelled)" in again_ack["_meta"]["wiro-mcp/note"]
     stops = [r.endpoint for r in held.state.requests if r.endpoint in ("Task/Kill", "Task/Cancel")]
     assert stops == ["Task/Kill"], "one stop, the one a running task needs"
     assert ended["status"] == "cancelled"
     if mode == LEGACY:
         assert answer["status"] == "cancelled"
-    assert again.error.code == -32602 and "has already ended (cancelled); nothing was stopped" in again.error.message
+    else:
+        assert answer.get("resultType") == "complete" and "wiro-mcp/note" not in answer.get("_meta", {})
 
 
 @pytest.mark.parametrize("mode", [MODERN, LEGACY])
@@ -169,10 +177,13 @@ async def test_a_cancel_after_the_end_changes_nothing_and_says_so(sandbox: Sandb
     async with tasks_client(sandbox, mode) as client:
         task = task_of(await call(client, mode, IMAGE), mode)
         ended = await until_ended(client, task["taskId"])
-        error = await rejected(client, "tasks/cancel", {"taskId": task["taskId"]})
+        if mode == LEGACY:  # 2025-11-25: a cancel of a task in a terminal status is invalid params
+            said = (await rejected(client, "tasks/cancel", {"taskId": task["taskId"]})).error.message
+        else:  # 2026-07-28: cancelling is cooperative; the acknowledgement says nothing changed
+            said = (await raw_request(client, "tasks/cancel", {"taskId": task["taskId"]}))["_meta"]["wiro-mcp/note"]
         after = await raw_request(client, "tasks/get", {"taskId": task["taskId"]})
     assert ended["status"] == after["status"] == "completed"
-    assert "Task 1001 has already ended (completed); nothing was stopped" in error.error.message
+    assert "Task 1001 has already ended (completed); nothing was stopped" in said
     assert sandbox.count("Task/Kill") == sandbox.count("Task/Cancel") == 0
 
 
@@ -394,3 +405,137 @@ async def test_a_task_wiro_does_not_know_ends_with_the_error_get_task_would_give
                 ended = await generation.handles.finished("local", "lost-one")
     assert ended.status == "completed" and ended.outcome is None
     assert ended.refusal is not None and "9999" in ended.refusal
+
+
+async def test_the_handle_comes_back_while_wiro_still_queues_the_task(held: Sandbox) -> None:
+    """The tool starts the run and returns: the held sandbox never moves the task on by itself."""
+    async with tasks_client(held, MODERN) as client:
+        with anyio.fail_after(10):  # a plain call would wait its 45 s
+            task = await call(client, MODERN, IMAGE)
+    assert task["status"] == "working" and "is queued" in task["statusMessage"]
+    queued = held.state.get(task_id="1001")
+    assert queued is not None and queued.status(held.state.clock()) == "task_queue"
+
+
+@pytest.mark.parametrize("mode", [MODERN, LEGACY])
+async def test_a_task_wiro_failed_is_a_completed_task_whose_result_is_the_error(sandbox: Sandbox, mode: str) -> None:
+    async with tasks_client(sandbox, mode) as client:
+        task = task_of(await call(client, mode, {**IMAGE, "prompt": "[sandbox:fail] a cat"}), mode)
+        ended = await until_ended(client, task["taskId"])
+        result = await final_result(client, mode, task["taskId"])
+    assert ended["status"] == "completed"
+    assert result["isError"] is True and result["structuredContent"]["state"] == "failed"
+    assert "out of memory" in result["content"][0]["text"]
+
+
+async def test_a_second_question_comes_with_keys_never_shown_before(sandbox: Sandbox) -> None:
+    """Two runs wait for a yes; the first one's run changes the day's spend, so the second is asked again
+    (with the new figure): under a new key, with the new question as its message."""
+    async with tasks_client(sandbox, MODERN, elicitation_callback=answering("accept", []), **CONFIRM) as client:
+        first = await call(client, MODERN, TWO)
+        second = await call(client, MODERN, {**TWO, "prompt": "another lighthouse"})
+        yes = {"action": "accept", "content": {"run": True}}
+        [key1] = first["inputRequests"]
+        await raw_request(client, "tasks/update", {"taskId": first["taskId"], "inputResponses": {key1: yes}})
+        await until_ended(client, first["taskId"])
+        [key2] = second["inputRequests"]
+        await raw_request(client, "tasks/update", {"taskId": second["taskId"], "inputResponses": {key2: yes}})
+        again = await raw_request(client, "tasks/get", {"taskId": second["taskId"]})
+        assert again["status"] == "input_required", "the question changed, so it is asked again"
+        [key3] = again["inputRequests"]
+        assert key3 != key2 and key3.endswith("#2")
+        assert "$0.009 spent in the last 24 h" in again["statusMessage"]
+        stale = {"taskId": second["taskId"], "inputResponses": {key2: yes}}
+        assert (await raw_request(client, "tasks/update", stale)).get("resultType") == "complete"
+        assert (await raw_request(client, "tasks/get", {"taskId": second["taskId"]}))["status"] == "input_required"
+        await raw_request(client, "tasks/update", {"taskId": second["taskId"], "inputResponses": {key3: yes}})
+        ended = await until_ended(client, second["taskId"])
+    assert ended["status"] == "completed" and ended["result"]["structuredContent"]["state"] == "succeeded"
+    assert sandbox.count("Run") == 2
+
+
+async def test_a_journal_that_fails_after_the_answers_run_loses_nothing(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wiro_mcp.journal.access import Journal
+
+    kept = Journal.keep_handle
+
+    async def keep(self: Any, handle: Any) -> None:
+        if handle.task_id is not None:  # the write after the Run
+            raise JournalError("journal.sqlite3", "database or disk is full")
+        await kept(self, handle)
+
+    monkeypatch.setattr(Journal, "keep_handle", keep)
+    async with tasks_client(sandbox, MODERN, elicitation_callback=answering("accept", []), **CONFIRM) as client:
+        task = await call(client, MODERN, TWO)
+        [key] = task["inputRequests"]
+        answer = {key: {"action": "accept", "content": {"run": True}}}
+        ack = await raw_request(client, "tasks/update", {"taskId": task["taskId"], "inputResponses": answer})
+        ended = await until_ended(client, task["taskId"])
+    assert ack.get("resultType") == "complete", "never a failure once the Run has gone"
+    assert ended["status"] == "completed" and ended["result"]["structuredContent"]["state"] == "succeeded"
+    assert sandbox.count("Run") == 1
+
+
+async def test_a_fault_while_following_a_task_is_retried_and_the_server_lives(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wiro_mcp.service.generation import Generation
+
+    real = Generation.get
+    faults = [RuntimeError("a bug of ours")]
+
+    async def flaky(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if faults and kwargs.get("on_update") is not None:  # only the handle's follow
+            raise faults.pop()
+        return await real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Generation, "get", flaky)
+    async with tasks_client(sandbox, MODERN) as client:
+        task = await call(client, MODERN, IMAGE)
+        ended = await until_ended(client, task["taskId"])
+        listed = await client.list_tools()
+    assert faults == [] and ended["status"] == "completed" and listed.tools
+
+
+async def test_tasks_list_pages_and_shows_only_the_callers_tasks(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("wiro_mcp.service.handles.PAGE", 1)
+    env = server_env(sandbox, WIRO_MCP_HTTP_TOKEN="someone-elses-token")
+    with HttpServer(env) as server:
+        async with http_session(server.url, "someone-elses-token", mode="legacy") as other:
+            theirs = task_of(await call(other, LEGACY, {**IMAGE, "prompt": "theirs"}), LEGACY)
+    async with tasks_client(sandbox, LEGACY) as client:
+        first = task_of(await call(client, LEGACY, IMAGE), LEGACY)
+        second = task_of(await call(client, LEGACY, {**IMAGE, "prompt": "a harbour"}), LEGACY)
+        page = await raw_request(client, "tasks/list", {})
+        rest = await raw_request(client, "tasks/list", {"cursor": page["nextCursor"]})
+        bad = await rejected(client, "tasks/list", {"cursor": "not-ours"})
+    assert [t["taskId"] for t in page["tasks"]] == [second["taskId"]]
+    assert [t["taskId"] for t in rest["tasks"]] == [first["taskId"]] and "nextCursor" not in rest
+    assert theirs["taskId"] not in {t["taskId"] for t in page["tasks"] + rest["tasks"]}
+    assert bad.error.code == -32602
+
+
+async def test_a_journal_that_lives_in_memory_makes_no_tasks(sandbox: Sandbox, tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "a-file"
+    not_a_folder.write_text("")
+    async with tasks_client(sandbox, LEGACY, WIRO_MCP_STATE_DIR=str(not_a_folder)) as client:
+        answer = await call(client, LEGACY, IMAGE)
+    assert "task" not in answer and answer["structuredContent"]["task_id"] == "1001"
+
+
+async def test_an_answer_given_through_another_server_is_seen_by_this_one(sandbox: Sandbox) -> None:
+    options: dict[str, Any] = {"elicitation_callback": answering("accept", []), **CONFIRM}
+    async with tasks_client(sandbox, MODERN, **options) as here, tasks_client(sandbox, MODERN, **options) as there:
+        task = await call(here, MODERN, TWO)
+        [key] = task["inputRequests"]
+        answer = {key: {"action": "accept", "content": {"run": True}}}
+        await raw_request(there, "tasks/update", {"taskId": task["taskId"], "inputResponses": answer})
+        seen_here = await raw_request(here, "tasks/get", {"taskId": task["taskId"]})
+        again = await raw_request(here, "tasks/update", {"taskId": task["taskId"], "inputResponses": answer})
+        ended = await until_ended(here, task["taskId"])
+    assert seen_here["status"] in ("working", "completed") and again.get("resultType") == "complete"
+    assert ended["status"] == "completed" and sandbox.count("Run") == 1

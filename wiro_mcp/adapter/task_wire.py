@@ -27,6 +27,7 @@ RELATED = "io.modelcontextprotocol/related-task"
 # Carries a 2025-11-25 task from the interceptor to legacy_tasks() below, which turns the placeholder
 # CallToolResult into the CreateTaskResult (the SDK shapes tools/call results as CallToolResult there).
 CREATED = "wiro-mcp/created-task"
+NOTE = "wiro-mcp/note"  # what a 2026-07-28 acknowledgement changed, when it changed nothing
 
 # Set while a tools/call runs to become a task: the generate tool starts its run and returns at once.
 starting_task: ContextVar[bool] = ContextVar("starting_task", default=False)
@@ -99,10 +100,33 @@ async def guarding() -> AsyncIterator[None]:
         raise MCPError(code=INVALID_PARAMS, message=f"Failed to retrieve task: {exc}") from None
 
 
-def questions(result: InputRequiredResult) -> dict[str, Any]:
-    """What a call waiting for an answer asked, as the wire shows it (and the state its replay needs)."""
+def questions(result: InputRequiredResult, round_: int = 1) -> dict[str, Any]:
+    """What a call waiting for an answer asked, as the host is to see it, and what its replay needs: the
+    state, and each shown key's own key (a key is never shown twice: a second round's keys are new)."""
     dumped = result.model_dump(by_alias=True, mode="json", exclude_none=True)
-    return {"inputRequests": dumped.get("inputRequests", {}), "requestState": dumped.get("requestState")}
+    asked = dumped.get("inputRequests") or {}
+    shown = {f"{key}#{round_}": request for key, request in asked.items()}
+    return {
+        "inputRequests": shown,
+        "keys": {f"{key}#{round_}": key for key in asked},
+        "requestState": dumped.get("requestState"),
+        "round": round_,
+    }
+
+
+def cursor_offset(cursor: str | None) -> int:
+    """tasks/list's cursor (the offset we handed out); anything else is invalid params."""
+    if cursor is None:
+        return 0
+    if not cursor.isdigit() or len(cursor) > 9:
+        raise MCPError(code=INVALID_PARAMS, message="Invalid cursor")
+    return int(cursor)
+
+
+def answers_for(pending: dict[str, Any], responses: dict[str, Any]) -> dict[str, Any]:
+    """The responses to the questions shown now, under the keys the call asked them by; others ignored."""
+    keys = pending.get("keys") or {}
+    return {keys[shown]: answer for shown, answer in responses.items() if shown in keys and isinstance(answer, dict)}
 
 
 def question_of(pending: dict[str, Any]) -> str:

@@ -23,6 +23,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import anyio
 from mcp.server.apps import client_supports_apps
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.extension import Extension, MethodBinding
@@ -30,6 +31,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
+    INTERNAL_ERROR,
     INVALID_PARAMS,
     MISSING_REQUIRED_CLIENT_CAPABILITY,
     CallToolRequestParams,
@@ -47,11 +49,14 @@ from .state import ServerState
 from .task_wire import (
     CREATED,
     LEGACY,
+    NOTE,
     RELATED,
     TASKS,
     ListParams,
     TaskParams,
     UpdateParams,
+    answers_for,
+    cursor_offset,
     declared,
     guarding,
     owner_of,
@@ -160,7 +165,11 @@ class TasksExtension(Extension):
         try:
             view = await self._guarded(handles.cancel(owner_of(ctx), params.task_id))
         except HandleEnded as exc:
+            if ctx.protocol_version != LEGACY:  # 2026-07-28: an acknowledgement, and what it changed
+                return {"_meta": {NOTE: f"Nothing to cancel: {exc}"}}
             raise MCPError(code=INVALID_PARAMS, message=f"Cannot cancel: {exc}") from None
+        except WiroMCPError as exc:  # Wiro could not be asked to stop it: the task is unchanged
+            raise MCPError(code=INTERNAL_ERROR, message=f"Could not stop the task: {exc}") from None
         return task_fields(view, LEGACY) if ctx.protocol_version == LEGACY else {}
 
     async def _update(self, ctx: ServerRequestContext[Any, Any], params: UpdateParams) -> dict[str, Any]:
@@ -171,17 +180,20 @@ class TasksExtension(Extension):
         handles = await self._handles()
         owner = owner_of(ctx)
         async with guarding(), handles.answering(owner, params.task_id) as pending:
-            asked = (pending or {}).get("inputRequests") or {}
-            answers = {key: value for key, value in params.input_responses.items() if key in asked}
+            answers = answers_for(pending or {}, params.input_responses)
             if pending is None or not answers:
                 return {}
-            result = await self._replay(ctx, pending, answers)
-            if isinstance(result, InputRequiredResult):
-                await handles.asked(owner, params.task_id, {**pending, **questions(result)})
-            elif result.is_error or not result.structured_content:
-                await handles.refused(owner, params.task_id, text_of(result))
-            else:
-                await handles.started(owner, params.task_id, TaskResult.model_validate(result.structured_content))
+            # Shielded: once the Run may go, a client that gives up must not leave it unrecorded.
+            with anyio.CancelScope(shield=True):
+                result = await self._replay(ctx, pending, answers)
+                if isinstance(result, InputRequiredResult):
+                    again = {**pending, **questions(result, int(pending.get("round", 1)) + 1)}
+                    await handles.asked(owner, params.task_id, again, question_of(again))
+                elif result.is_error or not result.structured_content:
+                    await handles.refused(owner, params.task_id, text_of(result))
+                else:
+                    started = TaskResult.model_validate(result.structured_content)
+                    await handles.started(owner, params.task_id, started)
         return {}
 
     async def _replay(
@@ -207,9 +219,11 @@ class TasksExtension(Extension):
             starting_task.reset(mark)
 
     async def _list(self, ctx: ServerRequestContext[Any, Any], params: ListParams) -> dict[str, Any]:
+        offset = cursor_offset(params.cursor)
         handles = await self._handles()
-        views = await handles.listed(owner_of(ctx))
-        return {"tasks": [task_fields(view, LEGACY) for view in views]}
+        views, after = await handles.listed(owner_of(ctx), offset)
+        page: dict[str, Any] = {"tasks": [task_fields(view, LEGACY) for view in views]}
+        return page | ({"nextCursor": str(after)} if after is not None else {})
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -243,9 +257,11 @@ class TasksExtension(Extension):
         return fields
 
     def _tool_result(self, view: View) -> dict[str, Any]:
-        if view.outcome is None:  # ended without a task: the call's own answer (a decline, a limit)
-            refused = CallToolResult(content=[TextContent(type="text", text=view.refusal or "")], is_error=True)
-            return refused.model_dump(by_alias=True, mode="json", exclude_none=True)
+        if view.outcome is None:  # ended without a task result: the call's own answer (a decline, a limit)
+            said = TextContent(type="text", text=view.refusal or view.message)
+            return CallToolResult(content=[said], is_error=view.refusal is not None).model_dump(
+                by_alias=True, mode="json", exclude_none=True
+            )
         rendered = tool_result(
             view.outcome, viewer=bool(view.row.shown.get("viewer")), sandbox=self._state().settings.sandbox
         )

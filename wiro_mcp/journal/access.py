@@ -123,8 +123,9 @@ class Journal:
     async def handle(self, handle_id: str) -> HandleRow | None:
         return await self._call(JournalStore.reading, handles.find, handle_id)
 
-    async def handles_of(self, owner: str, limit: int) -> list[HandleRow]:
-        return await self._call(JournalStore.reading, handles.of_owner, owner, limit)
+    async def handles_of(self, owner: str, now: float, limit: int, offset: int = 0) -> list[HandleRow]:
+        """The owner's handles not expired at `now`, newest first (a page of `limit` from `offset`)."""
+        return await self._call(JournalStore.reading, handles.of_owner, owner, now, limit, offset)
 
     async def keep_handle(self, handle: HandleRow) -> None:
         """Write a handle, durably (and forget the expired ones). Raises JournalError when the journal

@@ -60,9 +60,11 @@ def find(db: sqlite3.Connection, api: str, handle_id: str) -> HandleRow | None:
     return _row(values) if values else None
 
 
-def of_owner(db: sqlite3.Connection, api: str, owner: str, limit: int) -> list[HandleRow]:
+def of_owner(db: sqlite3.Connection, api: str, owner: str, now: float, limit: int, offset: int) -> list[HandleRow]:
     rows = db.execute(
-        f"SELECT {COLUMNS} FROM handles WHERE api = ? AND owner = ? ORDER BY created DESC LIMIT ?", (api, owner, limit)
+        f"SELECT {COLUMNS} FROM handles WHERE api = ? AND owner = ? AND (expires IS NULL OR expires >= ?)"
+        " ORDER BY created DESC, id LIMIT ? OFFSET ?",
+        (api, owner, now, limit, offset),
     ).fetchall()
     return [_row(values) for values in rows]
 

@@ -1,15 +1,17 @@
 """One handle's live state in this process (service/handles.py keeps them), and the loop that follows
 its Wiro task: the way get_task waits (the socket, else polls), in long waits until the task ends and
-its result is delivered. A Wiro that cannot be read is asked again, with backoff; the host keeps
-seeing the last state, and what went wrong."""
+its result is delivered, or the handle's time to live runs out. A Wiro that cannot be read is asked
+again, with backoff; the host keeps seeing the last state, and what went wrong. Nothing that goes
+wrong in one follow can reach the server: it is logged, and the follow tries again."""
 
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 
@@ -17,7 +19,7 @@ from .. import budgets
 from ..errors import NotFoundError, WiroMCPError
 from ..journal.handles import HandleRow
 from ..media.delivery import Outcome
-from ..results import TaskResult
+from ..results import PreviewKind, TaskResult
 from ..tracking.progress import Update
 from ..wiro.protocol import QUEUED_STATUSES
 from ..wiro.refs import TaskRef
@@ -33,6 +35,7 @@ Status = Literal["working", "input_required", "completed", "cancelled"]
 # a lookup here: every second while it runs, so progress shows; every two while Wiro queues it.
 POLL_QUEUED_MS = 2000
 POLL_RUNNING_MS = 1000
+LISTENER_SECONDS = 5.0  # a status notification that cannot be sent by then is dropped
 
 
 @dataclass
@@ -51,6 +54,10 @@ class View:
     def ttl_ms(self) -> int | None:
         return None if self.row.expires is None else round((self.row.expires - self.row.created) * 1000)
 
+    @property
+    def expired(self) -> bool:
+        return self.row.expires is not None and self.row.expires < time.time()
+
 
 Listener = Callable[[View], Awaitable[None]]
 
@@ -66,8 +73,7 @@ class Watch:
     answering: anyio.Lock = field(default_factory=anyio.Lock)  # one answer replays the call at a time
 
     async def follow(self, service: Generation) -> None:
-        """Wait for the task to end, as get_task does, and keep its result; a Wiro that cannot be read is
-        asked again (the host keeps seeing the last state, with what went wrong)."""
+        """Wait for the task to end, as get_task does, and keep its result; give up when the handle expires."""
         row = self.view.row
         assert row.task_id is not None  # only a handle with a task is followed
         pause = 1.0
@@ -76,11 +82,12 @@ class Watch:
             queued = update.status in QUEUED_STATUSES
             await self.change(message=f"Wiro: {update.message}", poll_ms=poll_of(queued))
 
-        while not self.done.is_set():
+        while not self.done.is_set() and not self.view.expired:
+            left = budgets.HANDLE_FOLLOW if row.expires is None else max(0.0, row.expires - time.time())
             try:
                 outcome = await service.get(
                     TaskRef(task_id=row.task_id),
-                    wait=budgets.HANDLE_FOLLOW,
+                    wait=min(budgets.HANDLE_FOLLOW, left),
                     preview=row.shown.get("preview", "views"),
                     viewer=bool(row.shown.get("viewer")),
                     on_update=on_update,
@@ -90,17 +97,20 @@ class Watch:
                     await self.end("completed", f"Task {row.task_id} is not known to Wiro.", None, refusal=str(exc))
                     return
                 await self.change(message=f"Wiro could not be read ({exc}); asking again.")
-                await anyio.sleep(pause)
-                pause = min(pause * 2, 30.0)
-                continue
-            pause = 1.0
-            result = outcome.result
-            if result.state == "cancelled":
-                await self.end("cancelled", f"Task {result.task_id} was cancelled.", outcome)
-            elif result.state in ("succeeded", "failed"):
-                await self.end("completed", f"Task {result.task_id} {result.state}.", outcome)
+            except Exception:  # a fault of ours must not end the server: this follow tries again
+                log.exception("following task %s for an MCP task failed", row.task_id)
             else:
-                await self.change(message=message_of(result), poll_ms=poll_of(result.state == "queued"))
+                result = outcome.result
+                if result.state == "cancelled":
+                    await self.end("cancelled", f"Task {result.task_id} was cancelled.", outcome)
+                elif result.state in ("succeeded", "failed"):
+                    await self.end("completed", f"Task {result.task_id} {result.state}.", outcome)
+                else:
+                    await self.change(message=message_of(result), poll_ms=poll_of(result.state == "queued"))
+                pause = 1.0
+                continue
+            await anyio.sleep(pause)
+            pause = min(pause * 2, 30.0)
 
     async def change(self, *, message: str, poll_ms: int | None = None) -> None:
         if self.done.is_set():
@@ -123,10 +133,55 @@ class Watch:
     async def tell(self) -> None:
         for listener in list(self.listeners):
             try:
-                await listener(self.view)
-            except Exception as exc:  # a host that went away stops hearing, nothing else
+                with anyio.fail_after(LISTENER_SECONDS):
+                    await listener(self.view)
+            except Exception as exc:  # a host that went away (or hangs) stops hearing, nothing else
                 log.debug("a task status listener failed: %r", exc)
                 self.listeners.remove(listener)
+
+
+def first_view(row: HandleRow, initial: TaskResult | None) -> View:
+    """A handle as this process first sees it: from the call that started it, or from the journal."""
+    now = time.time()
+    if row.ended is not None and (row.task_id is None or row.ended.get("status") == "cancelled"):
+        # Ended without a task (declined, cancelled before the answer), or cancelled: nothing to deliver.
+        status: Status = "cancelled" if row.ended.get("status") == "cancelled" else "completed"
+        message, refusal = str(row.ended.get("message", "")), row.ended.get("refusal")
+        return View(row, status, message, now, POLL_QUEUED_MS, refusal=refusal)
+    if row.task_id is None:
+        return View(row, "input_required", waiting_for(row.pending), now, POLL_QUEUED_MS)
+    if initial is not None:
+        return View(row, "working", message_of(initial), now, poll_of(initial.state == "queued"))
+    return View(row, "working", f"Reading task {row.task_id} from Wiro.", now, poll_of(False))
+
+
+def new_row(
+    owner: str,
+    tool: str,
+    preview: PreviewKind,
+    viewer: bool,
+    ttl_ms: int,
+    *,
+    task: TaskResult | None = None,
+    pending: dict[str, Any] | None = None,
+) -> HandleRow:
+    now = time.time()
+    return HandleRow(
+        id=secrets.token_urlsafe(18),
+        owner=owner,
+        task_id=task.task_id if task is not None else None,
+        token=task.task_token if task is not None else None,
+        tool=tool,
+        shown={"preview": preview, "viewer": viewer},
+        pending=pending,
+        ended=None,
+        created=now,
+        expires=now + ttl_ms / 1000,
+    )
+
+
+def waiting_for(pending: dict[str, Any] | None) -> str:
+    return f"Waiting for the person's answer: {(pending or {}).get('question') or 'Run it?'}"
 
 
 def poll_of(queued: bool) -> int:

@@ -2,9 +2,9 @@
 
 The MCP task is the Wiro task. A generate call that a host asked to run as a task starts (or joins)
 its Wiro task exactly as a plain call does, with no wait; `hold()` then writes the handle to the
-journal (durably: `tasks/get` must find it before the host hears its id) and follows the task in
-the background, the way get_task does (the socket, else polls), until it ends and its result is
-delivered. What the host sees:
+journal (durably: `tasks/get` must find it before the host hears its id; a journal that lives only
+in memory does not count) and follows the task in the background (handle_watch.py) until it ends
+and its result is delivered. What the host sees:
 
 - `working` while Wiro queues or runs it, with Wiro's status and progress in the message and a
   poll interval that follows what Wiro is doing (slower while queued);
@@ -16,14 +16,14 @@ delivered. What the host sees:
   the call's refusal (a decline is an error result, and no Run is sent).
 
 A look never waits on Wiro (a hanging Wiro leaves the last state seen); a handle this process did
-not start (a restart) is followed again from the journal on first look. A handle is another
-owner's, unknown or past its time to live: all three read as not found, so an id reveals nothing.
+not start (a restart, another server on the same journal) is read from the journal and followed
+again on first look. A handle is another owner's, unknown or past its time to live: all three read
+as not found, so an id reveals nothing.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
@@ -37,9 +37,10 @@ from anyio.abc import TaskGroup
 from .. import budgets
 from ..errors import WiroMCPError
 from ..journal.handles import HandleRow
+from ..journal.records import JournalError
 from ..results import PreviewKind, TaskResult
 from ..wiro.refs import TaskRef
-from .handle_watch import POLL_QUEUED_MS, Listener, Status, View, Watch, message_of, poll_of
+from .handle_watch import Listener, Status, View, Watch, first_view, message_of, new_row, poll_of, waiting_for
 from .stopping import TaskEnded
 
 if TYPE_CHECKING:
@@ -51,6 +52,8 @@ DEFAULT_TTL_MS = 24 * 3600 * 1000  # a day: long enough to come back to, short e
 MIN_TTL_MS = 60 * 1000
 MAX_TTL_MS = 7 * 24 * 3600 * 1000
 KEPT_DONE = 32  # ended handles whose results (previews too) stay in memory; older ones are delivered again
+KEPT_WAITING = 256  # handles waiting for an answer kept in memory; older ones are read from the journal again
+PAGE = 100  # tasks/list's page
 
 
 class UnknownHandle(WiroMCPError):
@@ -91,11 +94,11 @@ class Handles:
         viewer: bool,
         ttl_ms: int,
         listener: Listener | None = None,
-    ) -> View:  # the keywords are how the result is shown, and for how long it is kept
+    ) -> View:
         """A handle on the task a call just started (or joined). Raises JournalError when the journal cannot
         keep it: then no handle exists, and the caller returns the plain result instead."""
-        row = _new_row(owner, tool, preview, viewer, ttl_ms, task=started)
-        await self._service.journal.keep_handle(row)
+        row = new_row(owner, tool, preview, viewer, ttl_ms, task=started)
+        await self._keep_durably(row)
         watch = self._watch(row, initial=started)
         if listener is not None:
             watch.listeners.append(listener)
@@ -114,52 +117,54 @@ class Handles:
     ) -> View:
         """A handle on a call that waits for the person's answer to `question` (`pending`: what replays
         the call, and the questions as the host is to show them). Raises JournalError as hold() does."""
-        row = _new_row(owner, tool, preview, viewer, ttl_ms, pending=pending | {"question": question})
-        await self._service.journal.keep_handle(row)
+        row = new_row(owner, tool, preview, viewer, ttl_ms, pending=pending | {"question": question})
+        await self._keep_durably(row)
         return self._watch(row).view
 
     @asynccontextmanager
     async def answering(self, owner: str, handle_id: str) -> AsyncIterator[dict[str, Any] | None]:
-        """The call a handle waits to replay with the person's answer (None when it waits for nothing
-        now); one answer at a time. The replay's outcome goes to started(), refused() or asked()."""
+        """The call a handle waits to replay with the person's answer (None when it waits for nothing now:
+        answered already, here or by another server on this journal); one answer at a time. The replay's
+        outcome goes to started(), refused() or asked()."""
         watch = await self._find(owner, handle_id)
         async with watch.answering:
-            yield watch.view.row.pending
+            if watch.view.row.task_id is None and not watch.done.is_set():
+                await self._catch_up(watch)
+            yield watch.view.row.pending if watch.view.status == "input_required" else None
 
     async def started(self, owner: str, handle_id: str, started: TaskResult) -> View:
-        """The answered call started (or joined) its task: the handle follows it from now on."""
+        """The answered call started (or joined) its task: the handle follows it from now on. Never raises
+        for the journal: the Run has gone, so the handle goes on in memory (and the log says so)."""
         watch = await self._find(owner, handle_id)
         row = replace(watch.view.row, task_id=started.task_id, token=started.task_token, pending=None)
-        await self._service.journal.keep_handle(row)
+        try:
+            await self._service.journal.keep_handle(row)
+        except JournalError as exc:
+            log.warning("MCP task %s (task %s) is kept in memory only: %s", handle_id, started.task_id, exc)
         poll = poll_of(started.state == "queued")
         watch.view = replace(watch.view, row=row, status="working", message=message_of(started), poll_ms=poll)
         self._start(watch)
         return watch.view
 
-    async def asked(self, owner: str, handle_id: str, pending: dict[str, Any]) -> View:
+    async def asked(self, owner: str, handle_id: str, pending: dict[str, Any], question: str) -> View:
         """The answered call has another question: the handle keeps waiting, on that one."""
         watch = await self._find(owner, handle_id)
-        row = replace(watch.view.row, pending=pending)
+        row = replace(watch.view.row, pending=pending | {"question": question})
         await self._service.journal.keep_handle(row)
-        watch.view = replace(watch.view, row=row, updated=time.time())
+        watch.view = replace(watch.view, row=row, message=waiting_for(row.pending), updated=time.time())
+        await watch.tell()
         return watch.view
 
     async def refused(self, owner: str, handle_id: str, refusal: str) -> View:
         """The answered call started nothing (declined, over a limit): the handle is completed with that."""
         return await self._end_without_task(await self._find(owner, handle_id), "completed", "Not started.", refusal)
 
-    async def _end_without_task(self, watch: Watch, status: Status, message: str, refusal: str | None) -> View:
-        """A handle whose call started nothing ends, and stays so in the journal (a restart shows it ended)."""
-        ended = {"status": status, "message": message, "refusal": refusal}
-        row = replace(watch.view.row, pending=None, ended=ended)
-        await self._service.journal.keep_handle(row)
-        watch.view = replace(watch.view, row=row)
-        await watch.end(status, message, None, refusal=refusal)
-        return watch.view
-
     async def look(self, owner: str, handle_id: str) -> View:
         """The handle as it is now: never waits on Wiro."""
-        return (await self._find(owner, handle_id)).view
+        watch = await self._find(owner, handle_id)
+        if watch.view.row.task_id is None and not watch.done.is_set():
+            await self._catch_up(watch)  # another server on this journal may have had the answer
+        return watch.view
 
     async def finished(self, owner: str, handle_id: str) -> View:
         """The handle once it has ended (its result delivered)."""
@@ -167,20 +172,22 @@ class Handles:
         await watch.done.wait()
         return watch.view
 
-    async def listed(self, owner: str, limit: int = 100) -> list[View]:
-        rows = await self._service.journal.handles_of(owner, limit)
-        now = time.time()
-        return [self._watch(row).view for row in rows if row.expires is None or row.expires >= now]
+    async def listed(self, owner: str, cursor: int = 0) -> tuple[list[View], int | None]:
+        """One page of the owner's handles, newest first, and the next page's cursor (None: the last page).
+        Listing follows nothing: a handle not seen in this process shows its last recorded state."""
+        rows = await self._service.journal.handles_of(owner, time.time(), PAGE + 1, cursor)
+        views = [watch.view if (watch := self._watches.get(row.id)) else _recorded(row) for row in rows]
+        return views[:PAGE], (cursor + PAGE if len(rows) > PAGE else None)
 
     async def cancel(self, owner: str, handle_id: str) -> View:
         """Stop the task whichever way Wiro allows; the handle is cancelled once Wiro confirms."""
         watch = await self._find(owner, handle_id)
-        if watch.done.is_set():
-            raise HandleEnded(_ended(watch.view))
         async with watch.answering:  # an answer being replayed now decides first whether a task starts
-            task_id = watch.view.row.task_id
-            if task_id is None and not watch.done.is_set():  # still waiting for the person: nothing to stop
+            if watch.view.row.task_id is None and not watch.done.is_set():
+                await self._catch_up(watch)
+            if watch.view.row.task_id is None and not watch.done.is_set():  # waiting for the person
                 return await self._end_without_task(watch, "cancelled", "Cancelled before anything started.", None)
+        task_id = watch.view.row.task_id
         if task_id is None or watch.done.is_set():
             raise HandleEnded(_ended(watch.view))
         try:
@@ -193,7 +200,14 @@ class Handles:
             await watch.end("cancelled", outcome.headline or "Cancelled.", outcome)
         return watch.view
 
-    # -- following ----------------------------------------------------------------------------
+    # -- the handles of this process ----------------------------------------------------------
+
+    async def _keep_durably(self, row: HandleRow) -> None:
+        journal = self._service.journal
+        await journal.keep_handle(row)
+        memory_only = journal.status().memory_only
+        if memory_only:  # a restart would lose it: not an MCP task, then
+            raise JournalError(journal.status().where, memory_only)
 
     async def _find(self, owner: str, handle_id: str) -> Watch:
         watch = self._watches.get(handle_id)
@@ -205,11 +219,32 @@ class Handles:
             raise UnknownHandle("Task has expired")
         return self._watch(row)
 
+    async def _catch_up(self, watch: Watch) -> None:
+        """A handle waiting for an answer, as the journal has it now (another server may have had it)."""
+        row = await self._service.journal.handle(watch.view.row.id)
+        if row is None or (row.task_id is None and row.ended is None):
+            return
+        if row.task_id is not None:
+            watch.view = replace(watch.view, row=row, status="working", message=f"Reading task {row.task_id}.")
+            self._start(watch)
+        else:
+            fresh = first_view(row, None)
+            watch.view = replace(watch.view, row=row)
+            await watch.end(fresh.status, fresh.message, None, refusal=fresh.refusal)
+
+    async def _end_without_task(self, watch: Watch, status: Status, message: str, refusal: str | None) -> View:
+        """A handle whose call started nothing ends, and stays so in the journal (a restart shows it ended)."""
+        row = replace(watch.view.row, pending=None, ended={"status": status, "message": message, "refusal": refusal})
+        await self._service.journal.keep_handle(row)
+        watch.view = replace(watch.view, row=row)
+        await watch.end(status, message, None, refusal=refusal)
+        return watch.view
+
     def _watch(self, row: HandleRow, initial: TaskResult | None = None) -> Watch:
         watch = self._watches.get(row.id)
         if watch is None:
-            watch = self._watches[row.id] = Watch(_first_view(row, initial))
-            if row.ended is not None:
+            watch = self._watches[row.id] = Watch(first_view(row, initial))
+            if watch.view.status in ("completed", "cancelled"):
                 watch.done.set()
             self._forget_old()
         self._watches.move_to_end(row.id)
@@ -219,53 +254,37 @@ class Handles:
     def _start(self, watch: Watch) -> None:
         if not watch.started and watch.view.row.task_id is not None and self._group is not None:
             watch.started = True
-            self._group.start_soon(watch.follow, self._service)
+            self._group.start_soon(self._follow, watch)
+
+    async def _follow(self, watch: Watch) -> None:
+        await watch.follow(self._service)
+        if watch.done.is_set():  # a restart shows how it ended without following it again
+            row = replace(watch.view.row, ended={"status": watch.view.status, "message": watch.view.message})
+            try:
+                await self._service.journal.keep_handle(row)
+            except JournalError as exc:
+                log.info("the end of MCP task %s was not written: %s", row.id, exc)
+        else:  # expired: forgotten
+            self._watches.pop(watch.view.row.id, None)
 
     def _forget_old(self) -> None:
+        """Bounded memory: expired handles go, and the oldest ended or waiting ones beyond their caps (the
+        journal has them; a later look reads them again). Handles being followed stay until they end."""
+        for key in [key for key, watch in self._watches.items() if watch.view.expired and not watch.started]:
+            del self._watches[key]
         ended = [key for key, watch in self._watches.items() if watch.done.is_set()]
-        for key in ended[: max(0, len(ended) - KEPT_DONE)]:
+        waiting = [key for key, watch in self._watches.items() if not watch.started and not watch.done.is_set()]
+        for key in ended[: max(0, len(ended) - KEPT_DONE)] + waiting[: max(0, len(waiting) - KEPT_WAITING)]:
             del self._watches[key]
 
 
-def _first_view(row: HandleRow, initial: TaskResult | None) -> View:
-    """A handle as this process first sees it: from the call that started it, or from the journal."""
-    now = time.time()
-    if row.ended is not None:  # ended without a task (declined, or cancelled before the answer)
+def _recorded(row: HandleRow) -> View:
+    """A handle as the journal last recorded it, for a listing (its result is delivered when it is read)."""
+    view = first_view(row, None)
+    if row.ended is not None and view.status == "working":
         status: Status = "cancelled" if row.ended.get("status") == "cancelled" else "completed"
-        return View(
-            row, status, str(row.ended.get("message", "")), now, POLL_QUEUED_MS, refusal=row.ended.get("refusal")
-        )
-    if row.task_id is None:
-        asked = (row.pending or {}).get("question") or "Run it?"
-        return View(row, "input_required", f"Waiting for the person's answer: {asked}", now, POLL_QUEUED_MS)
-    if initial is not None:
-        return View(row, "working", message_of(initial), now, poll_of(initial.state == "queued"))
-    return View(row, "working", f"Reading task {row.task_id} from Wiro.", now, poll_of(False))
-
-
-def _new_row(
-    owner: str,
-    tool: str,
-    preview: PreviewKind,
-    viewer: bool,
-    ttl_ms: int,
-    *,
-    task: TaskResult | None = None,
-    pending: dict[str, Any] | None = None,
-) -> HandleRow:
-    now = time.time()
-    return HandleRow(
-        id=secrets.token_urlsafe(18),
-        owner=owner,
-        task_id=task.task_id if task is not None else None,
-        token=task.task_token if task is not None else None,
-        tool=tool,
-        shown={"preview": preview, "viewer": viewer},
-        pending=pending,
-        ended=None,
-        created=now,
-        expires=now + ttl_ms / 1000,
-    )
+        return replace(view, status=status, message=str(row.ended.get("message", "")))
+    return view
 
 
 def _ended(view: View) -> str:
