@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import gc
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.postgres import Cluster, cluster
 from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET, ManualClock, Sandbox, SandboxConfig
 from wiro_mcp.wiro.client import WiroClient
 
@@ -61,3 +63,16 @@ def held() -> Iterator[Sandbox]:
 async def client(sandbox: Sandbox) -> AsyncIterator[WiroClient]:
     async with WiroClient(SANDBOX_API_KEY, SANDBOX_API_SECRET, base_url=sandbox.base_url) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Cluster]:
+    """One PostgreSQL cluster per test worker (tests take a database each: `database_url`)."""
+    with cluster() as made:
+        yield made
+
+
+@pytest.fixture
+def database_url(postgres: Cluster) -> str:
+    """A new, empty database of its own for one test."""
+    return postgres.fresh_database(f"test_{uuid.uuid4().hex[:16]}")

@@ -40,6 +40,7 @@ class Settings(BaseModel):
     daily_budget_usd: float | None = Field(default=None, ge=0, alias="WIRO_MCP_DAILY_BUDGET_USD")
     confirm_above_usd: float | None = Field(default=None, ge=0, alias="WIRO_MCP_CONFIRM_ABOVE_USD")
     output_hosts: str | None = Field(default=None, alias="WIRO_MCP_OUTPUT_HOSTS")
+    database_url: SecretStr | None = Field(default=None, alias="WIRO_MCP_DATABASE_URL")
     # Set by the command line (`--sandbox`, or WIRO_MCP_SANDBOX read there), not by from_env: results then
     # say that nothing is billed.
     sandbox: bool = False
@@ -65,6 +66,7 @@ class Settings(BaseModel):
         "daily_budget_usd",
         "confirm_above_usd",
         "output_hosts",
+        "database_url",
         mode="before",
     )
     @classmethod
@@ -93,6 +95,14 @@ class Settings(BaseModel):
             # The value is not echoed: a URL may carry credentials.
             raise ValueError(f"must be a {' or '.join(f'{s}://' for s in schemes)} URL like {example}")
         return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _a_database(cls, value: SecretStr | None) -> SecretStr | None:
+        # Checked at start-up; the value is not echoed (it may carry a password).
+        if value is not None and not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a PostgreSQL URL like postgresql://user:password@host:5432/database")
+        return value
 
     @field_validator("output_hosts")
     @classmethod

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,43 +25,36 @@ from .. import budgets
 from ..wiro.answers import Task
 from ..wiro.refs import TaskRef
 from . import handles
+from .engines import shown_url
 from .handles import HandleRow
 from .memory import TaskMemory
-from .records import Bill, Claim, CostCheck, Entry, Joined, JournalError, Look, Note, RunRecord, Spend, Waiting
+from .records import (
+    Bill,
+    Claim,
+    CostCheck,
+    Entry,
+    Joined,
+    JournalError,
+    JournalStatus,
+    Look,
+    Note,
+    RunRecord,
+    Spend,
+    Unwritten,
+    Waiting,
+)
 from .store import JournalStore
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Unwritten:
-    """A start Wiro answered that the journal could not take yet."""
-
-    record: RunRecord
-    row: int | None
-    task_id: str
-    token: str | None
-
-
-@dataclass(frozen=True)
-class JournalStatus:
-    """Where the journal is and whether it keeps up: for wiro://spending and the limits."""
-
-    where: str
-    memory_only: str | None  # why the journal's file could not be used at all (it lives in memory)
-    write_problem: str | None  # why the last write failed, until one succeeds
-    unwritten: int  # starts kept in memory until the journal takes them
-
-    @property
-    def problem(self) -> str | None:
-        return self.memory_only or self.write_problem
-
-
 class Journal:
-    def __init__(self, folder: Path, *, api: str, cost_check: CostCheck) -> None:
+    def __init__(self, folder: Path, *, api: str, cost_check: CostCheck, database_url: str | None = None) -> None:
         self._folder = folder
         self._api = api
+        self._database_url = database_url
+        self._open_failed: tuple[float, JournalError] | None = None  # a shared journal that could not be opened
         self._cost_check = cost_check
         self._store: JournalStore | None = None
         self._opening = anyio.Lock()
@@ -72,13 +66,28 @@ class Journal:
         self._written: dict[str, Note] = {}  # the last state written of each task
         self._write_problem: str | None = None
 
+    @property
+    def shared(self) -> bool:
+        """The journal is a database other machines' servers write too: no run starts without its claim."""
+        return self._database_url is not None
+
     async def store(self) -> JournalStore:
-        """The store, opened on first need."""
+        """The store, opened on first need. A shared journal that cannot be reached raises JournalError
+        (for `budgets.RETRY_OPEN` without trying again), and is tried again after."""
         async with self._opening:
             if self._store is None:
-                self._store = await anyio.to_thread.run_sync(
-                    functools.partial(JournalStore.open, self._folder, api=self._api)
+                if self._open_failed is not None and time.monotonic() < self._open_failed[0]:
+                    raise self._open_failed[1]
+                opening = functools.partial(
+                    JournalStore.open, self._folder, api=self._api, database_url=self._database_url
                 )
+                try:
+                    self._store = await anyio.to_thread.run_sync(opening)
+                except JournalError as exc:
+                    self._open_failed = (time.monotonic() + budgets.RETRY_OPEN, exc)
+                    self._failed(exc)
+                    raise
+                self._open_failed = None
                 self._opened.set()
             return self._store
 
@@ -93,7 +102,10 @@ class Journal:
 
     def status(self) -> JournalStatus:
         store = self._store
-        where = store.where if store is not None else str(self._folder)
+        if store is not None:
+            where = store.where
+        else:
+            where = shown_url(self._database_url) if self._database_url is not None else str(self._folder)
         memory_only = store.problem if store is not None else None
         return JournalStatus(where, memory_only, self._write_problem, len(self._unwritten))
 

@@ -12,9 +12,10 @@ they are Wiro's, read again when asked.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
+
+from .engines import Connection
 
 COLUMNS = "id, owner, task_id, token, tool, shown, pending, ended, created, expires"
 
@@ -33,12 +34,15 @@ class HandleRow:
     expires: float | None  # None: kept as long as the journal is
 
 
-def keep(db: sqlite3.Connection, api: str, handle: HandleRow) -> None:
+def keep(db: Connection, api: str, handle: HandleRow) -> None:
     """Write `handle` (a new one, or the same id with its task or its pending call changed); the expired go."""
     db.execute("DELETE FROM handles WHERE api = ? AND expires IS NOT NULL AND expires < ?", (api, handle.created))
     db.execute(
-        "INSERT OR REPLACE INTO handles (id, api, owner, task_id, token, tool, shown, pending, ended, created,"
-        " expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO handles (id, api, owner, task_id, token, tool, shown, pending, ended, created, expires)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET api = excluded.api,"
+        " owner = excluded.owner, task_id = excluded.task_id, token = excluded.token, tool = excluded.tool,"
+        " shown = excluded.shown, pending = excluded.pending, ended = excluded.ended, created = excluded.created,"
+        " expires = excluded.expires",
         (
             handle.id,
             api,
@@ -55,12 +59,12 @@ def keep(db: sqlite3.Connection, api: str, handle: HandleRow) -> None:
     )
 
 
-def find(db: sqlite3.Connection, api: str, handle_id: str) -> HandleRow | None:
+def find(db: Connection, api: str, handle_id: str) -> HandleRow | None:
     values = db.execute(f"SELECT {COLUMNS} FROM handles WHERE api = ? AND id = ?", (api, handle_id)).fetchone()
     return _row(values) if values else None
 
 
-def of_owner(db: sqlite3.Connection, api: str, owner: str, now: float, limit: int, offset: int) -> list[HandleRow]:
+def of_owner(db: Connection, api: str, owner: str, now: float, limit: int, offset: int) -> list[HandleRow]:
     rows = db.execute(
         f"SELECT {COLUMNS} FROM handles WHERE api = ? AND owner = ? AND (expires IS NULL OR expires >= ?)"
         " ORDER BY created DESC, id LIMIT ? OFFSET ?",

@@ -134,3 +134,27 @@ class Note:
     status: str
     cost: float | None = None
     seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Unwritten:
+    """A start Wiro answered that the journal could not take yet."""
+
+    record: RunRecord
+    row: int | None
+    task_id: str
+    token: str | None
+
+
+@dataclass(frozen=True)
+class JournalStatus:
+    """Where the journal is and whether it keeps up: for wiro://spending and the limits."""
+
+    where: str
+    memory_only: str | None  # why the journal's file could not be used at all (it lives in memory)
+    write_problem: str | None  # why the last write failed, until one succeeds
+    unwritten: int  # starts kept in memory until the journal takes them
+
+    @property
+    def problem(self) -> str | None:
+        return self.memory_only or self.write_problem

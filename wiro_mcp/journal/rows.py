@@ -1,21 +1,18 @@
-"""The journal's rows and transactions: a row as an `Entry`, the spend of the last day in one query,
-whether a claim is still held by a live process, and `BEGIN IMMEDIATE` … `COMMIT` under the in-process
-lock with SQLite's failures turned into JournalError."""
+"""The journal's rows, in SQL both engines run: a row as an `Entry`, the spend of the last day in one
+query, the identical call's place, and whether a claim is still held by a live process."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import socket
-import sqlite3
 import tempfile
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .. import budgets
+from .engines import Connection
 from .records import Bill, Entry, InDoubt, Joined, JournalError, RunRecord, Spend, Waiting
 
 DAY = 24 * 3600.0
@@ -25,54 +22,6 @@ OPEN_STATES = (STARTING, "queued", "running")
 JOIN_WINDOW = DAY
 # The most bills one estimate looks at (the newest).
 BILLS_LIMIT = 2000
-
-
-class Transaction:
-    """`BEGIN IMMEDIATE` … `COMMIT` under the in-process lock (other processes wait on SQLite's, up to
-    LOCK_WAIT); `durable=False` commits without waiting for the disk (WAL still survives the process
-    dying). A failure of SQLite's rolls back and becomes a JournalError."""
-
-    def __init__(self, db: sqlite3.Connection, lock: threading.Lock, durable: bool, where: str) -> None:
-        self._db, self._lock, self._durable, self._where = db, lock, durable, where
-
-    def __enter__(self) -> sqlite3.Connection:
-        self._lock.acquire()
-        try:
-            if not self._durable:
-                self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("BEGIN IMMEDIATE")
-        except BaseException as exc:
-            self._restore()
-            self._lock.release()
-            if isinstance(exc, sqlite3.Error):
-                raise JournalError(self._where, cause_of(exc)) from exc
-            raise
-        return self._db
-
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, *rest: object) -> None:
-        try:
-            if kind is None:
-                try:
-                    self._db.execute("COMMIT")
-                except sqlite3.Error as exc:
-                    self._rollback()
-                    raise JournalError(self._where, cause_of(exc)) from exc
-            else:
-                self._rollback()
-                if isinstance(value, sqlite3.Error):
-                    raise JournalError(self._where, cause_of(value)) from value
-        finally:
-            self._restore()
-            self._lock.release()
-
-    def _rollback(self) -> None:
-        with contextlib.suppress(sqlite3.Error):  # no transaction left to roll back (SQLite ended it)
-            self._db.execute("ROLLBACK")
-
-    def _restore(self) -> None:
-        if not self._durable:
-            with contextlib.suppress(sqlite3.Error):
-                self._db.execute("PRAGMA synchronous=FULL")
 
 
 COLUMNS = (
@@ -116,7 +65,7 @@ def row_work(raw: Any) -> dict[str, float]:
     return {str(k): float(v) for k, v in work.items() if isinstance(v, int | float) and not isinstance(v, bool)}
 
 
-def day_spend(db: sqlite3.Connection, api: str, now: float) -> Spend:
+def day_spend(db: Connection, api: str, now: float) -> Spend:
     """Real costs where Wiro reported them; estimates for runs not finished (and finished ones whose
     cost is not known yet, or was not believed); nothing for failed or cancelled runs whose cost never
     came. Claims in doubt count at their estimate: their Run may have started a task."""
@@ -132,13 +81,6 @@ def day_spend(db: sqlite3.Connection, api: str, now: float) -> Spend:
 def claim_held(entry: Entry, now: float) -> bool:
     """Whether a claim is still held by a live process that is starting its run."""
     return entry.claimed_by is not None and now - entry.created < budgets.CLAIM_TTL and process_alive(entry.claimed_by)
-
-
-def cause_of(exc: BaseException) -> str:
-    """A short cause for a person: SQLite's words (e.g. "database or disk is full"), or the OS's."""
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return str(exc) or type(exc).__name__
 
 
 def folder_problem(folder: Path) -> str | None:
@@ -169,7 +111,7 @@ def process_alive(owner: str | None, *, probe: Callable[[int], None] | None = No
 # -- queries the store's transactions share -----------------------------------------------------------
 
 
-def in_flight(db: sqlite3.Connection, api: str, key: str, now: float) -> Joined | Waiting | InDoubt | None:
+def in_flight(db: Connection, api: str, key: str, now: float) -> Joined | Waiting | InDoubt | None:
     """The identical call's place, best first: a task in flight, a live claim, a claim in doubt."""
     rows = db.execute(
         f"SELECT {COLUMNS} FROM tasks WHERE api = ? AND call_key = ? AND state IN (?, ?, ?) AND created >= ?"
@@ -187,7 +129,7 @@ def in_flight(db: sqlite3.Connection, api: str, key: str, now: float) -> Joined 
 
 
 def insert(
-    db: sqlite3.Connection,
+    db: Connection,
     api: str,
     record: RunRecord,
     now: float,
@@ -197,9 +139,9 @@ def insert(
     token: str | None = None,
     claimed_by: str | None = None,
 ) -> int:
-    cursor = db.execute(
+    found = db.execute(
         "INSERT INTO tasks (api, task_id, token, model, arguments, call_key, prompt, created, updated, state,"
-        " estimate_usd, claimed_by, work) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " estimate_usd, claimed_by, work) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING row",
         (
             api,
             task_id,
@@ -215,18 +157,18 @@ def insert(
             claimed_by,
             json.dumps(dict(record.work)),
         ),
-    )
-    if cursor.lastrowid is None:  # pragma: no cover - SQLite always gives an INSERT its row id
+    ).fetchone()
+    if found is None:  # pragma: no cover - both engines return the new row's id
         raise JournalError("the journal", "no row id for the new claim")
-    return cursor.lastrowid
+    return int(found[0])
 
 
-def has_task(db: sqlite3.Connection, api: str, task_id: str) -> bool:
+def has_task(db: Connection, api: str, task_id: str) -> bool:
     found = db.execute("SELECT 1 FROM tasks WHERE api = ? AND task_id = ?", (api, task_id)).fetchone()
     return found is not None
 
 
-def estimates_of(db: sqlite3.Connection, api: str, task_ids: list[str]) -> dict[str, float | None]:
+def estimates_of(db: Connection, api: str, task_ids: list[str]) -> dict[str, float | None]:
     if not task_ids:
         return {}
     marks = ",".join("?" * len(task_ids))
@@ -236,7 +178,7 @@ def estimates_of(db: sqlite3.Connection, api: str, task_ids: list[str]) -> dict[
     return dict(rows)
 
 
-def bills_of(db: sqlite3.Connection, api: str, model: str, since: float) -> tuple[Bill, ...]:
+def bills_of(db: Connection, api: str, model: str, since: float) -> tuple[Bill, ...]:
     """The model's succeeded runs since `since` whose cost Wiro billed (and we believed), newest first."""
     rows = db.execute(
         "SELECT task_id, work, cost_usd, seconds FROM tasks WHERE api = ? AND model = ? AND created >= ?"

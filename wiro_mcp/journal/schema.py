@@ -111,7 +111,7 @@ def migrate(db: sqlite3.Connection) -> None:
         db.execute("BEGIN IMMEDIATE")
         try:
             if version_of(db) == current:  # nobody migrated it while we waited for the lock
-                for statement in _statements(MIGRATIONS[current + 1]):
+                for statement in statements(MIGRATIONS[current + 1]):
                     db.execute(statement)
                 db.execute(f"PRAGMA user_version = {current + 1}")
             db.execute("COMMIT")
@@ -122,7 +122,7 @@ def migrate(db: sqlite3.Connection) -> None:
         raise NewerJournal(f"it was written by a newer wiro-mcp (journal version {current}, this one knows {VERSION})")
 
 
-def _statements(script: str) -> list[str]:
+def statements(script: str) -> list[str]:
     return [part.strip() for part in script.split(";") if part.strip()]
 
 

@@ -1,14 +1,15 @@
-"""The task journal: every task this machine's wiro-mcp servers start, in SQLite, kept across restarts.
+"""The task journal: every task the wiro-mcp servers sharing it start, kept across restarts: in SQLite
+(one machine's servers) or PostgreSQL (many machines'; engines.py, postgres.py).
 
 One row per task: the API it went to, Wiro's id and token, the model, the arguments as sent (a
 local file by name and SHA-256, never its bytes), the call's key, the prompt, when, the state, the
 work asked for, the estimate, the billed cost and the GPU seconds. Several server processes (two
-host windows) share the file:
+host windows, or replicas behind a load balancer) share it:
 
-- `claim()` is one `BEGIN IMMEDIATE` transaction: it finds the identical task in flight (or another
-  process starting it, or a claim left in doubt), checks the daily budget, and otherwise writes a
-  `starting` row that holds the call's place (and its estimate, so two concurrent calls cannot both
-  fit the last dollar).
+- `claim()` is one write transaction, serialised with every other write of the API: it finds the
+  identical task in flight (or another process starting it, or a claim left in doubt), checks the
+  daily budget, and otherwise writes a `starting` row that holds the call's place (and its estimate,
+  so two concurrent calls cannot both fit the last dollar).
 - `started()` records the task id once Wiro answered (it inserts the row if the claim is gone);
   `abandon()` removes a claim whose Run was refused; `doubt()` marks one whose Run's answer was lost,
   and `adopt()` gives it the task Wiro's task list shows. A claim whose process died before its task
@@ -16,11 +17,13 @@ host windows) share the file:
 - States, costs and seconds seen later are written by `write_notes()` in one transaction (the access
   layer gathers them); a reported cost passes the caller's check there before it counts.
 
-WAL mode with `synchronous=FULL`: a committed row survives the process being killed at any moment
-(and a power cut). A journal that cannot be opened (a read-only folder, a corrupt file, one from a
-newer version) is reported once in the log and replaced by one in memory, with `problem` saying why.
-A write that fails later (a full disk, a lock held past `LOCK_WAIT`) raises `JournalError`, which
-names the file and the cause. Calls are blocking and short: the service runs them in a worker thread.
+SQLite runs in WAL mode with `synchronous=FULL`: a committed row survives the process being killed at
+any moment (and a power cut). A journal file that cannot be opened (a read-only folder, a corrupt
+file, one from a newer version) is reported once in the log and replaced by one in memory, with
+`problem` saying why. A write that fails later (a full disk, a lock held past `LOCK_WAIT`) raises
+`JournalError`, which names the file (or database) and the cause. A PostgreSQL journal that cannot
+be reached is never replaced: opening it raises JournalError, and the next call tries again. Calls
+are blocking and short: the service runs them in a worker thread.
 """
 
 from __future__ import annotations
@@ -29,14 +32,14 @@ import logging
 import os
 import socket
 import sqlite3
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
 from .. import budgets
+from .engines import Connection, Engine, SqliteEngine, cause_of, shown_url
 from .records import (
     Bill,
     Claim,
@@ -55,9 +58,7 @@ from .rows import (
     COLUMNS,
     JOIN_WINDOW,
     STARTING,
-    Transaction,
     bills_of,
-    cause_of,
     claim_held,
     day_spend,
     estimates_of,
@@ -77,34 +78,47 @@ FILE_NAME = "journal.sqlite3"
 
 
 class JournalStore:
-    def __init__(self, connection: sqlite3.Connection, *, api: str, path: Path | None, problem: str | None) -> None:
-        self._db = connection
+    def __init__(self, engine: Engine, *, api: str, path: Path | None, problem: str | None) -> None:
+        self._engine = engine
         self._api = api
-        self.path = path  # None: in memory
+        self.path = path  # the SQLite file; None in memory or in PostgreSQL
         self.problem = problem  # why the file is not used, when it is not
-        self._lock = threading.Lock()
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
 
     @classmethod
-    def open(cls, folder: Path, *, api: str) -> JournalStore:
-        """The journal in `folder`, or one in memory (with the reason logged once) when that fails."""
+    def open(cls, folder: Path, *, api: str, database_url: str | None = None) -> JournalStore:
+        """The journal in PostgreSQL when `database_url` is given (JournalError when it cannot be
+        reached: a shared journal is never replaced by a private one); else the file in `folder`, or
+        one in memory (with the reason logged once) when that fails."""
+        if database_url is not None:
+            from .postgres import PostgresEngine  # psycopg is loaded only where a database is set
+
+            try:
+                return cls(PostgresEngine(database_url, api=api), api=api, path=None, problem=None)
+            except NewerJournal as exc:
+                raise JournalError(shown_url(database_url), str(exc)) from exc
         path = folder / FILE_NAME
         try:
             folder.mkdir(parents=True, exist_ok=True)
             connection = connect(str(path), wait=budgets.LOCK_WAIT)
-            return cls(connection, api=api, path=path, problem=None)
+            return cls(SqliteEngine(connection, str(path)), api=api, path=path, problem=None)
         except (OSError, sqlite3.Error, NewerJournal) as exc:
             problem = f"the task journal {path} cannot be used ({folder_problem(folder) or cause_of(exc)})"
             log.warning("%s; tasks are remembered in memory until this server stops", problem)
-            return cls(connect(":memory:", wait=budgets.LOCK_WAIT), api=api, path=None, problem=problem)
+            memory = SqliteEngine(connect(":memory:", wait=budgets.LOCK_WAIT), "in memory")
+            return cls(memory, api=api, path=None, problem=problem)
 
     @property
     def where(self) -> str:
-        return str(self.path) if self.path is not None else "in memory"
+        return self._engine.where
+
+    @property
+    def shared(self) -> bool:
+        """Servers on other machines write this journal too."""
+        return self._engine.shared
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._engine.close()
 
     # -- starting a task -------------------------------------------------------------------
 
@@ -267,28 +281,19 @@ class JournalStore:
 
     # -- any other table (the handles) ---------------------------------------------------------
 
-    def writing(
-        self, change: Callable[Concatenate[sqlite3.Connection, str, P], T], *args: P.args, **kwargs: P.kwargs
-    ) -> T:
+    def writing(self, change: Callable[Concatenate[Connection, str, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
         """`change(db, api, *args)` in one durable write transaction."""
         with self._write() as db:
             return change(db, self._api, *args, **kwargs)
 
-    def reading(
-        self, query: Callable[Concatenate[sqlite3.Connection, str, P], T], *args: P.args, **kwargs: P.kwargs
-    ) -> T:
+    def reading(self, query: Callable[Concatenate[Connection, str, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
         with self._reading() as db:
             return query(db, self._api, *args, **kwargs)
 
     # -- transactions -----------------------------------------------------------------------
 
-    def _write(self, *, durable: bool = True) -> Transaction:
-        return Transaction(self._db, self._lock, durable, self.where)
+    def _write(self, *, durable: bool = True) -> AbstractContextManager[Connection]:
+        return self._engine.write(durable=durable)
 
-    @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                yield self._db
-            except sqlite3.Error as exc:
-                raise JournalError(self.where, cause_of(exc)) from exc
+    def _reading(self) -> AbstractContextManager[Connection]:
+        return self._engine.read()

@@ -15,8 +15,7 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import WiroError
-from ..journal.access import JournalStatus
-from ..journal.records import Spend
+from ..journal.records import JournalStatus, Spend
 from ..results import Consent
 from .estimate import Estimate, usd_text
 
@@ -111,6 +110,25 @@ def _judge(
 def uncounted(what: str, where: str, cause: str, limits: Limits) -> str:
     """Why a run did not start: a limit is set and the journal cannot be written."""
     return _uncounted(what, f"the task journal {where} cannot be written ({cause})", limits)
+
+
+def twin_starting(shared: bool) -> str:
+    """Why an identical call did not start: another server is starting it right now."""
+    where = "another server sharing this journal" if shared else "another wiro-mcp process on this machine"
+    return (
+        f"{where[0].upper()}{where[1:]} is starting this identical run right now. Call again in a few seconds to "
+        "get its task; this call sent nothing to Wiro."
+    )
+
+
+def unshared(what: str, where: str, cause: str) -> str:
+    """Why a run did not start: the journal other servers share cannot be reached."""
+    return (
+        f"Not started: the shared task journal (PostgreSQL, {where}) cannot be reached ({cause}), so this "
+        f"{what} could not be checked against identical calls and the spending limits of the other servers. "
+        f"{NOTHING_SENT} Reading tasks (get_task, list_tasks, view_panorama) still works. Call again when the "
+        "database is back; the person running the server can check it with `wiro-mcp doctor`."
+    )
 
 
 def _uncounted(what: str, problem: str, limits: Limits) -> str:

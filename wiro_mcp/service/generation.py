@@ -74,7 +74,10 @@ class Generation:
         self.settings = settings
         self.client = client
         self.memory = memory or TaskMemory()
-        self.journal = Journal(settings.state_folder, api=settings.base_url, cost_check=counted_cost)
+        database = settings.database_url.get_secret_value() if settings.database_url is not None else None
+        self.journal = Journal(
+            settings.state_folder, api=settings.base_url, cost_check=counted_cost, database_url=database
+        )
         self.prices = PriceBook(client, settings.state_folder, api=settings.base_url)
         self.launcher = Launcher(client, self.journal, self.prices, self.memory, Limits.from_settings(settings))
         self.followers = Followers(client, socket=socket, policy=policy, on_snapshot=self._seen)

@@ -8,9 +8,11 @@ out, and the journal records the task id before the call goes on. Identical call
 queue on one lock; across processes, the claim row makes the second one wait for the first's task.
 
 Money is never spent past a limit because something failed: when a limit is set and the journal
-cannot count (it cannot be written), nothing is sent. A task Wiro started is never reported as a
-failure to start: a journal that fails after Wiro answered costs a note, and a Run whose answer was
-lost leaves its claim in doubt, which the next identical call settles with Wiro's task list first.
+cannot count (it cannot be written), nothing is sent; a journal shared with other machines that
+cannot be reached sends nothing at all (their identical calls and spend are only seen there). A task
+Wiro started is never reported as a failure to start: a journal that fails after Wiro answered costs
+a note, and a Run whose answer was lost leaves its claim in doubt, which the next identical call
+settles with Wiro's task list first.
 """
 
 from __future__ import annotations
@@ -29,9 +31,9 @@ from ..errors import CallFailed, WiroError, WiroMCPError
 from ..journal.access import Journal
 from ..journal.memory import TaskMemory
 from ..journal.records import Claimed, Entry, InDoubt, Joined, JournalError, Look, OverBudget, RunRecord, Spend, Waiting
+from ..money import limits
 from ..money.bills import LEARN_SECONDS
 from ..money.estimate import Estimate, Pricing, estimate
-from ..money.limits import Limits, in_doubt, judge, over_budget, run_answer_lost, simulated, unconfirmed, uncounted
 from ..money.price_book import PriceBook
 from ..results import Consent
 from ..wiro.answers import RunResponse
@@ -75,7 +77,7 @@ class Launcher:
         journal: Journal,
         prices: PriceBook,
         memory: TaskMemory,
-        limits: Limits,
+        limits: limits.Limits,
     ) -> None:
         self.client = client
         self.journal = journal
@@ -112,7 +114,7 @@ class Launcher:
             unreadable = None
         joins = joins or (look.in_flight.task_id if look.in_flight is not None else None)
         problem = unreadable or self.journal.status().memory_only
-        verdict = judge(what_it_makes(spec), prepared.estimate, look.spend, self.limits, uncounted=problem)
+        verdict = limits.judge(what_it_makes(spec), prepared.estimate, look.spend, self.limits, uncounted=problem)
         return Quote(key, prepared.estimate, in_flight=joins, refusal=verdict.refusal, question=verdict.question)
 
     async def start(
@@ -134,8 +136,8 @@ class Launcher:
         if quote.refusal is not None:
             raise CallFailed(quote.refusal)
         if quote.question is not None and consent != "accepted":
-            refusal = unconfirmed(what_it_makes(spec), quote.estimate, consent, self.limits)
-            raise CallFailed(simulated(refusal, self.limits))
+            refusal = limits.unconfirmed(what_it_makes(spec), quote.estimate, consent, self.limits)
+            raise CallFailed(limits.simulated(refusal, self.limits))
 
     async def _claim_and_run(
         self,
@@ -156,8 +158,10 @@ class Launcher:
             try:
                 claim = await self.journal.claim(record, budget=self.limits.daily_budget, join=not allow_duplicate)
             except JournalError as exc:
+                if self.journal.shared:  # other machines' identical calls and spend are only seen there
+                    raise CallFailed(limits.unshared(what, exc.where, exc.cause)) from exc
                 if self.limits.counted:
-                    raise CallFailed(uncounted(what, exc.where, exc.cause, self.limits)) from exc
+                    raise CallFailed(limits.uncounted(what, exc.where, exc.cause, self.limits)) from exc
                 # No limit depends on the journal: the run goes ahead, remembered in memory until it can be written.
                 return await self._run(spec, inputs, files, quote, record, None, deadline)
             match claim:
@@ -177,16 +181,13 @@ class Launcher:
                     checked.add(task_id)  # it ended while no server watched: the next claim runs anew
                 case Waiting():
                     if anyio.current_time() >= deadline:
-                        raise CallFailed(
-                            "Another wiro-mcp process on this machine is starting this identical run right now. "
-                            "Call again in a few seconds to get its task; this call sent nothing to Wiro."
-                        )
+                        raise CallFailed(limits.twin_starting(self.journal.shared))
                     await anyio.sleep(budgets.CLAIM_POLL)
                 case InDoubt(entry=entry):
                     await self._settle(what, entry, settled, deadline)
                 case OverBudget(spend=spend):
-                    refusal = over_budget(what, quote.estimate, spend, self.limits.daily_budget)
-                    raise CallFailed(simulated(refusal, self.limits))
+                    refusal = limits.over_budget(what, quote.estimate, spend, self.limits.daily_budget)
+                    raise CallFailed(limits.simulated(refusal, self.limits))
 
     async def _settle(self, what: str, entry: Entry, settled: set[int], deadline: float) -> None:
         """Ask Wiro about an identical claim left in doubt; CallFailed when Wiro cannot say."""
@@ -198,7 +199,7 @@ class Launcher:
             why = finding.why
         else:
             why = "the journal kept it in doubt after Wiro's task list was read"
-        raise CallFailed(in_doubt(what, entry.created, entry.doubt, why or "Wiro cannot say"))
+        raise CallFailed(limits.in_doubt(what, entry.created, entry.doubt, why or "Wiro cannot say"))
 
     async def _run(
         self,
@@ -253,10 +254,10 @@ class Launcher:
         list is asked at once (a task found there is this call's, started after all)."""
         what = what_it_makes(spec)
         if row is None:
-            raise CallFailed(run_answer_lost(what, error, recorded=False)) from error
+            raise CallFailed(limits.run_answer_lost(what, error, recorded=False)) from error
         task = await self.reconciler.look_for_lost(row, f"Wiro's answer to its Run was lost: {error.message}", deadline)
         if task is None:
-            raise CallFailed(run_answer_lost(what, error, recorded=True)) from error
+            raise CallFailed(limits.run_answer_lost(what, error, recorded=True)) from error
         self.memory.remember(task.id, model=spec.model, token=task.socket_token, prompt=record.prompt)
         self.inflight.add(quote.key, task.id)
         note = (
