@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp_types import CallToolResult, TextContent
@@ -22,6 +23,7 @@ from mcp_types import CallToolResult, TextContent
 from wiro_mcp.adapter.server import create_server
 from wiro_mcp.config import Settings
 from wiro_mcp.sandbox import Sandbox
+from wiro_mcp.sandbox.lifecycle import ENDED, task_record
 
 
 def settings_for(sandbox: Sandbox | None, **env: str) -> Settings:
@@ -243,3 +245,12 @@ async def raw_request(client: Client, method: str, params: dict[str, Any] | None
     session._stamp(data, options)  # type: ignore[arg-type]
     answer: dict[str, Any] = await session._dispatcher.send_raw_request(method, data.get("params"), options)  # type: ignore[arg-type]
     return answer
+
+
+async def billed(box: Sandbox) -> float:
+    """What the sandbox billed for every task it ran, once they have all ended."""
+    with anyio.fail_after(30):
+        while any(t.status(box.state.clock()) not in ENDED for t in box.state.tasks()):
+            await anyio.sleep(0.05)
+    now = box.state.clock()
+    return sum(float(task_record(t, now, box.origin)["totalcost"]) for t in box.state.tasks())

@@ -42,7 +42,8 @@ LOST_ANSWER_LOOK = 5.0  # Task/List right after a Run's answer was lost
 
 # -- the journal ----------------------------------------------------------------------------------------
 LOCK_WAIT = 10.0  # a write waits this long for another process's transaction
-DATABASE_WAIT = 3.0  # a call waits this long for a connection to a shared (PostgreSQL) journal
+DATABASE_WAIT = 1.0  # a call waits this long for a free connection to a shared (PostgreSQL) journal
+DATABASE_CONNECT = 3.0  # one new connection to it (a database out of reach is known after this)
 RETRY_OPEN = 1.0  # after a shared journal could not be opened, calls fail at once for this long
 CLAIM_TTL = 300.0  # a claim older than this whose task id never came is dead (longer than RUN_LIMIT)
 CLAIM_POLL = 0.25  # how often a call waits for another process's claim to get its task id

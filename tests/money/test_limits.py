@@ -14,10 +14,9 @@ import anyio
 import pytest
 from mcp_types import TextResourceContents
 
-from tests.helpers import connect, server_env, stdio_session, text
+from tests.helpers import billed, connect, server_env, stdio_session, text
 from wiro_mcp.sandbox import Sandbox, SandboxConfig
 from wiro_mcp.sandbox.billing import PANORAMA_RUN, Billing
-from wiro_mcp.sandbox.lifecycle import ENDED, task_record
 
 pytestmark = pytest.mark.anyio
 
@@ -34,15 +33,6 @@ def billing_box(billing: Billing, *, overcharge: float = 1.0, run_seconds: float
     )
     with Sandbox(config) as box:
         yield box
-
-
-async def billed(box: Sandbox) -> float:
-    """What the sandbox billed for every task it ran, once they have all ended."""
-    with anyio.fail_after(30):
-        while any(t.status(box.state.clock()) not in ENDED for t in box.state.tasks()):
-            await anyio.sleep(0.05)
-    now = box.state.clock()
-    return sum(float(task_record(t, now, box.origin)["totalcost"]) for t in box.state.tasks())
 
 
 async def read_json(client: Any, uri: str) -> Any:

@@ -11,8 +11,9 @@ keep one journal, so the duplicate guard and the daily budget hold across all of
 - The schema is SQLite's (schema.py), with PostgreSQL's types; its version is in `journal_version`.
   Migrations run at open, in one transaction, under an advisory lock, so servers starting together
   migrate once.
-- A database that cannot be reached fails the call at once with a JournalError naming it (after one
-  wait of `budgets.DATABASE_WAIT`; later calls fail without waiting for `DOWN_SECONDS`).
+- A database that cannot be reached fails the call with a JournalError naming it (after one wait of
+  `budgets.DATABASE_WAIT` for the pool; later calls fail at once for `DOWN_SECONDS`, then one direct
+  connection tells whether it is back, and a new pool serves from then on).
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ class PostgresEngine:
         self._guard = threading.Lock()
         options = f"-c lock_timeout={int(budgets.LOCK_WAIT * 1000)} -c statement_timeout=30000"
         self._connect_args: dict[str, Any] = {
-            "connect_timeout": max(1, round(budgets.DATABASE_WAIT)),
+            "connect_timeout": max(1, round(budgets.DATABASE_CONNECT)),
             "application_name": "wiro-mcp",
             "options": options,
         }
@@ -188,7 +189,7 @@ class PostgresEngine:
     def _probe(self) -> str | None:
         """Why no connection came: the database's own refusal, read with one direct connection."""
         try:
-            psycopg.connect(self._url, **{**self._connect_args, "connect_timeout": 1}).close()
+            psycopg.connect(self._url, **self._connect_args).close()
         except psycopg.Error as exc:
             return cause_of(exc)
         return None
