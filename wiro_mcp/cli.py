@@ -102,8 +102,13 @@ def run_server(args: argparse.Namespace) -> None:
         )
     settings = served(args, settings)
     from .adapter.server import create_server  # the SDK's import is most of start-up: after the checks
+    from .people import PeopleFileError
 
-    server = create_server(settings)
+    try:
+        server = create_server(settings)
+    except PeopleFileError as exc:
+        sys.stderr.write(f"wiro-mcp: {exc}\n")
+        raise SystemExit(2) from None
     if args.transport == "stdio":
         server.run("stdio")
         return
@@ -165,6 +170,12 @@ def parser() -> argparse.ArgumentParser:
         description="Check the setup this environment and these options (--sandbox, --input-dirs) give the "
         "server; exit status 1 when a check fails.",
     )
+    sub.add_parser(
+        "hash-token",
+        help="print the hash of a token read from standard input, for the tokens file",
+        description="Reads one token from standard input and prints `sha256:<hex>`, the form "
+        "WIRO_MCP_HTTP_TOKENS_FILE keeps (the token itself is never written anywhere).",
+    )
     sandbox = sub.add_parser("sandbox", help="run the simulated Wiro API in the foreground")
     sandbox.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
     sandbox.add_argument("--host", default="127.0.0.1")
@@ -198,6 +209,15 @@ def main(argv: list[str] | None = None) -> None:
         from .sandbox.embedding import run_alone
 
         run_alone(args.port, args.host, args.run_seconds, args.queue_seconds, args.billing)
+        return
+    if args.command == "hash-token":
+        from .people import hash_token
+
+        token = sys.stdin.readline().strip()
+        if not token:
+            sys.stderr.write("wiro-mcp hash-token: give the token on standard input\n")
+            raise SystemExit(2)
+        sys.stdout.write(hash_token(token) + "\n")
         return
     if args.command == "doctor":
         logging.getLogger("wiro_mcp").setLevel(logging.ERROR)  # the report says it all

@@ -34,6 +34,7 @@ class Settings(BaseModel):
     input_dirs: str | None = Field(default=None, alias="WIRO_MCP_INPUT_DIRS")
     keep_on_cancel: bool = Field(default=False, alias="WIRO_MCP_KEEP_ON_CANCEL")
     http_token: SecretStr | None = Field(default=None, alias="WIRO_MCP_HTTP_TOKEN")
+    http_tokens_file: Path | None = Field(default=None, alias="WIRO_MCP_HTTP_TOKENS_FILE")
     push: bool = Field(default=True, alias="WIRO_MCP_PUSH")
     state_dir: Path | None = Field(default=None, alias="WIRO_MCP_STATE_DIR")
     max_run_usd: float | None = Field(default=None, ge=0, alias="WIRO_MCP_MAX_RUN_USD")
@@ -41,6 +42,7 @@ class Settings(BaseModel):
     confirm_above_usd: float | None = Field(default=None, ge=0, alias="WIRO_MCP_CONFIRM_ABOVE_USD")
     output_hosts: str | None = Field(default=None, alias="WIRO_MCP_OUTPUT_HOSTS")
     database_url: SecretStr | None = Field(default=None, alias="WIRO_MCP_DATABASE_URL")
+    state_secret: SecretStr | None = Field(default=None, alias="WIRO_MCP_STATE_SECRET")
     # Set by the command line (`--sandbox`, or WIRO_MCP_SANDBOX read there), not by from_env: results then
     # say that nothing is billed.
     sandbox: bool = False
@@ -59,6 +61,7 @@ class Settings(BaseModel):
         "api_key",
         "api_secret",
         "http_token",
+        "http_tokens_file",
         "output_dir",
         "input_dirs",
         "state_dir",
@@ -67,6 +70,7 @@ class Settings(BaseModel):
         "confirm_above_usd",
         "output_hosts",
         "database_url",
+        "state_secret",
         mode="before",
     )
     @classmethod
@@ -102,6 +106,14 @@ class Settings(BaseModel):
         # Checked at start-up; the value is not echoed (it may carry a password).
         if value is not None and not value.get_secret_value().startswith(("postgresql://", "postgres://")):
             raise ValueError("must be a PostgreSQL URL like postgresql://user:password@host:5432/database")
+        return value
+
+    @field_validator("state_secret")
+    @classmethod
+    def _a_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        keys = [key.strip() for key in value.get_secret_value().split(",")] if value is not None else []
+        if any(len(key.encode()) < 32 for key in keys):
+            raise ValueError("must be one or more secrets of at least 32 characters, comma-separated")
         return value
 
     @field_validator("output_hosts")

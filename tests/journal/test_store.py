@@ -213,7 +213,24 @@ def test_a_version_2_journal_gains_the_mcp_tasks_table_and_keeps_its_rows(tmp_pa
     found = j.find(task_id="901")
     assert found is not None and found.prompt == "v2"
     with sqlite3.connect(tmp_path / FILE_NAME) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (3,)
+        assert db.execute("PRAGMA user_version").fetchone() == (journal_schema.VERSION,)
+
+
+def test_a_version_3_journal_gives_its_tasks_to_the_servers_one_owner(tmp_path: Path) -> None:
+    tmp_path.mkdir(exist_ok=True)
+    with sqlite3.connect(tmp_path / FILE_NAME) as db:  # what wiro-mcp wrote before people (issue 21)
+        db.executescript("".join(journal_schema.MIGRATIONS[v] for v in (1, 2, 3)))
+        db.execute("PRAGMA user_version = 3")
+        db.execute(
+            "INSERT INTO tasks (api, task_id, token, model, arguments, call_key, prompt, created, updated, state,"
+            " estimate_usd) VALUES (?, '902', 't', 'acme/m', '{}', 'k', 'v3', ?, ?, 'running', 0.04)",
+            (API, time.time(), time.time()),
+        )
+    j = journal(tmp_path)
+    assert j.find(task_id="902", owner="") is not None and j.find(task_id="902", owner="person:ada") is None
+    assert j.spend(owner="").pending == pytest.approx(0.04) and j.spend(owner="person:ada").runs == 0
+    with sqlite3.connect(tmp_path / FILE_NAME) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (4,)
 
 
 def test_a_journal_from_a_newer_wiro_mcp_is_left_alone(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -16,9 +17,11 @@ from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import BeforeValidator, Field
 
 from ..errors import WiroMCPError
+from ..people import acting_as
 from ..results import PreviewKind, TaskResult
 from ..wiro.refs import number_as_text
 from . import sdk_gaps
+from .identity import caller_of
 from .rendering import tool_result
 from .state import ServerState
 
@@ -71,10 +74,16 @@ async def call_service(
     renders MCP Apps also gets what the 360° viewer needs; any other host gets the plain result."""
     state = state_of(ctx)
     try:
-        outcome = await call(await state.service())
+        with as_caller(ctx):
+            outcome = await call(await state.service())
     except WiroMCPError as exc:
         raise ToolError(str(exc)) from exc
     return tool_result(outcome, viewer=client_supports_apps(ctx), sandbox=state.settings.sandbox)
+
+
+def as_caller(ctx: Context[ServerState, Any]) -> AbstractContextManager[None]:
+    """The service acts for whoever sent this request (people.py)."""
+    return acting_as(caller_of(ctx.request_context.request, state_of(ctx).people))
 
 
 def progress(ctx: Context[ServerState, Any]) -> Callable[[Update], Awaitable[None]]:

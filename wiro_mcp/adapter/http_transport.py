@@ -18,6 +18,7 @@ from typing import Any
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..people import People
 from .server import WiroMCPServer
 
 log = logging.getLogger(__name__)
@@ -36,11 +37,20 @@ def is_loopback(host: str) -> bool:
 
 
 class BearerTokenMiddleware:
-    """401 for any request without the right `Authorization: Bearer` token; /healthz stays open."""
+    """401 for any request without a right `Authorization: Bearer` token (the server's, or a person's
+    of the tokens file); /healthz stays open."""
 
-    def __init__(self, app: ASGIApp, token: str) -> None:
+    def __init__(self, app: ASGIApp, token: str | None, people: People | None = None) -> None:
         self.app = app
-        self._expected = f"Bearer {token}".encode()
+        self._expected = f"Bearer {token}".encode() if token else None
+        self._people = people
+
+    def _lets_in(self, supplied: bytes) -> bool:
+        if self._expected is not None and hmac.compare_digest(supplied, self._expected):
+            return True
+        if self._people is None or not supplied.startswith(b"Bearer "):
+            return False
+        return self._people.find(supplied[len(b"Bearer ") :].decode("latin-1").strip()) is not None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope.get("path") != HEALTH_PATH:
@@ -49,7 +59,7 @@ class BearerTokenMiddleware:
                 if name == b"authorization":
                     supplied = value
                     break
-            if not hmac.compare_digest(supplied, self._expected):
+            if not self._lets_in(supplied):
                 await _send_json(
                     send,
                     401,
@@ -117,7 +127,8 @@ def build_app(
     stateless: bool = False,
     allowed_hosts: Sequence[str] = (),
 ) -> ASGIApp:
-    if not is_loopback(host) and not token:
+    people = server.people
+    if not is_loopback(host) and not token and people is None:
         raise ValueError(
             f"refusing to serve MCP on {host}: binding beyond loopback requires WIRO_MCP_HTTP_TOKEN "
             "(every request must then carry Authorization: Bearer <token>)"
@@ -128,8 +139,8 @@ def build_app(
         transport_security=security_settings(host, port, allowed_hosts),
         host=host,
     )
-    if token:
-        app = BearerTokenMiddleware(app, token)
+    if token or people is not None:
+        app = BearerTokenMiddleware(app, token, people)
     return HealthMiddleware(app)
 
 

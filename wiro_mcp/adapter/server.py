@@ -13,6 +13,7 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.request_state import RequestStateSecurity
 from mcp_types import CallToolResult, EmptyResult, InputRequiredResult, SetLevelRequestParams
 from mcp_types import Tool as MCPTool
 from pydantic import ValidationError
@@ -22,6 +23,7 @@ from ..catalog.schema import compact, describe_errors
 from ..config import Settings
 from ..journal.memory import TaskMemory
 from ..media.files import sniff_image_type
+from ..people import People
 from ..text import shown
 from . import sdk_gaps
 from .resources import register_completions, register_resources
@@ -66,6 +68,7 @@ class WiroMCPServer(MCPServer[ServerState]):
     """MCPServer with compact tool schemas, strict arguments, and output files typed by their bytes."""
 
     _listed: list[MCPTool] | None = None
+    people: People | None = None  # the tokens file's people (the HTTP gate lets their tokens in)
 
     async def list_tools(self) -> list[MCPTool]:
         # Tools are fixed once the server is built, so the compact listing is made once. The viewer's
@@ -118,8 +121,20 @@ class WiroMCPServer(MCPServer[ServerState]):
         ]
 
 
+def state_security(settings: Settings) -> RequestStateSecurity | None:
+    """How the 2026-07-28 protocol's request state (a question asked on one request, answered on the
+    next) is sealed: with WIRO_MCP_STATE_SECRET, under keys every replica shares (the first seals,
+    all open: rotation); without it, under a key of this process alone (the SDK's default)."""
+    if settings.state_secret is None:
+        return None
+    keys = [key.strip() for key in settings.state_secret.get_secret_value().split(",") if key.strip()]
+    return RequestStateSecurity(keys=keys)
+
+
 def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None) -> WiroMCPServer:
-    """Build the server. Nothing talks to Wiro until a tool is called."""
+    """Build the server. Nothing talks to Wiro until a tool is called. A tokens file that cannot be
+    used raises PeopleFileError."""
+    people = People.load(settings.http_tokens_file) if settings.http_tokens_file is not None else None
     memory = TaskMemory()
     live: dict[str, ServerState] = {}  # the running server's state, for what the SDK gives no Context
     task_tools = [tool.options["name"] for tool in registrations() if tool.task]  # those that start a Wiro task
@@ -147,7 +162,7 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
     async def lifespan(_: MCPServer[ServerState]) -> AsyncIterator[ServerState]:
         # The service starts on the first call that needs it (ServerState.service), in this task group.
         async with anyio.create_task_group() as group:
-            live["state"] = ServerState(settings, group, open_service)
+            live["state"] = ServerState(settings, group, open_service, people)
             yield live["state"]
             group.cancel_scope.cancel()
 
@@ -161,7 +176,9 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
         tools=list(built_tools()),
         extensions=[viewer_app(), tasks],
         middleware=[legacy_tasks(task_tools)],
+        request_state_security=state_security(settings),
     )
+    server.people = people
     tasks.bind(server)
     register_resources(server, lambda: live["state"])
     register_completions(server, memory)

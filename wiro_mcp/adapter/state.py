@@ -13,6 +13,7 @@ from mcp.server.mcpserver import Context
 from mcp_types import LoggingLevel
 
 from ..config import Settings
+from ..people import People
 from . import sdk_gaps
 
 if TYPE_CHECKING:  # the service stack is imported when it starts, not when tools/list is answered
@@ -33,8 +34,12 @@ class ServerState:
         settings: Settings,
         group: TaskGroup,
         open_service: Callable[[], AbstractAsyncContextManager[Generation]],
+        people: People | None = None,
     ) -> None:
         self.settings = settings
+        # The people of a tokens file (None: the server has one owner); loaded at start, so a bad file
+        # stops the server before it serves anyone.
+        self.people = people
         # Set by logging/setLevel. One per server: exact over stdio (one client); over HTTP the last
         # client to set it wins, which only changes how chatty the log messages are.
         self.client_log_level: LoggingLevel = "info"

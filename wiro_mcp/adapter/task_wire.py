@@ -17,6 +17,8 @@ from mcp_types import INVALID_PARAMS, CallToolRequestParams, CallToolResult, Inp
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, ConfigDict, Field
 
+from .identity import bearer_of, caller_of
+
 if TYPE_CHECKING:
     from ..service.handle_watch import View
 
@@ -50,13 +52,14 @@ class ListParams(BaseModel):
 
 
 def owner_of(ctx: ServerRequestContext[Any, Any]) -> str:
-    """Who a task belongs to: over HTTP the bearer token the request authenticated with (as a hash), over
-    stdio the one client of this server."""
-    request = ctx.request
-    headers = getattr(request, "headers", None)
-    if headers is None:
+    """Who a task belongs to: the person of a tokens file; else over HTTP the bearer token the request
+    authenticated with (as a hash), over stdio the one client of this server."""
+    person = caller_of(ctx.request, getattr(ctx.lifespan_context, "people", None))
+    if person.owner:
+        return person.owner
+    token = bearer_of(ctx.request)
+    if getattr(ctx.request, "headers", None) is None:
         return "local"
-    token = str(headers.get("authorization", "")).removeprefix("Bearer ").strip()
     return "http:" + hashlib.sha256(token.encode()).hexdigest()[:32] if token else "http"
 
 

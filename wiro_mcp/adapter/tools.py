@@ -34,6 +34,7 @@ from .calls import (
     TaskId,
     TaskToken,
     TaskToolResult,
+    as_caller,
     call_service,
     preview_kind,
     progress,
@@ -87,7 +88,8 @@ async def view_panorama(
 ) -> Annotated[CallToolResult, PanoramaView]:
     try:
         service = await state_of(ctx).service()
-        view, shot = await service.outputs.look(task_id, output=name, yaw=yaw, pitch=pitch, fov=fov, size=size)
+        with as_caller(ctx):
+            view, shot = await service.outputs.look(task_id, output=name, yaw=yaw, pitch=pitch, fov=fov, size=size)
     except WiroMCPError as exc:
         raise ToolError(str(exc)) from exc
     return view_result(view, shot)
@@ -116,7 +118,8 @@ async def list_tasks(
 ) -> Annotated[CallToolResult, TaskListing]:
     try:
         service = await state_of(ctx).service()
-        listing = await service.listing.recent(model=model, state=state, limit=limit)
+        with as_caller(ctx):
+            listing = await service.listing.recent(model=model, state=state, limit=limit)
     except WiroMCPError as exc:
         raise ToolError(str(exc)) from exc
     said = listing_text(listing)

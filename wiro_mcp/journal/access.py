@@ -111,17 +111,17 @@ class Journal:
 
     # -- reading ----------------------------------------------------------------------------
 
-    async def find(self, ref: TaskRef) -> Entry | None:
-        return await self._call(JournalStore.find, task_id=ref.task_id, token=ref.task_token)
+    async def find(self, ref: TaskRef, owner: str | None = None) -> Entry | None:
+        return await self._call(JournalStore.find, task_id=ref.task_id, token=ref.task_token, owner=owner)
 
     async def entry(self, row: int) -> Entry | None:
         return await self._call(JournalStore.entry, row)
 
-    async def recent(self, limit: int) -> list[Entry]:
-        return await self._call(JournalStore.recent, limit)
+    async def recent(self, limit: int, owner: str | None = None) -> list[Entry]:
+        return await self._call(JournalStore.recent, limit, owner=owner)
 
-    async def spend(self) -> Spend:
-        return await self._call(JournalStore.spend)
+    async def spend(self, owner: str | None = None) -> Spend:
+        return await self._call(JournalStore.spend, owner=owner)
 
     async def doubtful(self) -> list[Entry]:
         """Claims whose Run may have started a task nobody recorded (their process no longer holds them)."""
@@ -146,17 +146,21 @@ class Journal:
 
     # -- starting a task -------------------------------------------------------------------
 
-    async def look(self, key: str | None) -> Look:
-        return await self._call(JournalStore.look, key)
+    async def look(self, key: str | None, owner: str = "") -> Look:
+        return await self._call(JournalStore.look, key, owner)
 
     async def bills(self, model: str, *, since: float) -> tuple[Bill, ...]:
         return await self._call(JournalStore.bills, model, since=since)
 
-    async def claim(self, record: RunRecord, *, budget: float | None, join: bool) -> Claim:
+    async def claim(
+        self, record: RunRecord, *, budget: float | None, join: bool, personal_budget: float | None = None
+    ) -> Claim:
         """The journal's claim (JournalError when it cannot be written). A claim this process holds for a
         start it could not write yet is its task: joined, not waited for."""
         try:
-            claim = await self._call(JournalStore.claim, record, budget=budget, join=join)
+            claim = await self._call(
+                JournalStore.claim, record, budget=budget, join=join, personal_budget=personal_budget
+            )
         except JournalError as exc:
             self._failed(exc)
             raise

@@ -15,14 +15,20 @@ The SQL is written once, with `?` for parameters; the PostgreSQL connection tran
 from __future__ import annotations
 
 import contextlib
+import logging
 import sqlite3
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
+from .. import budgets
 from .records import JournalError
+
+log = logging.getLogger(__name__)
 
 
 class Cursor(Protocol):
@@ -67,6 +73,16 @@ def shown_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+def folder_problem(folder: Path) -> str | None:
+    """What the OS says when a file is made in `folder` ("Read-only file system", "No space left on
+    device"): clearer than SQLite's "unable to open database file"."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return None
+    except OSError as exc:
+        return exc.strerror or str(exc)
+
+
 class SqliteEngine:
     """One SQLite connection shared by the process's threads under a lock. `durable=False` commits
     without waiting for the disk (WAL still survives the process dying)."""
@@ -77,6 +93,19 @@ class SqliteEngine:
         self._db = connection
         self._lock = threading.Lock()
         self.where = where
+
+    @classmethod
+    def open(cls, path: Path) -> tuple[SqliteEngine, str | None]:
+        """The journal file at `path`, or one in memory and why (logged once) when the file fails."""
+        from .schema import NewerJournal, connect
+
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return cls(connect(str(path), wait=budgets.LOCK_WAIT), str(path)), None
+        except (OSError, sqlite3.Error, NewerJournal) as exc:
+            problem = f"the task journal {path} cannot be used ({folder_problem(path.parent) or cause_of(exc)})"
+            log.warning("%s; tasks are remembered in memory until this server stops", problem)
+            return cls(connect(":memory:", wait=budgets.LOCK_WAIT), "in memory"), problem
 
     @contextmanager
     def write(self, *, durable: bool = True) -> Iterator[Connection]:

@@ -33,6 +33,7 @@ class RunRecord:
     prompt: str | None = None
     estimate: float | None = None
     work: Mapping[str, float] = field(default_factory=dict)
+    owner: str = ""  # whose run it is (people.py)
 
 
 @dataclass(frozen=True)
@@ -109,9 +110,11 @@ class InDoubt:
 
 @dataclass(frozen=True)
 class OverBudget:
-    """The run does not fit the daily budget: the spend so far."""
+    """The run does not fit the daily budget: the spend so far (the person's own, when it is their
+    budget it does not fit)."""
 
     spend: Spend
+    personal: bool = False
 
 
 # What `claim()` found: one of these.

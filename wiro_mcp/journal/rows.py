@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from .. import budgets
@@ -65,15 +63,15 @@ def row_work(raw: Any) -> dict[str, float]:
     return {str(k): float(v) for k, v in work.items() if isinstance(v, int | float) and not isinstance(v, bool)}
 
 
-def day_spend(db: Connection, api: str, now: float) -> Spend:
+def day_spend(db: Connection, api: str, now: float, owner: str | None = None) -> Spend:
     """Real costs where Wiro reported them; estimates for runs not finished (and finished ones whose
     cost is not known yet, or was not believed); nothing for failed or cancelled runs whose cost never
     came. Claims in doubt count at their estimate: their Run may have started a task."""
     billed, pending, runs = db.execute(
         "SELECT COALESCE(SUM(cost_usd), 0),"
         " COALESCE(SUM(CASE WHEN cost_usd IS NULL AND state IN (?, ?, ?, 'succeeded') THEN estimate_usd END), 0),"
-        " COUNT(*) FROM tasks WHERE api = ? AND created >= ?",
-        (*OPEN_STATES, api, now - DAY),
+        " COUNT(*) FROM tasks WHERE api = ? AND created >= ?" + (" AND owner = ?" if owner is not None else ""),
+        (*OPEN_STATES, api, now - DAY, *((owner,) if owner is not None else ())),
     ).fetchone()
     return Spend(float(billed), float(pending), int(runs))
 
@@ -81,16 +79,6 @@ def day_spend(db: Connection, api: str, now: float) -> Spend:
 def claim_held(entry: Entry, now: float) -> bool:
     """Whether a claim is still held by a live process that is starting its run."""
     return entry.claimed_by is not None and now - entry.created < budgets.CLAIM_TTL and process_alive(entry.claimed_by)
-
-
-def folder_problem(folder: Path) -> str | None:
-    """What the OS says when a file is made in `folder` ("Read-only file system", "No space left on
-    device"): clearer than SQLite's "unable to open database file"."""
-    try:
-        with tempfile.TemporaryFile(dir=folder):
-            return None
-    except OSError as exc:
-        return exc.strerror or str(exc)
 
 
 def process_alive(owner: str | None, *, probe: Callable[[int], None] | None = None) -> bool:
@@ -111,12 +99,12 @@ def process_alive(owner: str | None, *, probe: Callable[[int], None] | None = No
 # -- queries the store's transactions share -----------------------------------------------------------
 
 
-def in_flight(db: Connection, api: str, key: str, now: float) -> Joined | Waiting | InDoubt | None:
-    """The identical call's place, best first: a task in flight, a live claim, a claim in doubt."""
+def in_flight(db: Connection, api: str, key: str, now: float, owner: str) -> Joined | Waiting | InDoubt | None:
+    """The owner's identical call's place, best first: a task in flight, a live claim, a claim in doubt."""
     rows = db.execute(
-        f"SELECT {COLUMNS} FROM tasks WHERE api = ? AND call_key = ? AND state IN (?, ?, ?) AND created >= ?"
-        " ORDER BY row DESC",
-        (api, key, *OPEN_STATES, now - JOIN_WINDOW),
+        f"SELECT {COLUMNS} FROM tasks WHERE api = ? AND call_key = ? AND owner = ? AND state IN (?, ?, ?)"
+        " AND created >= ? ORDER BY row DESC",
+        (api, key, owner, *OPEN_STATES, now - JOIN_WINDOW),
     ).fetchall()
     entries = [row_entry(values) for values in rows]
     for entry in entries:
@@ -141,7 +129,7 @@ def insert(
 ) -> int:
     found = db.execute(
         "INSERT INTO tasks (api, task_id, token, model, arguments, call_key, prompt, created, updated, state,"
-        " estimate_usd, claimed_by, work) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING row",
+        " estimate_usd, claimed_by, work, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING row",
         (
             api,
             task_id,
@@ -156,6 +144,7 @@ def insert(
             record.estimate,
             claimed_by,
             json.dumps(dict(record.work)),
+            record.owner,
         ),
     ).fetchone()
     if found is None:  # pragma: no cover - both engines return the new row's id

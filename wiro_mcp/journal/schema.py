@@ -12,7 +12,7 @@ import random
 import sqlite3
 import time
 
-VERSION = 3
+VERSION = 4
 
 _V1 = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -67,7 +67,14 @@ CREATE TABLE IF NOT EXISTS handles (
 CREATE INDEX IF NOT EXISTS handles_by_owner ON handles (api, owner, created);
 """
 
-MIGRATIONS = {1: _V1, 2: _V2, 3: _V3}
+# Version 4: whose each task is (people.py: "" for a server's one owner, "person:<name>" for a person of
+# a tokens file): their identical calls, their spend and their reads are theirs alone.
+_V4 = """
+ALTER TABLE tasks ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+CREATE INDEX IF NOT EXISTS tasks_by_owner ON tasks (api, owner, created);
+"""
+
+MIGRATIONS = {1: _V1, 2: _V2, 3: _V3, 4: _V4}
 
 
 class NewerJournal(Exception):

@@ -28,18 +28,14 @@ are blocking and short: the service runs them in a worker thread.
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
-import sqlite3
 import time
 from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
-from .. import budgets
-from .engines import Connection, Engine, SqliteEngine, cause_of, shown_url
+from .engines import Connection, Engine, SqliteEngine, shown_url
 from .records import (
     Bill,
     Claim,
@@ -62,15 +58,13 @@ from .rows import (
     claim_held,
     day_spend,
     estimates_of,
-    folder_problem,
     has_task,
     in_flight,
     insert,
     row_entry,
 )
-from .schema import NewerJournal, connect
+from .schema import NewerJournal
 
-log = logging.getLogger(__name__)
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -97,16 +91,8 @@ class JournalStore:
                 return cls(PostgresEngine(database_url, api=api), api=api, path=None, problem=None)
             except NewerJournal as exc:
                 raise JournalError(shown_url(database_url), str(exc)) from exc
-        path = folder / FILE_NAME
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            connection = connect(str(path), wait=budgets.LOCK_WAIT)
-            return cls(SqliteEngine(connection, str(path)), api=api, path=path, problem=None)
-        except (OSError, sqlite3.Error, NewerJournal) as exc:
-            problem = f"the task journal {path} cannot be used ({folder_problem(folder) or cause_of(exc)})"
-            log.warning("%s; tasks are remembered in memory until this server stops", problem)
-            memory = SqliteEngine(connect(":memory:", wait=budgets.LOCK_WAIT), "in memory")
-            return cls(memory, api=api, path=None, problem=problem)
+        engine, problem = SqliteEngine.open(folder / FILE_NAME)
+        return cls(engine, api=api, path=None if problem else folder / FILE_NAME, problem=problem)
 
     @property
     def where(self) -> str:
@@ -122,22 +108,34 @@ class JournalStore:
 
     # -- starting a task -------------------------------------------------------------------
 
-    def claim(self, record: RunRecord, *, budget: float | None, join: bool = True, now: float | None = None) -> Claim:
+    def claim(
+        self,
+        record: RunRecord,
+        *,
+        budget: float | None,
+        join: bool = True,
+        now: float | None = None,
+        personal_budget: float | None = None,
+    ) -> Claim:
+        """`budget` holds for everyone's spend, `personal_budget` for the record's owner's own."""
         now = time.time() if now is None else now
-        with self._write() as db:
-            found = in_flight(db, self._api, record.key, now) if join else None
+        with self._engine.write() as db:
+            found = in_flight(db, self._api, record.key, now, record.owner) if join else None
             if found is not None:
                 return found
-            if budget is not None and record.estimate is not None:
-                spend = day_spend(db, self._api, now)
-                if spend.total + record.estimate > budget + 1e-9:
-                    return OverBudget(spend)
+            if record.estimate is not None:
+                for limit, owner in ((budget, None), (personal_budget, record.owner)):
+                    if limit is None:
+                        continue
+                    spend = day_spend(db, self._api, now, owner)
+                    if spend.total + record.estimate > limit + 1e-9:
+                        return OverBudget(spend, personal=owner is not None)
             return Claimed(insert(db, self._api, record, now, state=STARTING, claimed_by=self.owner))
 
     def started(self, record: RunRecord, row: int | None, task_id: str, token: str | None) -> None:
         """Wiro started `task_id` for the claim in `row` (None: the run had no claim row)."""
         now = time.time()
-        with self._write() as db:
+        with self._engine.write() as db:
             if has_task(db, self._api, task_id):  # already recorded (a reconciliation found it first)
                 if row is not None:
                     db.execute("DELETE FROM tasks WHERE row = ? AND task_id IS NULL", (row,))
@@ -154,13 +152,13 @@ class JournalStore:
 
     def abandon(self, row: int) -> None:
         """The Run was refused: the claim goes (no task exists to remember)."""
-        with self._write() as db:
+        with self._engine.write() as db:
             db.execute("DELETE FROM tasks WHERE row = ? AND state = ? AND task_id IS NULL", (row, STARTING))
 
     def doubt(self, row: int, why: str) -> None:
         """The Run may have started a task whose id never came: the claim stays, held by no process, so
         an identical call finds out from Wiro first (and its estimate still counts in the spend)."""
-        with self._write() as db:
+        with self._engine.write() as db:
             db.execute(
                 "UPDATE tasks SET claimed_by = NULL, doubt = ?, updated = ? WHERE row = ? AND task_id IS NULL",
                 (why[:500], time.time(), row),
@@ -168,7 +166,7 @@ class JournalStore:
 
     def adopt(self, row: int, task_id: str, token: str | None, state: str, status: str) -> None:
         """Wiro's task list shows the task a claim in doubt started: the claim becomes that task."""
-        with self._write() as db:
+        with self._engine.write() as db:
             if has_task(db, self._api, task_id):
                 db.execute("DELETE FROM tasks WHERE row = ? AND task_id IS NULL", (row,))
                 return
@@ -181,7 +179,7 @@ class JournalStore:
     def doubtful(self, now: float | None = None) -> list[Entry]:
         """Claims of the last day whose task id never came and whose process no longer holds them."""
         now = time.time() if now is None else now
-        with self._reading() as db:
+        with self._engine.read() as db:
             rows = db.execute(
                 f"SELECT {COLUMNS} FROM tasks WHERE api = ? AND state = ? AND task_id IS NULL AND created >= ?"
                 " ORDER BY row",
@@ -194,18 +192,18 @@ class JournalStore:
         if not task_ids:
             return {}
         marks = ",".join("?" * len(task_ids))
-        with self._reading() as db:
+        with self._engine.read() as db:
             rows = db.execute(
                 f"SELECT task_id, model FROM tasks WHERE api = ? AND task_id IN ({marks})", (self._api, *task_ids)
             ).fetchall()
         return {task_id: model for task_id, model in rows}
 
-    def look(self, key: str | None) -> Look:
+    def look(self, key: str | None, owner: str = "") -> Look:
         """One read for a quote: the identical task in flight with a task id (a claim still starting does
         not count here; None without a key), and the last 24 hours' spend."""
         now = time.time()
-        with self._reading() as db:
-            found = in_flight(db, self._api, key, now) if key is not None else None
+        with self._engine.read() as db:
+            found = in_flight(db, self._api, key, now, owner) if key is not None else None
             spend = day_spend(db, self._api, now)
         return Look(found.entry if isinstance(found, Joined) else None, spend)
 
@@ -220,7 +218,7 @@ class JournalStore:
         now = time.time()
         # A state seen is not worth an fsync: a crash loses at most the latest few, which the next read
         # of the task restores (claims and task ids stay fully synchronous).
-        with self._write(durable=False) as db:
+        with self._engine.write(durable=False) as db:
             costed = [task_id for task_id, n in pending.items() if n.cost is not None]
             estimates = estimates_of(db, self._api, costed)
             db.executemany(
@@ -243,57 +241,57 @@ class JournalStore:
     # -- reading ----------------------------------------------------------------------------
 
     def entry(self, row: int) -> Entry | None:
-        with self._reading() as db:
+        with self._engine.read() as db:
             values = db.execute(f"SELECT {COLUMNS} FROM tasks WHERE row = ?", (row,)).fetchone()
         return row_entry(values) if values else None
 
-    def find(self, *, task_id: str | None = None, token: str | None = None) -> Entry | None:
+    def find(self, *, task_id: str | None = None, token: str | None = None, owner: str | None = None) -> Entry | None:
+        """The task with that id or token (only if it is `owner`'s, when given)."""
         column, value = ("task_id", task_id) if task_id is not None else ("token", token)
-        with self._reading() as db:
+        mine = " AND owner = ?" if owner is not None else ""
+        with self._engine.read() as db:
             values = db.execute(
-                f"SELECT {COLUMNS} FROM tasks WHERE api = ? AND {column} = ? ORDER BY row DESC LIMIT 1",
-                (self._api, value),
+                f"SELECT {COLUMNS} FROM tasks WHERE api = ? AND {column} = ?{mine} ORDER BY row DESC LIMIT 1",
+                (self._api, value, *((owner,) if owner is not None else ())),
             ).fetchone()
         return row_entry(values) if values else None
 
-    def recent(self, limit: int, *, model: str | None = None, state: str | None = None) -> list[Entry]:
+    def recent(
+        self, limit: int, *, model: str | None = None, state: str | None = None, owner: str | None = None
+    ) -> list[Entry]:
         where, values = ["api = ?", "task_id IS NOT NULL"], [self._api]
+        if owner is not None:
+            where.append("owner = ?")
+            values.append(owner)
         if model is not None:
             where.append("model = ?")
             values.append(model)
         if state is not None:
             where.append("state = ?")
             values.append(state)
-        with self._reading() as db:
+        with self._engine.read() as db:
             rows = db.execute(
                 f"SELECT {COLUMNS} FROM tasks WHERE {' AND '.join(where)} ORDER BY created DESC, row DESC LIMIT ?",
                 (*values, limit),
             ).fetchall()
         return [row_entry(r) for r in rows]
 
-    def spend(self, now: float | None = None) -> Spend:
-        with self._reading() as db:
-            return day_spend(db, self._api, time.time() if now is None else now)
+    def spend(self, now: float | None = None, owner: str | None = None) -> Spend:
+        """The last 24 hours' spend of everyone, or of `owner`."""
+        with self._engine.read() as db:
+            return day_spend(db, self._api, time.time() if now is None else now, owner)
 
     def bills(self, model: str, *, since: float) -> tuple[Bill, ...]:
-        with self._reading() as db:
+        with self._engine.read() as db:
             return bills_of(db, self._api, model, since)
 
     # -- any other table (the handles) ---------------------------------------------------------
 
     def writing(self, change: Callable[Concatenate[Connection, str, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
         """`change(db, api, *args)` in one durable write transaction."""
-        with self._write() as db:
+        with self._engine.write() as db:
             return change(db, self._api, *args, **kwargs)
 
     def reading(self, query: Callable[Concatenate[Connection, str, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
-        with self._reading() as db:
+        with self._engine.read() as db:
             return query(db, self._api, *args, **kwargs)
-
-    # -- transactions -----------------------------------------------------------------------
-
-    def _write(self, *, durable: bool = True) -> AbstractContextManager[Connection]:
-        return self._engine.write(durable=durable)
-
-    def _reading(self) -> AbstractContextManager[Connection]:
-        return self._engine.read()

@@ -13,6 +13,7 @@ from .. import budgets
 from ..errors import CallFailed, WiroMCPError
 from ..results import PanoramaView, TaskResult
 from ..text import clip, shown
+from ..wiro.refs import TaskRef
 from .fetch import Fetcher
 from .panoramas import Panoramas, render_flat
 from .previews import Preview, make_preview
@@ -22,8 +23,14 @@ RENDITION_MAX_SIDE = 4096
 
 
 class OutputReader:
-    def __init__(self, read: Callable[[str], Awaitable[TaskResult]], fetcher: Fetcher) -> None:
+    def __init__(
+        self,
+        read: Callable[[str], Awaitable[TaskResult]],
+        fetcher: Fetcher,
+        check: Callable[[TaskRef], Awaitable[None]],
+    ) -> None:
         self._read = read
+        self._check = check  # the caller may see the task (a read checks it too)
         self._fetcher = fetcher
         self.panoramas = Panoramas(fetcher)
 
@@ -44,6 +51,7 @@ class OutputReader:
         this process has decoded is rendered from memory: no read of the task, no download."""
         pixels = self.panoramas.cache.get((task_id, name))
         if pixels is not None:
+            await self._check(TaskRef(task_id=task_id))
             shot = await anyio.to_thread.run_sync(render_flat, pixels, RENDITION_MAX_BYTES, RENDITION_MAX_SIDE)
             return shot.data
         data = await self.file(task_id, name)

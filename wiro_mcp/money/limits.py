@@ -16,6 +16,7 @@ from typing import Any
 from ..config import Settings
 from ..errors import WiroError
 from ..journal.records import JournalStatus, Spend
+from ..people import Caller
 from ..results import Consent
 from .estimate import Estimate, usd_text
 
@@ -171,6 +172,15 @@ def over_budget(what: str, estimate: Estimate | None, spend: Spend, budget: floa
         f"Not started: this {what} would cost {cost}, and {spent(spend, Limits(daily_budget=budget))}; "
         f"that would pass WIRO_MCP_DAILY_BUDGET_USD. {NOTHING_SENT} The budget frees up as runs leave the "
         "24-hour window, or the person can raise WIRO_MCP_DAILY_BUDGET_USD."
+    )
+
+
+def over_personal_budget(what: str, estimate: Estimate | None, spend: Spend, caller: Caller) -> str:
+    cost = str(estimate) if estimate is not None else "an unknown amount"
+    return (
+        f"Not started: this {what} would cost {cost}, and {spent(spend, Limits(daily_budget=caller.daily_budget))} "
+        f"on {caller.name}'s own daily budget (the tokens file). {NOTHING_SENT} It frees up as runs leave the "
+        "24-hour window, or the person running the server can raise it in the tokens file."
     )
 
 

@@ -43,6 +43,7 @@ from .handles import Handles
 from .launch import Launcher, Quote
 from .listing import Lister
 from .outcomes import Finisher, StopRequested
+from .ownership import Ownership
 from .preparation import Preparer
 from .reports import rounded, unread_result
 from .stopping import First, stop_task
@@ -86,10 +87,11 @@ class Generation:
         self.preparer = Preparer(
             list(settings.allowed_input_dirs), self.input_fetcher, self.launcher.estimate, anyio.current_time
         )
-        self.outputs = OutputReader(self.read, self.fetcher)
+        self.ownership = Ownership(self.journal, scoped=settings.http_tokens_file is not None)
+        self.outputs = OutputReader(self.read, self.fetcher, self.ownership.check)
         self.delivery = Delivery(self.fetcher, self.outputs.panoramas.cache)
         self.finisher = Finisher(settings, client, self.followers, self.memory, self.delivery, self._seen)
-        self.listing = Lister(client, self.journal)
+        self.listing = Lister(client, self.journal, scoped=self.ownership.scoped)
         self.handles = Handles(self)  # the MCP tasks hosts hold
 
     @asynccontextmanager
@@ -242,6 +244,7 @@ class Generation:
         """A task as it is now, or when it ends if that comes within `wait` seconds. A plain read
         (`wait` 0) gets up to budgets.READ_BUDGET for its first answer; a wait is a hard limit."""
         deadline = anyio.current_time() + wait
+        await self.ownership.check(ref)
         await self.journal.recall(self.memory, ref)
         ref = self.memory.canonical(ref)
         try:
@@ -261,6 +264,7 @@ class Generation:
 
     async def read(self, task_id: str) -> TaskResult:
         """One fresh read, as the task tools would report it (no previews, no waiting)."""
+        await self.ownership.check(TaskRef(task_id=task_id))
         await self.journal.recall(self.memory, TaskRef(task_id=task_id))
         try:
             task = await self.client.task_detail(TaskRef(task_id=task_id), deadline=_budget(budgets.READ_BUDGET))
@@ -274,6 +278,7 @@ class Generation:
     async def stop(self, ref: TaskRef, *, first: First | None = None) -> Outcome:
         """kill_task (`first="kill"`) and cancel_task (`first="cancel"`): stop the task whichever state it
         is in, and say in one line what finally happened."""
+        await self.ownership.check(ref)
         await self.journal.recall(self.memory, ref)
         ref = self.memory.canonical(ref)
         try:

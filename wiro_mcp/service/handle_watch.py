@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 
-from .. import budgets
+from .. import budgets, people
 from ..errors import NotFoundError, WiroMCPError
 from ..journal.handles import HandleRow
 from ..media.delivery import Outcome
@@ -85,13 +85,14 @@ class Watch:
         while not self.done.is_set() and not self.view.expired:
             left = budgets.HANDLE_FOLLOW if row.expires is None else max(0.0, row.expires - time.time())
             try:
-                outcome = await service.get(
-                    TaskRef(task_id=row.task_id),
-                    wait=min(budgets.HANDLE_FOLLOW, left),
-                    preview=row.shown.get("preview", "views"),
-                    viewer=bool(row.shown.get("viewer")),
-                    on_update=on_update,
-                )
+                with people.acting_as(people.of_owner(row.owner)):
+                    outcome = await service.get(
+                        TaskRef(task_id=row.task_id),
+                        wait=min(budgets.HANDLE_FOLLOW, left),
+                        preview=row.shown.get("preview", "views"),
+                        viewer=bool(row.shown.get("viewer")),
+                        on_update=on_update,
+                    )
             except WiroMCPError as exc:
                 if isinstance(exc.__cause__, NotFoundError):  # Wiro has no such task: it will not come back
                     await self.end("completed", f"Task {row.task_id} is not known to Wiro.", None, refusal=str(exc))

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from anyio.abc import TaskGroup
 
-from .. import budgets
+from .. import budgets, people
 from ..errors import WiroMCPError
 from ..journal.handles import HandleRow
 from ..journal.records import JournalError
@@ -191,7 +191,8 @@ class Handles:
         if task_id is None or watch.done.is_set():
             raise HandleEnded(_ended(watch.view))
         try:
-            outcome = await self._service.stop(TaskRef(task_id=task_id))
+            with people.acting_as(people.of_owner(watch.view.row.owner)):
+                outcome = await self._service.stop(TaskRef(task_id=task_id))
         except TaskEnded:
             with anyio.move_on_after(budgets.READ_BUDGET):
                 await watch.done.wait()

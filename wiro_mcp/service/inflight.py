@@ -25,12 +25,16 @@ from ..wiro.client import FileUpload
 DEFAULT_LIMIT = 1000
 
 
-def call_key(model: str, inputs: Mapping[str, Any], files: Mapping[str, FileUpload]) -> str:
-    canonical = {
+def call_key(model: str, inputs: Mapping[str, Any], files: Mapping[str, FileUpload], owner: str = "") -> str:
+    """What makes two calls identical: the same model, inputs and files, from the same owner (a server's
+    one owner adds nothing, so its keys are what they always were)."""
+    canonical: dict[str, Any] = {
         "model": model.lower(),
         "inputs": dict(inputs),
         "files": {name: hashlib.sha256(f.content).hexdigest() for name, f in files.items()},
     }
+    if owner:
+        canonical["owner"] = owner
     return hashlib.sha256(json.dumps(canonical, sort_keys=True, default=str).encode()).hexdigest()
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import anyio
 
-from .. import budgets
+from .. import budgets, people
 from ..catalog import ModelSpec
 from ..errors import CallFailed, WiroError, WiroMCPError
 from ..journal.access import Journal
@@ -102,11 +102,12 @@ class Launcher:
         """What starting a prepared call would mean now: the identical task it would join, and whether
         its estimate fits the limits (the spend read now)."""
         spec = prepared.spec
-        key = call_key(spec.model, prepared.inputs, prepared.files)
+        caller = people.current()
+        key = call_key(spec.model, prepared.inputs, prepared.files, caller.owner)
         joins = None if allow_duplicate else self.inflight.get(key)
         await self.journal.flush()  # what this process has seen end is written before the journal is asked
         try:
-            look = await self.journal.look(None if allow_duplicate or joins else key)
+            look = await self.journal.look(None if allow_duplicate or joins else key, caller.owner)
         except JournalError as exc:  # the spend cannot be read: judged as uncounted below
             unreadable: str | None = str(exc)
             look = Look(None, Spend(0.0, 0.0, 0))
@@ -156,7 +157,9 @@ class Launcher:
         await self.journal.flush()
         while True:
             try:
-                claim = await self.journal.claim(record, budget=self.limits.daily_budget, join=not allow_duplicate)
+                mine = people.current().daily_budget
+                budget, join = self.limits.daily_budget, not allow_duplicate
+                claim = await self.journal.claim(record, budget=budget, join=join, personal_budget=mine)
             except JournalError as exc:
                 if self.journal.shared:  # other machines' identical calls and spend are only seen there
                     raise CallFailed(limits.unshared(what, exc.where, exc.cause)) from exc
@@ -185,6 +188,8 @@ class Launcher:
                     await anyio.sleep(budgets.CLAIM_POLL)
                 case InDoubt(entry=entry):
                     await self._settle(what, entry, settled, deadline)
+                case OverBudget(spend=spend, personal=True):
+                    raise CallFailed(limits.over_personal_budget(what, quote.estimate, spend, people.current()))
                 case OverBudget(spend=spend):
                     refusal = limits.over_budget(what, quote.estimate, spend, self.limits.daily_budget)
                     raise CallFailed(limits.simulated(refusal, self.limits))

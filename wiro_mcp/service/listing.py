@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import anyio
 
-from .. import budgets
+from .. import budgets, people
 from ..errors import WiroMCPError
 from ..journal.access import Journal
 from ..journal.records import Entry, JournalError
@@ -28,14 +28,16 @@ PROMPT_WORDS = 80
 
 
 class Lister:
-    def __init__(self, client: WiroClient, journal: Journal) -> None:
+    def __init__(self, client: WiroClient, journal: Journal, *, scoped: bool = False) -> None:
         self._client = client
         self._journal = journal
+        self._scoped = scoped  # people share the Wiro account: only the caller's own tasks are listed
 
     async def recent(self, *, model: str | None, state: ListedState | None, limit: int) -> TaskListing:
         # Unfiltered rows teach the modelid → model mapping; the filters apply to the merged lines.
         try:
-            entries: list[Entry] = await self._journal.recent(max(limit, 50))
+            owner = people.current().owner if self._scoped else None
+            entries: list[Entry] = await self._journal.recent(max(limit, 50), owner)
         except JournalError as exc:  # a journal that cannot be read still lets Wiro's list answer
             log.info("list_tasks without the journal: %s", exc)
             entries = []
@@ -56,6 +58,8 @@ class Lister:
             )
         for task in listed:
             known = lines.get(task.id)
+            if known is None and self._scoped:  # another person's, or not started through wiro-mcp
+                continue
             prompt = task.parameters.get("prompt") if isinstance(task.parameters, dict) else None
             lines[task.id] = TaskLine(
                 task_id=task.id,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import people
 from ..catalog import ModelSpec
 from ..catalog.schema import validate
 from ..errors import CallFailed, InputRefused
@@ -57,6 +58,7 @@ class Prepared:
             prompt=prompt if isinstance(prompt, str) else None,
             estimate=self.estimate.usd if self.estimate is not None else None,
             work=work_of(self.spec, self.inputs),
+            owner=people.current().owner,
         )
 
 

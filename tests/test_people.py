@@ -1,0 +1,178 @@
+"""People sharing one server and one Wiro account (WIRO_MCP_HTTP_TOKENS_FILE): the file's rules, and,
+through three replicas behind HAProxy on one PostgreSQL, two people who cannot read, list, view or
+stop each other's tasks (each path tried), with a duplicate guard and a budget each."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from mcp.client.extension import advertise
+from mcp.shared.exceptions import MCPError
+from pydantic import ValidationError
+
+from tests.helpers import http_session, raw_request, server_env, text
+from tests.replicas import fleet
+from wiro_mcp.adapter.task_wire import TASKS
+from wiro_mcp.config import Settings
+from wiro_mcp.people import People, PeopleFileError, hash_token
+from wiro_mcp.sandbox import Sandbox
+
+ADA, BOB, STRANGER = "ada-token-0123456789", "bob-token-9876543210", "nobody-token-000000"
+IMAGE = {"prompt": "a lighthouse", "wait_seconds": 0, "preview": False}
+
+
+def tokens_file(folder: Path, bob_budget: str = "") -> Path:
+    path = folder / "people.txt"
+    path.write_text(
+        "# name  token hash  daily budget\n"
+        f"ada {hash_token(ADA)}\n"
+        f"bob   {hash_token(BOB)}  {bob_budget}  # bob's own budget\n"
+        "\n"
+    )
+    return path
+
+
+def test_the_tokens_file_gives_each_token_its_person_and_budget(tmp_path: Path) -> None:
+    people = People.load(tokens_file(tmp_path, "0.50"))
+    ada, bob = people.find(ADA), people.find(BOB)
+    assert ada is not None and (ada.owner, ada.name, ada.daily_budget) == ("person:ada", "ada", None)
+    assert bob is not None and (bob.owner, bob.daily_budget) == ("person:bob", 0.5)
+    assert people.find(STRANGER) is None and people.find("") is None and len(people) == 2
+    assert ADA not in (tmp_path / "people.txt").read_text(), "the file keeps hashes only"
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("ada sha256:abc", "expected `name sha256:<64 hex digits>"),
+        (f"ada {hash_token(ADA)} 1 2", "expected"),
+        (f"a/b {hash_token(ADA)}", "expected"),
+        (f"ada {hash_token(ADA)} -1", "0 or more"),
+        (f"ada {hash_token(ADA)} nan", "0 or more"),
+        (f"ada {hash_token(ADA)} cheap", "0 or more"),
+        (f"ada {hash_token(ADA)}\nada {hash_token(BOB)}", "already in the file"),
+        (f"ada {hash_token(ADA)}\nbob {hash_token(ADA)}", "already in the file"),
+        ("# nobody yet", "names nobody"),
+    ],
+)
+def test_a_tokens_file_that_cannot_be_used_names_the_file_and_line(tmp_path: Path, line: str, says: str) -> None:
+    path = tmp_path / "people.txt"
+    path.write_text(line + "\n")
+    with pytest.raises(PeopleFileError) as refused:
+        People.load(path)
+    assert says in str(refused.value) and str(path) in str(refused.value)
+    assert ADA not in str(refused.value)
+
+
+def test_a_server_with_a_bad_tokens_file_does_not_start(tmp_path: Path) -> None:
+    (tmp_path / "people.txt").write_text("ada not-a-hash\n")
+    env = {"WIRO_MCP_HTTP_TOKENS_FILE": str(tmp_path / "people.txt"), "WIRO_API_KEY": "k", "PATH": ""}
+    done = subprocess.run(
+        [sys.executable, "-m", "wiro_mcp", "--transport", "http", "--port", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "people.txt, line 1" in done.stderr
+    missing = {**env, "WIRO_MCP_HTTP_TOKENS_FILE": str(tmp_path / "absent.txt")}
+    done = subprocess.run(
+        [sys.executable, "-m", "wiro_mcp", "--transport", "http"], env=missing, capture_output=True, text=True
+    )
+    assert done.returncode == 2 and "cannot be read" in done.stderr
+
+
+def test_hash_token_prints_what_the_file_keeps() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "wiro_mcp", "hash-token"], input=ADA + "\n", capture_output=True, text=True
+    )
+    assert done.returncode == 0 and done.stdout.strip() == hash_token(ADA)
+    empty = subprocess.run([sys.executable, "-m", "wiro_mcp", "hash-token"], input="", capture_output=True, text=True)
+    assert empty.returncode == 2 and "standard input" in empty.stderr
+
+
+def test_a_state_secret_must_be_long_enough() -> None:
+    with pytest.raises(ValidationError) as short:
+        Settings.from_env({"WIRO_MCP_STATE_SECRET": "short"})
+    assert "WIRO_MCP_STATE_SECRET" in str(short.value) and "short" not in str(short.value).split("input")[0]
+    two = Settings.from_env({"WIRO_MCP_STATE_SECRET": "a" * 32 + "," + "b" * 40})
+    assert two.state_secret is not None
+
+
+async def failed(client: Any, tool: str, arguments: dict[str, Any]) -> str:
+    result = await client.call_tool(tool, arguments)
+    assert result.is_error, f"{tool} answered another person's task: {text(result)}"
+    return text(result)
+
+
+@pytest.mark.anyio
+@pytest.mark.xdist_group("replicas")
+async def test_two_people_over_three_replicas_never_reach_each_others_tasks(
+    held: Sandbox, database_url: str, tmp_path: Path
+) -> None:
+    env = server_env(held, WIRO_MCP_HTTP_TOKENS_FILE=str(tokens_file(tmp_path, "0.005")))
+    tasks_ext = [advertise(TASKS, {})]
+    with fleet(env, database_url) as replicas:
+        async with (
+            http_session(replicas.url, ADA) as ada,
+            http_session(replicas.url, ADA, mode="2026-07-28", extensions=tasks_ext) as ada_tasks,
+            http_session(replicas.url, BOB) as bob,
+        ):
+            pano = (await ada.call_tool("generate_panorama", {**IMAGE, "prompt": "a fjord"})).structured_content
+            held.advance_to(pano["task_id"], "task_postprocess_end")  # the clock moves on: before the image
+            image = (await ada.call_tool("generate_image", IMAGE)).structured_content
+            own_view = await ada.call_tool("view_panorama", {"task_id": pano["task_id"]})
+            handle = await raw_request(
+                ada_tasks, "tools/call", {"name": "generate_image", "arguments": {**IMAGE, "prompt": "a handle"}}
+            )
+            said = [
+                await failed(bob, "get_task", {"task_id": image["task_id"]}),
+                await failed(bob, "get_task", {"task_token": image["task_token"]}),
+                await failed(bob, "kill_task", {"task_id": image["task_id"]}),
+                await failed(bob, "cancel_task", {"task_id": image["task_id"]}),
+                await failed(bob, "view_panorama", {"task_id": pano["task_id"]}),
+            ]
+            reads = []
+            for uri in (
+                f"wiro://tasks/{image['task_id']}",
+                f"wiro://tasks/{pano['task_id']}/outputs/0",
+                f"wiro://tasks/{pano['task_id']}/viewer/0",
+            ):
+                with pytest.raises(MCPError) as refused:
+                    await bob.read_resource(uri)
+                reads.append(str(refused.value))
+            bobs_list = await bob.call_tool("list_tasks", {})
+            adas_list = await ada.call_tool("list_tasks", {})
+            twin = (await bob.call_tool("generate_image", IMAGE)).structured_content
+            again = (await ada.call_tool("generate_image", IMAGE)).structured_content
+            over = await bob.call_tool("generate_image", {**IMAGE, "prompt": "a second one"})
+            ada_more = await ada.call_tool("generate_image", {**IMAGE, "prompt": "a second one"})
+            async with httpx2.AsyncClient() as http:  # the gate answers before any MCP
+                stranger_status = [
+                    (await http.post(replicas.url, json={}, headers=headers)).status_code
+                    for headers in ({"Authorization": f"Bearer {STRANGER}"}, {})
+                ]
+            bob_handle_read: MCPError | None = None
+            async with http_session(replicas.url, BOB, mode="2026-07-28", extensions=tasks_ext) as bob_tasks:
+                try:
+                    await raw_request(bob_tasks, "tasks/get", {"taskId": handle["taskId"]})
+                except MCPError as exc:
+                    bob_handle_read = exc
+    assert not own_view.is_error, "the owner views their panorama"
+    assert all("not found among your tasks" in line for line in said), said
+    assert all(image["prompt"] not in line for line in said)
+    assert all("not found among your tasks" in line for line in reads), reads
+    assert held.count("Kill") == 0 and held.count("Cancel") == 0, "nothing of ada's was stopped"
+    assert image["task_id"] not in text(bobs_list) and pano["task_id"] not in text(bobs_list)
+    assert image["task_id"] in text(adas_list) and pano["task_id"] in text(adas_list)
+    assert twin["task_id"] != image["task_id"] and not twin["reused"], "bob's identical call is his own task"
+    assert again["task_id"] == image["task_id"] and again["reused"], "ada's identical call joins hers"
+    assert over.is_error and "bob's own daily budget" in text(over), text(over)
+    assert not ada_more.is_error, "bob's budget is his alone"
+    assert stranger_status == [401, 401]
+    assert bob_handle_read is not None, "bob cannot read ada's MCP task"

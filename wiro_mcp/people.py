@@ -1,0 +1,116 @@
+"""Who is calling: the owner of the tasks a request starts and may see.
+
+A server has one owner (stdio; HTTP with no token or with WIRO_MCP_HTTP_TOKEN): every task is theirs,
+as before. With a tokens file (WIRO_MCP_HTTP_TOKENS_FILE) each person has a token of their own, and
+their tasks, their identical-call guard and (if the file gives one) their daily budget are theirs
+alone; another person's task id answers "not found". The file has one line per person:
+
+    # name   token hash                                                               daily budget (optional)
+    ada      sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae  5.00
+
+`wiro-mcp hash-token` prints the hash of a token read from standard input. Only hashes are kept:
+the file gives no token away. The service reads the caller of the request it serves from `current()`;
+the adapter sets it (`acting_as`) for each request from its bearer token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from pathlib import Path
+
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+HASH = re.compile(r"sha256:[0-9a-f]{64}")
+MAX_PEOPLE = 10_000
+
+
+@dataclass(frozen=True)
+class Caller:
+    owner: str  # "" for the one owner of a server without a tokens file
+    name: str | None = None
+    daily_budget: float | None = None  # this person's own daily budget, on top of the server's
+
+
+ONE_OWNER = Caller("")
+_current: ContextVar[Caller] = ContextVar("wiro_mcp_caller", default=ONE_OWNER)
+
+
+def current() -> Caller:
+    return _current.get()
+
+
+@contextmanager
+def acting_as(caller: Caller) -> Iterator[None]:
+    reset = _current.set(caller)
+    try:
+        yield
+    finally:
+        _current.reset(reset)
+
+
+def of_owner(owner: str) -> Caller:
+    """The caller to act as for work done later for a recorded owner (an MCP task's follow, its cancel):
+    the person, or the server's one owner (whose handles carry their transport's name)."""
+    return Caller(owner, owner.removeprefix("person:")) if owner.startswith("person:") else ONE_OWNER
+
+
+def hash_token(token: str) -> str:
+    return "sha256:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+class PeopleFileError(ValueError):
+    """The tokens file cannot be used; the message names the file and the line."""
+
+
+class People:
+    def __init__(self, people: dict[str, Caller]) -> None:
+        self._by_hash = people  # token hash -> the person
+
+    @classmethod
+    def load(cls, path: Path) -> People:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PeopleFileError(f"the tokens file {path} cannot be read ({exc})") from exc
+        people: dict[str, Caller] = {}
+        names: set[str] = set()
+        for number, line in enumerate(text.splitlines(), 1):
+            fields = line.split("#", 1)[0].split()
+            if not fields:
+                continue
+            where = f"{path}, line {number}"
+            if len(fields) not in (2, 3) or not NAME.fullmatch(fields[0]) or not HASH.fullmatch(fields[1]):
+                raise PeopleFileError(
+                    f"{where}: expected `name sha256:<64 hex digits> [daily budget in USD]` "
+                    "(make the hash with `wiro-mcp hash-token`)"
+                )
+            budget = None
+            if len(fields) == 3:
+                try:
+                    budget = float(fields[2])
+                except ValueError:
+                    budget = -1.0
+                if not math.isfinite(budget) or budget < 0:
+                    raise PeopleFileError(f"{where}: the daily budget must be a number of USD, 0 or more")
+            if fields[0] in names or fields[1] in people:
+                raise PeopleFileError(f"{where}: {fields[0]} or that token hash is already in the file")
+            names.add(fields[0])
+            people[fields[1]] = Caller(f"person:{fields[0]}", fields[0], budget)
+            if len(people) > MAX_PEOPLE:
+                raise PeopleFileError(f"{path}: more than {MAX_PEOPLE} people")
+        if not people:
+            raise PeopleFileError(f"the tokens file {path} names nobody")
+        return cls(people)
+
+    def find(self, token: str) -> Caller | None:
+        """The person whose token this is. Looked up by the token's SHA-256: the time a lookup takes
+        tells nothing about any token (a caller cannot choose what the hash of a guess looks like)."""
+        return self._by_hash.get(hash_token(token))
+
+    def __len__(self) -> int:
+        return len(self._by_hash)
