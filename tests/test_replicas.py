@@ -9,6 +9,8 @@ from typing import Any
 import anyio
 import psycopg
 import pytest
+from mcp.shared.exceptions import MCPError
+from mcp_types import ElicitResult
 
 from tests.helpers import billed, http_session, server_env, text
 from tests.postgres import cluster
@@ -124,3 +126,34 @@ async def test_the_database_going_away_refuses_runs_on_every_replica_until_it_is
     assert all(not r.is_error for r in after), [text(r) for r in after]
     assert len({r.structured_content["task_id"] for r in after}) == 1, "one task for the identical calls after"
     assert held.count("Run") == 2
+
+
+@pytest.mark.parametrize("shared_secret", [True, False])
+async def test_a_question_asked_on_one_replica_is_answered_on_another_with_the_shared_secret(
+    held: Sandbox, database_url: str, shared_secret: bool
+) -> None:
+    asked: list[str] = []
+
+    async def accept(context: Any, params: Any) -> ElicitResult:
+        asked.append(params.message)
+        return ElicitResult(action="accept", content={"run": True})
+
+    env = server_env(held, WIRO_MCP_CONFIRM_ABOVE_USD="0.001")
+    if shared_secret:
+        env["WIRO_MCP_STATE_SECRET"] = "a-secret-all-replicas-share-0123456789"
+    with fleet(env, database_url) as replicas:
+        async with http_session(replicas.url, mode="2026-07-28", elicitation_callback=accept) as client:
+            results: list[Any] = []
+            for n in range(3):
+                try:
+                    results.append(await client.call_tool("generate_image", {**IMAGE, "prompt": f"asked {n}"}))
+                except MCPError as exc:
+                    results.append(exc)
+    # Round robin: each call's answer comes back on the next replica, which must open the sealed state.
+    assert len(asked) == 3
+    if shared_secret:
+        assert all(not isinstance(r, MCPError) and not r.is_error for r in results), results
+        assert held.count("Run") == 3
+    else:
+        assert all(isinstance(r, MCPError) and "requestState" in str(r) for r in results), results
+        assert held.count("Run") == 0, "another replica's sealed state is refused: nothing runs"
