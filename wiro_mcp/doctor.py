@@ -194,11 +194,17 @@ def journal(settings: Settings) -> Check:
     from .journal.store import JournalStore
     from .money.limits import Limits
 
+    from .journal.records import JournalError
+
     folder = settings.state_folder
     limited = Limits.from_settings(settings)
-    opened = JournalStore.open(folder, api=settings.base_url)
+    database = settings.database_url.get_secret_value() if settings.database_url is not None else None
     try:
-        problem = opened.problem or (None if _writable(folder) else f"{folder} cannot be written")
+        opened = JournalStore.open(folder, api=settings.base_url, database_url=database)
+    except JournalError as exc:  # only a shared database raises: it is never replaced by a private journal
+        return Check("fail", "journal", f"{exc}: no run starts until it can be reached; reads still work")
+    try:
+        problem = opened.problem or (None if opened.shared or _writable(folder) else f"{folder} cannot be written")
         if problem is not None and limited.counted:
             return Check(
                 "fail",
@@ -214,7 +220,7 @@ def journal(settings: Settings) -> Check:
             )
         spend = opened.spend()
         doubts = len(opened.doubtful())
-        text = f"{opened.path} ({spend.runs} runs in the last 24 h, ${spend.total:.4f})"
+        text = f"{opened.where} ({spend.runs} runs in the last 24 h, ${spend.total:.4f})"
         if doubts:
             return Check(
                 "warn",

@@ -153,3 +153,14 @@ async def test_through_the_server_reads_answer_while_the_database_is_down_and_ru
     harbour = fresh.structured_content["task_id"]
     assert twin.structured_content["task_id"] == harbour and twin.structured_content["reused"]
     assert held.count("Run") == 2, "one for the first call, one for the harbour after the database came back"
+
+
+def test_the_doctor_checks_the_shared_database(database_url: str) -> None:
+    from wiro_mcp import doctor
+
+    env = {"WIRO_MCP_DATABASE_URL": database_url, "WIRO_API_KEY": "k"}
+    [check] = [c for c in doctor.run(env)[0] if c.name == "journal"]
+    assert check.level == "ok" and database_url in check.text and "0 runs in the last 24 h" in check.text
+    away = f"postgresql://wiro:pw-not-shown@127.0.0.1:{free_port()}/wiro"
+    [down] = [c for c in doctor.run({**env, "WIRO_MCP_DATABASE_URL": away})[0] if c.name == "journal"]
+    assert down.level == "fail" and "refused" in down.text.lower() and "pw-not-shown" not in down.text
