@@ -27,6 +27,7 @@ from typing import Any
 
 import anyio
 import httpx2
+import shared
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
@@ -380,6 +381,39 @@ async def main() -> int:
         Row("get_task round trip over stdio", via_mcp, "ms", "", None),
         Row("direct signed Task/Detail", direct, "ms", "", None),
         Row("get_task overhead over a direct request", overhead, "ms", "≤ 5 ms", overhead <= 5),
+    ]
+    say("a claim on PostgreSQL and on SQLite ...")
+    claims = shared.claim_latency(max(300, args.runs * 60))
+    added = (claims["pg_p99"] - claims["sqlite_p99"]) * 1e3
+    rows += [
+        Row(
+            "claim on SQLite, p50 / p99",
+            claims["sqlite_p50"] * 1e3,
+            "ms",
+            "",
+            None,
+            f"p99 {claims['sqlite_p99'] * 1e3:.2f} ms",
+        ),
+        Row(
+            "claim on PostgreSQL (loopback), p50",
+            claims["pg_p50"] * 1e3,
+            "ms",
+            "",
+            None,
+            f"p99 {claims['pg_p99'] * 1e3:.2f} ms",
+        ),
+        Row("claim: PostgreSQL's added p99 over SQLite", added, "ms", "≤ 5 ms", added <= 5),
+    ]
+    say("1 and 3 replicas behind HAProxy ...")
+    with ExternalSandbox(60.0) as box:  # tasks that stay running: every get_task is a real read
+        through = await shared.throughput(env_for(box), 5.0, 16)
+    scale = through["get_task_3"] / through["get_task_1"]
+    rows += [
+        Row("get_task through 1 replica", through["get_task_1"], "calls/s", "", None),
+        Row("get_task through 3 replicas", through["get_task_3"], "calls/s", "", None),
+        Row("get_task: 3 replicas over 1", scale, "×", "≥ 1.6", scale >= 1.6),
+        Row("generate (a new run each) through 1 replica", through["generate_1"], "calls/s", "", None),
+        Row("generate (a new run each) through 3 replicas", through["generate_3"], "calls/s", "", None),
     ]
     size, read, outputs = await tools_list_bytes()
     rows += [
