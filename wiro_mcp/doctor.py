@@ -191,10 +191,9 @@ def input_folders(settings: Settings, named: str = "WIRO_MCP_INPUT_DIRS") -> lis
 
 
 def journal(settings: Settings) -> Check:
+    from .journal.records import JournalError
     from .journal.store import JournalStore
     from .money.limits import Limits
-
-    from .journal.records import JournalError
 
     folder = settings.state_folder
     limited = Limits.from_settings(settings)
