@@ -111,7 +111,7 @@ async def failed(client: Any, tool: str, arguments: dict[str, Any]) -> str:
 
 
 @pytest.mark.anyio
-@pytest.mark.xdist_group("replicas")
+@pytest.mark.xdist_group("replicas-2")
 async def test_two_people_over_three_replicas_never_reach_each_others_tasks(
     held: Sandbox, database_url: str, tmp_path: Path
 ) -> None:

@@ -18,7 +18,9 @@ from tests.replicas import Fleet, fleet
 from wiro_mcp import budgets
 from wiro_mcp.sandbox import Sandbox, SandboxConfig
 
-pytestmark = [pytest.mark.anyio, pytest.mark.xdist_group("replicas")]
+# Each test runs its own fleet (3 servers, HAProxy): two workers take them, not one, nor all four.
+pytestmark = pytest.mark.anyio
+FIRST, SECOND = pytest.mark.xdist_group("replicas-1"), pytest.mark.xdist_group("replicas-2")
 
 IMAGE = {"prompt": "a lighthouse", "wait_seconds": 0, "preview": False}
 IMAGE_ESTIMATE = 0.0045  # the sandbox's published price of one SRPO image
@@ -43,6 +45,7 @@ async def at_once(url: str, calls: list[dict[str, Any]], tool: str = "generate_i
     return results
 
 
+@FIRST
 async def test_twenty_identical_calls_over_three_replicas_start_one_run(held: Sandbox, database_url: str) -> None:
     with fleet(server_env(held), database_url) as replicas:
         results = await at_once(replicas.url, [IMAGE] * 20)
@@ -54,6 +57,7 @@ async def test_twenty_identical_calls_over_three_replicas_start_one_run(held: Sa
     assert all(n > 0 for n in served), f"every replica took part: {served}"
 
 
+@SECOND
 async def test_thirty_distinct_calls_with_a_budget_for_five_start_at_most_five(database_url: str) -> None:
     budget = round(5 * IMAGE_ESTIMATE + 0.001, 4)
     config = SandboxConfig(queue_seconds=0.05, run_seconds=0.3, grain=False, billing="per_run")
@@ -70,6 +74,7 @@ async def test_thirty_distinct_calls_with_a_budget_for_five_start_at_most_five(d
     assert all(n > 0 for n in served), served
 
 
+@FIRST
 async def test_a_replica_killed_while_a_call_waits_loses_nothing(held: Sandbox, database_url: str) -> None:
     with fleet(server_env(held), database_url) as replicas:
         outcome: list[Any] = []
@@ -111,6 +116,7 @@ async def test_a_replica_killed_while_a_call_waits_loses_nothing(held: Sandbox, 
     assert held.count("Run") == 1
 
 
+@SECOND
 async def test_the_database_going_away_refuses_runs_on_every_replica_until_it_is_back(held: Sandbox) -> None:
     with cluster() as own, fleet(server_env(held), own.url) as replicas:
         async with http_session(replicas.url) as client:
@@ -128,6 +134,7 @@ async def test_the_database_going_away_refuses_runs_on_every_replica_until_it_is
     assert held.count("Run") == 2
 
 
+@FIRST
 @pytest.mark.parametrize("shared_secret", [True, False])
 async def test_a_question_asked_on_one_replica_is_answered_on_another_with_the_shared_secret(
     held: Sandbox, database_url: str, shared_secret: bool
