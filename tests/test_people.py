@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from tests.helpers import http_session, raw_request, server_env, text
 from tests.replicas import fleet
 from wiro_mcp.adapter.task_wire import TASKS
-from wiro_mcp.config import Settings
+from wiro_mcp.config import Settings, settings_problems
 from wiro_mcp.people import People, PeopleFileError, hash_token
 from wiro_mcp.sandbox import Sandbox
 
@@ -94,6 +94,14 @@ def test_hash_token_prints_what_the_file_keeps() -> None:
     assert done.returncode == 0 and done.stdout.strip() == hash_token(ADA)
     empty = subprocess.run([sys.executable, "-m", "wiro_mcp", "hash-token"], input="", capture_output=True, text=True)
     assert empty.returncode == 2 and "standard input" in empty.stderr
+
+
+def test_a_database_url_that_cannot_be_read_is_refused_at_start() -> None:
+    for bad in ("mysql://x@h/db", "postgresql://wiro:pw@h:notaport/db", "postgresql://wiro:pw@[::1/db"):
+        with pytest.raises(ValidationError) as refused:
+            Settings.from_env({"WIRO_MCP_DATABASE_URL": bad})
+        [problem] = settings_problems(refused.value)
+        assert "WIRO_MCP_DATABASE_URL" in problem and "pw@" not in problem
 
 
 def test_a_state_secret_must_be_long_enough() -> None:
@@ -176,3 +184,32 @@ async def test_two_people_over_three_replicas_never_reach_each_others_tasks(
     assert not ada_more.is_error, "bob's budget is his alone"
     assert stranger_status == [401, 401]
     assert bob_handle_read is not None, "bob cannot read ada's MCP task"
+
+
+@pytest.mark.anyio
+async def test_a_persons_budget_holds_when_the_journal_cannot_count(held: Sandbox, tmp_path: Path) -> None:
+    from tests.filesystems import read_only_folder
+    from tests.helpers import HttpServer
+
+    people = tokens_file(tmp_path, "0.50")
+    with read_only_folder(tmp_path / "ro") as folder:
+        env = server_env(held, WIRO_MCP_HTTP_TOKENS_FILE=str(people), WIRO_MCP_STATE_DIR=str(folder))
+        with HttpServer(env, stateless=True) as server:
+            async with http_session(server.url, BOB) as bob, http_session(server.url, ADA) as ada:
+                refused = await bob.call_tool("generate_image", IMAGE)
+                ran = await ada.call_tool("generate_image", IMAGE)
+    assert refused.is_error and "bob's own daily budget" in text(refused) and "Nothing was sent" in text(refused)
+    assert not ran.is_error, "ada has no budget of her own and the server none: her run goes, from memory"
+    assert held.count("Run") == 1
+
+
+def test_a_person_with_a_budget_is_refused_a_run_nothing_can_count() -> None:
+    from wiro_mcp.money.limits import personal_refusal
+    from wiro_mcp.people import Caller
+
+    bob, ada = Caller("person:bob", "bob", 0.5), Caller("person:ada", "ada")
+    unpriced = personal_refusal("image run", None, None, bob)
+    assert unpriced is not None and "has no estimate" in unpriced and "bob's own daily budget" in unpriced
+    uncounted = personal_refusal("image run", "the task journal x cannot be used (full)", None, bob)
+    assert uncounted is not None and "cannot be used (full), so bob's" in uncounted
+    assert personal_refusal("image run", None, None, ada) is None, "no budget of her own: nothing to count"

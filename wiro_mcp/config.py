@@ -104,7 +104,14 @@ class Settings(BaseModel):
     @classmethod
     def _a_database(cls, value: SecretStr | None) -> SecretStr | None:
         # Checked at start-up; the value is not echoed (it may carry a password).
-        if value is not None and not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+        from urllib.parse import urlsplit
+
+        url = value.get_secret_value() if value is not None else None
+        try:
+            fine = url is None or (url.startswith(("postgresql://", "postgres://")) and urlsplit(url).port != 0)
+        except ValueError:  # a port that is not a number, a broken IPv6 address
+            fine = False
+        if not fine:
             raise ValueError("must be a PostgreSQL URL like postgresql://user:password@host:5432/database")
         return value
 

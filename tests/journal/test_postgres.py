@@ -164,3 +164,51 @@ def test_the_doctor_checks_the_shared_database(database_url: str) -> None:
     away = f"postgresql://wiro:pw-not-shown@127.0.0.1:{free_port()}/wiro"
     [down] = [c for c in doctor.run({**env, "WIRO_MCP_DATABASE_URL": away})[0] if c.name == "journal"]
     assert down.level == "fail" and "refused" in down.text.lower() and "pw-not-shown" not in down.text
+
+
+def test_a_pool_whose_connections_are_all_busy_is_not_a_database_gone(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wiro_mcp.journal import postgres
+
+    monkeypatch.setattr(postgres, "POOL_SIZE", 2)
+    store = JournalStore.open(tmp_path, api=API, database_url=database_url)
+    holding, release = threading.Barrier(3), threading.Event()
+
+    def hold(db: object, api: str) -> None:
+        holding.wait()
+        release.wait(10)
+
+    readers = [threading.Thread(target=store.reading, args=(hold,)) for _ in range(2)]
+    try:
+        for reader in readers:
+            reader.start()
+        holding.wait()
+        with pytest.raises(JournalError) as busy:
+            store.claim(record("while busy"), budget=None)
+        release.set()
+        for reader in readers:
+            reader.join()
+        assert "busy" in busy.value.cause
+        assert isinstance(store.claim(record("right after"), budget=None), Claimed), "no outage was assumed"
+    finally:
+        release.set()
+        store.close()
+
+
+def test_the_password_never_shows_in_an_error(postgres: Cluster, tmp_path: Path) -> None:
+    url = f"postgresql://wiro:se cret%zz@127.0.0.1:{postgres.port}/wiro"
+    with pytest.raises(JournalError) as refused:
+        JournalStore.open(tmp_path, api=API, database_url=url)
+    assert "se cret" not in str(refused.value) and "cret%zz" not in str(refused.value)
+
+
+def test_a_prompt_with_a_nul_character_is_kept_without_it(database_url: str, tmp_path: Path) -> None:
+    store = JournalStore.open(tmp_path, api=API, database_url=database_url)
+    try:
+        claim = store.claim(RunRecord("k", "acme/m", {"inputs": {"prompt": "a\x00b"}}, prompt="a\x00b"), budget=None)
+        assert isinstance(claim, Claimed)
+        entry = store.entry(claim.row)
+        assert entry is not None and entry.prompt == "ab"
+    finally:
+        store.close()

@@ -99,7 +99,10 @@ def register_resources(server: MCPServer[Any], live: Callable[[], ServerState]) 
             raise ResourceError(str(exc)) from exc
 
 
-def register_completions(server: MCPServer[Any], memory: TaskMemory) -> None:
+def register_completions(server: MCPServer[Any], memory: TaskMemory, *, scoped: bool = False) -> None:
+    """Task ids and output names to complete; none where people share the server (the memory is
+    everyone's)."""
+
     @server.completion()  # type: ignore[no-untyped-call, untyped-decorator]
     async def complete(
         ref: PromptReference | ResourceTemplateReference,
@@ -107,7 +110,7 @@ def register_completions(server: MCPServer[Any], memory: TaskMemory) -> None:
         context: CompletionContext | None,
     ) -> Completion | None:
         """Task ids this server has met (newest first) and their output names."""
-        if not isinstance(ref, ResourceTemplateReference) or not ref.uri.startswith("wiro://tasks/"):
+        if scoped or not isinstance(ref, ResourceTemplateReference) or not ref.uri.startswith("wiro://tasks/"):
             return None
         if argument.name == "task_id":
             values = memory.recent(argument.value)

@@ -181,7 +181,7 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
     server.people = people
     tasks.bind(server)
     register_resources(server, lambda: live["state"])
-    register_completions(server, memory)
+    register_completions(server, memory, scoped=people is not None)
 
     async def set_level(ctx: ServerRequestContext[ServerState], params: SetLevelRequestParams) -> EmptyResult:
         ctx.lifespan_context.client_log_level = params.level

@@ -64,12 +64,15 @@ def cause_of(exc: BaseException) -> str:
 
 
 def shown_url(url: str) -> str:
-    """The URL without its password (and without parameters, which may carry one)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{parts.username}@{host}" if parts.username else host
-    if parts.port:
-        netloc += f":{parts.port}"
+    """The URL without its password (and without parameters, which may carry one); never raises."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        netloc = f"{parts.username}@{host}" if parts.username else host
+        if parts.port:
+            netloc += f":{parts.port}"
+    except ValueError:
+        return "the PostgreSQL database (its URL cannot be read)"
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 

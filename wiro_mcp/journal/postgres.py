@@ -25,9 +25,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import psycopg
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from .. import budgets
 from .engines import Connection, Cursor, cause_of, shown_url
@@ -59,16 +60,23 @@ def pg_ddl(script: str) -> str:
 class PgConnection:
     """A psycopg connection inside a transaction, speaking the store's SQL."""
 
+    returning = True  # an INSERT returns its row's id (SQLite's cursor has lastrowid)
+
     def __init__(self, connection: psycopg.Connection[Any]) -> None:
         self._connection = connection
 
     def execute(self, sql: str, parameters: Any = (), /) -> Cursor:
-        return self._connection.execute(translated(sql), parameters)
+        return self._connection.execute(translated(sql), without_nul(parameters))
 
     def executemany(self, sql: str, parameters: Any, /) -> Cursor:
         cursor = self._connection.cursor()
-        cursor.executemany(translated(sql), parameters)
+        cursor.executemany(translated(sql), [without_nul(row) for row in parameters])
         return cursor
+
+
+def without_nul(parameters: Any) -> Any:
+    """PostgreSQL's text cannot hold U+0000, which SQLite's can (a prompt, a status from Wiro): it goes."""
+    return tuple(p.replace("\x00", "") if isinstance(p, str) else p for p in parameters)
 
 
 class PostgresEngine:
@@ -125,16 +133,22 @@ class PostgresEngine:
 
     @contextmanager
     def write(self, *, durable: bool = True) -> Iterator[Connection]:
-        with self._failures(), self._ready().connection() as connection, connection.transaction():
-            connection.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock,))
-            if not durable:
-                connection.execute("SET LOCAL synchronous_commit = off")
-            yield PgConnection(connection)
+        used: list[ConnectionPool] = []
+        with self._failures(used):
+            used.append(self._ready())
+            with used[0].connection() as connection, connection.transaction():
+                connection.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock,))
+                if not durable:
+                    connection.execute("SET LOCAL synchronous_commit = off")
+                yield PgConnection(connection)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self._failures(), self._ready().connection() as connection, connection.transaction():
-            yield PgConnection(connection)
+        used: list[ConnectionPool] = []
+        with self._failures(used):
+            used.append(self._ready())
+            with used[0].connection() as connection, connection.transaction():
+                yield PgConnection(connection)
 
     def close(self) -> None:
         with self._guard:
@@ -158,25 +172,43 @@ class PostgresEngine:
             return self._pool
 
     @contextmanager
-    def _failures(self) -> Iterator[None]:
+    def _failures(self, used: list[ConnectionPool] | None = None) -> Iterator[None]:
+        """psycopg's failures as JournalError (never with the password). Only a database that does not
+        answer a direct connection is taken for gone: a pool whose connections are all busy is not."""
         try:
             yield
+        except PoolClosed as exc:  # replaced under this call after the database went away
+            raise JournalError(self.where, "the database went away during this call; call again") from exc
         except PoolTimeout as exc:
-            cause = self._probe() or cause_of(exc)
-            self._down(cause)
+            cause = self._probe()
+            if cause is None:
+                busy = f"no free connection within {budgets.DATABASE_WAIT:g} s (all {POOL_SIZE} busy)"
+                raise JournalError(self.where, busy) from exc
+            self._down(cause, used[0] if used else None)
             raise JournalError(self.where, cause) from exc
         except psycopg.OperationalError as exc:
             if self._broken(exc):
-                self._down(cause_of(exc))
-            raise JournalError(self.where, cause_of(exc)) from exc
+                self._down(self._cause(exc), used[0] if used else None)
+            raise JournalError(self.where, self._cause(exc)) from exc
         except (psycopg.Error, OSError) as exc:
-            raise JournalError(self.where, cause_of(exc)) from exc
+            raise JournalError(self.where, self._cause(exc)) from exc
 
-    def _down(self, cause: str) -> None:
-        """The database went away: the pool goes (its connections are broken), calls fail at once for
-        DOWN_SECONDS, then a new pool is made as soon as the database answers."""
+    def _cause(self, exc: BaseException) -> str:
+        """The database's words without the password (libpq may quote parts of the URL)."""
+        text = cause_of(exc)
+        secret = urlsplit(self._url).password if "@" in self._url else None
+        for hidden in {secret, unquote(secret)} if secret else set():
+            text = text.replace(hidden, "***")
+        return text.replace(self._url, self.where)
+
+    def _down(self, cause: str, pool: ConnectionPool | None) -> None:
+        """The database went away: the pool the call used goes (its connections are broken; a newer one
+        stays), calls fail at once for DOWN_SECONDS, then a new pool is made once the database answers."""
         with self._guard:
-            pool, self._pool = self._pool, None
+            if pool is None or self._pool is pool:
+                pool, self._pool = self._pool, None
+            else:
+                pool = None
             self._down_until, self._down_cause = time.monotonic() + DOWN_SECONDS, cause
         if pool is not None:
             pool.close(timeout=0.5)
@@ -191,5 +223,5 @@ class PostgresEngine:
         try:
             psycopg.connect(self._url, **self._connect_args).close()
         except psycopg.Error as exc:
-            return cause_of(exc)
+            return self._cause(exc)
         return None

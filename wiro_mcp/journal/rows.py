@@ -129,7 +129,8 @@ def insert(
 ) -> int:
     found = db.execute(
         "INSERT INTO tasks (api, task_id, token, model, arguments, call_key, prompt, created, updated, state,"
-        " estimate_usd, claimed_by, work, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING row",
+        " estimate_usd, claimed_by, work, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        + (" RETURNING row" if getattr(db, "returning", False) else ""),
         (
             api,
             task_id,
@@ -146,10 +147,13 @@ def insert(
             json.dumps(dict(record.work)),
             record.owner,
         ),
-    ).fetchone()
-    if found is None:  # pragma: no cover - both engines return the new row's id
+    )
+    # SQLite gives the row's id as lastrowid (RETURNING needs SQLite 3.35, newer than some systems');
+    # PostgreSQL returns it.
+    row = found.fetchone()[0] if getattr(db, "returning", False) else getattr(found, "lastrowid", None)
+    if row is None:  # pragma: no cover - both engines give the new row's id
         raise JournalError("the journal", "no row id for the new claim")
-    return int(found[0])
+    return int(row)
 
 
 def has_task(db: Connection, api: str, task_id: str) -> bool:

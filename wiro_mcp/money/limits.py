@@ -127,8 +127,8 @@ def unshared(what: str, where: str, cause: str) -> str:
     return (
         f"Not started: the shared task journal (PostgreSQL, {where}) cannot be reached ({cause}), so this "
         f"{what} could not be checked against identical calls and the spending limits of the other servers. "
-        f"{NOTHING_SENT} Reading tasks (get_task, list_tasks, view_panorama) still works. Call again when the "
-        "database is back; the person running the server can check it with `wiro-mcp doctor`."
+        f"{NOTHING_SENT} Call again when the database is back; the person running the server can check it "
+        "with `wiro-mcp doctor`."
     )
 
 
@@ -181,6 +181,19 @@ def over_personal_budget(what: str, estimate: Estimate | None, spend: Spend, cal
         f"Not started: this {what} would cost {cost}, and {spent(spend, Limits(daily_budget=caller.daily_budget))} "
         f"on {caller.name}'s own daily budget (the tokens file). {NOTHING_SENT} It frees up as runs leave the "
         "24-hour window, or the person running the server can raise it in the tokens file."
+    )
+
+
+def personal_refusal(what: str, problem: str | None, estimate: Estimate | None, caller: Caller) -> str | None:
+    """Why a person with a budget of their own cannot run now (None: no such budget, or nothing stands in
+    the way): the journal cannot count the run, or the run has no estimate to count."""
+    if caller.daily_budget is None or (problem is None and estimate is not None):
+        return None
+    why = f"{problem}, so" if problem else f"this {what} has no estimate, so"
+    return (
+        f"Not started: {why} {caller.name}'s own daily budget (the tokens file) cannot count this {what}. "
+        f"{NOTHING_SENT} Call again in a moment; if it lasts, the person running the server can check it with "
+        "`wiro-mcp doctor`."
     )
 
 

@@ -116,7 +116,8 @@ class Launcher:
         joins = joins or (look.in_flight.task_id if look.in_flight is not None else None)
         problem = unreadable or self.journal.status().memory_only
         verdict = limits.judge(what_it_makes(spec), prepared.estimate, look.spend, self.limits, uncounted=problem)
-        return Quote(key, prepared.estimate, in_flight=joins, refusal=verdict.refusal, question=verdict.question)
+        refusal = verdict.refusal or limits.personal_refusal(what_it_makes(spec), problem, prepared.estimate, caller)
+        return Quote(key, prepared.estimate, in_flight=joins, refusal=refusal, question=verdict.question)
 
     async def start(
         self, prepared: Prepared, *, allow_duplicate: bool, deadline: float, consent: Consent = None
@@ -158,12 +159,13 @@ class Launcher:
         while True:
             try:
                 mine = people.current().daily_budget
-                budget, join = self.limits.daily_budget, not allow_duplicate
-                claim = await self.journal.claim(record, budget=budget, join=join, personal_budget=mine)
+                claim = await self.journal.claim(
+                    record, budget=self.limits.daily_budget, join=not allow_duplicate, personal_budget=mine
+                )
             except JournalError as exc:
                 if self.journal.shared:  # other machines' identical calls and spend are only seen there
                     raise CallFailed(limits.unshared(what, exc.where, exc.cause)) from exc
-                if self.limits.counted:
+                if self.limits.counted or mine is not None:
                     raise CallFailed(limits.uncounted(what, exc.where, exc.cause, self.limits)) from exc
                 # No limit depends on the journal: the run goes ahead, remembered in memory until it can be written.
                 return await self._run(spec, inputs, files, quote, record, None, deadline)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import anyio
 
 from .. import budgets, people
-from ..errors import WiroMCPError
+from ..errors import CallFailed, WiroMCPError
 from ..journal.access import Journal
 from ..journal.records import Entry, JournalError
 from ..results import ListedState, TaskLine, TaskListing
@@ -39,6 +39,8 @@ class Lister:
             owner = people.current().owner if self._scoped else None
             entries: list[Entry] = await self._journal.recent(max(limit, 50), owner)
         except JournalError as exc:  # a journal that cannot be read still lets Wiro's list answer
+            if self._scoped:  # …but then whose each task is cannot be told
+                raise CallFailed(f"Cannot tell which tasks are yours: {exc}. Call again in a moment.") from exc
             log.info("list_tasks without the journal: %s", exc)
             entries = []
         listed, wiro_note = await self._wiro_tasks(max(limit, 20))

@@ -108,5 +108,7 @@ class Preparer:
 
 
 def _key(spec: ModelSpec, arguments: Mapping[str, Any]) -> str:
-    canonical = json.dumps({"tool": spec.tool, "arguments": dict(arguments)}, sort_keys=True, default=str)
+    """A preparation is the caller's own (it may hold files read under their client's roots)."""
+    mine = {"tool": spec.tool, "arguments": dict(arguments), "owner": people.current().owner}
+    canonical = json.dumps(mine, sort_keys=True, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
