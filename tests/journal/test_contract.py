@@ -4,7 +4,6 @@ SQLite's locks) is in test_store.py and test_postgres.py."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,7 +13,7 @@ import pytest
 
 from wiro_mcp.budgets import CLAIM_TTL
 from wiro_mcp.journal.records import Claim, Claimed, InDoubt, Joined, Note, OverBudget, RunRecord, Waiting
-from wiro_mcp.journal.rows import DAY
+from wiro_mcp.journal.rows import DAY, this_host
 from wiro_mcp.journal.store import JournalStore
 
 API = "https://api.example/v1"
@@ -82,7 +81,7 @@ def test_a_claim_still_starting_makes_an_identical_call_wait_and_one_whose_proce
     assert isinstance(opened().claim(record("k", estimate=None), budget=None), Claimed)
     # A claim written by a process that no longer runs, or too long ago, may have started a task nobody
     # recorded: an identical call must find out first.
-    gone = f"{os.uname().nodename}:999999999"
+    gone = f"{this_host()}:999999999"
     j.writing(lambda db, api: db.execute("UPDATE tasks SET claimed_by = ? WHERE state = 'starting'", (gone,)))
     doubt = opened().claim(record("k", estimate=None), budget=None)
     assert isinstance(doubt, InDoubt)

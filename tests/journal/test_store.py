@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -265,3 +266,14 @@ def test_a_full_disk_or_a_lock_held_past_the_wait_is_a_journal_error_naming_the_
             j.claim(RunRecord(f"big-{n}", "acme/m", {"inputs": {"prompt": "x" * 4000}}), budget=None)
     assert "full" in full.value.cause and str(tmp_path) in str(full.value)
     assert j.spend().runs >= 1, "still readable"
+
+
+def test_a_claim_is_judged_dead_only_by_a_process_of_the_same_host_and_pid_namespace() -> None:
+    from wiro_mcp.journal.rows import process_alive, this_host
+
+    def gone(pid: int) -> None:
+        raise ProcessLookupError(pid)
+
+    assert not process_alive(f"{this_host()}:4242", probe=gone)
+    assert process_alive(f"{socket.gethostname()}/1:4242", probe=gone), "another PID namespace: age decides"
+    assert process_alive("elsewhere:4242", probe=gone) and process_alive(None, probe=gone)

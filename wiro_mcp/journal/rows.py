@@ -3,6 +3,7 @@ query, the identical call's place, and whether a claim is still held by a live p
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
@@ -81,11 +82,26 @@ def claim_held(entry: Entry, now: float) -> bool:
     return entry.claimed_by is not None and now - entry.created < budgets.CLAIM_TTL and process_alive(entry.claimed_by)
 
 
+@functools.cache
+def this_host() -> str:
+    """This machine as claims name it: its host name and, on Linux, its PID namespace, so containers
+    that share a host name (host networking) but not their process ids never judge each other's."""
+    try:
+        space = f"/{os.stat('/proc/self/ns/pid').st_ino}"
+    except OSError:
+        space = ""
+    return socket.gethostname() + space
+
+
+def this_process() -> str:
+    return f"{this_host()}:{os.getpid()}"
+
+
 def process_alive(owner: str | None, *, probe: Callable[[int], None] | None = None) -> bool:
     """Whether the process that wrote a claim still runs: known for a process on this host (POSIX);
     otherwise assumed, and the claim's age decides."""
     host, _, pid = (owner or "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit() or os.name != "posix":
+    if host != this_host() or not pid.isdigit() or os.name != "posix":
         return True
     try:
         (probe or (lambda p: os.kill(p, 0)))(int(pid))

@@ -28,8 +28,6 @@ are blocking and short: the service runs them in a worker thread.
 
 from __future__ import annotations
 
-import os
-import socket
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -62,6 +60,7 @@ from .rows import (
     in_flight,
     insert,
     row_entry,
+    this_process,
 )
 from .schema import NewerJournal
 
@@ -77,7 +76,7 @@ class JournalStore:
         self._api = api
         self.path = path  # the SQLite file; None in memory or in PostgreSQL
         self.problem = problem  # why the file is not used, when it is not
-        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self.owner = this_process()
 
     @classmethod
     def open(cls, folder: Path, *, api: str, database_url: str | None = None) -> JournalStore:
