@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -200,3 +201,19 @@ def test_a_cost_the_check_does_not_believe_counts_at_the_estimate_and_teaches_no
     assert (bill.task_id, bill.cost, bill.seconds, dict(bill.work)) == ("2", 0.05, 2.5, {"steps": 10.0})
     assert j.bills("acme/m", since=time.time() + 10) == (), "older bills are left out"
     assert j.bills("other/m", since=0) == ()
+
+
+def test_a_task_adopted_for_another_owners_claim_goes_back_to_its_starter(opened: Opener) -> None:
+    j = opened()
+    ada, bob = replace(record("same"), owner="person:ada"), replace(record("same"), owner="person:bob")
+    ada_row, bob_row = claimed(j.claim(ada, budget=None)), claimed(j.claim(bob, budget=None))
+    assert ada_row != bob_row, "identical calls of two people are two claims"
+    j.doubt(ada_row, "lost")
+    j.adopt(ada_row, "1001", "tok", "running", "task_start")  # Wiro's list seemed to show ada's run: bob's
+    j.started(bob, bob_row, "1001", "tok")  # bob's Run answers: the task is his
+    assert j.find(task_id="1001", owner="person:bob") is not None
+    assert j.find(task_id="1001", owner="person:ada") is None
+    back = j.entry(ada_row)
+    assert back is not None and back.task_id is None and back.doubt is not None, "ada's claim is in doubt again"
+    j.adopt(ada_row, "1001", "tok", "running", "task_start")  # and adopting bob's task again leaves it so
+    assert j.entry(ada_row) is not None and j.find(task_id="1001", owner="person:bob") is not None

@@ -177,6 +177,21 @@ def has_task(db: Connection, api: str, task_id: str) -> bool:
     return found is not None
 
 
+def given_back(db: Connection, api: str, task_id: str, owner: str, now: float) -> bool:
+    """A reconciliation gave `task_id` to a claim in doubt of another owner (their identical call, in doubt
+    while ours ran): the task is the starter's, so that claim goes back to doubt (an identical call of
+    theirs asks Wiro again). True when it was given back."""
+    taken = db.execute("SELECT row, owner FROM tasks WHERE api = ? AND task_id = ?", (api, task_id)).fetchone()
+    if taken is None or taken[1] == owner:
+        return False
+    db.execute(
+        "UPDATE tasks SET task_id = NULL, token = NULL, state = ?, claimed_by = NULL, doubt = ?, updated = ?"
+        " WHERE row = ?",
+        (STARTING, "the task Wiro's list seemed to show was another person's", now, taken[0]),
+    )
+    return True
+
+
 def estimates_of(db: Connection, api: str, task_ids: list[str]) -> dict[str, float | None]:
     if not task_ids:
         return {}

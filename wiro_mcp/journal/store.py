@@ -1,10 +1,8 @@
 """The task journal: every task the wiro-mcp servers sharing it start, kept across restarts: in SQLite
 (one machine's servers) or PostgreSQL (many machines'; engines.py, postgres.py).
 
-One row per task: the API it went to, Wiro's id and token, the model, the arguments as sent (a
-local file by name and SHA-256, never its bytes), the call's key, the prompt, when, the state, the
-work asked for, the estimate, the billed cost and the GPU seconds. Several server processes (two
-host windows, or replicas behind a load balancer) share it:
+One row per task (columns: schema.py; a local file by name and SHA-256, never its bytes), whose it
+is (people.py). Several server processes (two host windows, replicas behind a balancer) share it:
 
 - `claim()` is one write transaction, serialised with every other write of the API: it finds the
   identical task in flight (or another process starting it, or a claim left in doubt), checks the
@@ -56,6 +54,7 @@ from .rows import (
     claim_held,
     day_spend,
     estimates_of,
+    given_back,
     has_task,
     in_flight,
     insert,
@@ -135,7 +134,8 @@ class JournalStore:
         """Wiro started `task_id` for the claim in `row` (None: the run had no claim row)."""
         now = time.time()
         with self._engine.write() as db:
-            if has_task(db, self._api, task_id):  # already recorded (a reconciliation found it first)
+            # Already recorded: a reconciliation found it first (for another owner's claim: it is given back).
+            if has_task(db, self._api, task_id) and not given_back(db, self._api, task_id, record.owner, now):
                 if row is not None:
                     db.execute("DELETE FROM tasks WHERE row = ? AND task_id IS NULL", (row,))
                 return
@@ -166,8 +166,12 @@ class JournalStore:
     def adopt(self, row: int, task_id: str, token: str | None, state: str, status: str) -> None:
         """Wiro's task list shows the task a claim in doubt started: the claim becomes that task."""
         with self._engine.write() as db:
-            if has_task(db, self._api, task_id):
-                db.execute("DELETE FROM tasks WHERE row = ? AND task_id IS NULL", (row,))
+            if has_task(db, self._api, task_id):  # recorded already: the claim goes if it is the same owner's
+                db.execute(
+                    "DELETE FROM tasks WHERE row = ? AND task_id IS NULL AND owner = (SELECT owner FROM tasks"
+                    " WHERE api = ? AND task_id = ?)",
+                    (row, self._api, task_id),
+                )
                 return
             db.execute(
                 "UPDATE tasks SET task_id = ?, token = ?, state = ?, status = ?, claimed_by = NULL, doubt = NULL,"
