@@ -213,9 +213,8 @@ class Journal:
 
     def _failed(self, exc: JournalError) -> None:
         if self._write_problem is None:
-            log.warning(
-                "%s; until it can be, no run starts under a spending limit, and other tasks are kept in memory", exc
-            )
+            then = "no run starts (reads go on)" if self.shared else "no run starts under a spending limit"
+            log.warning("%s; until it can be, %s, and started tasks are kept in memory", exc, then)
         self._write_problem = str(exc)
 
     # -- what became of tasks --------------------------------------------------------------
