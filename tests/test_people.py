@@ -4,6 +4,7 @@ stop each other's tasks (each path tried), with a duplicate guard and a budget e
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import httpx2
 import pytest
 from mcp.client.extension import advertise
 from mcp.shared.exceptions import MCPError
+from mcp_types import TextResourceContents
 from pydantic import ValidationError
 
 from tests.helpers import http_session, raw_request, server_env, text
@@ -158,6 +160,7 @@ async def test_two_people_over_three_replicas_never_reach_each_others_tasks(
             adas_list = await ada.call_tool("list_tasks", {})
             twin = (await bob.call_tool("generate_image", IMAGE)).structured_content
             again = (await ada.call_tool("generate_image", IMAGE)).structured_content
+            [bobs_spend] = (await bob.read_resource("wiro://spending")).contents
             over = await bob.call_tool("generate_image", {**IMAGE, "prompt": "a second one"})
             ada_more = await ada.call_tool("generate_image", {**IMAGE, "prompt": "a second one"})
             async with httpx2.AsyncClient() as http:  # the gate answers before any MCP
@@ -181,6 +184,11 @@ async def test_two_people_over_three_replicas_never_reach_each_others_tasks(
     assert twin["task_id"] != image["task_id"] and not twin["reused"], "bob's identical call is his own task"
     assert again["task_id"] == image["task_id"] and again["reused"], "ada's identical call joins hers"
     assert over.is_error and "bob's own daily budget" in text(over), text(over)
+    assert isinstance(bobs_spend, TextResourceContents)
+    spent = json.loads(bobs_spend.text)
+    assert spent["yours"]["person"] == "bob" and spent["yours"]["daily_budget_usd"] == 0.005
+    assert spent["yours"]["last_24_hours"]["runs"] == 1 and spent["last_24_hours"]["runs"] == 4
+    assert "Shared" in spent["note"]
     assert not ada_more.is_error, "bob's budget is his alone"
     assert stranger_status == [401, 401]
     assert bob_handle_read is not None, "bob cannot read ada's MCP task"

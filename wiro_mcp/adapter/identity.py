@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..people import ONE_OWNER, Caller, People
+from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
+
+from ..people import ONE_OWNER, Caller, People, acting_as
 
 
 def bearer_of(request: Any) -> str | None:
@@ -24,3 +26,14 @@ def caller_of(request: Any, people: People | None) -> Caller:
     token = bearer_of(request)
     found = people.find(token) if token is not None else None
     return found or ONE_OWNER  # the server's own token (WIRO_MCP_HTTP_TOKEN), which the gate let in
+
+
+def identity_middleware() -> ServerMiddleware[Any]:
+    """Every request is served as its caller: also what reaches the service without a Context (the
+    static wiro://spending resource, the SDK gives it none)."""
+
+    async def middleware(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        with acting_as(caller_of(ctx.request, getattr(ctx.lifespan_context, "people", None))):
+            return await call_next(ctx)
+
+    return middleware

@@ -40,7 +40,7 @@ def register_resources(server: MCPServer[Any], live: Callable[[], ServerState]) 
         ),
         mime_type="application/json",
     )
-    async def spending() -> str:
+    async def spending() -> str:  # served as the caller by adapter/identity.py's middleware
         try:
             return json.dumps(await (await live().service()).spending_view(), indent=1)
         except WiroMCPError as exc:  # JournalError

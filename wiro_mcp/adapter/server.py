@@ -26,6 +26,7 @@ from ..media.files import sniff_image_type
 from ..people import People
 from ..text import shown
 from . import sdk_gaps
+from .identity import identity_middleware
 from .resources import register_completions, register_resources
 from .state import ServerState
 from .task_wire import legacy_tasks
@@ -175,7 +176,7 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
         lifespan=lifespan,
         tools=list(built_tools()),
         extensions=[viewer_app(), tasks],
-        middleware=[legacy_tasks(task_tools)],
+        middleware=[identity_middleware(), legacy_tasks(task_tools)],
         request_state_security=state_security(settings),
     )
     server.people = people

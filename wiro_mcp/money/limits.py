@@ -15,7 +15,7 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import WiroError
-from ..journal.records import JournalStatus, Spend
+from ..journal.records import Spend
 from ..people import Caller
 from ..results import Consent
 from .estimate import Estimate, usd_text
@@ -224,59 +224,3 @@ def unconfirmed(what: str, estimate: Estimate | None, consent: Consent, limits: 
 
 
 # What each limit promises, in words a person can check (the README says the same, with the reasons).
-PROMISES = {
-    "estimates": (
-        "An estimate is never below what Wiro billed (in the last 30 days) for a run that asked for no more "
-        "work, input by input, and, before Wiro has billed a run like it, never below Wiro's typical cost per "
-        "run (for a model without per-unit price tiers)."
-    ),
-    "WIRO_MCP_DAILY_BUDGET_USD": (
-        "A run starts only if the last 24 hours' spend (Wiro's bills, and the estimate of every run not "
-        "finished or whose cost is unknown or not believed) plus its estimate fits the budget, checked in one "
-        "transaction of the journal. One call after another, what Wiro bills in any 24 hours stays within the "
-        "budget plus one run's excess of its bill over its estimate. Calls at once count each run in flight at "
-        "its estimate, so the excess is at most that of each run in flight: none while Wiro bills no more than "
-        "its typical price or what it billed before for comparable work."
-    ),
-    "WIRO_MCP_MAX_RUN_USD": (
-        "A run whose estimate is above the cap does not start. After one run of a kind is billed above it, "
-        "every run asking for at least as much work is refused; that one run may pass the cap by its excess."
-    ),
-    "failures": (
-        "While either limit is set and the journal cannot be written, no run starts. A cost Wiro reports that "
-        "is negative, not a number or above 1,000 times the estimate counts at the estimate."
-    ),
-}
-
-
-def journal_view(status: JournalStatus) -> dict[str, Any]:
-    """The journal as wiro://spending shows it: where, whether it keeps up, and what that means."""
-    view: dict[str, Any] = {"path": status.where, "writable": status.problem is None}
-    if status.problem is not None:
-        view["problem"] = status.problem
-        view["meaning"] = (
-            "No run starts while WIRO_MCP_MAX_RUN_USD or WIRO_MCP_DAILY_BUDGET_USD is set. Without them, runs "
-            "go ahead and are remembered in memory"
-            + (" until this server stops." if status.memory_only else " until the journal can take them again.")
-        )
-    if status.unwritten:
-        view["started_not_yet_written"] = status.unwritten
-    return view
-
-
-def spending_view(spend: Spend, limits: Limits, journal: dict[str, Any]) -> dict[str, Any]:
-    """What wiro://spending shows."""
-    sandbox = {"sandbox": "the amounts are simulated: the sandbox bills nothing"} if limits.simulated else {}
-    return sandbox | {
-        "last_24_hours": {
-            "total_usd": round(spend.total, 6),
-            "billed_usd": round(spend.billed, 6),
-            "running_by_estimate_usd": round(spend.pending, 6),
-            "runs": spend.runs,
-        },
-        "limits": limits.public_view(spend),
-        "promises": PROMISES,
-        "journal": journal,
-        "note": "Costs are Wiro's where it reported them (and believable), estimates for runs not finished. Per "
-        "machine: each wiro-mcp on another machine keeps its own journal and budget.",
-    }

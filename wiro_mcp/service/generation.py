@@ -27,7 +27,7 @@ from ..media.delivery import Delivery, Outcome
 from ..media.egress import OutputPolicy
 from ..media.fetch import Fetcher
 from ..media.reading import OutputReader
-from ..money import estimate, limits
+from ..money import estimate, spending
 from ..money.bills import counted_cost
 from ..money.limits import Limits
 from ..money.price_book import PriceBook
@@ -156,9 +156,8 @@ class Generation:
         return views
 
     async def spending_view(self) -> dict[str, Any]:
-        """wiro://spending: the last 24 hours, the limits and what they promise, the journal."""
-        spend = await self.journal.spend()
-        return limits.spending_view(spend, self.launcher.limits, limits.journal_view(self.journal.status()))
+        """wiro://spending (money/spending.py), as the caller sees it."""
+        return await spending.view(self.journal, self.launcher.limits)
 
     # -- generate ----------------------------------------------------------------------------
 
