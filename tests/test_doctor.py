@@ -191,3 +191,8 @@ def test_the_doctor_checks_the_embedded_sandbox_when_the_server_would_use_it(how
     assert checks["ok    socket"].startswith("ws://127.0.0.1:") and checks["ok    socket"].endswith("answers")
     assert "wiro-mcp-sandbox-" in checks["ok    journal"], "not the real journal"
     assert not (tmp_path / "state").exists()
+
+
+def test_with_credentials_from_each_request_no_server_key_is_needed() -> None:
+    checks, _ = doctor.run({"WIRO_MCP_CREDENTIALS": "request"})
+    assert levels(checks)["credentials"] == "ok" and "each HTTP request brings its own" in said(checks, "credentials")

@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx2
+import psycopg
 import pytest
 from mcp.client.extension import advertise
 from mcp.shared.exceptions import MCPError
@@ -221,3 +223,88 @@ def test_a_person_with_a_budget_is_refused_a_run_nothing_can_count() -> None:
     uncounted = personal_refusal("image run", "the task journal x cannot be used (full)", None, bob)
     assert uncounted is not None and "cannot be used (full), so bob's" in uncounted
     assert personal_refusal("image run", None, None, ada) is None, "no budget of her own: nothing to count"
+
+
+OTHER_KEY, OTHER_SECRET = "other-account-key-5678", "other-account-secret-8765"
+
+
+@pytest.mark.anyio
+@pytest.mark.xdist_group("replicas-1")
+async def test_each_request_signs_with_its_callers_own_wiro_key_over_three_replicas(
+    database_url: str, tmp_path: Path
+) -> None:
+    from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET, ManualClock, SandboxConfig
+
+    config = SandboxConfig(
+        queue_seconds=4, run_seconds=10, clock=ManualClock(), grain=False, other_accounts=((OTHER_KEY, OTHER_SECRET),)
+    )
+    with Sandbox(config) as box:
+        env = {k: v for k, v in server_env(box).items() if k not in ("WIRO_API_KEY", "WIRO_API_SECRET")}
+        env |= {"WIRO_MCP_CREDENTIALS": "request", "WIRO_MCP_DAILY_BUDGET_USD": "0.01"}  # two images a key
+        env["WIRO_MCP_STATE_SECRET"] = "owner-ids-are-keyed-with-this-0123456789"
+        with fleet(env, database_url) as replicas:
+            async with (
+                http_session(replicas.url, f"{SANDBOX_API_KEY}:{SANDBOX_API_SECRET}") as mine,
+                http_session(replicas.url, f"{OTHER_KEY}:{OTHER_SECRET}") as theirs,
+            ):
+                image = (await mine.call_tool("generate_image", IMAGE)).structured_content
+                said = [
+                    await failed(theirs, "get_task", {"task_id": image["task_id"]}),
+                    await failed(theirs, "kill_task", {"task_id": image["task_id"]}),
+                    await failed(theirs, "cancel_task", {"task_id": image["task_id"]}),
+                ]
+                with pytest.raises(MCPError) as refused:
+                    await theirs.read_resource(f"wiro://tasks/{image['task_id']}")
+                own_read = await mine.call_tool("get_task", {"task_id": image["task_id"], "wait_seconds": 2})
+                their_list = await theirs.call_tool("list_tasks", {})
+                twin = (await theirs.call_tool("generate_image", IMAGE)).structured_content
+                second = await mine.call_tool("generate_image", {**IMAGE, "prompt": "a second one"})
+                over = await mine.call_tool("generate_image", {**IMAGE, "prompt": "a third one"})
+                wrong = await failed(mine, "get_task", {"task_id": twin["task_id"]})
+            keyed = f"{OTHER_KEY}:{OTHER_SECRET}"
+            async with http_session(replicas.url, keyed, mode="2026-07-28", extensions=[advertise(TASKS, {})]) as t:
+                handle = await raw_request(
+                    t, "tools/call", {"name": "generate_image", "arguments": {**IMAGE, "prompt": "t"}}
+                )
+                [watched] = [task.id for task in box.state.tasks() if task.params.get("prompt") == "t"]
+                box.advance_to(watched, "task_postprocess_end")
+                with anyio.fail_after(20):
+                    while (got := await raw_request(t, "tasks/get", {"taskId": handle["taskId"]}))[
+                        "status"
+                    ] == "working":
+                        await anyio.sleep(0.1)
+            async with httpx2.AsyncClient() as http:
+                unsigned = (await http.post(replicas.url, json={})).status_code
+        tasks = {t.id: t.account for t in box.state.tasks()}
+    with psycopg.connect(database_url) as db:
+        stored = " ".join(str(row) for table in ("tasks", "handles") for row in db.execute(f"SELECT * FROM {table}"))
+    assert all("not found among your tasks" in line for line in said) and "not found" in str(refused.value)
+    assert not own_read.is_error and own_read.structured_content["task_id"] == image["task_id"]
+    assert image["task_id"] not in text(their_list)
+    assert twin["task_id"] != image["task_id"] and not twin["reused"], "the other key's identical call is its own"
+    assert not second.is_error, "the second image fits the key's own budget"
+    second_id = second.structured_content["task_id"]
+    assert tasks == {image["task_id"]: "", second_id: "", twin["task_id"]: OTHER_KEY, watched: OTHER_KEY}
+    assert over.is_error and "the Wiro key …" in text(over) and "each key's own" in text(over)
+    assert "not found among your tasks" in wrong
+    assert box.count("Kill") == 0 and box.count("Cancel") == 0
+    assert unsigned == 401
+    assert got["status"] == "completed", got
+    for secret in (SANDBOX_API_KEY, SANDBOX_API_SECRET, OTHER_KEY, OTHER_SECRET):
+        assert secret not in stored, "credentials are never stored"
+
+
+def test_credentials_from_each_request_exclude_a_server_token_and_odd_bearers_are_no_key() -> None:
+    from wiro_mcp.people import key_holder
+
+    for other in ({"WIRO_MCP_HTTP_TOKEN": "t" * 20}, {"WIRO_MCP_HTTP_TOKENS_FILE": "/x"}):
+        with pytest.raises(ValidationError) as refused:
+            Settings.from_env({"WIRO_MCP_CREDENTIALS": "request", **other})
+        assert "cannot be combined" in str(refused.value)
+    one, two = key_holder("key-a:secret", b"salt", 1.0), key_holder("key-a", b"salt", 1.0)
+    assert one is not None and two is not None and one.owner == two.owner, "the owner is the key's, not the secret's"
+    assert one.keys == ("key-a", "secret") and two.keys == ("key-a", None) and "key-a" not in one.owner
+    elsewhere = key_holder("key-a", b"other salt", None)
+    assert elsewhere is not None and elsewhere.owner != one.owner, "keyed: another server's ids differ"
+    assert key_holder("x" * 600, b"salt", None) is None and key_holder("a\x00b", b"salt", None) is None
+    assert key_holder(":secret", b"salt", None) is None and "key-a" not in repr(one)

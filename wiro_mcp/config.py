@@ -10,8 +10,18 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 DEFAULT_BASE_URL = "https://api.wiro.ai/v1"
 DEFAULT_SOCKET_URL = "wss://socket.wiro.ai/v1"
@@ -43,6 +53,9 @@ class Settings(BaseModel):
     output_hosts: str | None = Field(default=None, alias="WIRO_MCP_OUTPUT_HOSTS")
     database_url: SecretStr | None = Field(default=None, alias="WIRO_MCP_DATABASE_URL")
     state_secret: SecretStr | None = Field(default=None, alias="WIRO_MCP_STATE_SECRET")
+    # "request": over HTTP each request brings its own Wiro credentials (Authorization: Bearer <key> or
+    # <key>:<secret>), which sign its Wiro calls and are never stored; "server": WIRO_API_KEY signs all.
+    credentials: Literal["server", "request"] = Field(default="server", alias="WIRO_MCP_CREDENTIALS")
     # Set by the command line (`--sandbox`, or WIRO_MCP_SANDBOX read there), not by from_env: results then
     # say that nothing is billed.
     sandbox: bool = False
@@ -114,6 +127,15 @@ class Settings(BaseModel):
         if not fine:
             raise ValueError("must be a PostgreSQL URL like postgresql://user:password@host:5432/database")
         return value
+
+    @model_validator(mode="after")
+    def _one_kind_of_bearer(self) -> Settings:
+        if self.credentials == "request" and (self.http_token is not None or self.http_tokens_file is not None):
+            raise ValueError(
+                "WIRO_MCP_CREDENTIALS=request carries each caller's Wiro key in Authorization: it cannot be "
+                "combined with WIRO_MCP_HTTP_TOKEN or WIRO_MCP_HTTP_TOKENS_FILE"
+            )
+        return self
 
     @field_validator("state_secret")
     @classmethod

@@ -98,6 +98,8 @@ def mode(settings: Settings) -> Check:
             f"the embedded sandbox at {redact_url(settings.base_url)} (--sandbox or WIRO_MCP_SANDBOX): the checks "
             "below ran against it; no Wiro account is needed and nothing is billed",
         )
+    if settings.api_key is None and settings.credentials == "request":
+        return Check("ok", "credentials", "each HTTP request brings its own (WIRO_MCP_CREDENTIALS=request)")
     if settings.api_key is None:
         return Check("fail", "credentials", f"WIRO_API_KEY is not set; {KEYS_HELP}")
     if settings.api_secret is None:

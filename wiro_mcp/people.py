@@ -16,12 +16,13 @@ the adapter sets it (`acting_as`) for each request from its bearer token.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
@@ -34,6 +35,15 @@ class Caller:
     owner: str  # "" for the one owner of a server without a tokens file
     name: str | None = None
     daily_budget: float | None = None  # this person's own daily budget, on top of the server's
+    # The Wiro credentials the request brought (WIRO_MCP_CREDENTIALS=request): in memory, never stored.
+    keys: tuple[str, str | None] | None = field(default=None, repr=False)
+
+    @property
+    def budget_words(self) -> str:
+        """Whose budget a refusal names."""
+        if self.keys is not None:
+            return f"the daily budget of {self.name} (WIRO_MCP_DAILY_BUDGET_USD, each key's own)"
+        return f"{self.name}'s own daily budget (the tokens file)"
 
 
 ONE_OWNER = Caller("")
@@ -56,7 +66,20 @@ def acting_as(caller: Caller) -> Iterator[None]:
 def of_owner(owner: str) -> Caller:
     """The caller to act as for work done later for a recorded owner (an MCP task's follow, its cancel):
     the person, or the server's one owner (whose handles carry their transport's name)."""
-    return Caller(owner, owner.removeprefix("person:")) if owner.startswith("person:") else ONE_OWNER
+    if owner.startswith("person:"):
+        return Caller(owner, owner.removeprefix("person:"))
+    return Caller(owner) if owner.startswith("key:") else ONE_OWNER  # a key's: its keys come with the work
+
+
+def key_holder(bearer: str, salt: bytes, daily_budget: float | None) -> Caller | None:
+    """The caller of a request that brings its own Wiro credentials: `key` or `key:secret`. Its owner
+    id is a keyed hash of the key (the key itself is never kept); the server's daily budget holds for
+    each key's own runs (each is its own Wiro account). None for a bearer that is no key."""
+    key, _, secret = bearer.partition(":")
+    if not key or len(bearer) > 512 or not key.isprintable() or not secret.isprintable():
+        return None
+    owner = "key:" + hmac.new(salt, key.encode(), hashlib.sha256).hexdigest()[:32]
+    return Caller(owner, f"the Wiro key …{key[-4:]}", daily_budget, (key, secret or None))
 
 
 def hash_token(token: str) -> str:

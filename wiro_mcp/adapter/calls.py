@@ -17,11 +17,10 @@ from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import BeforeValidator, Field
 
 from ..errors import WiroMCPError
-from ..people import acting_as
 from ..results import PreviewKind, TaskResult
 from ..wiro.refs import number_as_text
 from . import sdk_gaps
-from .identity import caller_of
+from .identity import serving
 from .rendering import tool_result
 from .state import ServerState
 
@@ -83,7 +82,7 @@ async def call_service(
 
 def as_caller(ctx: Context[ServerState, Any]) -> AbstractContextManager[None]:
     """The service acts for whoever sent this request (people.py)."""
-    return acting_as(caller_of(ctx.request_context.request, state_of(ctx).people))
+    return serving(ctx.request_context.request, state_of(ctx))
 
 
 def progress(ctx: Context[ServerState, Any]) -> Callable[[Update], Awaitable[None]]:

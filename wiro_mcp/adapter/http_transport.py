@@ -40,14 +40,17 @@ class BearerTokenMiddleware:
     """401 for any request without a right `Authorization: Bearer` token (the server's, or a person's
     of the tokens file); /healthz stays open."""
 
-    def __init__(self, app: ASGIApp, token: str | None, people: People | None = None) -> None:
+    def __init__(self, app: ASGIApp, token: str | None, people: People | None = None, *, keys: bool = False) -> None:
         self.app = app
         self._expected = f"Bearer {token}".encode() if token else None
         self._people = people
+        self._keys = keys  # any bearer: it is the caller's own Wiro key, which Wiro checks
 
     def _lets_in(self, supplied: bytes) -> bool:
         if self._expected is not None and hmac.compare_digest(supplied, self._expected):
             return True
+        if self._keys:
+            return supplied.startswith(b"Bearer ") and bool(supplied[len(b"Bearer ") :].strip())
         if self._people is None or not supplied.startswith(b"Bearer "):
             return False
         return self._people.find(supplied[len(b"Bearer ") :].decode("latin-1").strip()) is not None
@@ -127,8 +130,8 @@ def build_app(
     stateless: bool = False,
     allowed_hosts: Sequence[str] = (),
 ) -> ASGIApp:
-    people = server.people
-    if not is_loopback(host) and not token and people is None:
+    people, keys = server.people, server.request_credentials
+    if not is_loopback(host) and not token and people is None and not keys:
         raise ValueError(
             f"refusing to serve MCP on {host}: binding beyond loopback requires WIRO_MCP_HTTP_TOKEN "
             "(every request must then carry Authorization: Bearer <token>)"
@@ -139,8 +142,8 @@ def build_app(
         transport_security=security_settings(host, port, allowed_hosts),
         host=host,
     )
-    if token or people is not None:
-        app = BearerTokenMiddleware(app, token, people)
+    if token or people is not None or keys:
+        app = BearerTokenMiddleware(app, token, people, keys=keys)
     return HealthMiddleware(app)
 
 

@@ -1,14 +1,18 @@
 """Who a request comes from (people.py): the person whose token it carries when a tokens file is set,
-else the server's one owner. Read from the request's own headers, never from the connection: over
-stateless HTTP each request may be a different person's."""
+the Wiro key it brings when each request brings its own (WIRO_MCP_CREDENTIALS=request), else the
+server's one owner. Read from the request's own headers, never from the connection: over stateless
+HTTP each request may be a different caller's."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
 
-from ..people import ONE_OWNER, Caller, People, acting_as
+from ..people import ONE_OWNER, Caller, acting_as, key_holder
+from ..wiro.signing import signing_as
 
 
 def bearer_of(request: Any) -> str | None:
@@ -20,12 +24,24 @@ def bearer_of(request: Any) -> str | None:
     return value[len("Bearer ") :].strip() or None if value.startswith("Bearer ") else None
 
 
-def caller_of(request: Any, people: People | None) -> Caller:
-    if people is None:
-        return ONE_OWNER
+def caller_of(request: Any, state: Any) -> Caller:
+    """The caller of `request`, by what the server's state (adapter/state.py) says callers are."""
+    people, keyed = getattr(state, "people", None), getattr(state, "keyed", None)
     token = bearer_of(request)
-    found = people.find(token) if token is not None else None
-    return found or ONE_OWNER  # the server's own token (WIRO_MCP_HTTP_TOKEN), which the gate let in
+    if keyed is not None and token is not None:
+        salt, budget = keyed
+        return key_holder(token, salt, budget) or ONE_OWNER
+    if people is None or token is None:
+        return ONE_OWNER
+    return people.find(token) or ONE_OWNER  # the server's own token (WIRO_MCP_HTTP_TOKEN), which the gate let in
+
+
+@contextmanager
+def serving(request: Any, state: Any) -> Iterator[None]:
+    """The service acts for the caller of `request`, and signs its Wiro calls with the caller's keys."""
+    caller = caller_of(request, state)
+    with acting_as(caller), signing_as(caller.keys):
+        yield
 
 
 def identity_middleware() -> ServerMiddleware[Any]:
@@ -33,7 +49,7 @@ def identity_middleware() -> ServerMiddleware[Any]:
     static wiro://spending resource, the SDK gives it none)."""
 
     async def middleware(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        with acting_as(caller_of(ctx.request, getattr(ctx.lifespan_context, "people", None))):
+        with serving(ctx.request, ctx.lifespan_context):
             return await call_next(ctx)
 
     return middleware

@@ -70,6 +70,7 @@ class WiroMCPServer(MCPServer[ServerState]):
 
     _listed: list[MCPTool] | None = None
     people: People | None = None  # the tokens file's people (the HTTP gate lets their tokens in)
+    request_credentials = False  # each request brings its own Wiro key (the gate asks for a bearer)
 
     async def list_tools(self) -> list[MCPTool]:
         # Tools are fixed once the server is built, so the compact listing is made once. The viewer's
@@ -180,9 +181,10 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
         request_state_security=state_security(settings),
     )
     server.people = people
+    server.request_credentials = settings.credentials == "request"
     tasks.bind(server)
     register_resources(server, lambda: live["state"])
-    register_completions(server, memory, scoped=people is not None)
+    register_completions(server, memory, scoped=people is not None or settings.credentials == "request")
 
     async def set_level(ctx: ServerRequestContext[ServerState], params: SetLevelRequestParams) -> EmptyResult:
         ctx.lifespan_context.client_log_level = params.level

@@ -40,6 +40,12 @@ class ServerState:
         # The people of a tokens file (None: the server has one owner); loaded at start, so a bad file
         # stops the server before it serves anyone.
         self.people = people
+        # With WIRO_MCP_CREDENTIALS=request: the key that hashes callers' Wiro keys into owner ids, and
+        # the daily budget each key's runs get (people.key_holder).
+        self.keyed: tuple[bytes, float | None] | None = None
+        if settings.credentials == "request":
+            secret = settings.state_secret.get_secret_value().split(",")[0] if settings.state_secret else ""
+            self.keyed = (("wiro-mcp owners " + secret.strip()).encode(), settings.daily_budget_usd)
         # Set by logging/setLevel. One per server: exact over stdio (one client); over HTTP the last
         # client to set it wins, which only changes how chatty the log messages are.
         self.client_log_level: LoggingLevel = "info"

@@ -54,7 +54,7 @@ class ListParams(BaseModel):
 def owner_of(ctx: ServerRequestContext[Any, Any]) -> str:
     """Who a task belongs to: the person of a tokens file; else over HTTP the bearer token the request
     authenticated with (as a hash), over stdio the one client of this server."""
-    person = caller_of(ctx.request, getattr(ctx.lifespan_context, "people", None))
+    person = caller_of(ctx.request, ctx.lifespan_context)
     if person.owner:
         return person.owner
     token = bearer_of(ctx.request)

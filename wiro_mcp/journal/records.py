@@ -54,6 +54,7 @@ class Entry:
     work: dict[str, float] = field(default_factory=dict)
     doubt: str | None = None  # why a claim is in doubt (its Run's answer was lost), when it is
     claimed_by: str | None = None
+    owner: str = ""  # whose task it is (people.py)
 
 
 @dataclass(frozen=True)

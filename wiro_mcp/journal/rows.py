@@ -25,7 +25,7 @@ BILLS_LIMIT = 2000
 
 COLUMNS = (
     "row, task_id, token, model, prompt, created, state, status, estimate_usd, cost_usd, arguments, work, doubt,"
-    " claimed_by"
+    " claimed_by, owner"
 )
 
 
@@ -51,6 +51,7 @@ def row_entry(values: tuple[Any, ...]) -> Entry:
         work=row_work(values[11]),
         doubt=values[12],
         claimed_by=values[13],
+        owner=values[14] or "",
     )
 
 

@@ -33,7 +33,9 @@ class Limits:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
-        return cls(settings.max_run_usd, settings.daily_budget_usd, settings.confirm_above_usd, settings.sandbox)
+        # Where each request brings its own Wiro key, the daily budget is each key's own (people.key_holder).
+        day = settings.daily_budget_usd if settings.credentials == "server" else None
+        return cls(settings.max_run_usd, day, settings.confirm_above_usd, settings.sandbox)
 
     @property
     def counted(self) -> bool:
@@ -179,8 +181,8 @@ def over_personal_budget(what: str, estimate: Estimate | None, spend: Spend, cal
     cost = str(estimate) if estimate is not None else "an unknown amount"
     return (
         f"Not started: this {what} would cost {cost}, and {spent(spend, Limits(daily_budget=caller.daily_budget))} "
-        f"on {caller.name}'s own daily budget (the tokens file). {NOTHING_SENT} It frees up as runs leave the "
-        "24-hour window, or the person running the server can raise it in the tokens file."
+        f"on {caller.budget_words}. {NOTHING_SENT} It frees up as runs leave the 24-hour window, or the person "
+        "running the server can raise it."
     )
 
 
@@ -191,7 +193,7 @@ def personal_refusal(what: str, problem: str | None, estimate: Estimate | None, 
         return None
     why = f"{problem}, so" if problem else f"this {what} has no estimate, so"
     return (
-        f"Not started: {why} {caller.name}'s own daily budget (the tokens file) cannot count this {what}. "
+        f"Not started: {why} {caller.budget_words} cannot count this {what}. "
         f"{NOTHING_SENT} Call again in a moment; if it lasts, the person running the server can check it with "
         "`wiro-mcp doctor`."
     )

@@ -13,7 +13,6 @@ run the client against either answer.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -23,7 +22,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..wiro.protocol import sign
+from . import accounts
 from .billing import published
 from .lifecycle import ENDED, QUEUE_STATUSES, RUN_STATUSES, SandboxTask, task_record
 from .params import DEFAULTS, LIMITS, BadRequest, check_params
@@ -134,20 +133,11 @@ class WiroEndpoints:
         ]
 
     def authenticate(self, request: Request) -> JSONResponse | None:
-        config = self.config
-        key = request.headers.get("x-api-key")
-        if not key or not hmac.compare_digest(key, config.api_key):
-            return _fail("Sign in required: unknown x-api-key", code=98, status=401)
-        if config.api_secret is None:
-            return None
-        nonce = request.headers.get("x-nonce", "")
-        signature = request.headers.get("x-signature", "")
-        if not nonce or not signature:
-            return _fail("Sign in required: x-nonce and x-signature are missing", code=98, status=401)
-        if not hmac.compare_digest(signature, sign(config.api_key, config.api_secret, nonce)):
-            return _fail("Invalid signature", code=98, status=401)
-        if not self.state.use_nonce(nonce):
-            return _fail("Nonce already used", code=98, status=401)
+        key, headers = request.headers.get("x-api-key"), request.headers
+        why = accounts.refusal(self.config, self.state, key, headers.get("x-nonce", ""), headers.get("x-signature", ""))
+        if why is not None:
+            return _fail(why, code=98, status=401)
+        accounts.current.set("" if key == self.config.api_key else key or "")  # the first account is ""
         return None
 
     async def handle(self, request: Request, name: str, handler: Handler) -> Response:
@@ -195,6 +185,7 @@ class WiroEndpoints:
         elif "[sandbox:error]" in params["prompt"] or (task_fault and task_fault.kind == "task_error"):
             outcome = "error"
         task = self.state.create_task(model, params, files, outcome)
+        task.account = accounts.current.get()
         task.billing, task.overcharge = self.config.billing, self.config.overcharge
         if task_fault is not None and task_fault.kind == "odd_cost":
             task.reported_cost = task_fault.value
@@ -223,7 +214,7 @@ class WiroEndpoints:
 
     async def cancel(self, fields: dict[str, Any], files: dict[str, bytes]) -> Response:
         # Task/Cancel takes the id only, as Wiro's own client sends it.
-        task = self.state.get(task_id=str(fields["taskid"])) if fields.get("taskid") else None
+        task = self._lookup({"taskid": fields.get("taskid")})
         if task is None:
             return _fail("There is no task yet.", code=1)
         status = task.status(self.state.clock())
@@ -263,17 +254,20 @@ class WiroEndpoints:
             start, limit = int(fields.get("start", 0)), int(fields.get("limit", 20))
         except (TypeError, ValueError):
             return _fail("start and limit must be numbers")
-        tasks = sorted(self.state.tasks(), key=lambda t: int(t.id), reverse=fields.get("order", "DESC") == "DESC")
+        mine = [t for t in self.state.tasks() if t.account == accounts.current.get()]
+        tasks = sorted(mine, key=lambda t: int(t.id), reverse=fields.get("order", "DESC") == "DESC")
         now = self.state.clock()
         page = [task_record(t, now, self.sandbox.origin) for t in tasks[start : start + max(0, limit)]]
         return JSONResponse({"total": str(len(tasks)), "errors": [], "tasklist": page, "result": True})
 
     def _lookup(self, fields: dict[str, Any]) -> SandboxTask | None:
+        """The task, if it is the requesting account's (another account's answers as none)."""
+        found = None
         if fields.get("taskid"):
-            return self.state.get(task_id=str(fields["taskid"]))
-        if fields.get("tasktoken"):
-            return self.state.get(token=str(fields["tasktoken"]))
-        return None
+            found = self.state.get(task_id=str(fields["taskid"]))
+        elif fields.get("tasktoken"):
+            found = self.state.get(token=str(fields["tasktoken"]))
+        return found if found is not None and found.account == accounts.current.get() else None
 
     async def _answer(self, task: SandboxTask, *, total: bool = False) -> Response:
         if task.status(self.state.clock()) == "task_postprocess_end":

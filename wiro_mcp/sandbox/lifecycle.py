@@ -50,6 +50,7 @@ class SandboxTask:
     queue_seconds: float
     run_seconds: float
     outcome: Literal["success", "fail", "error"] = "success"
+    account: str = ""  # the account that ran it: "" the sandbox's own, else the other account's key
     cancelled_at: float | None = None
     outputs: list[OutputFile] | None = None
     billing: Billing = "per_work"

@@ -55,6 +55,8 @@ def _drawn(task: SandboxTask, *, grain: bool) -> list[OutputFile]:
 class SandboxConfig:
     api_key: str = SANDBOX_API_KEY
     api_secret: str | None = SANDBOX_API_SECRET  # None = key-only project
+    # More accounts, as (API key, secret or None): each sees and lists only its own tasks.
+    other_accounts: tuple[tuple[str, str | None], ...] = ()
     queue_seconds: float = 0.5
     run_seconds: float = 2.5
     max_concurrent: int | None = None

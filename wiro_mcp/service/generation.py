@@ -87,11 +87,12 @@ class Generation:
         self.preparer = Preparer(
             list(settings.allowed_input_dirs), self.input_fetcher, self.launcher.estimate, anyio.current_time
         )
-        self.ownership = Ownership(self.journal, scoped=settings.http_tokens_file is not None)
+        keyed = settings.credentials == "request"
+        self.ownership = Ownership(self.journal, client, scoped=settings.http_tokens_file is not None, keyed=keyed)
         self.outputs = OutputReader(self.read, self.fetcher, self.ownership.check)
         self.delivery = Delivery(self.fetcher, self.outputs.panoramas.cache)
         self.finisher = Finisher(settings, client, self.followers, self.memory, self.delivery, self._seen)
-        self.listing = Lister(client, self.journal, scoped=self.ownership.scoped)
+        self.listing = Lister(client, self.journal, scoped=self.ownership.scoped, by_owner=keyed)
         self.handles = Handles(self)  # the MCP tasks hosts hold
 
     @asynccontextmanager
@@ -112,8 +113,8 @@ class Generation:
         """Once the journal is open: claims a stopped server left in doubt are looked up in Wiro's task list,
         so their tasks are known (and a claim that started nothing stops holding the budget)."""
         await self.journal.opened()
-        try:
-            entries = await self.journal.doubtful()
+        try:  # each request's own key (WIRO_MCP_CREDENTIALS=request): each identical call settles its own
+            entries = [] if self.ownership.keyed else await self.journal.doubtful()
             if entries:
                 await self.launcher.reconciler.settle(entries, _budget(budgets.READ_BUDGET))
         except WiroMCPError as exc:  # an identical call will ask again

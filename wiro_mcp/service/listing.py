@@ -28,15 +28,16 @@ PROMPT_WORDS = 80
 
 
 class Lister:
-    def __init__(self, client: WiroClient, journal: Journal, *, scoped: bool = False) -> None:
+    def __init__(self, client: WiroClient, journal: Journal, *, scoped: bool = False, by_owner: bool = False) -> None:
         self._client = client
         self._journal = journal
         self._scoped = scoped  # people share the Wiro account: only the caller's own tasks are listed
+        self._by_owner = scoped or by_owner  # the journal's rows are the caller's own
 
     async def recent(self, *, model: str | None, state: ListedState | None, limit: int) -> TaskListing:
         # Unfiltered rows teach the modelid → model mapping; the filters apply to the merged lines.
         try:
-            owner = people.current().owner if self._scoped else None
+            owner = people.current().owner if self._by_owner else None
             entries: list[Entry] = await self._journal.recent(max(limit, 50), owner)
         except JournalError as exc:  # a journal that cannot be read still lets Wiro's list answer
             if self._scoped:  # …but then whose each task is cannot be told

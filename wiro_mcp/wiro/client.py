@@ -37,6 +37,7 @@ from .exchange import NotSent, send_once
 from .parsing import M
 from .refs import TaskRef
 from .retries import RetryPolicy
+from .signing import caller_keys
 
 log = logging.getLogger(__name__)
 
@@ -191,16 +192,17 @@ class WiroClient:
 
     def auth_headers(self) -> dict[str, str]:
         """Headers for one request; signed mode gets a fresh nonce every time."""
-        if self._key is None:
+        key, secret = caller_keys() or (self._key, self._secret)
+        if key is None:
             raise ConfigurationError(
                 "WIRO_API_KEY is not set: add your Wiro project's API key to the server's environment "
                 "(and WIRO_API_SECRET if the project has a secret), then restart the server."
             )
-        headers = {"x-api-key": self._key}
-        if self._secret is not None:
+        headers = {"x-api-key": key}
+        if secret is not None:
             nonce = self._nonces()
             headers["x-nonce"] = nonce
-            headers["x-signature"] = protocol.sign(self._key, self._secret, nonce)
+            headers["x-signature"] = protocol.sign(key, secret, nonce)
         return headers
 
     async def _request(
