@@ -273,6 +273,7 @@ async def test_each_request_signs_with_its_callers_own_wiro_key_over_three_repli
                         "status"
                     ] == "working":
                         await anyio.sleep(0.1)
+                [their_spend] = (await t.read_resource("wiro://spending")).contents
             async with httpx2.AsyncClient() as http:
                 unsigned = (await http.post(replicas.url, json={})).status_code
         tasks = {t.id: t.account for t in box.state.tasks()}
@@ -290,6 +291,8 @@ async def test_each_request_signs_with_its_callers_own_wiro_key_over_three_repli
     assert box.count("Kill") == 0 and box.count("Cancel") == 0
     assert unsigned == 401
     assert got["status"] == "completed", got
+    assert isinstance(their_spend, TextResourceContents)
+    assert json.loads(their_spend.text)["last_24_hours"]["runs"] == 2, "only the key's own runs"
     for secret in (SANDBOX_API_KEY, SANDBOX_API_SECRET, OTHER_KEY, OTHER_SECRET):
         assert secret not in stored, "credentials are never stored"
 

@@ -16,6 +16,8 @@ async def view(journal: Journal, limits: Limits) -> dict[str, Any]:
     """The view for the caller of the request being served (JournalError when the spend cannot be read)."""
     spend, caller = await journal.spend(), people.current()
     mine = await journal.spend(caller.owner) if caller.name is not None else None
+    if caller.keys is not None and mine is not None:  # each key is its own account: others' spend is not shown
+        spend = mine
     status = journal_view(journal.status())
     return spending_view(spend, limits, status, shared=journal.shared, yours=(caller, mine))
 
