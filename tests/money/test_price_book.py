@@ -113,3 +113,29 @@ async def test_a_corrupt_or_unwritable_cache_is_ignored(
     with caplog.at_level(logging.WARNING, logger="wiro_mcp"):
         pricing = await book(client, blocked, Clock()).pricing(IMAGE)
     assert pricing.source == "Wiro" and "could not write the price cache" in caplog.text
+
+
+async def test_servers_sharing_a_database_share_the_price_cache(
+    sandbox: Sandbox, client: WiroClient, tmp_path: Path, database_url: str
+) -> None:
+    from wiro_mcp.journal.access import Journal
+
+    clock = Clock()
+    journals = [
+        Journal(tmp_path / name, api="https://api.example/v1", cost_check=lambda *a: None, database_url=database_url)
+        for name in ("one", "two")
+    ]
+    try:
+        one, two = (PriceBook(client, tmp_path, api="https://api.example/v1", clock=clock, shared=j) for j in journals)
+        first = await one.pricing(IMAGE)
+        second = await two.pricing(IMAGE)
+        assert sandbox.count("Tool/Detail") == 1, "the second server took the first one's answer"
+        assert second.cps == first.cps and second.tiers == first.tiers and second.source == "Wiro, cached"
+        assert not (tmp_path / CACHE_FILE).exists(), "no file: the database keeps it"
+        clock.now += PRICE_TTL + 1
+        await two.pricing(IMAGE)  # expired: two asks Wiro and writes it back
+        await one.pricing(IMAGE)  # one finds two's fresh answer
+        assert sandbox.count("Tool/Detail") == 2
+    finally:
+        for journal in journals:
+            await journal.close()

@@ -24,10 +24,9 @@ import anyio.to_thread
 from .. import budgets
 from ..wiro.answers import Task
 from ..wiro.refs import TaskRef
-from . import handles
+from . import handles, prices
 from .engines import shown_url
 from .handles import HandleRow
-from .memory import TaskMemory
 from .records import (
     Bill,
     Claim,
@@ -144,6 +143,14 @@ class Journal:
         cannot take it: the caller must not hand its id out."""
         await self._call(JournalStore.writing, handles.keep, handle)
 
+    # -- the price cache, where the journal is shared ---------------------------------------------
+
+    async def prices(self) -> dict[str, tuple[float, str]]:
+        return await self._call(JournalStore.reading, prices.all_of)
+
+    async def keep_price(self, model: str, at: float, figures: str) -> None:
+        await self._call(JournalStore.writing, prices.keep, model, at, figures)
+
     # -- starting a task -------------------------------------------------------------------
 
     async def look(self, key: str | None, owner: str = "") -> Look:
@@ -218,22 +225,6 @@ class Journal:
         self._write_problem = str(exc)
 
     # -- what became of tasks --------------------------------------------------------------
-
-    async def recall(self, memory: TaskMemory, ref: TaskRef) -> None:
-        """Teach `memory` what the journal knows of a task this process has not met (after a restart, or
-        started by another server process): its model, token, prompt and estimate."""
-        known = memory.get(ref.task_id) if ref.task_id is not None else None
-        if (known is not None and known.model is not None) or memory.canonical(ref).task_id != ref.task_id:
-            return
-        try:
-            entry = await self.find(ref)
-        except Exception as exc:  # the journal is a help here, never a reason to fail a read
-            log.info("could not look %s up in the journal: %r", ref, exc)
-            return
-        if entry is not None and entry.task_id is not None:
-            memory.remember(
-                entry.task_id, model=entry.model, token=entry.token, prompt=entry.prompt, estimate=entry.estimate_usd
-            )
 
     def note(self, task: Task) -> None:
         """A task's latest state, to be written soon (only tasks the journal has are updated)."""

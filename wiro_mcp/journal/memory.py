@@ -4,10 +4,17 @@ for results, token lookups and argument completion. The journal keeps the same a
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from ..wiro.refs import TaskRef
+
+if TYPE_CHECKING:
+    from .access import Journal
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -65,3 +72,20 @@ class TaskMemory:
 
     def recent(self, prefix: str = "", limit: int = 100) -> list[str]:
         return [t for t in reversed(self._tasks) if t.startswith(prefix)][:limit]
+
+
+async def recall(journal: Journal, memory: TaskMemory, ref: TaskRef) -> None:
+    """Teach `memory` what the journal knows of a task this process has not met (after a restart, or
+    started by another server process): its model, token, prompt and estimate."""
+    known = memory.get(ref.task_id) if ref.task_id is not None else None
+    if (known is not None and known.model is not None) or memory.canonical(ref).task_id != ref.task_id:
+        return
+    try:
+        entry = await journal.find(ref)
+    except Exception as exc:  # the journal is a help here, never a reason to fail a read
+        log.info("could not look %s up in the journal: %r", ref, exc)
+        return
+    if entry is not None and entry.task_id is not None:
+        memory.remember(
+            entry.task_id, model=entry.model, token=entry.token, prompt=entry.prompt, estimate=entry.estimate_usd
+        )

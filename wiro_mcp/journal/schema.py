@@ -12,7 +12,7 @@ import random
 import sqlite3
 import time
 
-VERSION = 4
+VERSION = 5
 
 _V1 = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -74,7 +74,18 @@ ALTER TABLE tasks ADD COLUMN owner TEXT NOT NULL DEFAULT '';
 CREATE INDEX IF NOT EXISTS tasks_by_owner ON tasks (api, owner, created);
 """
 
-MIGRATIONS = {1: _V1, 2: _V2, 3: _V3, 4: _V4}
+# Version 5: the price cache, for servers that share a database (journal/prices.py).
+_V5 = """
+CREATE TABLE IF NOT EXISTS prices (
+    api TEXT NOT NULL,
+    model TEXT NOT NULL,
+    at REAL NOT NULL,
+    figures TEXT NOT NULL,
+    PRIMARY KEY (api, model)
+);
+"""
+
+MIGRATIONS = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5}
 
 
 class NewerJournal(Exception):

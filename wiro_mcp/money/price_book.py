@@ -2,7 +2,8 @@
 
 Never read at start-up or for tools/list: the first generate call (or a read of wiro://models)
 asks Wiro, with a short deadline. What Wiro answers is kept in memory and in `prices.json` in the
-state folder for `PRICE_TTL`, so a restarted server does not ask again. When Wiro does not answer,
+state folder (or, for servers sharing a database, in the journal: one replica's answer serves all)
+for `PRICE_TTL`, so a restarted server does not ask again. When Wiro does not answer,
 an expired cache entry is better than nothing; failing that, the bundled spec's figures. After a
 failed read the server waits `RETRY_AFTER` before asking again, so no call pays for a slow Wiro
 twice in a row.
@@ -24,6 +25,8 @@ import anyio.to_thread
 from .. import budgets
 from ..catalog import ModelSpec
 from ..errors import WiroError
+from ..journal.access import Journal
+from ..journal.records import JournalError
 from ..wiro.client import WiroClient
 from .estimate import Pricing, Tier, parse_tiers, spec_pricing
 
@@ -35,8 +38,11 @@ CACHE_FILE = "prices.json"
 class PriceBook:
     """Prices per model for one Wiro API (the cache is keyed by the API's base URL)."""
 
-    def __init__(self, client: WiroClient, folder: Path, *, api: str, clock: Any = time.time) -> None:
+    def __init__(
+        self, client: WiroClient, folder: Path, *, api: str, clock: Any = time.time, shared: Journal | None = None
+    ) -> None:
         self._client = client
+        self._shared = shared  # a journal other servers share: the cache lives there, not in the file
         self._path = folder / CACHE_FILE
         self._api = api
         self._clock = clock
@@ -49,18 +55,23 @@ class PriceBook:
         """The freshest prices there are for `spec`, within about FETCH_SECONDS at worst."""
         lock = self._locks.setdefault(spec.model, anyio.Lock())
         async with lock:
-            if not self._disk_read:
+            if not self._disk_read and self._shared is None:
                 self._disk_read = True
                 self._known.update(await anyio.to_thread.run_sync(self._load))
             now = self._clock()
             cached = self._known.get(spec.model)
             if cached is not None and now - cached[0] < budgets.PRICE_TTL:
                 return cached[1]
+            if self._shared is not None:  # another server may have asked Wiro since
+                self._known.update(await self._load_shared())
+                cached = self._known.get(spec.model)
+                if cached is not None and now - cached[0] < budgets.PRICE_TTL:
+                    return cached[1]
             if now - self._failed_at.get(spec.model, -budgets.PRICE_RETRY_AFTER) >= budgets.PRICE_RETRY_AFTER:
                 fetched = await self._fetch(spec)
                 if fetched is not None:
                     self._known[spec.model] = (now, fetched)
-                    await anyio.to_thread.run_sync(self._save)
+                    await self._keep(spec.model, now, fetched)
                     return fetched
                 self._failed_at[spec.model] = now
             if cached is not None:
@@ -80,7 +91,31 @@ class PriceBook:
             return None
         return pricing
 
-    # -- the file ----------------------------------------------------------------------------
+    # -- where the cache lives: the shared journal, or a file ------------------------------------
+
+    async def _load_shared(self) -> dict[str, tuple[float, Pricing]]:
+        assert self._shared is not None
+        try:
+            rows = await self._shared.prices()
+        except JournalError as exc:
+            log.info("the shared price cache cannot be read (%s)", exc)
+            return {}
+        found = {}
+        for model, (at, figures) in rows.items():
+            try:
+                found[model] = (at, _from_json(json.loads(figures)))
+            except (ValueError, TypeError, KeyError, AttributeError):
+                continue  # a row this version cannot read: asked again
+        return found
+
+    async def _keep(self, model: str, at: float, pricing: Pricing) -> None:
+        if self._shared is None:
+            await anyio.to_thread.run_sync(self._save)
+            return
+        try:
+            await self._shared.keep_price(model, at, json.dumps(pricing.public_view()))
+        except JournalError as exc:  # a cache: the next server asks Wiro itself
+            log.info("the shared price cache cannot be written (%s)", exc)
 
     def _load(self) -> dict[str, tuple[float, Pricing]]:
         try:

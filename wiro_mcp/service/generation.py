@@ -22,7 +22,7 @@ from ..catalog import ModelSpec, load_catalog
 from ..config import Settings
 from ..errors import CallFailed, WiroMCPError
 from ..journal.access import Journal
-from ..journal.memory import TaskMemory
+from ..journal.memory import TaskMemory, recall
 from ..media.delivery import Delivery, Outcome
 from ..media.egress import OutputPolicy
 from ..media.fetch import Fetcher
@@ -79,7 +79,8 @@ class Generation:
         self.journal = Journal(
             settings.state_folder, api=settings.base_url, cost_check=counted_cost, database_url=database
         )
-        self.prices = PriceBook(client, settings.state_folder, api=settings.base_url)
+        shared = self.journal if self.journal.shared else None
+        self.prices = PriceBook(client, settings.state_folder, api=settings.base_url, shared=shared)
         self.launcher = Launcher(client, self.journal, self.prices, self.memory, Limits.from_settings(settings))
         self.followers = Followers(client, socket=socket, policy=policy, on_snapshot=self._seen)
         self.fetcher = Fetcher(OutputPolicy(settings.base_url, settings.extra_output_hosts))
@@ -245,7 +246,7 @@ class Generation:
         (`wait` 0) gets up to budgets.READ_BUDGET for its first answer; a wait is a hard limit."""
         deadline = anyio.current_time() + wait
         await self.ownership.check(ref)
-        await self.journal.recall(self.memory, ref)
+        await recall(self.journal, self.memory, ref)
         ref = self.memory.canonical(ref)
         try:
             waited = await self.finisher.wait(
@@ -265,7 +266,7 @@ class Generation:
     async def read(self, task_id: str) -> TaskResult:
         """One fresh read, as the task tools would report it (no previews, no waiting)."""
         await self.ownership.check(TaskRef(task_id=task_id))
-        await self.journal.recall(self.memory, TaskRef(task_id=task_id))
+        await recall(self.journal, self.memory, TaskRef(task_id=task_id))
         try:
             task = await self.client.task_detail(TaskRef(task_id=task_id), deadline=_budget(budgets.READ_BUDGET))
         except WiroMCPError as exc:
@@ -279,7 +280,7 @@ class Generation:
         """kill_task (`first="kill"`) and cancel_task (`first="cancel"`): stop the task whichever state it
         is in, and say in one line what finally happened."""
         await self.ownership.check(ref)
-        await self.journal.recall(self.memory, ref)
+        await recall(self.journal, self.memory, ref)
         ref = self.memory.canonical(ref)
         try:
             stopped = await stop_task(self.client, ref, _budget(budgets.STOP_BUDGET), first=first)
