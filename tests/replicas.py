@@ -33,6 +33,11 @@ defaults
     timeout connect 2s
     timeout client 180s
     timeout server 180s
+    timeout check 5s
+    # a connection that fails before anything is sent is tried on another replica (never a request that
+    # reached one: a Run must not be sent twice)
+    retries 3
+    option redispatch
     # progress streams as it comes: no buffering of responses (HAProxy's default), none of requests
 frontend mcp
     bind 127.0.0.1:{port}
@@ -41,7 +46,8 @@ backend replicas
     balance roundrobin
     option httpchk GET /healthz
     http-check expect status 200
-    default-server inter 300ms fall 1 rise 1
+    # a replica is out after 2 failed checks 300 ms apart (a loaded machine can be slow to answer one)
+    default-server inter 300ms fall 2 rise 1
 {servers}
 listen stats
     bind 127.0.0.1:{stats}
