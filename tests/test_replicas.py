@@ -18,9 +18,10 @@ from tests.replicas import Fleet, fleet
 from wiro_mcp import budgets
 from wiro_mcp.sandbox import Sandbox, SandboxConfig
 
-# Each test runs its own fleet (3 servers, HAProxy): two workers take them, not one, nor all four.
+# Each test runs its own fleet (3 servers, HAProxy): one worker takes them all, with the Node Tasks
+# clients (tests/test_tasks_clients.py), so that no two of the heaviest tests load the machine at once.
 pytestmark = pytest.mark.anyio
-FIRST, SECOND = pytest.mark.xdist_group("replicas-1"), pytest.mark.xdist_group("replicas-2")
+FIRST = SECOND = pytest.mark.xdist_group("heavy")
 
 IMAGE = {"prompt": "a lighthouse", "wait_seconds": 0, "preview": False}
 IMAGE_ESTIMATE = 0.0045  # the sandbox's published price of one SRPO image

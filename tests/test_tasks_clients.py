@@ -37,6 +37,10 @@ def slow() -> Iterator[Sandbox]:
         yield box
 
 
+# With the replica tests on one worker: the heaviest tests never load the machine at the same time.
+pytestmark = pytest.mark.xdist_group("heavy")
+
+
 def stdio(box: Sandbox) -> dict[str, Any]:
     return {"command": sys.executable, "args": ["-m", "wiro_mcp"], "env": server_env(box)}
 
