@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -20,7 +19,6 @@ from ..errors import WiroMCPError
 from ..results import PreviewKind, TaskResult
 from ..wiro.refs import number_as_text
 from . import sdk_gaps
-from .identity import serving
 from .rendering import tool_result
 from .state import ServerState
 
@@ -73,16 +71,10 @@ async def call_service(
     renders MCP Apps also gets what the 360° viewer needs; any other host gets the plain result."""
     state = state_of(ctx)
     try:
-        with as_caller(ctx):
-            outcome = await call(await state.service())
+        outcome = await call(await state.service())
     except WiroMCPError as exc:
         raise ToolError(str(exc)) from exc
     return tool_result(outcome, viewer=client_supports_apps(ctx), sandbox=state.settings.sandbox)
-
-
-def as_caller(ctx: Context[ServerState, Any]) -> AbstractContextManager[None]:
-    """The service acts for whoever sent this request (people.py)."""
-    return serving(ctx.request_context.request, state_of(ctx))
 
 
 def progress(ctx: Context[ServerState, Any]) -> Callable[[Update], Awaitable[None]]:

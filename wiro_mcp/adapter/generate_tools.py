@@ -29,7 +29,6 @@ from .calls import (
     Preview,
     TaskToolResult,
     WaitSeconds,
-    as_caller,
     call_service,
     input_folders,
     preview_kind,
@@ -75,10 +74,9 @@ def confirmer(spec: ModelSpec) -> Callable[..., Awaitable[Elicit[Confirm] | None
         service = await state_of(ctx).service()
         given = {k: v for k, v in arguments.items() if v is not None}
         try:
-            with as_caller(ctx):
-                quote = await service.quote(
-                    spec, given, allow_duplicate=allow_duplicate, input_folders=lambda: input_folders(ctx)
-                )
+            quote = await service.quote(
+                spec, given, allow_duplicate=allow_duplicate, input_folders=lambda: input_folders(ctx)
+            )
         except Exception:  # no prices, no journal: the call itself will say what is wrong
             return None
         if quote is None or quote.question is None or quote.in_flight is not None:

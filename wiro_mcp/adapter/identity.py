@@ -45,8 +45,9 @@ def serving(request: Any, state: Any) -> Iterator[None]:
 
 
 def identity_middleware() -> ServerMiddleware[Any]:
-    """Every request is served as its caller: also what reaches the service without a Context (the
-    static wiro://spending resource, the SDK gives it none)."""
+    """Every request is served as its caller, and signed with the caller's keys where they brought
+    them: the one place this is set (tools, resources, the Tasks methods; the work a request starts
+    inherits it)."""
 
     async def middleware(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         with serving(ctx.request, ctx.lifespan_context):

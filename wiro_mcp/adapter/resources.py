@@ -13,7 +13,6 @@ from mcp_types import Completion, CompletionArgument, CompletionContext, PromptR
 
 from ..errors import WiroMCPError
 from ..journal.memory import TaskMemory
-from .calls import as_caller
 from .state import ServerState
 
 
@@ -55,8 +54,7 @@ def register_resources(server: MCPServer[Any], live: Callable[[], ServerState]) 
     )
     async def task(task_id: str, ctx: Context[ServerState, Any]) -> str:
         try:
-            with as_caller(ctx):
-                result = await (await ctx.request_context.lifespan_context.service()).read(task_id)
+            result = await (await ctx.request_context.lifespan_context.service()).read(task_id)
         except WiroMCPError as exc:
             raise ResourceError(str(exc)) from exc
         return result.model_dump_json(indent=1, exclude_none=True)
@@ -75,8 +73,7 @@ def register_resources(server: MCPServer[Any], live: Callable[[], ServerState]) 
     )
     async def output(task_id: str, name: str, ctx: Context[ServerState, Any]) -> bytes:
         try:
-            with as_caller(ctx):
-                return await (await ctx.request_context.lifespan_context.service()).outputs.file(task_id, name)
+            return await (await ctx.request_context.lifespan_context.service()).outputs.file(task_id, name)
         except WiroMCPError as exc:
             raise ResourceError(str(exc)) from exc
 
@@ -93,8 +90,7 @@ def register_resources(server: MCPServer[Any], live: Callable[[], ServerState]) 
     )
     async def rendition(task_id: str, name: str, ctx: Context[ServerState, Any]) -> bytes:
         try:
-            with as_caller(ctx):
-                return await (await ctx.request_context.lifespan_context.service()).outputs.rendition(task_id, name)
+            return await (await ctx.request_context.lifespan_context.service()).outputs.rendition(task_id, name)
         except WiroMCPError as exc:
             raise ResourceError(str(exc)) from exc
 

@@ -34,7 +34,6 @@ from .calls import (
     TaskId,
     TaskToken,
     TaskToolResult,
-    as_caller,
     call_service,
     preview_kind,
     progress,
@@ -88,8 +87,7 @@ async def view_panorama(
 ) -> Annotated[CallToolResult, PanoramaView]:
     try:
         service = await state_of(ctx).service()
-        with as_caller(ctx):
-            view, shot = await service.outputs.look(task_id, output=name, yaw=yaw, pitch=pitch, fov=fov, size=size)
+        view, shot = await service.outputs.look(task_id, output=name, yaw=yaw, pitch=pitch, fov=fov, size=size)
     except WiroMCPError as exc:
         raise ToolError(str(exc)) from exc
     return view_result(view, shot)
@@ -118,8 +116,7 @@ async def list_tasks(
 ) -> Annotated[CallToolResult, TaskListing]:
     try:
         service = await state_of(ctx).service()
-        with as_caller(ctx):
-            listing = await service.listing.recent(model=model, state=state, limit=limit)
+        listing = await service.listing.recent(model=model, state=state, limit=limit)
     except WiroMCPError as exc:
         raise ToolError(str(exc)) from exc
     said = listing_text(listing)
