@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.journal.helpers import accept, claimed, record, start
 from wiro_mcp.budgets import CLAIM_TTL
-from wiro_mcp.journal.records import Claim, Claimed, InDoubt, Joined, Note, OverBudget, RunRecord, Waiting
+from wiro_mcp.journal.records import Claimed, InDoubt, Joined, Note, OverBudget, Waiting
 from wiro_mcp.journal.rows import DAY, this_host
 from wiro_mcp.journal.store import JournalStore
 
@@ -34,27 +35,6 @@ def opened(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
     yield open_one
     for store in stores:
         store.close()
-
-
-def record(key: str, *, estimate: float | None = 0.04, work: dict[str, float] | None = None) -> RunRecord:
-    return RunRecord(key, "acme/m", {"inputs": {"prompt": key}}, prompt=key, estimate=estimate, work=work or {})
-
-
-def accept(_task_id: str, reported: float | None, _estimate: float | None) -> float | None:
-    return reported
-
-
-def claimed(claim: Claim) -> int:
-    """The row of a claim that must be ours."""
-    assert isinstance(claim, Claimed), claim
-    return claim.row
-
-
-def start(j: JournalStore, key: str, task_id: str, *, estimate: float = 0.04, budget: float | None = None) -> int:
-    claim = j.claim(record(key, estimate=estimate), budget=budget)
-    row = claimed(claim)
-    j.started(record(key, estimate=estimate), row, task_id, f"token-{task_id}")
-    return row
 
 
 def test_an_identical_call_joins_the_task_in_flight_until_it_ends(opened: Opener) -> None:

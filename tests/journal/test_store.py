@@ -16,12 +16,13 @@ from typing import Any
 import anyio
 import pytest
 
+from tests.journal.helpers import accept, record, start
 from wiro_mcp import budgets
 from wiro_mcp.journal import handles
 from wiro_mcp.journal import schema as journal_schema
 from wiro_mcp.journal.access import Journal
 from wiro_mcp.journal.handles import HandleRow
-from wiro_mcp.journal.records import Claim, Claimed, JournalError, RunRecord
+from wiro_mcp.journal.records import JournalError, RunRecord
 from wiro_mcp.journal.store import FILE_NAME, JournalStore
 from wiro_mcp.wiro.answers import Task
 
@@ -30,27 +31,6 @@ API = "https://api.example/v1"
 
 def journal(folder: Path, api: str = API) -> JournalStore:
     return JournalStore.open(folder, api=api)
-
-
-def record(key: str, *, estimate: float | None = 0.04, work: dict[str, float] | None = None) -> RunRecord:
-    return RunRecord(key, "acme/m", {"inputs": {"prompt": key}}, prompt=key, estimate=estimate, work=work or {})
-
-
-def accept(_task_id: str, reported: float | None, _estimate: float | None) -> float | None:
-    return reported
-
-
-def claimed(claim: Claim) -> int:
-    """The row of a claim that must be ours."""
-    assert isinstance(claim, Claimed), claim
-    return claim.row
-
-
-def start(j: JournalStore, key: str, task_id: str, *, estimate: float = 0.04, budget: float | None = None) -> int:
-    claim = j.claim(record(key, estimate=estimate), budget=budget)
-    row = claimed(claim)
-    j.started(record(key, estimate=estimate), row, task_id, f"token-{task_id}")
-    return row
 
 
 @pytest.mark.parametrize("damage", ["a file where the folder should be", "a corrupt database"])
