@@ -23,7 +23,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -131,23 +131,23 @@ class PostgresEngine:
                 connection.execute("DELETE FROM journal_version")
                 connection.execute("INSERT INTO journal_version (version) VALUES (%s)", (VERSION,))
 
-    @contextmanager
-    def write(self, *, durable: bool = True) -> Iterator[Connection]:
-        used: list[ConnectionPool] = []
-        with self._failures(used):
-            used.append(self._ready())
-            with used[0].connection() as connection, connection.transaction():
-                connection.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock,))
-                if not durable:
-                    connection.execute("SET LOCAL synchronous_commit = off")
-                yield PgConnection(connection)
+    def write(self, *, durable: bool = True) -> AbstractContextManager[Connection]:
+        return self._transaction(write=True, durable=durable)
+
+    def read(self) -> AbstractContextManager[Connection]:
+        return self._transaction(write=False, durable=True)
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
+    def _transaction(self, *, write: bool, durable: bool) -> Iterator[Connection]:
+        """One transaction on a pooled connection; a write first takes the API's advisory lock."""
         used: list[ConnectionPool] = []
         with self._failures(used):
             used.append(self._ready())
             with used[0].connection() as connection, connection.transaction():
+                if write:
+                    connection.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock,))
+                if not durable:
+                    connection.execute("SET LOCAL synchronous_commit = off")
                 yield PgConnection(connection)
 
     def close(self) -> None:
