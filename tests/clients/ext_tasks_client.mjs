@@ -67,6 +67,9 @@ try {
     }
   }
 } finally {
-  await session.close();
+  // session.close() cancels every execution it does not yet count as settled, and a detached one
+  // only counts once its rejection has run (a tick later, longer under load). A hand-off must not
+  // stop the task, so after `start` only the connection is closed.
+  if (command !== "start") await session.close();
   await client.close();
 }
