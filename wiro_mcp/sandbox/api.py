@@ -1,4 +1,4 @@
-"""The sandbox's Wiro endpoints: Run, Task/Detail, Task/Kill, Task/Cancel, Tool/Detail and Task/List.
+"""The sandbox's Wiro endpoints: Run, Task/Detail, Task/Kill, Task/Cancel, Tool/List, Tool/Detail, Task/List.
 
 It follows WIRO_API.md: every endpoint is a POST under /v1, answers are HTTP 200 with
 `result: false` for most refusals and 401 for bad credentials, numbers travel as strings.
@@ -22,9 +22,12 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import accounts
+from . import accounts, discovery
 from .billing import published
+from .catalog import CATALOG
+from .checks import check_run, part_key
 from .lifecycle import ENDED, QUEUE_STATUSES, RUN_STATUSES, SandboxTask, task_record
+from .outputs import prepare
 from .params import DEFAULTS, LIMITS, BadRequest, check_params
 from .store import TASK_FAULTS, Fault, RecordedRequest
 
@@ -49,7 +52,7 @@ async def _read_body(request: Request) -> tuple[dict[str, Any], dict[str, bytes]
             if isinstance(value, str):
                 fields[key] = value
             else:
-                files[key] = await value.read()
+                files[part_key(files, key)] = await value.read()
         await form.close()
     else:
         raw = await request.body()
@@ -128,6 +131,7 @@ class WiroEndpoints:
             post("Task/Detail", self.detail),
             post("Task/Kill", self.kill),
             post("Task/Cancel", self.cancel),
+            post("Tool/List", self.tool_list),
             post("Tool/Detail", self.tool_detail),
             post("Task/List", self.task_list),
         ]
@@ -168,24 +172,26 @@ class WiroEndpoints:
         model = f"{request.path_params['owner']}/{request.path_params['slug']}".lower()
 
         async def run(fields: dict[str, Any], files: dict[str, bytes]) -> Response:
-            if model not in LIMITS:
+            if model not in LIMITS and model not in CATALOG:
                 return _fail(f"Model {model} not found", code=1)
             return await self.start(model, fields, files)
 
         return await self.handle(request, f"Run/{model}", run)
 
     async def start(self, model: str, fields: dict[str, Any], files: dict[str, bytes]) -> Response:
-        params = check_params(model, fields, files)
+        params = check_params(model, fields, files) if model in LIMITS else check_run(CATALOG[model], fields, files)
         if self.config.max_concurrent is not None and self.state.running_count() >= self.config.max_concurrent:
             return _fail("Concurrent task limit reached", code=96)
         outcome = "success"
         task_fault = self.state.take_fault("Run", kinds=TASK_FAULTS)
-        if "[sandbox:fail]" in params["prompt"] or (task_fault and task_fault.kind == "task_fail"):
+        prompt = str(params.get("prompt", ""))
+        if "[sandbox:fail]" in prompt or (task_fault and task_fault.kind == "task_fail"):
             outcome = "fail"
-        elif "[sandbox:error]" in params["prompt"] or (task_fault and task_fault.kind == "task_error"):
+        elif "[sandbox:error]" in prompt or (task_fault and task_fault.kind == "task_error"):
             outcome = "error"
         task = self.state.create_task(model, params, files, outcome)
         task.account = accounts.current.get()
+        prepare(task, fields)
         task.billing, task.overcharge = self.config.billing, self.config.overcharge
         if task_fault is not None and task_fault.kind == "odd_cost":
             task.reported_cost = task_fault.value
@@ -227,7 +233,12 @@ class WiroEndpoints:
         """Cancel's side of the sandbox's queued/running boundary (Kill takes the other side)."""
         return status in LIFECYCLE and LIFECYCLE.index(status) <= LIFECYCLE.index(self.config.queued_until)
 
+    async def tool_list(self, fields: dict[str, Any], files: dict[str, bytes]) -> Response:
+        return JSONResponse(discovery.tool_list(fields, self.config))
+
     async def tool_detail(self, fields: dict[str, Any], files: dict[str, bytes]) -> Response:
+        if (found := discovery.find(fields)) is not None:
+            return JSONResponse({"errors": [], "result": True, "tool": [discovery.tool_detail(found, self.config)]})
         model = f"{fields.get('slugowner', '')}/{fields.get('slugproject', '')}".lower()
         if model not in LIMITS:
             return _fail("Tool not found", code=1)

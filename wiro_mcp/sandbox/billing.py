@@ -12,6 +12,9 @@ bills either way, as `SandboxConfig.billing` says:
 - `per_run`: every run of a model costs its typical price, whatever its size, steps or samples; it
   publishes `approximatelycost` and `cps`, and no tiers.
 
+The catalog's models (catalog.py) publish their own `cps` and `approximatelycost`, no tiers, and either
+way bill that typical price per run.
+
 `overcharge` multiplies every bill (a Wiro whose published prices are out of date: 1.5 bills half as
 much again as it publishes). Failed and errored runs cost nothing; a cancelled run pays for the
 seconds it ran, never more than the whole run.
@@ -22,6 +25,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
+from .catalog import CATALOG
 from .params import DEFAULTS, PANORAMA, SRPO
 
 Billing = Literal["per_work", "per_run"]
@@ -44,11 +48,20 @@ IMAGE_TIERS = [
 
 def typical(model: str) -> float:
     """What a run with the default inputs costs."""
+    if model in CATALOG:
+        return float(CATALOG[model].cost)
     return SQUARE_IMAGE if model == SRPO else PANORAMA_RUN
+
+
+def per_second(model: str) -> float:
+    """What a second of the model's GPU time costs (what a cancelled run pays by)."""
+    return float(CATALOG[model].cps) if model in CATALOG else COST_PER_SECOND
 
 
 def published(model: str, billing: Billing) -> dict[str, str]:
     """The price fields of the model's Tool/Detail entry (numbers as strings, tiers as a JSON string)."""
+    if model in CATALOG:
+        return {"cps": CATALOG[model].cps, "approximatelycost": CATALOG[model].cost, "dynamicprice": ""}
     fields = {"cps": f"{COST_PER_SECOND:.6f}", "approximatelycost": f"{typical(model):.6f}", "dynamicprice": ""}
     if model == SRPO and billing == "per_work":
         fields["dynamicprice"] = json.dumps(IMAGE_TIERS)
@@ -70,11 +83,11 @@ def bill(
     whole = _whole_run(model, params, billing) * overcharge
     if state == "succeeded":
         return whole
-    return min(elapsed * COST_PER_SECOND * overcharge, whole)  # running, or cancelled: the seconds so far
+    return min(elapsed * per_second(model) * overcharge, whole)  # running, or cancelled: the seconds so far
 
 
 def _whole_run(model: str, params: dict[str, Any], billing: Billing) -> float:
-    if billing == "per_run":
+    if billing == "per_run" or model in CATALOG:
         return typical(model)
     if model == SRPO:
         samples = int(params.get("samples") or 1)

@@ -7,11 +7,12 @@ task_cancel. Nothing runs in the background: every answer is computed from the c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import quote
 
-from .billing import COST_PER_SECOND, Billing, bill
+from .billing import Billing, bill, per_second
+from .catalog import CATALOG
 
 QUEUE_STATUSES = ("task_queue", "task_accept", "task_preprocess_start", "task_preprocess_end")
 # Share of the run phase at which each status begins.
@@ -61,6 +62,10 @@ class SandboxTask:
     # How Task/Detail lists the output instead of the truth (the `odd_output` fault): another url,
     # contenttype or name, as a hostile or broken API might send; the file route serves the same.
     listed_output: dict[str, str] | None = None
+    # A catalog model's Run fields as received (its outputs may list them), and what Task/Detail says in
+    # `debugoutput` once the task has succeeded (an LLM's reply, as on Wiro).
+    received: dict[str, Any] = field(default_factory=dict)
+    debug_output: str = "sandbox: generated"
 
     @property
     def ends_at(self) -> float:
@@ -129,17 +134,17 @@ def task_record(task: SandboxTask, now: float, file_base: str) -> dict[str, Any]
         "name": "",
         "socketaccesstoken": task.token,
         "parameters": {k: v for k, v in task.params.items() if not isinstance(v, bytes)},
-        "debugoutput": "sandbox: generated" if ended_ok else "",
+        "debugoutput": task.debug_output if ended_ok else "",
         "debugerror": debug_error,
         "starttime": str(task.created_unix + int(task.queue_seconds)) if started else "0",
         "endtime": str(task.created_unix + int(task.queue_seconds + elapsed)) if ended else "0",
         "elapsedseconds": f"{elapsed:.4f}",
         "status": status,
-        "cps": f"{COST_PER_SECOND:.12f}",
+        "cps": f"{per_second(task.model):.12f}",
         "totalcost": _total_cost(task, elapsed, billed_as, ended),
         "guestid": None,
         "projectid": "1",
-        "modelid": "598" if "srpo" in task.model else "611",
+        "modelid": CATALOG[task.model].id if task.model in CATALOG else "598" if "srpo" in task.model else "611",
         "description": "",
         "runtype": "model",
         "callbackurl": "",

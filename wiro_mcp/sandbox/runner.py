@@ -14,9 +14,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from .billing import Billing
+from .catalog import CATALOG
 from .lifecycle import OutputFile, SandboxTask
 from .store import Fault, FaultKind, ManualClock, SandboxState
 
@@ -33,17 +34,30 @@ _DRAWN_MAX_BYTES = 64 * 1024 * 1024
 
 
 def _drawn(task: SandboxTask, *, grain: bool) -> list[OutputFile]:
+    from .outputs import render_catalog
     from .pictures import render
 
     p = task.params
     source = task.uploads.get("inputImage", b"")
-    decided_by = (task.model, p.get("prompt"), p.get("width"), p.get("height"), p.get("samples"), p.get("strength"))
+    decided_by: tuple[Any, ...] = (
+        task.model,
+        p.get("prompt"),
+        p.get("width"),
+        p.get("height"),
+        p.get("samples"),
+        p.get("strength"),
+    )
+    if task.model in CATALOG:  # its outputs may follow from anything it received (the kitchen lists it all)
+        decided_by = (task.model, sorted(p.items()), sorted(task.received.items(), key=repr))
+        uploads = sorted(task.uploads.items())
+        source = b"".join(hashlib.sha256(name.encode() + b"\0" + data).digest() for name, data in uploads)
     key = hashlib.sha256(repr((decided_by, grain)).encode() + source).hexdigest()
     with _DRAWN_LOCK:
         if key in _DRAWN:
             _DRAWN.move_to_end(key)
             return _DRAWN[key]
-    outputs = render(task, grain=grain)  # outside the lock: two sandboxes draw at once
+    # Outside the lock: two sandboxes draw at once.
+    outputs = render_catalog(task) if task.model in CATALOG else render(task, grain=grain)
     with _DRAWN_LOCK:
         _DRAWN[key] = outputs
         while len(_DRAWN) > 1 and sum(len(f.data) for drawn in _DRAWN.values() for f in drawn) > _DRAWN_MAX_BYTES:
@@ -73,6 +87,11 @@ class SandboxConfig:
     prices: bool = True
     # Task/List answers (it is not in Wiro's public docs); False answers 404, as an API without it would.
     task_list: bool = True
+    # How Tool/Detail writes a catalog model's items where Wiro's docs allow either (the seeds' answers
+    # never change): `required` as a bool or as "true"/"false"; a select's `options` as {label, value}
+    # objects or as bare values.
+    required_as: Literal["bool", "string"] = "bool"
+    options_as: Literal["objects", "strings"] = "objects"
     # How a run is billed (see billing.py): "per_work" grows with pixels, steps and samples; "per_run"
     # is one price per run whatever it asks. `overcharge` bills that much more than the published prices.
     billing: Billing = "per_work"
