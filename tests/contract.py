@@ -14,4 +14,18 @@ PANORAMA_ARGUMENTS = [
 IMAGE_ARGUMENTS = ["prompt", "input_image", "steps", "scale", "strength", "samples", "seed", "width", "height"]
 CALL_ARGUMENTS = ["wait_seconds", "preview", "allow_duplicate"]
 VIEW_ARGUMENTS = ["task_id", "yaw", "pitch", "fov", "size", "name"]
-TOOLS = {"generate_panorama", "generate_image", "get_task", "kill_task", "cancel_task", "view_panorama", "list_tasks"}
+MODEL_TOOLS = {
+    "search_models": ["query", "category", "limit"],
+    "describe_model": ["model"],
+    "run_model": ["model", "inputs"],
+}
+TOOLS = {
+    "generate_panorama",
+    "generate_image",
+    "get_task",
+    "kill_task",
+    "cancel_task",
+    "view_panorama",
+    "list_tasks",
+    *MODEL_TOOLS,
+}

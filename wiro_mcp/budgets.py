@@ -55,4 +55,7 @@ DOCTOR_SOCKET = 5.0  # its ping of the task socket
 
 # -- prices ---------------------------------------------------------------------------------------------
 PRICE_TTL = 6 * 3600.0  # Wiro's prices are kept this long
+MODEL_SPEC_TTL = 24 * 3600.0  # a model's inputs from Tool/Detail (on disk): asked again after this
+SEARCH_TTL = 600.0  # a search_models answer, in memory
+CATALOG_SECONDS = 8.0  # Tool/List or Tool/Detail for search_models, describe_model and run_model
 PRICE_RETRY_AFTER = 300.0  # after a failed price lookup, Wiro is not asked again for this long

@@ -8,6 +8,7 @@ server's own imports put together.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -25,6 +26,9 @@ from pydantic import (
 
 DEFAULT_BASE_URL = "https://api.wiro.ai/v1"
 DEFAULT_SOCKET_URL = "wss://socket.wiro.ai/v1"
+# A Wiro owner or slug, as Wiro names them; and how many models WIRO_MCP_MODELS may add.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+MAX_MODELS = 20
 
 
 class Settings(BaseModel):
@@ -56,6 +60,8 @@ class Settings(BaseModel):
     # "request": over HTTP each request brings its own Wiro credentials (Authorization: Bearer <key> or
     # <key>:<secret>), which sign its Wiro calls and are never stored; "server": WIRO_API_KEY signs all.
     credentials: Literal["server", "request"] = Field(default="server", alias="WIRO_MCP_CREDENTIALS")
+    # More Wiro models as typed tools (owner/slug, comma-separated), built from Wiro's Tool/Detail.
+    models: str | None = Field(default=None, alias="WIRO_MCP_MODELS")
     # Set by the command line (`--sandbox`, or WIRO_MCP_SANDBOX read there), not by from_env: results then
     # say that nothing is billed.
     sandbox: bool = False
@@ -84,6 +90,7 @@ class Settings(BaseModel):
         "output_hosts",
         "database_url",
         "state_secret",
+        "models",
         mode="before",
     )
     @classmethod
@@ -127,6 +134,22 @@ class Settings(BaseModel):
         if not fine:
             raise ValueError("must be a PostgreSQL URL like postgresql://user:password@host:5432/database")
         return value
+
+    @field_validator("models")
+    @classmethod
+    def _model_names(cls, value: str | None) -> str | None:
+        for name in _entries(value):
+            owner, _, slug = name.partition("/")
+            if not (_NAME.fullmatch(owner) and _NAME.fullmatch(slug)):
+                raise ValueError(f"{name[:80]!r} is not a Wiro model: name each as owner/slug, comma-separated")
+        if len(_entries(value)) > MAX_MODELS:
+            raise ValueError(f"at most {MAX_MODELS} models (each is a tool every agent reads about)")
+        return value
+
+    @property
+    def extra_models(self) -> list[str]:
+        """WIRO_MCP_MODELS as owner/slug names, lowercase, each once, in order."""
+        return list(dict.fromkeys(name.lower() for name in _entries(self.models)))
 
     @model_validator(mode="after")
     def _one_kind_of_bearer(self) -> Settings:

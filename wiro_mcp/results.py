@@ -31,6 +31,7 @@ class OutputInfo(BaseModel):
     path: str | None = Field(default=None, description="where it was saved, when WIRO_MCP_OUTPUT_DIR is set")
     preview: str | None = Field(default=None, description="the preview image attached to this result, if any")
     panorama: PanoramaInfo | None = Field(default=None, description="for a panorama: its shape and seam check")
+    text: str | None = Field(default=None, description="a short text output itself (an LLM's answer)")
 
 
 class NextAction(BaseModel):
@@ -115,3 +116,33 @@ class TaskListing(BaseModel):
     tasks: list[TaskLine]
     wiro: str = Field(description="whether Wiro's Task/List answered (else the journal alone answers)")
     journal: str = Field(description="where the journal is, or why it is not used")
+
+
+class ModelRow(BaseModel):
+    model: str = Field(description="owner/slug: what describe_model and run_model take")
+    title: str
+    categories: list[str] = Field(default_factory=list)
+    typical_usd: float | None = Field(default=None, description="Wiro's typical cost of one run")
+
+
+class ModelSearch(BaseModel):
+    """search_models' structured content."""
+
+    models: list[ModelRow]
+    total: int = Field(description="how many models match in Wiro's catalog")
+    next: str
+
+
+class ModelDescription(BaseModel):
+    """describe_model's structured content."""
+
+    model: str
+    title: str
+    run_with: str = Field(description="the tool that runs it: its typed tool, or run_model")
+    outputs: str = Field(description="what a run makes")
+    description: str
+    categories: list[str] = Field(default_factory=list)
+    inputs: dict[str, Any] = Field(description="a JSON schema of run_model's inputs, keyed by Wiro's input ids")
+    pricing: dict[str, Any]
+    readme: str | None = None
+    notes: list[str] = Field(default_factory=list)

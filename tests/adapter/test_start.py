@@ -114,7 +114,7 @@ async def test_calls_arriving_together_start_one_service_and_the_server_stops_it
 def test_the_tools_built_with_a_shared_output_schema_are_the_sdks() -> None:
     """Each tool is what the SDK would build from its function alone (Apps.tool for the viewer's)."""
     built = {tool.name: tool for tool in built_tools()}
-    assert sum(1 for tool in built.values() if tool.fn_metadata.output_model is TaskResult) == 5
+    assert sum(1 for tool in built.values() if tool.fn_metadata.output_model is TaskResult) == 6  # with run_model
     apps = Apps()
     apps.add_html_resource(VIEWER_URI, "<html></html>")
     for registration in registrations():

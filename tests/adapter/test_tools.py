@@ -11,7 +11,7 @@ import pytest
 from mcp import Client
 from mcp_types import ResourceLink
 
-from tests.contract import CALL_ARGUMENTS, IMAGE_ARGUMENTS, PANORAMA_ARGUMENTS, TOOLS, VIEW_ARGUMENTS
+from tests.contract import CALL_ARGUMENTS, IMAGE_ARGUMENTS, MODEL_TOOLS, PANORAMA_ARGUMENTS, TOOLS, VIEW_ARGUMENTS
 from tests.helpers import connect, text
 from wiro_mcp.adapter.server import create_server
 from wiro_mcp.config import Settings
@@ -45,6 +45,9 @@ async def test_tools_are_listed_with_contract_arguments_and_annotations(sandbox:
         assert args["cancel_task"] == {"task_id"}
         assert args["view_panorama"] == set(VIEW_ARGUMENTS)
         assert args["list_tasks"] == {"model", "state", "limit"}
+        for name, arguments in MODEL_TOOLS.items():
+            assert args[name] >= set(arguments)
+        assert args["run_model"] == {"model", "inputs", *CALL_ARGUMENTS}
         assert "consent" not in args["generate_panorama"], "the person's yes is asked, never passed by the agent"
         for tool in tools.values():
             a = tool.annotations
@@ -53,7 +56,7 @@ async def test_tools_are_listed_with_contract_arguments_and_annotations(sandbox:
             # Every tool reaches Wiro, but view_panorama: it looks only at its task's own picture.
             assert a.open_world_hint is (tool.name != "view_panorama")
             assert tool.output_schema is not None
-            if tool.name not in ("view_panorama", "list_tasks"):
+            if tool.name not in ("view_panorama", "list_tasks", "search_models", "describe_model"):
                 assert set(tool.output_schema["properties"]) >= RESULT_FIELDS
         assert tools["get_task"].annotations.read_only_hint is True  # type: ignore[union-attr]
         assert tools["kill_task"].annotations.destructive_hint is True  # type: ignore[union-attr]

@@ -230,8 +230,9 @@ def test_a_third_model_is_just_a_spec(tmp_path: Any) -> None:
     }
     extra = ModelSpec.model_validate(json.loads(json.dumps(raw)))
     model = arguments_model(extra)
+    # A fileinput's URL goes in `{id}Url` (WIRO_API.md); a combinefileinput's in its own id.
     assert to_wire(extra, model.model_validate(dict(input_image="https://e.x/a.png"))) == {
-        "inputImage": "https://e.x/a.png",
+        "inputImageUrl": "https://e.x/a.png",
         "scaleFactor": "2",
     }
     with pytest.raises(ValidationError):

@@ -41,17 +41,17 @@ TaskToolResult = Annotated[CallToolResult, TaskResult]
 
 WaitSeconds = Annotated[
     float | None,
-    Field(ge=0, le=3600, description="Seconds to wait (default 45); if unfinished, follow next_action."),
+    Field(ge=0, le=3600, description="Seconds to wait (default 45)."),
 ]
 Preview = Annotated[
     bool | Literal["flat"],
-    Field(description='JPEG preview (default true; panoramas get labelled views, "flat" the flat image).'),
+    Field(description='Preview image; "flat": a panorama unlabelled.'),
 ]
-AllowDuplicate = Annotated[bool, Field(description="A new task even if an identical one is in flight.")]
+AllowDuplicate = Annotated[bool, Field(description="A new task even if an identical one runs.")]
 TaskId = Annotated[
     str | None,
     BeforeValidator(number_as_text),
-    Field(description="Wiro's task id, e.g. '1001'"),
+    Field(description="Wiro's task id"),
 ]
 TaskToken = Annotated[str | None, Field(description="A result's task_token, instead of task_id (give one)")]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from mcp.server.apps import client_supports_apps
 from mcp.server.elicitation import AcceptedElicitation, CancelledElicitation, DeclinedElicitation, ElicitationResult
@@ -39,6 +39,10 @@ from .calls import (
 from .state import ServerState
 from .task_wire import starting_task
 
+if TYPE_CHECKING:
+    from ..media.delivery import Outcome
+    from ..service.generation import Generation
+
 
 class Confirm(BaseModel):
     """What the person answers: the host shows the question with Accept / Decline buttons."""
@@ -63,8 +67,16 @@ def consent_of(outcome: Any, asked_possible: bool) -> Consent:
     return None if asked_possible else "unavailable"
 
 
-def confirmer(spec: ModelSpec) -> Callable[..., Awaitable[Elicit[Confirm] | None]]:
-    """The resolver: ask the person only when this call would start a run that needs their yes."""
+QuoteOf = Callable[["Generation", dict[str, Any], bool, Callable[[], Awaitable[list[Any]]]], Awaitable[Any]]
+
+
+def confirmer(
+    quote_of: QuoteOf, seen: list[inspect.Parameter], name: str
+) -> Callable[..., Awaitable[Elicit[Confirm] | None]]:
+    """The resolver: ask the person only when this call would start a run that needs their yes.
+    `quote_of(service, arguments, allow_duplicate, input_folders)` prices the call; `seen` are the
+    arguments the resolver is handed (the SDK hands a resolver those it names), untyped: the tool's
+    signature has already checked them."""
 
     async def ask(
         ctx: Context[ServerState, Any], allow_duplicate: bool = False, **arguments: Any
@@ -74,19 +86,45 @@ def confirmer(spec: ModelSpec) -> Callable[..., Awaitable[Elicit[Confirm] | None
         service = await state_of(ctx).service()
         given = {k: v for k, v in arguments.items() if v is not None}
         try:
-            quote = await service.quote(
-                spec, given, allow_duplicate=allow_duplicate, input_folders=lambda: input_folders(ctx)
-            )
+            quote = await quote_of(service, given, allow_duplicate, lambda: input_folders(ctx))
         except Exception:  # no prices, no journal: the call itself will say what is wrong
             return None
         if quote is None or quote.question is None or quote.in_flight is not None:
             return None
         return Elicit(quote.question, Confirm)
 
-    # The resolver sees the tool's own arguments (the SDK hands a resolver those it names), untyped: the
-    # tool's signature has already checked them.
-    seen = [p.replace(annotation=Any, default=inspect.Parameter.empty) for p in [*tool_parameters(spec), DUPLICATE]]
-    return signed(ask, seen, Elicit[Confirm] | None, f"confirm_{spec.tool}")
+    untyped = [p.replace(annotation=Any, default=inspect.Parameter.empty) for p in [*seen, DUPLICATE]]
+    return signed(ask, untyped, Elicit[Confirm] | None, f"confirm_{name}")
+
+
+async def run_call(
+    ctx: Context[ServerState, Any],
+    start: Callable[[Generation, dict[str, Any]], Awaitable[Outcome]],
+    *,
+    wait_seconds: float | None,
+    preview: bool | Literal["flat"],
+    allow_duplicate: bool,
+    consent: Any,
+) -> CallToolResult:
+    """One run through the service, as every generate tool (and run_model) makes it: progress, the
+    stop button, the client's roots, the person's answer, and no wait when it runs as an MCP task."""
+
+    async def started(task_id: str, model: str) -> None:
+        await state_of(ctx).client_log(ctx, "info", f"started task {task_id} on {model}")
+        await ctx.report_progress(0.0, 1.0, f"Task {task_id} submitted to {model}")
+
+    call = {
+        "wait": 0 if starting_task.get() else wait_seconds,  # as an MCP task: start, then return
+        "preview": preview_kind(preview),
+        "allow_duplicate": allow_duplicate,
+        "viewer": client_supports_apps(ctx),
+        "on_update": progress(ctx),
+        "on_started": started,
+        "input_folders": lambda: input_folders(ctx),
+        "stop_requested": stop_requested(ctx),
+        "consent": consent_of(consent, can_elicit(ctx)),
+    }
+    return await call_service(ctx, lambda service: start(service, call))
 
 
 def generate_tool(spec: ModelSpec) -> Callable[..., Awaitable[CallToolResult]]:
@@ -100,36 +138,35 @@ def generate_tool(spec: ModelSpec) -> Callable[..., Awaitable[CallToolResult]]:
         consent: Any = None,
         **arguments: Any,
     ) -> CallToolResult:
-        async def started(task_id: str, model: str) -> None:
-            await state_of(ctx).client_log(ctx, "info", f"started task {task_id} on {model}")
-            await ctx.report_progress(0.0, 1.0, f"Task {task_id} submitted to {model}")
-
-        return await call_service(
+        given = {k: v for k, v in arguments.items() if v is not None}
+        return await run_call(
             ctx,
-            lambda service: service.generate(
-                spec,
-                {k: v for k, v in arguments.items() if v is not None},
-                wait=0 if starting_task.get() else wait_seconds,  # as an MCP task: start, then return
-                preview=preview_kind(preview),
-                allow_duplicate=allow_duplicate,
-                viewer=client_supports_apps(ctx),
-                on_update=progress(ctx),
-                on_started=started,
-                input_folders=lambda: input_folders(ctx),
-                stop_requested=stop_requested(ctx),
-                consent=consent_of(consent, can_elicit(ctx)),
-            ),
+            lambda service, call: service.generate(spec, given, **call),
+            wait_seconds=wait_seconds,
+            preview=preview,
+            allow_duplicate=allow_duplicate,
+            consent=consent,
         )
 
-    asked = Annotated[ElicitationResult[Confirm], Resolve(confirmer(spec))]
+    async def quote_of(service: Generation, given: dict[str, Any], duplicate: bool, folders: Any) -> Any:
+        return await service.quote(spec, given, allow_duplicate=duplicate, input_folders=folders)
+
+    asked = Annotated[ElicitationResult[Confirm], Resolve(confirmer(quote_of, tool_parameters(spec), spec.tool))]
     everything = [
         *tool_parameters(spec),
-        inspect.Parameter("wait_seconds", KEYWORD, default=None, annotation=WaitSeconds),
-        inspect.Parameter("preview", KEYWORD, default=True, annotation=Preview),
-        DUPLICATE,
+        *call_parameters(),
         inspect.Parameter("consent", KEYWORD, default=None, annotation=asked),
     ]
     return signed(generate, everything, TaskToolResult, spec.tool)
+
+
+def call_parameters() -> list[inspect.Parameter]:
+    """What every run takes besides the model's inputs."""
+    return [
+        inspect.Parameter("wait_seconds", KEYWORD, default=None, annotation=WaitSeconds),
+        inspect.Parameter("preview", KEYWORD, default=True, annotation=Preview),
+        DUPLICATE,
+    ]
 
 
 KEYWORD = inspect.Parameter.KEYWORD_ONLY

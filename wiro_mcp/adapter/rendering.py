@@ -55,6 +55,9 @@ def tool_result(outcome: Outcome, *, viewer: bool = False, sandbox: bool = False
                 size=saved.size,
             )
         )
+    for output in result.outputs:
+        if output.text is not None:
+            content.append(TextContent(text=f"{output.name}:\n{output.text}"))
     for shot in outcome.previews:
         content.append(ImageContent(data=base64.b64encode(shot.data).decode(), mime_type=shot.mime_type))
     return CallToolResult(

@@ -27,7 +27,7 @@ def register_resources(server: MCPServer[Any], live: Callable[[], ServerState]) 
         mime_type="application/json",
     )
     async def models() -> str:
-        return json.dumps(await (await live().service()).models_view(), indent=1)
+        return json.dumps(await (await live().service()).any_model.models_view(), indent=1)
 
     @server.resource(
         "wiro://spending",

@@ -14,7 +14,9 @@ from typing import Any
 import anyio
 from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.tools import Tool
 from mcp.shared.exceptions import MCPDeprecationWarning
+from mcp.shared.subscriptions import ToolsListChanged
 from mcp_types import EmptyResult, LoggingLevel, SetLevelRequestParams
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,30 @@ def handle_set_level(server: MCPServer[Any], handler: SetLevel) -> None:
     server also makes the server advertise the logging capability (deprecated in 2026-07-28, still
     used by hosts on the handshake protocols)."""
     server._lowlevel_server.add_request_handler("logging/setLevel", SetLevelRequestParams, handler)
+
+
+def add_built_tool(server: MCPServer[Any], tool: Tool) -> None:
+    """A tool built by us (its output schema shared) added after start. GAP: MCPServer takes built Tools
+    only at construction (`tools=`); `add_tool` rebuilds one from its function."""
+    server._tool_manager._tools[tool.name] = tool
+
+
+def has_tool(server: MCPServer[Any], name: str) -> bool:
+    """GAP: MCPServer lists its tools only as the wire shape (async); this asks its tool manager."""
+    return server._tool_manager.get_tool(name) is not None
+
+
+def connection_of(ctx: ServerRequestContext[Any]) -> Any:
+    """The client connection a request came on (lives as long as it): what a notification sent later, from
+    the background, goes through. GAP: a request's ServerSession is made per request; its connection is
+    private."""
+    return getattr(ctx.session, "_connection", None)
+
+
+async def publish_tools_changed(server: MCPServer[Any]) -> None:
+    """notifications/tools/list_changed to every `subscriptions/listen` stream (2026-07-28). GAP: the bus
+    is reachable only through a request's Context; this is sent from the background."""
+    await server._subscriptions.publish(ToolsListChanged())
 
 
 def stop_was_requested(ctx: Context[Any, Any]) -> bool:

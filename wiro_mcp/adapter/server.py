@@ -22,7 +22,7 @@ from .. import __version__
 from ..catalog.schema import compact, describe_errors
 from ..config import Settings
 from ..journal.memory import TaskMemory
-from ..media.files import sniff_image_type
+from ..media.files import sniff_type
 from ..people import People
 from ..text import shown
 from . import sdk_gaps
@@ -32,6 +32,7 @@ from .state import ServerState
 from .task_wire import legacy_tasks
 from .tasks import TasksExtension
 from .tools import built_tools, registrations
+from .typed_models import TypedModels
 from .viewer import viewer_app
 
 if TYPE_CHECKING:  # what only a call needs is imported when the first call starts the service
@@ -78,7 +79,12 @@ class WiroMCPServer(MCPServer[ServerState]):
         if self._listed is None:
             tools = sorted(registrations(), key=lambda tool: not tool.viewer)
             order = [tool.options.get("name", tool.fn.__name__) for tool in tools]
-            listed = sorted(await super().list_tools(), key=lambda tool: order.index(tool.name))
+
+            # A configured model's typed tool (typed_models.py) comes after the rest.
+            def known(name: str) -> int:
+                return order.index(name) if name in order else len(order)
+
+            listed = sorted(await super().list_tools(), key=lambda tool: known(tool.name))
             self._listed = [
                 tool.model_copy(
                     update={
@@ -89,6 +95,10 @@ class WiroMCPServer(MCPServer[ServerState]):
                 for tool in listed
             ]
         return self._listed
+
+    def forget_listing(self) -> None:
+        """The tool list changed (a configured model's tool arrived): list it afresh."""
+        self._listed = None
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[ServerState, Any] | None = None
@@ -115,8 +125,7 @@ class WiroMCPServer(MCPServer[ServerState]):
         return [
             ReadResourceContents(
                 content=item.content,
-                mime_type=(sniff_image_type(item.content) if isinstance(item.content, bytes) else None)
-                or item.mime_type,
+                mime_type=(sniff_type(item.content) if isinstance(item.content, bytes) else None) or item.mime_type,
                 meta=item.meta,
             )
             for item in contents
@@ -139,7 +148,8 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
     people = People.load(settings.http_tokens_file) if settings.http_tokens_file is not None else None
     memory = TaskMemory()
     live: dict[str, ServerState] = {}  # the running server's state, for what the SDK gives no Context
-    task_tools = [tool.options["name"] for tool in registrations() if tool.task]  # those that start a Wiro task
+    task_tools = {tool.options["name"] for tool in registrations() if tool.task}  # those that start a Wiro task
+    typed = TypedModels(settings, task_tools)  # WIRO_MCP_MODELS: tools that start Wiro tasks too
 
     @asynccontextmanager
     async def open_service() -> AsyncIterator[Generation]:
@@ -177,12 +187,13 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
         lifespan=lifespan,
         tools=list(built_tools()),
         extensions=[viewer_app(), tasks],
-        middleware=[identity_middleware(), legacy_tasks(task_tools)],
+        middleware=[identity_middleware(), legacy_tasks(task_tools), typed.middleware()],
         request_state_security=state_security(settings),
     )
     server.people = people
     server.request_credentials = settings.credentials == "request"
     tasks.bind(server)
+    typed.bind(server, server.forget_listing)
     register_resources(server, lambda: live["state"])
     register_completions(server, memory, scoped=people is not None or settings.credentials == "request")
 

@@ -3,7 +3,7 @@ first call that needs it), and the client's log level."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +71,10 @@ class ServerState:
         async with self._open_service() as service:
             task_status.started(service)
             await anyio.sleep_forever()
+
+    def start_soon(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Background work as long as the server runs (it inherits the caller's context: who it acts for)."""
+        self._group.start_soon(work)
 
     async def client_log(self, ctx: Context[Any, Any], level: LoggingLevel, message: str) -> None:
         """A log message to the client, at or above the level it asked for; never fails the call."""

@@ -5,7 +5,7 @@ extension API cannot reach on those connections)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -145,11 +145,11 @@ def text_of(result: CallToolResult) -> str:
     return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
 
 
-def legacy_tasks(task_tools: Sequence[str]) -> ServerMiddleware[Any]:
+def legacy_tasks(task_tools: Collection[str]) -> ServerMiddleware[Any]:
     """What the SDK's extension API cannot reach on 2025-11-25 connections, as a middleware (the SDK's
     own advice for wire-level changes): the `tasks` server capability, each task tool's
     `execution.taskSupport`, and the CreateTaskResult in place of the interceptor's placeholder."""
-    names = frozenset(task_tools)
+    names = task_tools  # a live set: a configured model's tool may join it later
 
     async def middleware(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         result = await call_next(ctx)

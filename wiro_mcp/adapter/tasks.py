@@ -20,7 +20,7 @@ module speaks the protocol. A client that asks for no task gets exactly the plai
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -78,9 +78,9 @@ log = logging.getLogger(__name__)
 class TasksExtension(Extension):
     identifier = TASKS
 
-    def __init__(self, state: Callable[[], ServerState], task_tools: Sequence[str]) -> None:
+    def __init__(self, state: Callable[[], ServerState], task_tools: Collection[str]) -> None:
         self._state = state
-        self._tools = frozenset(task_tools)
+        self._tools = task_tools  # a live set: a configured model's tool may join it later
         self._server: MCPServer[Any] | None = None
 
     def bind(self, server: MCPServer[Any]) -> None:

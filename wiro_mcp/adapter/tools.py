@@ -10,7 +10,7 @@ import functools
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Any, get_args, get_origin
 
 from mcp.server.apps import client_supports_apps
 from mcp.server.mcpserver import Context
@@ -18,9 +18,9 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
 from mcp_types import CallToolResult, TextContent
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
-from ..catalog import load_catalog
+from ..catalog import ModelSpec, load_catalog
 from ..errors import WiroMCPError
 from ..results import ListedState, PanoramaView, TaskListing
 from ..service.reports import listing_text
@@ -41,24 +41,25 @@ from .calls import (
     stop_requested,
 )
 from .generate_tools import generate_tool
+from .model_tools import (
+    DESCRIBE_TEXT,
+    RUN_TEXT,
+    SEARCH_TEXT,
+    a_model_name,
+    describe_model,
+    run_model_tool,
+    search_models,
+)
 from .rendering import view_result
 from .state import ServerState
 from .viewer import VIEWER_META
-
-# list_tasks' model filter: the models this server runs (an enum in the schema).
-if TYPE_CHECKING:
-    ModelName = str
-else:
-    ModelName = Literal[tuple(spec.model for spec in load_catalog().values())]
 
 
 async def get_task(
     ctx: Context[ServerState, Any],
     task_id: TaskId = None,
     task_token: TaskToken = None,
-    wait_seconds: Annotated[
-        float, Field(ge=0, le=3600, description="Seconds to wait for it to finish (default 0: just read it).")
-    ] = 0,
+    wait_seconds: Annotated[float, Field(ge=0, le=3600, description="Seconds to wait for its end.")] = 0,
     preview: Preview = True,
 ) -> TaskToolResult:
     return await call_service(
@@ -76,14 +77,12 @@ async def get_task(
 
 async def view_panorama(
     ctx: Context[ServerState, Any],
-    task_id: Annotated[str, BeforeValidator(number_as_text), Field(description="a succeeded generate_panorama task")],
-    yaw: Annotated[
-        float, Field(ge=-360, le=360, description="degrees: 0 = the panorama's front, 90 its right, ±180 behind")
-    ] = 0,
-    pitch: Annotated[float, Field(ge=-90, le=90, description="degrees: 0 = the horizon, 90 up, -90 down")] = 0,
-    fov: Annotated[float, Field(ge=10, le=120, description="horizontal field of view, degrees")] = 90,
-    size: Annotated[int, Field(ge=64, le=1568, description="pixels per side")] = 768,
-    name: Annotated[str | None, Field(description="the output, when the task has several")] = None,
+    task_id: Annotated[str, BeforeValidator(number_as_text), Field(description="a finished panorama's task")],
+    yaw: Annotated[float, Field(ge=-360, le=360, description="degrees: 0 front, 90 right, ±180 behind")] = 0,
+    pitch: Annotated[float, Field(ge=-90, le=90, description="degrees: 0 horizon, 90 up")] = 0,
+    fov: Annotated[float, Field(ge=10, le=120, description="horizontal, degrees")] = 90,
+    size: Annotated[int, Field(ge=64, le=1568, description="pixels")] = 768,
+    name: Annotated[str | None, Field(description="which output (default the first)")] = None,
 ) -> Annotated[CallToolResult, PanoramaView]:
     try:
         service = await state_of(ctx).service()
@@ -110,9 +109,11 @@ async def cancel_task(
 
 async def list_tasks(
     ctx: Context[ServerState, Any],
-    model: Annotated[ModelName | None, Field(description="only this model's tasks")] = None,
-    state: Annotated[ListedState | None, Field(description="only tasks in this state")] = None,
-    limit: Annotated[int, Field(ge=1, le=50, description="how many, newest first")] = 10,
+    model: Annotated[
+        str | None, AfterValidator(lambda v: v and a_model_name(v)), Field(description="only this owner/slug's")
+    ] = None,
+    state: Annotated[ListedState | None, Field(description="only this state")] = None,
+    limit: Annotated[int, Field(ge=1, le=50, description="how many")] = 10,
 ) -> Annotated[CallToolResult, TaskListing]:
     try:
         service = await state_of(ctx).service()
@@ -138,30 +139,32 @@ class Registration:
     task: bool = False  # starts a Wiro task, so it can run as an MCP task
 
 
+def typed_tool(spec: ModelSpec) -> Registration:
+    """A model's own typed tool (a seed's, or a configured model's built from Wiro's spec)."""
+    return Registration(
+        generate_tool(spec),
+        {
+            "name": spec.tool,
+            "title": spec.title,
+            "description": f"{spec.summary}\n\n{spec.description}" if spec.description else spec.summary,
+            "annotations": CREATES,
+            "structured_output": True,
+        },
+        viewer=spec.panorama,
+        task=True,
+    )
+
+
 @functools.cache
 def registrations() -> tuple[Registration, ...]:
     """Every tool (tools/list shows the viewer's first, then the others in this order). The functions
     keep no state (each call finds the server's through its Context): one set serves every server a
     process builds."""
-    tools = [
-        Registration(
-            generate_tool(spec),
-            {
-                "name": spec.tool,
-                "title": spec.title,
-                "description": f"{spec.summary}\n\n{spec.description}",
-                "annotations": CREATES,
-                "structured_output": True,
-            },
-            viewer=spec.panorama,
-            task=True,
-        )
-        for spec in load_catalog().values()
-    ]
-    get_text = "Read a task (state, image URLs, cost, error); wait_seconds waits for it to finish."
-    view_text = "A true perspective view of a finished panorama in any direction, as an image you can see."
-    kill_text = "Stop a running task (Task/Kill); a queued one is cancelled instead. Says which."
-    cancel_text = "Remove a queued task (Task/Cancel); a started one is killed instead. Says which."
+    tools = [typed_tool(spec) for spec in load_catalog().values()]
+    get_text = "Read a task: state, output URLs, cost, error."
+    view_text = "See any direction of a finished panorama."
+    kill_text = "Stop a running task (Task/Kill; Task/Cancel while queued); says which."
+    cancel_text = "Remove a queued task (Task/Cancel, or Task/Kill once started); says which."
     tools += [
         Registration(
             get_task,
@@ -181,13 +184,39 @@ def registrations() -> tuple[Registration, ...]:
             list_tasks,
             {
                 "title": "List recent Wiro tasks",
-                "description": (
-                    "Recent tasks (newest first, across restarts): model, state, cost, prompt; collect one with "
-                    "get_task."
-                ),
+                "description": ("Recent tasks, newest first: model, state, cost, prompt."),
                 "annotations": READS,
                 "structured_output": True,
             },
+        ),
+        Registration(
+            search_models,
+            {
+                "title": "Search Wiro models",
+                "description": SEARCH_TEXT,
+                "annotations": READS,
+                "structured_output": True,
+            },
+        ),
+        Registration(
+            describe_model,
+            {
+                "title": "Describe a Wiro model",
+                "description": DESCRIBE_TEXT,
+                "annotations": READS,
+                "structured_output": True,
+            },
+        ),
+        Registration(
+            run_model_tool,
+            {
+                "name": "run_model",
+                "title": "Run any Wiro model",
+                "description": RUN_TEXT,
+                "annotations": CREATES,
+                "structured_output": True,
+            },
+            task=True,
         ),
         Registration(
             kill_task,
@@ -220,20 +249,25 @@ def built_tools() -> tuple[Tool, ...]:
     schema is made once here and given to each (FuncMetadata reads those fields live), instead of
     once per tool, which was a fifth of the start-up time before tools/list.
     """
-    schemas: dict[Any, dict[str, Any]] = {}
-    tools = []
-    for registration in registrations():
-        options = {**registration.options, "structured_output": False}
-        if registration.viewer:
-            options["meta"] = VIEWER_META
-        tool = Tool.from_function(registration.fn, **options)
-        shape = structured_shape(registration.fn)
-        if shape not in schemas:
-            schemas[shape] = FuncMetadata(arg_model=tool.fn_metadata.arg_model, output_model=shape).output_schema or {}
-        tool.fn_metadata.output_model = shape
-        tool.fn_metadata.output_schema = schemas[shape]
-        tools.append(tool)
-    return tuple(tools)
+    return tuple(build_tool(registration) for registration in registrations())
+
+
+_OUTPUT_SCHEMAS: dict[Any, dict[str, Any]] = {}
+
+
+def build_tool(registration: Registration) -> Tool:
+    """One registration as the SDK's Tool, its output schema made once per result shape."""
+    options = {**registration.options, "structured_output": False}
+    if registration.viewer:
+        options["meta"] = VIEWER_META
+    tool = Tool.from_function(registration.fn, **options)
+    shape = structured_shape(registration.fn)
+    if shape not in _OUTPUT_SCHEMAS:
+        made = FuncMetadata(arg_model=tool.fn_metadata.arg_model, output_model=shape).output_schema
+        _OUTPUT_SCHEMAS[shape] = made or {}
+    tool.fn_metadata.output_model = shape
+    tool.fn_metadata.output_schema = _OUTPUT_SCHEMAS[shape]
+    return tool
 
 
 def structured_shape(fn: Callable[..., Any]) -> Any:

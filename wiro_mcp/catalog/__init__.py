@@ -26,7 +26,10 @@ WiroInputType = Literal[
     "multifileinput",
     "combinefileinput",
 ]
-ValueType = Literal["string", "integer", "number", "boolean"]
+ValueType = Literal["string", "integer", "number", "boolean", "strings"]
+
+# A Wiro model's name: owner/slug.
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}/[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 FILE_TYPES = frozenset({"fileinput", "multifileinput", "combinefileinput"})
 
@@ -50,6 +53,7 @@ class InputSpec(BaseModel):
     value_type: ValueType | None = Field(
         default=None, description="Our argument's type when Wiro's item type says less (a seed typed 'text')."
     )
+    max_items: int | None = Field(default=None, description="for several files: at most this many")
 
     @property
     def arg_name(self) -> str:
@@ -60,9 +64,17 @@ class InputSpec(BaseModel):
         return self.type in FILE_TYPES
 
     @property
+    def wire_id(self) -> str:
+        """The Run field this input's value goes in (Wiro's ids; a file input's URL in `{id}Url`, except a
+        combinefileinput's, which takes it in its own id; an uploaded file always goes as a part `{id}`)."""
+        return f"{self.id}Url" if self.type in ("fileinput", "multifileinput") else self.id
+
+    @property
     def effective_value_type(self) -> ValueType:
         if self.value_type is not None:
             return self.value_type
+        if self.type == "multifileinput":
+            return "strings"
         if self.type == "number":
             return "integer"
         if self.type in ("float", "range"):
@@ -75,8 +87,12 @@ class PricingSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    usd_per_second: float = Field(gt=0, description="USD per GPU second (rough; Wiro's own figure wins)")
-    typical_seconds: float = Field(gt=0, description="GPU seconds of a run with the default inputs")
+    usd_per_second: float | None = Field(
+        default=None, gt=0, description="USD per GPU second (rough; Wiro's own figure wins); None: unknown"
+    )
+    typical_seconds: float | None = Field(
+        default=None, gt=0, description="GPU seconds of a run with the default inputs"
+    )
     scales_with: list[str] = Field(default_factory=list, description="Wiro ids the GPU time is proportional to")
     doubles_above: dict[str, float] = Field(default_factory=dict, description="inputs that double the time above")
     outputs_input: str | None = Field(default=None, description="the Wiro id that says how many outputs a run makes")
@@ -101,6 +117,7 @@ class ModelSpec(BaseModel):
         default=None,
         description="the Wiro id of an input picture whose shape width and height keep when neither is given",
     )
+    curated: bool = Field(default=True, description="written by us (a seed); False: derived from Wiro's Tool/Detail")
 
     def public_view(self) -> dict[str, Any]:
         """What the `wiro://models` resource shows of this model."""
@@ -147,9 +164,21 @@ def _typed_default(item: InputSpec) -> Any:
     return value
 
 
+# Specs derived from Wiro's Tool/Detail this process has met (catalog/derive.py), by owner/slug.
+_DERIVED: dict[str, ModelSpec] = {}
+
+
+def remember(spec: ModelSpec) -> None:
+    """A derived spec, known from now on to `spec_of` (how its tasks' outputs are delivered)."""
+    _DERIVED[spec.model.lower()] = spec
+
+
 def spec_of(model: str | None) -> ModelSpec | None:
-    """The spec of a model by its owner/slug (as tasks report it), if it is in the catalog."""
-    return next((s for s in load_catalog().values() if model and s.model.lower() == model.lower()), None)
+    """The spec of a model by its owner/slug (as tasks report it): a seed's, or one derived this process."""
+    if not model:
+        return None
+    seed = next((s for s in load_catalog().values() if s.model.lower() == model.lower()), None)
+    return seed or _DERIVED.get(model.lower())
 
 
 @functools.cache

@@ -36,6 +36,20 @@ def _not_blank(value: Any) -> Any:
     return value
 
 
+def _option_text(value: Any) -> Any:
+    # Wiro's options are text: the number 5 picks the option "5".
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(int(value)) if float(value).is_integer() else str(value)
+    return value
+
+
+def _listed(value: Any) -> Any:
+    # Several files may come as one text, comma-separated, as Wiro itself takes them.
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
 # A required argument has no default (pydantic's `...`).
 REQUIRED: Any = ...
 
@@ -48,16 +62,18 @@ def field_for(item: InputSpec) -> tuple[Any, Any]:
     base: Any
     checks: list[Any] = []
     if item.options:
-        base = Literal[tuple(item.options)]
+        base, checks = Literal[tuple(item.options)], [BeforeValidator(_option_text)]
     elif kind == "integer":
         base, checks = int, [BeforeValidator(_not_a_bool)]
     elif kind == "number":
         base, checks = float, [BeforeValidator(_not_a_bool)]
     elif kind == "boolean":
         base = bool
+    elif kind == "strings":
+        base, checks = list[Annotated[str, BeforeValidator(_not_blank)]], [BeforeValidator(_listed)]
     else:
         base, checks = str, [BeforeValidator(_not_blank)] if item.required else []
-    constraints: dict[str, Any] = {"description": item.description}
+    constraints: dict[str, Any] = {"description": item.description} if item.description else {}
     limits: dict[str, Any] = {}
     if item.min is not None:
         limits["ge"] = int(item.min) if kind == "integer" else item.min
@@ -73,6 +89,8 @@ def field_for(item: InputSpec) -> tuple[Any, Any]:
         constraints["min_length"] = item.min_length
     if item.max_length is not None:
         constraints["max_length"] = item.max_length
+    if item.max_items is not None:
+        constraints["max_length"] = item.max_items
     default = REQUIRED if item.required else _typed_default(item)
     if default is None:
         base = base | None
@@ -137,28 +155,44 @@ def to_wire(spec: ModelSpec, arguments: BaseModel | dict[str, Any]) -> dict[str,
             continue
         if item.type in ("text", "textarea") and not isinstance(value, str):
             value = str(value)
-        wire[item.id] = value
+        if isinstance(value, list):
+            value = ",".join(value)
+        wire[item.wire_id] = value
     return wire
 
 
-def validate(spec: ModelSpec, arguments: Mapping[str, Any]) -> dict[str, Any]:
+def validate(spec: ModelSpec, arguments: Mapping[str, Any], *, by_wiro_id: bool = False) -> dict[str, Any]:
     """Check a call's model arguments (types, limits, cross-field rules, nothing unknown) and return
-    them as Wiro's wire fields; raises ArgumentError with one line per problem."""
+    them as Wiro's wire fields; raises ArgumentError with one line per problem. `by_wiro_id`: the
+    arguments are keyed by Wiro's input ids (run_model's `inputs`), and the errors name them so."""
+    names = {item.arg_name: item.id for item in spec.inputs} if by_wiro_id else {}
+    if by_wiro_id:
+        arguments = {_arg_name(spec, key): value for key, value in arguments.items()}
     try:
         checked = _checker(spec).model_validate(dict(arguments))
     except ValidationError as exc:
-        raise ArgumentError(describe_errors(spec.tool, exc, [item.arg_name for item in spec.inputs])) from None
+        known = [names.get(item.arg_name, item.arg_name) for item in spec.inputs]
+        what = f"{spec.model}'s inputs" if by_wiro_id else spec.tool
+        raise ArgumentError(describe_errors(what, exc, known, names)) from None
     return to_wire(spec, checked)
 
 
-def describe_errors(tool: str, error: ValidationError, known: list[str]) -> str:
-    """Validation errors as an agent reads them: one line per argument, values echoed short."""
+def _arg_name(spec: ModelSpec, key: str) -> str:
+    """A Wiro id (or the argument's own snake_case name) → the argument it sets; anything else as given."""
+    return next((item.arg_name for item in spec.inputs if key in (item.id, item.arg_name)), key)
+
+
+def describe_errors(tool: str, error: ValidationError, known: list[str], names: Mapping[str, str] | None = None) -> str:
+    """Validation errors as an agent reads them: one line per argument (`names`: how the caller calls
+    each argument), values echoed short, and for a choice the values it takes."""
     lines = [f"Invalid arguments for {tool}; nothing was sent to Wiro."]
     for item in error.errors():
-        where = clip_text(".".join(str(p) for p in item["loc"]), ECHO_LIMIT) or "arguments"
+        path = [str((names or {}).get(str(p), p)) for p in item["loc"]]
+        where = clip_text(".".join(path), ECHO_LIMIT) or "arguments"
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
-            message = f"unknown argument; the arguments are: {', '.join(known)}"
+            word = "input" if names else "argument"
+            message = f"unknown {word}; the {word}s are: {', '.join(known)}"
         elif item["type"] == "missing":
             message = "required"
         elif "input" in item and item["type"] != "value_error" and not isinstance(item["input"], dict):
@@ -179,13 +213,17 @@ def compact(schema: Any, *, output: bool = False) -> Any:
     """
     if isinstance(schema, list):
         return [compact(item, output=output) for item in schema]
+    if isinstance(schema, float) and schema.is_integer() and abs(schema) < 2**53:
+        return int(schema)  # 20.0 reads as 20: the same JSON number, fewer bytes
     if not isinstance(schema, dict):
         return schema
     out: dict[str, Any] = {}
     for key, value in schema.items():
         if key == "title" and isinstance(value, str):
             continue
-        if output and (key in ("description", "default") or (key == "additionalProperties" and value is True)):
+        if output and key in ("description", "default"):
+            continue
+        if key == "additionalProperties" and value is True:  # JSON Schema's default
             continue
         if key in ("properties", "$defs") and isinstance(value, dict):
             out[key] = {name: compact(sub, output=output) for name, sub in value.items()}
@@ -199,3 +237,20 @@ def compact(schema: Any, *, output: bool = False) -> Any:
         out.pop("default", None)
         out = {**other, **out}
     return out
+
+
+def inputs_schema(spec: ModelSpec) -> dict[str, Any]:
+    """The JSON schema of a model's inputs keyed by Wiro's ids (run_model's `inputs`, describe_model's view)."""
+    schema: dict[str, Any] = compact(_checker(spec).model_json_schema())
+    names = {item.arg_name: item.id for item in spec.inputs}
+    schema["properties"] = {names.get(k, k): v for k, v in schema.get("properties", {}).items()}
+    if "required" in schema:
+        schema["required"] = [names.get(k, k) for k in schema["required"]]
+    return schema
+
+
+def arguments_from_inputs(spec: ModelSpec, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """run_model's `inputs` (Wiro's ids) checked against the spec, as the arguments the typed tool takes;
+    raises ArgumentError naming the inputs by their Wiro ids."""
+    validate(spec, inputs, by_wiro_id=True)
+    return {_arg_name(spec, key): value for key, value in inputs.items()}

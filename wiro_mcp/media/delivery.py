@@ -1,7 +1,9 @@
 """A finished task becomes what the agent and the person receive, within a time limit.
 
 For a succeeded task: download each output once (bounded), save it under WIRO_MCP_OUTPUT_DIR when
-that is set, and make a preview image the agent can see. A panorama is also decoded (and kept for
+that is set, and make a preview image the agent can see. Outputs that are not pictures (video, audio,
+3D) are downloaded only to be saved; a short text output (an LLM's answer) is read and put inline, a
+long one is left as a resource to read. A panorama is also decoded (and kept for
 view_panorama, so reading it again costs no download), checked for a seam, and previewed as a sheet
 of perspective views. A download or
 save problem never loses the result: it becomes a note, and the URLs stay. No MCP here.
@@ -11,9 +13,11 @@ from __future__ import annotations
 
 import functools
 import logging
+import mimetypes
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import anyio
 import anyio.to_thread
@@ -24,7 +28,7 @@ from ..results import OutputInfo, PreviewKind, TaskResult
 from ..text import shown
 from .caches import BoundedCache
 from .fetch import Fetcher
-from .files import Downloaded, save_output
+from .files import Downloaded, is_text, save_output
 from .panoramas import study
 from .previews import Preview, make_preview, preview_budgets
 
@@ -39,6 +43,9 @@ SHEET_NOTE = (
 )
 
 log = logging.getLogger(__name__)
+
+# A text output of at most this many characters is put in the result itself.
+INLINE_TEXT = 4000
 
 
 @dataclass(frozen=True)
@@ -89,7 +96,8 @@ class Delivery:
         in any other state comes back as it is."""
         if result.state != "succeeded" or not result.outputs:
             return Outcome(result)
-        if wanted.preview == "none" and wanted.output_dir is None and not wanted.panorama:
+        texts = any(is_text(o.content_type) for o in result.outputs)
+        if wanted.preview == "none" and wanted.output_dir is None and not wanted.panorama and not texts:
             return Outcome(result)
         problems: list[str] = []
         files = await self._download(result, wanted, problems)
@@ -120,14 +128,18 @@ class Delivery:
 
         async def fetch_one(index: int) -> None:
             output = result.outputs[index]
+            picture, text = output.content_type.startswith("image/"), is_text(output.content_type)
             decoded = self._decoded(result.task_id, output.name, wanted)
-            if wanted.output_dir is None and (
-                (wanted.preview == "none" and not wanted.panorama) or decoded is not None
-            ):
+            looked_at = picture and (wanted.preview != "none" or wanted.panorama) and decoded is None
+            if wanted.output_dir is None and not looked_at and not text:
                 return
             try:
                 left = min(budgets.DOWNLOAD_TIMEOUT, wanted.deadline - anyio.current_time())
-                files[index] = await self._fetcher.download(output.url, timeout=left)
+                if picture:
+                    files[index] = await self._fetcher.download(output.url, timeout=left)
+                else:
+                    declared = output.content_type
+                    files[index] = await self._fetcher.download_file(output.url, declared=declared, timeout=left)
             except OutputFileError as exc:
                 problems.append(f"{shown(output.name)}: {exc.message}")
 
@@ -152,7 +164,7 @@ class Delivery:
                 continue
             try:
                 path = await anyio.to_thread.run_sync(
-                    save_output, folder, task_id, output.name, file.data, f"output-{index}.png"
+                    save_output, folder, task_id, output.name, file.data, f"output-{index}{_extension(file)}"
                 )
             except (OutputFileError, OSError) as exc:
                 problems.append(f"saving {shown(output.name)}: {exc}")
@@ -175,6 +187,12 @@ class Delivery:
         budget = preview_budgets(len(outputs))
         looked: list[OutputInfo] = []
         for output, file in zip(outputs, files, strict=True):
+            if file is not None and is_text(file.content_type):
+                looked.append(self._read_text(task_id, output, file, outcome))
+                continue
+            if file is not None and not file.content_type.startswith("image/"):
+                looked.append(output)  # a video, a sound, a 3D model: its link, its type and size
+                continue
             kept = self._decoded(task_id, output.name, wanted)
             source: bytes | Pixels | None = kept if kept is not None else (file.data if file is not None else None)
             if source is None or not (wanted.panorama or wanted.preview != "none"):
@@ -208,3 +226,21 @@ class Delivery:
                 outcome.previews.append(shot)
             looked.append(output.model_copy(update=update))
         return looked
+
+    def _read_text(self, task_id: str, output: OutputInfo, file: Downloaded, outcome: Outcome) -> OutputInfo:
+        """A text output inline when short; a long one is said to be a resource (never put in context)."""
+        said = file.data.decode("utf-8", errors="replace")
+        update: dict[str, object] = {"content_type": file.content_type, "size": len(file.data)}
+        if len(said) <= INLINE_TEXT:
+            update["text"] = said
+        else:
+            where = f"wiro://tasks/{task_id}/outputs/{quote(output.name, safe='')}"
+            outcome.notes.append(
+                f"{shown(output.name)} is {len(said):,} characters of text, too long to show here: read the "
+                f"resource {where} (or its URL) for all of it."
+            )
+        return output.model_copy(update=update)
+
+
+def _extension(file: Downloaded) -> str:
+    return mimetypes.guess_extension(file.content_type.split(";")[0].strip()) or ""

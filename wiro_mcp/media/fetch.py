@@ -17,7 +17,7 @@ from ..errors import DownloadError
 from ..text import clip_text, redact_url
 from .caches import BoundedCache
 from .egress import MAX_REDIRECTS, OutputPolicy
-from .files import Downloaded, sniff_image_type
+from .files import Downloaded, sniff_image_type, sniff_type
 
 DOWNLOAD_MAX_BYTES = 64 * 1024 * 1024
 # Downloaded files kept for the next read of the same output (about twenty 2048×1024 panoramas).
@@ -70,6 +70,19 @@ class Fetcher:
         if sniffed is None:
             raise DownloadError(f"{clip_text(redact_url(url))} is not an image")
         downloaded = Downloaded(data=data, content_type=sniffed)
+        self._kept.put(url, downloaded)
+        return downloaded
+
+    async def download_file(
+        self, url: str, *, declared: str, max_bytes: int = DOWNLOAD_MAX_BYTES, timeout: float = budgets.DOWNLOAD_TIMEOUT
+    ) -> Downloaded:
+        """Any output's bytes (video, audio, 3D, text), bounded like `download`; its type is what the bytes
+        say, else what Wiro declared."""
+        kept = self._kept.get(url)
+        if kept is not None:
+            return kept
+        data = await self._fetch(url, timeout, max_bytes, whole=True)
+        downloaded = Downloaded(data=data, content_type=sniff_type(data) or declared)
         self._kept.put(url, downloaded)
         return downloaded
 

@@ -34,6 +34,38 @@ def sniff_image_type(data: bytes) -> str | None:
     return None
 
 
+def sniff_type(data: bytes) -> str | None:
+    """Any output's MIME type from its bytes: an image, MP4/MOV video, WAV/MP3/OGG/FLAC audio, a glTF
+    binary, PDF, or UTF-8 text; None when the bytes say none of these."""
+    image = sniff_image_type(data)
+    if image is not None:
+        return image
+    if data[4:8] == b"ftyp":
+        return "video/quicktime" if data[8:10] == b"qt" else "video/mp4"
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        return "audio/wav"
+    if data[:3] == b"ID3" or data[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"):
+        return "audio/mpeg"
+    for magic, mime in ((b"OggS", "audio/ogg"), (b"fLaC", "audio/flac"), (b"glTF", "model/gltf-binary")):
+        if data.startswith(magic):
+            return mime
+    if data.startswith(b"%PDF-"):
+        return "application/pdf"
+    if b"\x00" not in data[:4096]:
+        try:
+            data[:65536].decode("utf-8")
+        except UnicodeDecodeError as exc:  # a character cut at the sample's end is still text
+            if exc.start < len(data[:65536]) - 4:
+                return None
+        return "text/plain; charset=utf-8"
+    return None
+
+
+def is_text(content_type: str) -> bool:
+    kind = content_type.split(";")[0].strip().lower()
+    return kind.startswith("text/") or kind in ("application/json", "application/x-ndjson")
+
+
 @dataclass(frozen=True)
 class Downloaded:
     data: bytes

@@ -42,7 +42,7 @@ class OutputReader:
             names = ", ".join(shown(o.name, 60) for o in result.outputs[:10]) or "none"
             raise CallFailed(f"Task {clip(task_id, 40)} ({result.state}) has no output {clip(name)}; outputs: {names}")
         try:
-            return (await self._fetcher.download(match.url)).data
+            return (await self._fetcher.download_file(match.url, declared=match.content_type)).data
         except WiroMCPError as exc:
             raise CallFailed(f"Reading {name} of task {task_id} failed: {exc}") from exc
 

@@ -18,7 +18,7 @@ import anyio
 import anyio.to_thread
 
 from .. import budgets
-from ..catalog import ModelSpec, load_catalog
+from ..catalog import ModelSpec
 from ..config import Settings
 from ..errors import CallFailed, WiroMCPError
 from ..journal.access import Journal
@@ -27,7 +27,7 @@ from ..media.delivery import Delivery, Outcome
 from ..media.egress import OutputPolicy
 from ..media.fetch import Fetcher
 from ..media.reading import OutputReader
-from ..money import estimate, spending
+from ..money import spending
 from ..money.bills import counted_cost
 from ..money.limits import Limits
 from ..money.price_book import PriceBook
@@ -39,13 +39,15 @@ from ..wiro.answers import Task
 from ..wiro.client import WiroClient
 from ..wiro.refs import TaskRef
 from ..wiro.task_socket import TaskSocket
+from .any_model import AnyModel
 from .handles import Handles
 from .launch import Launcher, Quote
 from .listing import Lister
+from .models import Models
 from .outcomes import Finisher, StopRequested
 from .ownership import Ownership
 from .preparation import Preparer
-from .reports import rounded, unread_result
+from .reports import unread_result
 from .stopping import First, stop_task
 from .uploads import InputFolders
 
@@ -95,6 +97,7 @@ class Generation:
         self.finisher = Finisher(settings, client, self.followers, self.memory, self.delivery, self._seen)
         self.listing = Lister(client, self.journal, scoped=self.ownership.scoped, by_owner=keyed)
         self.handles = Handles(self)  # the MCP tasks hosts hold
+        self.any_model = AnyModel(self, Models(client, settings.state_folder, api=settings.base_url))
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Generation]:
@@ -138,24 +141,6 @@ class Generation:
         return await self.launcher.quote(prepared, allow_duplicate=allow_duplicate)
 
     # -- what the resources show --------------------------------------------------------------
-
-    async def models_view(self) -> list[dict[str, Any]]:
-        """wiro://models: every model, its inputs, and its prices with the estimate of a default run."""
-        views = []
-        for spec in load_catalog().values():
-            view = spec.public_view()
-            try:
-                pricing = await self.prices.pricing(spec)
-            except WiroMCPError:  # no credentials yet: the bundled figures
-                pricing = estimate.spec_pricing(spec)
-            guess = await self.launcher.estimate(spec, {}, pricing=pricing)
-            view["pricing"] = pricing.public_view() | {
-                "estimate_with_defaults_usd": rounded(guess.usd) if guess else None,
-                "estimate_basis": guess.basis if guess else None,
-                "note": "estimates; what Wiro bills (cost_usd) comes with each finished task",
-            }
-            views.append(view)
-        return views
 
     async def spending_view(self) -> dict[str, Any]:
         """wiro://spending (money/spending.py), as the caller sees it."""

@@ -64,10 +64,14 @@ def rounded(usd: float | None) -> float | None:
     return float(f"{usd:.4g}") if usd is not None else None
 
 
+# Kinds of output whose type Wiro's own word may give (anything else is guessed from the name).
+LISTED_KINDS = ("image/", "video/", "audio/", "model/", "text/", "application/json", "application/pdf")
+
+
 def listed_type(declared: str, name: str) -> str:
-    """An output's type before its bytes are seen: Wiro's word if it names an image, else the name's."""
+    """An output's type before its bytes are seen: Wiro's word if it names a media kind, else the name's."""
     declared = declared.split(";")[0].strip().lower()
-    if declared.startswith("image/") and len(declared) < 60:
+    if declared.startswith(LISTED_KINDS) and len(declared) < 60 and " " not in declared:
         return declared
     return _guess_type(name)
 
@@ -183,11 +187,15 @@ def _size(size: int | None) -> str:
         return "size unknown"
     if size >= 1_000_000:
         return f"{size / 1_000_000:.1f} MB"
-    return f"{size / 1000:.0f} KB"
+    return f"{size / 1000:.0f} KB" if size >= 1000 else f"{size} bytes"
+
+
+_EXTRA_TYPES = {".glb": "model/gltf-binary", ".gltf": "model/gltf+json", ".ply": "model/ply", ".obj": "model/obj"}
 
 
 def _guess_type(name: str) -> str:
-    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+    suffix = name[name.rfind(".") :].lower() if "." in name else ""
+    return _EXTRA_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
 def listing_text(listing: TaskListing, *, now: float | None = None) -> str:

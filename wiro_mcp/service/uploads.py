@@ -66,17 +66,22 @@ async def take_uploads(
     URLs stay where they are. Raises InputRefused."""
     files: dict[str, FileUpload] = {}
     for item in spec.inputs:
-        value = inputs.get(item.id)
+        value = inputs.get(item.wire_id)
         if not item.is_file or not isinstance(value, str):
             continue
-        if value.startswith("http://"):
-            raise InputRefused(f"{item.arg_name} {clip(value)} {HTTPS_ONLY}.")
+        shown = item.arg_name if spec.curated else item.id
+        several = value.split(",") if item.type == "multifileinput" else [value]
+        for one in several:
+            if one.startswith("http://"):
+                raise InputRefused(f"{shown} {clip(one)} {HTTPS_ONLY}.")
+            if not is_url(one) and len(several) > 1:
+                raise InputRefused(f"{shown}: several files go as https:// URLs; {clip(one)} is not one.")
         if is_url(value):
             continue
         folders = allowed + (await more_folders() if more_folders is not None else [])
-        load = functools.partial(load_local_image, value, folders, argument=item.arg_name)
-        files[item.id] = await anyio.to_thread.run_sync(load)
-        del inputs[item.id]
+        load = functools.partial(load_local_image, value, folders, argument=shown)
+        files[item.id] = await anyio.to_thread.run_sync(load)  # a real file goes as the part `{id}`
+        del inputs[item.wire_id]
     return files
 
 

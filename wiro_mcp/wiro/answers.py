@@ -165,34 +165,121 @@ class TaskListResponse(Envelope):
     tasks: Annotated[list[Task], BeforeValidator(_objects)] = Field(default_factory=list, alias="tasklist")
 
 
+def _words(limit: int) -> Any:
+    """Text Wiro wrote for people (a label, a description): clipped, or absent when it is not text."""
+
+    def read(value: Any) -> str | None:
+        text = _text(value)
+        return text.strip()[:limit] if text and text.strip() else None
+
+    return BeforeValidator(read)
+
+
+def _names(value: Any) -> list[str]:
+    """A list of short names (categories, tags): only its texts, at most 20 of them."""
+    if not isinstance(value, list):
+        return []
+    return [item.strip()[:60] for item in value if isinstance(item, str) and item.strip()][:20]
+
+
+def _option(value: Any) -> dict[str, str] | None:
+    """A select's option as `{label, value}`, whether Wiro sent that or the bare value."""
+    if isinstance(value, dict):
+        raw = number_as_text(value.get("value"))
+        label = number_as_text(value.get("label"))
+    else:
+        raw = label = number_as_text(value)
+    if not isinstance(raw, str) or not raw or len(raw) > 200:
+        return None
+    return {"value": raw, "label": label[:100] if isinstance(label, str) and label else raw}
+
+
+def _options(value: Any) -> list[dict[str, str]] | None:
+    if not isinstance(value, list):
+        return None
+    read = [option for option in map(_option, value[:100]) if option is not None]
+    return read or None
+
+
+Words = Annotated[str | None, _words(2000)]
+Names = Annotated[list[str], BeforeValidator(_names)]
+
+
 class ToolParameterItem(WiroModel):
-    id: str
-    type: str = "text"
-    label: str | None = None
-    required: bool | None = None
-    default: Any = None
-    options: list[Any] | None = None
-    note: str | None = None
+    id: str = Field(max_length=100, pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")
+    type: Annotated[str, BeforeValidator(lambda v: (_text(v) or "text").strip().lower()[:40])] = "text"
+    label: Annotated[str | None, _words(200)] = None
+    description: Words = None
+    note: Words = None
+    placeholder: Annotated[str | None, _words(200)] = None
+    required: Annotated[bool | None, BeforeValidator(_flag)] = None
+    default: Annotated[str | None, BeforeValidator(lambda v: (_text(v) or "")[:2000] if v is not None else None)] = None
+    options: Annotated[list[dict[str, str]] | None, BeforeValidator(_options)] = None
     min: OptFloat = None
     max: OptFloat = None
     step: OptFloat = None
 
 
+def _items(value: Any) -> list[Any]:
+    """A group's items: the readable ones (an item without a usable id is left out, not fatal)."""
+    if not isinstance(value, list):
+        return []
+    kept = []
+    for item in value[:200]:
+        try:
+            kept.append(ToolParameterItem.model_validate(item))
+        except ValueError:
+            continue
+    return kept
+
+
 class ToolParameterGroup(WiroModel):
-    title: str | None = None
-    items: list[ToolParameterItem] = Field(default_factory=list)
+    title: OptStr = None
+    items: Annotated[list[ToolParameterItem], BeforeValidator(_items)] = Field(default_factory=list)
+
+
+def _groups(value: Any) -> list[Any] | None:
+    """`parameters`: null (a model whose inputs Wiro does not publish), or its groups."""
+    return _objects(value)[:50] if isinstance(value, list) else None
 
 
 class ToolInfo(WiroModel):
-    slug_owner: str | None = Field(default=None, alias="slugowner")
-    slug_project: str | None = Field(default=None, alias="slugproject")
-    title: str | None = None
-    parameters: list[ToolParameterGroup] | None = None
+    slug_owner: OptStr = Field(default=None, alias="slugowner")
+    slug_project: OptStr = Field(default=None, alias="slugproject")
+    title: Annotated[str | None, _words(200)] = None
+    description: Words = None
+    categories: Names = Field(default_factory=list)
+    tags: Names = Field(default_factory=list)
+    readme: Annotated[str | None, _words(20_000)] = None
+    parameters: Annotated[list[ToolParameterGroup] | None, BeforeValidator(_groups)] = None
     # Prices (from Wiro's official client, not the public docs): any of them may be missing or "0".
     cps: Price = None
     approximate_cost: Price = Field(default=None, alias="approximatelycost")
     dynamic_price: Any = Field(default=None, alias="dynamicprice")  # a JSON string (or list) of tiers
 
+    @property
+    def model(self) -> str | None:
+        """owner/slug, when both are there."""
+        return f"{self.slug_owner}/{self.slug_project}" if self.slug_owner and self.slug_project else None
+
+
+def _tools(value: Any) -> list[Any]:
+    """Tool/List's rows: the readable ones."""
+    if not isinstance(value, list):
+        return []
+    kept = []
+    for row in value[:500]:
+        try:
+            kept.append(ToolInfo.model_validate(row))
+        except ValueError:
+            continue
+    return kept
+
 
 class ToolDetailResponse(Envelope):
-    tool: list[ToolInfo] = Field(default_factory=list)
+    tool: Annotated[list[ToolInfo], BeforeValidator(_tools)] = Field(default_factory=list)
+
+
+class ToolListResponse(Envelope):
+    total: OptInt = None
+    tool: Annotated[list[ToolInfo], BeforeValidator(_tools)] = Field(default_factory=list)

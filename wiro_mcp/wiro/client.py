@@ -32,7 +32,7 @@ from ..errors import (
 )
 from ..text import redact_url
 from . import protocol
-from .answers import RunResponse, Task, TaskListResponse, ToolDetailResponse, ToolInfo
+from .answers import RunResponse, Task, TaskListResponse, ToolDetailResponse, ToolInfo, ToolListResponse
 from .exchange import NotSent, send_once
 from .parsing import M
 from .refs import TaskRef
@@ -179,6 +179,20 @@ class WiroClient:
         body = protocol.task_list_body(limit, start)
         answer = await self._request(protocol.TASK_LIST_PATH, TaskListResponse, json=body, deadline=deadline)
         return answer.tasks
+
+    async def tool_list(
+        self,
+        search: str | None,
+        *,
+        categories: list[str] | None = None,
+        limit: int = 10,
+        start: int = 0,
+        deadline: float | None = None,
+    ) -> tuple[list[ToolInfo], int | None]:
+        """A page of Wiro's model catalog (Tool/List) and how many models match in all, when Wiro says."""
+        body = protocol.tool_list_body(search, categories or [], limit, start)
+        answer = await self._request(protocol.TOOL_LIST_PATH, ToolListResponse, json=body, deadline=deadline)
+        return answer.tool, answer.total
 
     async def tool_detail(self, model: str, *, deadline: float | None = None) -> ToolInfo:
         names = _owner_slug(model)

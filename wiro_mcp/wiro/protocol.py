@@ -22,6 +22,7 @@ TASK_DETAIL_PATH = "/Task/Detail"
 TASK_KILL_PATH = "/Task/Kill"
 TASK_CANCEL_PATH = "/Task/Cancel"
 TOOL_DETAIL_PATH = "/Tool/Detail"
+TOOL_LIST_PATH = "/Tool/List"
 # Not in the public docs (from Wiro's official client): treat every answer as optional.
 TASK_LIST_PATH = "/Task/List"
 
@@ -30,6 +31,24 @@ def task_list_body(limit: int, start: int = 0) -> dict[str, str]:
     """The account's tasks, newest first, from the `start`-th. GUESS: `modelName` would filter, but which
     name it takes (the slug? the title?) is unknown, so we never send it and filter on our side."""
     return {"type": "model", "sort": "id", "order": "DESC", "start": str(start), "limit": str(limit)}
+
+
+def tool_list_body(search: str | None, categories: list[str], limit: int, start: int = 0) -> dict[str, Any]:
+    """A page of Wiro's catalog, best matches first (as Wiro's official client asks for it: numbers as
+    text, workflows hidden, the summary form of each row)."""
+    body: dict[str, Any] = {
+        "start": str(start),
+        "limit": str(limit),
+        "sort": "relevance" if search else "id",
+        "order": "DESC",
+        "hideworkflows": True,
+        "summary": True,
+    }
+    if search:
+        body["search"] = search
+    if categories:
+        body["categories"] = categories
+    return body
 
 
 # Where Wiro serves files: output URLs point at its CDN (the docs show cdn1.wiro.ai) and uploaded

@@ -1,0 +1,108 @@
+"""Any Wiro model through the same path as the seeds: search_models, describe_model, run_model, and
+the wiro://models resource.
+
+run_model checks its `inputs` (keyed by Wiro's ids) against the model's spec before anything is sent,
+then runs exactly as a typed tool would (`Generation.generate`: estimate, limits, the person's yes,
+one claimed Run, the journal, the wait, previews, stopping). No MCP here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..catalog import ModelSpec, load_catalog
+from ..catalog.derive import short
+from ..catalog.schema import arguments_from_inputs, inputs_schema
+from ..errors import WiroMCPError
+from ..media.delivery import Outcome
+from ..money import estimate
+from ..money.estimate import Pricing
+from .launch import Quote
+from .models import Models
+from .reports import rounded
+
+if TYPE_CHECKING:
+    from .generation import Generation
+
+ABOUT_WORDS = 600  # describe_model's description and readme excerpt, each
+
+
+class AnyModel:
+    def __init__(self, generation: Generation, models: Models) -> None:
+        self._generation = generation
+        self.models = models
+
+    async def search(self, query: str | None, category: str | None, limit: int) -> dict[str, Any]:
+        rows, total = await self.models.search(query, category, limit)
+        return {"models": rows, "total": total, "next": "describe_model(model) shows a model's inputs and prices"}
+
+    async def describe(self, model: str) -> dict[str, Any]:
+        """What a model takes (a JSON schema keyed by Wiro's ids), makes and costs."""
+        spec, info, age = await self.models.detail(model)
+        typed = spec.curated or spec.model in self._generation.settings.extra_models
+        view: dict[str, Any] = {
+            "model": spec.model,
+            "title": spec.title,
+            "run_with": spec.tool if typed else "run_model",
+            "outputs": spec.outputs,
+            "description": short(info.description, ABOUT_WORDS) if info else f"{spec.summary} {spec.description}",
+        }
+        if info is not None and info.categories:
+            view["categories"] = info.categories
+        view["inputs"] = inputs_schema(spec)
+        view["pricing"] = await self._prices(spec)
+        if info is not None and info.readme:
+            view["readme"] = short(info.readme, ABOUT_WORDS)
+        notes = []
+        if info is not None and info.parameters is None:
+            notes.append("Wiro publishes no input list for this model: only a prompt is known and sent.")
+        if age is not None:
+            notes.append(f"Wiro could not be reached: this is the model's spec as read {age / 3600:.1f} h ago.")
+        if typed and not spec.curated:
+            notes.append(f"This model is also the typed tool {spec.tool} (its arguments in snake_case).")
+        if notes:
+            view["notes"] = notes
+        return view
+
+    async def run(self, model: str, inputs: Mapping[str, Any], **call: Any) -> Outcome:
+        """`inputs` checked against the model's spec (nothing sent if they are wrong), then the run."""
+        spec = await self.models.spec(model)
+        arguments = arguments_from_inputs(spec, inputs)
+        return await self._generation.generate(spec, arguments, **call)
+
+    async def quote(self, model: str, inputs: Mapping[str, Any], **call: Any) -> Quote | None:
+        """run_model's cost and whether it needs the person's yes (None for a call that cannot be made)."""
+        try:
+            spec = await self.models.spec(model)
+            arguments = arguments_from_inputs(spec, inputs)
+        except WiroMCPError:
+            return None
+        return await self._generation.quote(spec, arguments, **call)
+
+    async def models_view(self) -> list[dict[str, Any]]:
+        """wiro://models: the seeds and the configured models, inputs and prices with a default run's estimate."""
+        specs = list(load_catalog().values())
+        for name in self._generation.settings.extra_models:
+            try:
+                specs.append(await self.models.spec(name))
+            except WiroMCPError:  # said by describe_model; the resource lists what it can
+                continue
+        views = []
+        for spec in specs:
+            views.append(spec.public_view() | {"pricing": await self._prices(spec)})
+        return views
+
+    async def _prices(self, spec: ModelSpec) -> dict[str, Any]:
+        generation = self._generation
+        pricing: Pricing
+        try:
+            pricing = await generation.prices.pricing(spec)
+        except WiroMCPError:  # no credentials yet: the bundled figures
+            pricing = estimate.spec_pricing(spec)
+        guess = await generation.launcher.estimate(spec, {}, pricing=pricing)
+        return pricing.public_view() | {
+            "estimate_with_defaults_usd": rounded(guess.usd) if guess else None,
+            "estimate_basis": guess.basis if guess else None,
+            "note": "estimates; what Wiro bills (cost_usd) comes with each finished task",
+        }

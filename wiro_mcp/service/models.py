@@ -1,0 +1,184 @@
+"""Any Wiro model: search the catalog (Tool/List), read a model's spec (Tool/Detail, derived by
+catalog/derive.py, cached on disk for a day), and describe it for an agent.
+
+The seed models answer from their curated specs; every other model from Wiro's own. A spec that was
+read once is used again when Wiro cannot be reached (with its age said); a model Wiro does not know
+gets the nearest names from a search; nothing here bills anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from .. import budgets
+from ..catalog import MODEL_NAME, ModelSpec, remember, spec_of
+from ..catalog.derive import short, spec_from_wiro
+from ..errors import ArgumentError, CallFailed, NotFoundError, WiroError
+from ..text import clip
+from ..wiro.answers import ToolInfo
+from ..wiro.client import WiroClient
+
+log = logging.getLogger(__name__)
+
+SEARCHES_KEPT = 64
+SPECS_KEPT = 256
+
+
+def checked_name(model: str) -> str:
+    """owner/slug, lowercase; anything else is refused before Wiro is asked."""
+    name = model.strip().lower()
+    if not MODEL_NAME.fullmatch(name):
+        raise ArgumentError(
+            f"model {clip(model)} is not a Wiro model name: give owner/slug as search_models lists it, "
+            "e.g. tencent/hunyuan-flux-srpo."
+        )
+    return name
+
+
+def row(info: ToolInfo) -> dict[str, Any]:
+    """One search result, compact: what an agent needs to pick a model."""
+    found: dict[str, Any] = {"model": info.model, "title": short(info.title, 80)}
+    if info.categories:
+        found["categories"] = info.categories[:4]
+    if info.approximate_cost:
+        found["typical_usd"] = round(info.approximate_cost, 6)
+    return found
+
+
+class Models:
+    """The catalog beyond the seeds, for one server: searches and specs, cached."""
+
+    def __init__(self, client: WiroClient, folder: Path, *, api: str, clock: Callable[[], float] = time.time) -> None:
+        self._client = client
+        self._folder = cache_folder(folder, api)
+        self._clock = clock
+        self._searches: OrderedDict[tuple[Any, ...], tuple[float, list[dict[str, Any]], int]] = OrderedDict()
+        self._specs: OrderedDict[str, tuple[float, ModelSpec, ToolInfo]] = OrderedDict()
+        self._locks: dict[str, anyio.Lock] = {}
+
+    async def search(self, query: str | None, category: str | None, limit: int) -> tuple[list[dict[str, Any]], int]:
+        """Rows of Wiro's catalog for `query` (best first) and how many match in all."""
+        key = (query, category, limit)
+        kept = self._searches.get(key)
+        if kept is not None and self._clock() - kept[0] < budgets.SEARCH_TTL:
+            return kept[1], kept[2]
+        try:
+            infos, total = await self._client.tool_list(
+                query, categories=[category] if category else None, limit=limit, deadline=_deadline()
+            )
+        except WiroError as exc:
+            raise CallFailed(f"Wiro's model catalog cannot be searched now: {exc} Try again in a moment.") from exc
+        rows = [row(info) for info in infos if info.model][:limit]
+        counted = total if total is not None else len(rows)
+        self._searches[key] = (self._clock(), rows, counted)
+        while len(self._searches) > SEARCHES_KEPT:
+            self._searches.popitem(last=False)
+        return rows, counted
+
+    async def spec(self, model: str) -> ModelSpec:
+        """The spec a call of `model` is checked against: a seed's own, else derived from Wiro's."""
+        return (await self.detail(model))[0]
+
+    async def detail(self, model: str) -> tuple[ModelSpec, ToolInfo | None, float | None]:
+        """(spec, Wiro's entry when read, its age in seconds when it came from the cache and Wiro failed)."""
+        name = checked_name(model)
+        seed = spec_of(name)
+        if seed is not None and seed.curated:
+            return seed, None, None
+        async with self._locks.setdefault(name, anyio.Lock()):
+            now = self._clock()
+            kept = self._specs.get(name) or await anyio.to_thread.run_sync(self._load, name)
+            if kept is not None and now - kept[0] < budgets.MODEL_SPEC_TTL:
+                return kept[1], kept[2], None
+            try:
+                info = await self._client.tool_detail(name, deadline=_deadline())
+            except NotFoundError:
+                raise ArgumentError(await self._unknown(name)) from None
+            except WiroError as exc:
+                if kept is not None:  # Wiro out of reach: yesterday's spec is still the model's
+                    log.info("Tool/Detail for %s failed (%s); using the spec read %.0f s ago", name, exc, now - kept[0])
+                    return kept[1], kept[2], now - kept[0]
+                raise CallFailed(
+                    f"The inputs of {name} cannot be read from Wiro now ({exc}); nothing was sent or billed. "
+                    "Call describe_model again in a moment."
+                ) from exc
+            spec = spec_from_wiro(name, info.model_dump())
+            self._keep(name, now, spec, info)
+            await anyio.to_thread.run_sync(self._save, name, now, info)
+            return spec, info, None
+
+    async def _unknown(self, name: str) -> str:
+        """What to say of a model Wiro does not have: the nearest names its catalog gives."""
+        words = " ".join(re.split(r"[/_.-]+", name))
+        try:
+            rows, _ = await self.search(words, None, 5)
+        except CallFailed:
+            rows = []
+        nearest = [str(r["model"]) for r in rows if r.get("model")][:3]
+        also = f" Nearest names: {', '.join(nearest)}." if nearest else ""
+        return f"Wiro has no model {name}; nothing was sent or billed.{also} Find one with search_models."
+
+    def _keep(self, name: str, at: float, spec: ModelSpec, info: ToolInfo) -> None:
+        remember(spec)
+        self._specs[name] = (at, spec, info)
+        while len(self._specs) > SPECS_KEPT:
+            self._specs.popitem(last=False)
+
+    # -- the cache on disk: one JSON file per model, Wiro's answer as read ----------------------
+
+    def _path(self, name: str) -> Path:
+        return cached_path(self._folder, name)
+
+    def _load(self, name: str) -> tuple[float, ModelSpec, ToolInfo] | None:
+        found = read_cached(self._folder, name)
+        if found is not None:
+            self._keep(name, *found)
+        return found
+
+    def _save(self, name: str, at: float, info: ToolInfo) -> None:
+        """Written whole and renamed into place; a cache that cannot be written is only a log line."""
+        try:
+            self._folder.mkdir(parents=True, exist_ok=True)
+            temporary = self._path(name).with_suffix(".tmp")
+            body = {"at": at, "tool": info.model_dump(by_alias=True, mode="json")}
+            temporary.write_text(json.dumps(body), encoding="utf-8")
+            temporary.replace(self._path(name))
+        except OSError as exc:
+            log.warning("could not cache the spec of %s: %r", name, exc)
+
+
+def cache_folder(state_folder: Path, api: str) -> Path:
+    """Where the specs read from one Wiro API are kept."""
+    return state_folder / "models" / hashlib.sha256(api.encode()).hexdigest()[:12]
+
+
+def cached_path(folder: Path, name: str) -> Path:
+    return folder / (name.replace("/", "+") + ".json")
+
+
+def read_cached(folder: Path, name: str) -> tuple[float, ModelSpec, ToolInfo] | None:
+    """A model's spec as last read from Wiro (when, the spec, Wiro's entry), or None; never raises."""
+    try:
+        saved = json.loads(cached_path(folder, name).read_text(encoding="utf-8"))
+        at, info = float(saved["at"]), ToolInfo.model_validate(saved["tool"])
+        return at, spec_from_wiro(name, info.model_dump()), info
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        log.warning("ignoring the cached spec of %s: %r", name, exc)
+        return None
+
+
+def _deadline() -> float:
+    return anyio.current_time() + budgets.CATALOG_SECONDS
