@@ -256,6 +256,38 @@ async def tools_list_bytes() -> tuple[int, int, int]:
     return whole, size(read), size(outputs)
 
 
+async def configured_model_bytes() -> dict[str, int]:
+    """What a model reads of each typed tool WIRO_MCP_MODELS adds, for every model of the sandbox's catalog."""
+    from mcp_types import ToolListChangedNotification
+
+    from wiro_mcp.sandbox.catalog import CATALOG
+
+    sys.path.insert(0, str(HERE.parent))
+    from tests.helpers import connect
+
+    changed = anyio.Event()
+
+    async def on_message(message: object) -> None:
+        if isinstance(message, ToolListChangedNotification):
+            changed.set()
+
+    models = ",".join(CATALOG)
+    with tempfile.TemporaryDirectory() as state, Sandbox(SandboxConfig(grain=False)) as box:
+        options = {"WIRO_MCP_MODELS": models, "WIRO_MCP_STATE_DIR": state}
+        async with connect(box, mode="legacy", message_handler=on_message, **options) as client:
+            await client.list_tools()
+            with anyio.fail_after(30):
+                await changed.wait()
+            await anyio.sleep(0.5)
+            tools = (await client.list_tools()).tools
+    sizes = {}
+    for tool in tools:
+        if tool.name.startswith("run_") and tool.name != "run_model":
+            read = {"name": tool.name, "description": tool.description, "input_schema": tool.input_schema}
+            sizes[tool.name] = len(json.dumps(read, separators=(",", ":"), ensure_ascii=False).encode())
+    return sizes
+
+
 async def task_timings(task_seconds: float, runs: int) -> tuple[float, float]:
     """MCP Tasks on 2026-07-28 over stdio, push on: (median seconds from the Run reaching the sandbox to
     the task handle in the client's hands, median seconds from the sandbox task's end to the first
@@ -406,8 +438,14 @@ async def main() -> int:
     size, read, outputs = await tools_list_bytes()
     rows += [
         Row("tools/list answer", size / 1024, "KB", "≤ 8 KB", size <= 8 * 1024),
-        Row("  of which a model reads (descriptions, input schemas)", read / 1024, "KB", "", None),
+        Row("  of which a model reads (descriptions, input schemas)", read / 1024, "KB", "≤ 7 KB", read <= 7 * 1024),
         Row("  of which output schemas (one per tool, for clients)", outputs / 1024, "KB", "", None),
+    ]
+    typed = await configured_model_bytes()
+    largest = max(typed.values())
+    rows += [
+        Row(f"a configured model's typed tool, largest of {len(typed)}", largest, "bytes", "≤ 1200", largest <= 1200),
+        Row("  their median", statistics.median(typed.values()), "bytes", "", None),
     ]
 
     width = max(len(r.figure) for r in rows)
@@ -416,7 +454,7 @@ async def main() -> int:
         f"|{'-' * (width + 2)}|{'-' * 12}|----------|-----|",
     ]
     for r in rows:
-        shown = f"{r.value:.0f}" if r.unit in ("ms", "MB") else f"{r.value:.2f}"
+        shown = f"{r.value:.0f}" if r.unit in ("ms", "MB", "bytes") else f"{r.value:.2f}"
         met = "" if r.ok is None else ("yes" if r.ok else "NO")
         lines.append(f"| {r.figure:<{width}} | {shown + ' ' + r.unit:>10} | {r.target:<8} | {met:<3} |")
     print("\n".join(lines))

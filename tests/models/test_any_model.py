@@ -140,7 +140,7 @@ async def test_a_short_text_output_is_inline_and_a_long_one_is_a_resource(sandbo
     assert f"wiro://tasks/{task_id}/outputs/0.txt" in text(long)
     assert len(text(long)) < 2000, "a long answer does not flood the agent's context"
     [contents] = read.contents
-    assert contents.mime_type.startswith("text/plain")
+    assert contents.mime_type is not None and contents.mime_type.startswith("text/plain")
 
 
 async def test_files_go_where_wiro_takes_them(sandbox: Sandbox, tmp_path: Path) -> None:

@@ -55,6 +55,8 @@ Stop a task you no longer need with kill_task (or cancel_task): either one stops
 state. list_tasks finds earlier tasks (also from before a restart). Each run's estimated cost comes
 with it; a run the person's spending limits refuse, or that they decline, is not started: say so,
 do not work around it. wiro://models lists every model's inputs, defaults, limits and prices.
+Other Wiro models (video, speech, LLMs, 3D): search_models, then describe_model for its inputs, then
+run_model with inputs keyed by the ids describe_model shows; it runs like the tools above.
 """
 
 SANDBOX_NOTE = """This server is connected to the wiro-mcp sandbox, a local stand-in for Wiro: its pictures are
