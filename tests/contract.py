@@ -28,4 +28,5 @@ TOOLS = {
     "view_panorama",
     "list_tasks",
     *MODEL_TOOLS,
+    "export_panorama",
 }

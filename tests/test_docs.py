@@ -29,6 +29,8 @@ async def render_tool_table() -> str:
         a = tool.annotations
         assert a is not None
         hints = "read-only" if a.read_only_hint else ("destructive" if a.destructive_hint else "creates a task")
+        if not a.read_only_hint and not a.open_world_hint:
+            hints = "writes files"  # export_panorama: on this machine, never on Wiro
         if not a.open_world_hint:
             hints += ", closed world"
         if (tool.meta or {}).get("ui"):

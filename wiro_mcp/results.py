@@ -146,3 +146,22 @@ class ModelDescription(BaseModel):
     pricing: dict[str, Any]
     readme: str | None = None
     notes: list[str] = Field(default_factory=list)
+
+
+class ExportedFile(BaseModel):
+    name: str
+    path: str = Field(description="where it was written")
+    uri: str = Field(description="the resource that serves it")
+    content_type: str
+    size: int = Field(description="bytes")
+
+
+class PanoramaExport(BaseModel):
+    """export_panorama's structured content."""
+
+    task_id: str
+    output: str = Field(description="the panorama exported, e.g. 0.png")
+    format: str
+    face_size: int | None = Field(default=None, description="pixels per cube face (cube formats)")
+    files: list[ExportedFile]
+    use: str = Field(description="where the files go, in the engine they are for")

@@ -78,6 +78,20 @@ def register_resources(server: MCPServer[Any], live: Callable[[], ServerState]) 
             raise ResourceError(str(exc)) from exc
 
     @server.resource(
+        "wiro://tasks/{task_id}/exports/{name}",
+        name="task-export",
+        title="A file export_panorama wrote",
+        description="A skybox face, cross, sheet, picture or HTML page export_panorama wrote for a task.",
+        mime_type="image/png",
+        security=ResourceSecurity(exempt_params={"name"}),  # read by name inside the task's own folder only
+    )
+    async def export(task_id: str, name: str, ctx: Context[ServerState, Any]) -> bytes:
+        try:
+            return await (await ctx.request_context.lifespan_context.service()).exporter.read(task_id, name)
+        except WiroMCPError as exc:
+            raise ResourceError(str(exc)) from exc
+
+    @server.resource(
         "wiro://tasks/{task_id}/viewer/{name}",
         name="task-output-rendition",
         title="A panorama for the 360° viewer",

@@ -40,6 +40,7 @@ from .calls import (
     state_of,
     stop_requested,
 )
+from .export_tool import EXPORT_TEXT, EXPORTS, export_panorama
 from .generate_tools import generate_tool
 from .model_tools import (
     DESCRIBE_TEXT,
@@ -177,6 +178,15 @@ def registrations() -> tuple[Registration, ...]:
                 "title": "Look around a panorama",
                 "description": view_text,
                 "annotations": LOOKS,
+                "structured_output": True,
+            },
+        ),
+        Registration(
+            export_panorama,
+            {
+                "title": "Export a panorama",
+                "description": EXPORT_TEXT,
+                "annotations": EXPORTS,
                 "structured_output": True,
             },
         ),

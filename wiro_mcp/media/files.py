@@ -134,6 +134,30 @@ def save_output(root: Path, task_id: str, name: str, data: bytes, fallback: str)
         os.close(dir_fd)
 
 
+def read_saved(root: Path, task_id: str, name: str, *, max_bytes: int = 256 * 1024 * 1024) -> bytes:
+    """A file saved for a task (save_output's folder), read without following a link out of it."""
+    folder = root.expanduser().resolve() / safe_name(f"task-{task_id}", "task")
+    if name != safe_name(name, "") or not name:
+        raise SaveError(f"{name[:80]!r} is not the name of a saved file")
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError as exc:
+        raise SaveError(f"nothing is saved for task {task_id[:40]}") from exc
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0), dir_fd=dir_fd)
+    except OSError as exc:
+        raise SaveError(f"task {task_id[:40]} has no saved file {name}") from exc
+    finally:
+        os.close(dir_fd)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise SaveError(f"{name} is not a regular file")
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise SaveError(f"{name} is over {max_bytes >> 20} MiB")
+    return data
+
+
 def _same_regular_file(dir_fd: int, name: str, data: bytes) -> bool:
     try:
         fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=dir_fd)

@@ -133,17 +133,7 @@ class Panoramas:
     ) -> tuple[PanoramaView, Preview]:
         """A perspective view of the task's panorama, or a CallFailed that says what to pass instead."""
         task_id = result.task_id
-        output = _panorama_output(result, output_name)
-        try:
-            pixels = await self.pixels(task_id, output, timeout=timeout)
-        except LocalError as exc:
-            raise CallFailed(f"Looking at task {task_id} failed: {exc}") from exc
-        rows, columns = pixels.shape[:2]
-        if columns != 2 * rows:
-            raise CallFailed(
-                f"Task {task_id}'s {output.name} is {columns}×{rows}, not a 2:1 equirectangular panorama, so it "
-                "cannot be looked around in; its preview in get_task shows it as it is."
-            )
+        output, pixels = await self.panorama(result, output_name, timeout=timeout, doing="looked around in")
         yaw = wrap_yaw(yaw)
         render = functools.partial(render_view, pixels, yaw=yaw, pitch=pitch, fov=fov, size=size)
         shot = await anyio.to_thread.run_sync(render)
@@ -151,6 +141,24 @@ class Panoramas:
             task_id=task_id, output=output.name, yaw=yaw, pitch=pitch, fov=fov, width=shot.width, height=shot.height
         )
         return view, shot
+
+    async def panorama(
+        self, result: TaskResult, output_name: str | None, *, timeout: float, doing: str
+    ) -> tuple[OutputInfo, Pixels]:
+        """A succeeded task's 2:1 panorama, decoded (once), or a CallFailed saying what to pass instead."""
+        task_id = result.task_id
+        output = _panorama_output(result, output_name)
+        try:
+            pixels = await self.pixels(task_id, output, timeout=timeout)
+        except LocalError as exc:
+            raise CallFailed(f"Reading task {task_id}'s panorama failed: {exc}") from exc
+        rows, columns = pixels.shape[:2]
+        if columns != 2 * rows:
+            raise CallFailed(
+                f"Task {task_id}'s {output.name} is {columns}×{rows}, not a 2:1 equirectangular panorama, so it "
+                f"cannot be {doing}; its preview in get_task shows it as it is."
+            )
+        return output, pixels
 
 
 class _Shared:

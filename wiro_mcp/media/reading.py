@@ -5,6 +5,7 @@ per output); otherwise the task is read afresh (through the service's bounded re
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
@@ -16,6 +17,9 @@ from ..text import clip, shown
 from ..wiro.refs import TaskRef
 from .fetch import Fetcher
 from .panoramas import Panoramas, render_flat
+
+if TYPE_CHECKING:
+    from .projection import Pixels
 from .previews import Preview, make_preview
 
 RENDITION_MAX_BYTES = 1_000_000
@@ -57,6 +61,16 @@ class OutputReader:
         data = await self.file(task_id, name)
         shot = await anyio.to_thread.run_sync(make_preview, data, RENDITION_MAX_BYTES, RENDITION_MAX_SIDE)
         return shot.data
+
+    async def check(self, ref: TaskRef) -> None:
+        """Whether the caller may see the task (CallFailed "not found" when not)."""
+        await self._check(ref)
+
+    async def panorama(self, task_id: str, name: str | None, *, doing: str) -> tuple[TaskResult, str, Pixels]:
+        """A succeeded task's 2:1 panorama, decoded (once): (its result, the output's name, the pixels)."""
+        result = await self._read(task_id)
+        output, pixels = await self.panoramas.panorama(result, name, timeout=budgets.LOOK_TIMEOUT, doing=doing)
+        return result, output.name, pixels
 
     async def look(
         self, task_id: str, *, output: str | None = None, yaw: float, pitch: float, fov: float, size: int

@@ -40,6 +40,7 @@ from ..wiro.client import WiroClient
 from ..wiro.refs import TaskRef
 from ..wiro.task_socket import TaskSocket
 from .any_model import AnyModel
+from .exporting import Exporter
 from .handles import Handles
 from .launch import Launcher, Quote
 from .listing import Lister
@@ -94,6 +95,7 @@ class Generation:
         self.ownership = Ownership(self.journal, client, scoped=settings.http_tokens_file is not None, keyed=keyed)
         self.outputs = OutputReader(self.read, self.fetcher, self.ownership.check)
         self.delivery = Delivery(self.fetcher, self.outputs.panoramas.cache)
+        self.exporter = Exporter(self.outputs, settings.output_dir)
         self.finisher = Finisher(settings, client, self.followers, self.memory, self.delivery, self._seen)
         self.listing = Lister(client, self.journal, scoped=self.ownership.scoped, by_owner=keyed)
         self.handles = Handles(self)  # the MCP tasks hosts hold

@@ -1,0 +1,184 @@
+"""A finished panorama as files a person's own tools take: cube faces for three.js and Babylon.js, Unity's
+horizontal cross, Godot's faces and 3×2 sheet, the equirectangular picture as PNG and JPEG, and one
+self-contained HTML viewer page. The faces come from skybox.py; what is written, and where, is the
+service's (each file goes through files.save_output). A contact sheet of the faces is the preview.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from . import skybox
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
+
+    from .projection import Pixels
+
+Format = Literal["cubemap", "cross", "godot", "equirect", "html"]
+FORMATS: tuple[Format, ...] = ("cubemap", "cross", "godot", "equirect", "html")
+FACE_MIN, FACE_MAX = 64, 2048
+# The HTML page carries the panorama as a JPEG at most this wide (a page a person can mail or host).
+HTML_WIDTH = 4096
+SHEET_FACE = 128  # pixels per face on the contact sheet
+
+# What each format is for, said in the result.
+USES = {
+    "cubemap": "three.js CubeTextureLoader([px, nx, py, ny, pz, nz]) or Babylon.js CubeTexture (left-handed: "
+    "pz is the panorama's front, px its right)",
+    "cross": "Unity: import as a Cubemap (Texture Shape: Cube, Mapping: Auto) from this horizontal cross",
+    "godot": "Godot 4: the 3×2 sheet imports as a Cubemap (Import As: Cubemap, Slices: 3×2); its -Z face is the "
+    "front; the six faces are there too",
+    "equirect": "an equirectangular texture: Godot's PanoramaSkyMaterial, Unity's Skybox/Panoramic, Unreal's HDRI "
+    "backdrop",
+    "html": "one page with the panorama inside: open it offline or put it on a website",
+}
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    name: str
+    data: bytes
+    content_type: str
+
+
+def export(pixels: Pixels, fmt: Format, face_size: int, title: str) -> tuple[list[ExportFile], PILImage]:
+    """The files of one format and the contact sheet of the faces shown (runs in a worker thread)."""
+    faces = skybox.faces(pixels, face_size, "godot" if fmt == "godot" else "left_handed")
+    files: list[ExportFile] = []
+    if fmt == "cubemap":
+        files = [ExportFile(f"skybox-{name}.png", _png(faces[name]), "image/png") for name in skybox.FACES]
+    elif fmt == "cross":
+        files = [ExportFile("skybox-cross.png", _png(skybox.cross(faces)), "image/png")]
+    elif fmt == "godot":
+        files = [ExportFile("godot-3x2.png", _png(skybox.godot_sheet(faces)), "image/png")]
+        files += [ExportFile(f"godot-{name}.png", _png(faces[name]), "image/png") for name in skybox.FACES]
+    elif fmt == "equirect":
+        files = [
+            ExportFile("panorama.png", _png(pixels), "image/png"),
+            ExportFile("panorama.jpg", _jpeg(pixels, 92), "image/jpeg"),
+        ]
+    else:
+        files = [ExportFile("panorama.html", html_page(pixels, title).encode(), "text/html; charset=utf-8")]
+    return files, contact_sheet(faces, fmt)
+
+
+def contact_sheet(faces: dict[str, Pixels], fmt: Format) -> PILImage:
+    """The six faces, small and labelled, in the order the format names them."""
+    from PIL import Image, ImageDraw
+
+    order = [name for row in skybox.GODOT_LAYOUT for name in row] if fmt == "godot" else list(skybox.FACES)
+    size = SHEET_FACE
+    sheet = Image.new("RGB", (3 * size, 2 * size), (0, 0, 0))
+    draw = ImageDraw.Draw(sheet)
+    for index, name in enumerate(order):
+        x, y = (index % 3) * size, (index // 3) * size
+        sheet.paste(Image.fromarray(faces[name]).resize((size, size)), (x, y))
+        draw.rectangle((x, y, x + 26, y + 14), fill=(0, 0, 0))
+        draw.text((x + 3, y + 2), name, fill=(255, 255, 255))
+    return sheet
+
+
+def html_page(pixels: Pixels, title: str) -> str:
+    """A page that shows the panorama all around (WebGL, drag or arrow keys to look, wheel to zoom), with
+    the picture inside it as a data URL: nothing is fetched."""
+    from html import escape
+
+    from PIL import Image
+
+    image = Image.fromarray(pixels)
+    if image.width > HTML_WIDTH:
+        image = image.resize((HTML_WIDTH, HTML_WIDTH // 2), Image.Resampling.LANCZOS)
+    picture = base64.b64encode(_jpeg_image(image, 90)).decode()
+    return PAGE.replace("{title}", escape(title)).replace("{picture}", picture)
+
+
+def _png(pixels: Pixels) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG", compress_level=6)
+    return buffer.getvalue()
+
+
+def _jpeg(pixels: Pixels, quality: int) -> bytes:
+    from PIL import Image
+
+    return _jpeg_image(Image.fromarray(pixels), quality)
+
+
+def _jpeg_image(image: PILImage, quality: int) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality, optimize=True)
+    return buffer.getvalue()
+
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>{title}</title>
+<style>html,body{margin:0;height:100%;background:#000;overflow:hidden}canvas{display:block;width:100%;height:100%;
+touch-action:none;cursor:grab}p{position:fixed;left:8px;bottom:4px;margin:0;color:#ccc;font:12px sans-serif}</style>
+</head><body><canvas id="view"></canvas><p>{title}: drag or use the arrow keys to look around, wheel to zoom</p>
+<script>
+"use strict";
+const canvas = document.getElementById("view");
+const gl = canvas.getContext("webgl");
+const look = {yaw: 0, pitch: 0, fov: 90};
+const vertex = "attribute vec2 p;varying vec2 q;void main(){q=p;gl_Position=vec4(p,0.,1.);}";
+const fragment = "precision highp float;varying vec2 q;uniform sampler2D pano;uniform vec3 turn;uniform float aspect;" +
+  "void main(){float t=tan(radians(turn.z)/2.);vec3 d=normalize(vec3(q.x*t,q.y*t/aspect,1.));" +
+  "float cp=cos(turn.y),sp=sin(turn.y),cy=cos(turn.x),sy=sin(turn.x);" +
+  "d=vec3(d.x,d.y*cp+d.z*sp,d.z*cp-d.y*sp);d=vec3(d.x*cy+d.z*sy,d.y,d.z*cy-d.x*sy);" +
+  "float lon=atan(d.x,d.z),lat=asin(clamp(d.y,-1.,1.));" +
+  "gl_FragColor=texture2D(pano,vec2(lon/6.2831853+.5,.5-lat/3.1415927));}";
+function shader(kind, source) {
+  const made = gl.createShader(kind); gl.shaderSource(made, source); gl.compileShader(made); return made;
+}
+const program = gl.createProgram();
+gl.attachShader(program, shader(gl.VERTEX_SHADER, vertex));
+gl.attachShader(program, shader(gl.FRAGMENT_SHADER, fragment));
+gl.linkProgram(program); gl.useProgram(program);
+gl.bindBuffer(gl.ARRAY_BUFFER, gl.createBuffer());
+gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([-1, -1, 1, -1, -1, 1, 1, 1]), gl.STATIC_DRAW);
+gl.enableVertexAttribArray(0); gl.vertexAttribPointer(0, 2, gl.FLOAT, false, 0, 0);
+function draw() {
+  const w = canvas.clientWidth * devicePixelRatio, h = canvas.clientHeight * devicePixelRatio;
+  if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
+  gl.viewport(0, 0, w, h);
+  gl.uniform3f(gl.getUniformLocation(program, "turn"), look.yaw * Math.PI / 180, look.pitch * Math.PI / 180, look.fov);
+  gl.uniform1f(gl.getUniformLocation(program, "aspect"), w / h);
+  gl.drawArrays(gl.TRIANGLE_STRIP, 0, 4);
+}
+const picture = new Image();
+picture.onload = () => {
+  gl.bindTexture(gl.TEXTURE_2D, gl.createTexture());
+  gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGB, gl.RGB, gl.UNSIGNED_BYTE, picture);
+  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.LINEAR);
+  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
+  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
+  draw();
+};
+picture.src = "data:image/jpeg;base64,{picture}";
+let from = null;
+canvas.onpointerdown = (e) => { from = [e.clientX, e.clientY]; canvas.setPointerCapture(e.pointerId); };
+canvas.onpointerup = () => { from = null; };
+canvas.onpointermove = (e) => {
+  if (!from) return;
+  const scale = look.fov / canvas.clientWidth;
+  look.yaw -= (e.clientX - from[0]) * scale;
+  look.pitch = Math.max(-90, Math.min(90, look.pitch + (e.clientY - from[1]) * scale));
+  from = [e.clientX, e.clientY]; draw();
+};
+canvas.onwheel = (e) => {
+  look.fov = Math.max(20, Math.min(120, look.fov + e.deltaY * 0.05)); draw(); e.preventDefault();
+};
+addEventListener("keydown", (e) => {
+  const step = {ArrowLeft: [-5, 0], ArrowRight: [5, 0], ArrowUp: [0, 5], ArrowDown: [0, -5]}[e.key];
+  if (step) { look.yaw += step[0]; look.pitch = Math.max(-90, Math.min(90, look.pitch + step[1])); draw(); }
+});
+addEventListener("resize", draw);
+</script></body></html>
+"""
