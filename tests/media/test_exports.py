@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from mcp_types import ImageContent, ResourceLink
+from mcp_types import BlobResourceContents, ImageContent, ResourceLink
 from PIL import Image
 
 from wiro_mcp.media import exports, skybox
@@ -116,7 +116,7 @@ async def test_a_cubemap_export_writes_six_faces_and_serves_them(sandbox: Sandbo
     front = Image.open(files[4]["path"]).convert("RGB")
     assert nearest(front.getpixel((256, 256))) == "front"
     [contents] = served.contents
-    assert contents.mime_type == "image/png" and contents.blob
+    assert contents.mime_type == "image/png" and isinstance(contents, BlobResourceContents) and contents.blob
     links = [b for b in exported.content if isinstance(b, ResourceLink)]
     assert [link.mime_type for link in links] == ["image/png"] * 6
     [sheet] = [b for b in exported.content if isinstance(b, ImageContent)]
