@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import base64
 import contextlib
+import functools
 import io
 import json
 import os
@@ -134,11 +135,12 @@ class Page:
 class Browser:
     """One Chromium process with remote debugging; pages are opened in it by `chromium()`."""
 
-    def __init__(self, extra_flags: tuple[str, ...] = ()) -> None:
+    def __init__(self, extra_flags: tuple[str, ...] = (), *, scrollbars: bool = False) -> None:
         self._profile = tempfile.TemporaryDirectory(ignore_cleanup_errors=True)
         profile = f"--user-data-dir={self._profile.name}"
+        flags = [flag for flag in FLAGS if not (scrollbars and flag == "--hide-scrollbars")]
         self.process = subprocess.Popen(
-            [find_chromium(), *FLAGS, *extra_flags, profile, "--remote-debugging-port=0", "about:blank"],
+            [find_chromium(), *flags, *extra_flags, profile, "--remote-debugging-port=0", "about:blank"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -178,10 +180,14 @@ def shared_browser() -> Browser:
 
 
 @asynccontextmanager
-async def chromium(url: str, *, width: int, height: int, extra_flags: tuple[str, ...] = ()) -> AsyncIterator[Page]:
+async def chromium(
+    url: str, *, width: int, height: int, extra_flags: tuple[str, ...] = (), scrollbars: bool = False
+) -> AsyncIterator[Page]:
     """A headless Chromium page showing `url` in a `width` × `height` viewport at scale 1. With
-    `extra_flags`, in a browser of its own started with them; otherwise in the worker's shared one."""
-    own = await anyio.to_thread.run_sync(Browser, extra_flags) if extra_flags else None
+    `extra_flags` or `scrollbars` (shown, taking room, as in real hosts), in a browser of its own;
+    otherwise in the worker's shared one."""
+    starting = functools.partial(Browser, extra_flags, scrollbars=scrollbars)
+    own = await anyio.to_thread.run_sync(starting) if extra_flags or scrollbars else None
     browser = own if own is not None else await anyio.to_thread.run_sync(shared_browser)
     try:
         async with httpx2.AsyncClient(timeout=30) as http:

@@ -115,12 +115,6 @@ async def wait_frame(page: Page, source: str) -> dict[str, Any]:
             await anyio.sleep(0.05)
 
 
-@pytest.fixture
-def box() -> Any:
-    with Sandbox(SandboxConfig(queue_seconds=0.05, run_seconds=0.2, grain=False)) as sandbox:
-        yield sandbox
-
-
 async def compass(client: Client, **arguments: Any) -> tuple[dict[str, Any], Any]:
     arguments = {"prompt": COMPASS_PROMPT, "width": 2048, "height": 1024, **arguments}
     return arguments, await client.call_tool("generate_panorama", arguments)
