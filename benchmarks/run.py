@@ -351,6 +351,32 @@ def looking_around(runs: int) -> tuple[float, float, float]:
     return view, shot, sheet
 
 
+def exporting(runs: int) -> dict[str, float]:
+    """Medians in seconds of export_panorama's work on a decoded 2048×1024 panorama: one 512 px face
+    (projection), and each format's files encoded (what the tool writes); plus the bytes written."""
+    from wiro_mcp.media import exports, skybox
+    from wiro_mcp.media.projection import pixels_of
+    from wiro_mcp.sandbox.pictures import panorama_png
+
+    pixels = pixels_of(panorama_png("a harbour at dawn", 2048, 1024))
+
+    def median_of(work: Callable[[], object]) -> float:
+        work()
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            work()
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+    found = {"face": median_of(lambda: skybox.face(pixels, "pz", 512))}
+    for fmt in exports.FORMATS:
+        found[fmt] = median_of(lambda fmt=fmt: exports.export(pixels, fmt, 512, "bench"))
+        files, _ = exports.export(pixels, fmt, 512, "bench")
+        found[f"{fmt}_bytes"] = sum(len(f.data) for f in files)
+    return found
+
+
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task-seconds", type=float, default=3.0, help="each sandbox task's duration")
@@ -407,6 +433,15 @@ async def main() -> int:
         Row("  the same view encoded as view_panorama's JPEG", shot * 1e3, "ms", "", None),
         Row("the labelled view sheet, six views + overview, JPEG", sheet * 1e3, "ms", "≤ 400 ms", sheet <= 0.400),
     ]
+    say("exporting a panorama ...")
+    made = exporting(max(5, args.runs))
+    face = made["face"]
+    rows += [Row("one 512 px cube face of a decoded 2048×1024 panorama", face * 1e3, "ms", "≤ 100 ms", face <= 0.100)]
+    for fmt in ("cubemap", "cross", "godot", "equirect", "html"):
+        mb = made[f"{fmt}_bytes"] / 1e6
+        rows.append(
+            Row(f"  export_panorama {fmt} (faces 512 px; {mb:.1f} MB written)", made[fmt] * 1e3, "ms", "", None)
+        )
     say("get_task overhead ...")
     via_mcp, direct, overhead = await get_task_overhead(max(30, args.runs * 10))
     rows += [
