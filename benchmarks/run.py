@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import functools
 import json
 import os
 import shutil
@@ -371,7 +372,7 @@ def exporting(runs: int) -> dict[str, float]:
 
     found = {"face": median_of(lambda: skybox.face(pixels, "pz", 512))}
     for fmt in exports.FORMATS:
-        found[fmt] = median_of(lambda fmt=fmt: exports.export(pixels, fmt, 512, "bench"))
+        found[fmt] = median_of(functools.partial(exports.export, pixels, fmt, 512, "bench"))
         files, _ = exports.export(pixels, fmt, 512, "bench")
         found[f"{fmt}_bytes"] = sum(len(f.data) for f in files)
     return found
