@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from tests.browser import bridge
 from tests.browser.chromium import Page, chromium
 from tests.helpers import connect
 from wiro_mcp.sandbox import Sandbox, SandboxConfig
@@ -50,8 +51,13 @@ COMPASS_PROMPT = "[sandbox:compass] a test pattern"
 
 
 @asynccontextmanager
-async def hosted(client: Client, arguments: dict[str, Any], result: Any, **query: Any) -> AsyncIterator[str]:
-    """Serve the harness, the view document and the /rpc bridge on loopback; yields the harness URL."""
+async def hosted(
+    client: Client, arguments: dict[str, Any], result: Any, *, official: bool = False, **query: Any
+) -> AsyncIterator[str]:
+    """Serve the host page, the view document and the /rpc bridge on loopback; yields the page's URL. The
+    host is our harness, or with `official` the ext-apps AppBridge (tests/browser/bridge.py)."""
+    extra = [Route("/bundle.js", lambda request: FileResponse(bridge.bundle()))] if official else []
+    page = bridge.PAGE if official else HARNESS
     view = (await client.read_resource(VIEWER_URI)).contents[0].text  # type: ignore[union-attr]
     call = {"arguments": arguments, "result": result.model_dump(mode="json", by_alias=True, exclude_none=True)}
 
@@ -69,7 +75,8 @@ async def hosted(client: Client, arguments: dict[str, Any], result: Any, **query
 
     app = Starlette(
         routes=[
-            Route("/", lambda request: FileResponse(HARNESS)),
+            Route("/", lambda request: FileResponse(page)),
+            *extra,
             Route("/view", lambda request: HTMLResponse(view)),
             Route("/call", lambda request: JSONResponse(call)),
             Route("/rpc", rpc, methods=["POST"]),
