@@ -225,3 +225,60 @@ async def test_search_rows_are_compact(sandbox: Sandbox) -> None:
         }
     ]
     assert len(json.dumps(found.structured_content)) < 400
+
+
+@pytest.mark.parametrize("mode", ["2026-07-28", "legacy"])
+async def test_run_model_runs_as_an_mcp_task(sandbox: Sandbox, mode: str) -> None:
+    from tests.adapter.test_tasks import final_result, task_of, tasks_client
+
+    from ..helpers import raw_request
+
+    async with tasks_client(sandbox, mode) as client:
+        params: dict[str, Any] = {
+            "name": "run_model",
+            "arguments": {"model": "vox/text-to-speech", "inputs": {"prompt": "hi"}, "preview": False},
+        }
+        if mode == "legacy":
+            params["task"] = {}
+        created = await raw_request(client, "tools/call", params)
+        task = task_of(created, mode)
+        result = await final_result(client, mode, task["taskId"])
+    assert task["status"] == "working"
+    assert result["structuredContent"]["state"] == "succeeded"
+    assert result["structuredContent"]["outputs"][0]["content_type"] == "audio/wav"
+    assert sandbox.count("Run") == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"result": true, "tool": "not a list"}',
+        '{"result": true, "tool": [{"slugowner": 7, "categories": {"a": 1}}, null, "x"], "total": "many"}',
+        '{"result": true, "tool": [{"slugowner": "a", "slugproject": "b", "title": ["t"], '
+        '"approximatelycost": "NaN"}]}',
+        "[1, 2, 3]",
+    ],
+)
+async def test_a_broken_catalog_answer_is_read_as_less_and_the_server_serves_on(sandbox: Sandbox, body: str) -> None:
+    async with connect(sandbox) as client:
+        sandbox.inject("raw_body", "Tool/List", value=body)
+        odd = await client.call_tool("search_models", {"query": "odd answer"})
+        fine = await client.call_tool("search_models", {"query": "video"})
+    assert not fine.is_error and fine.structured_content["models"]
+    if odd.is_error:
+        assert "cannot be searched now" in text(odd)
+    else:
+        for row in odd.structured_content["models"]:
+            assert "/" in row["model"] and isinstance(row["title"], str)
+
+
+async def test_a_broken_spec_answer_bills_nothing(sandbox: Sandbox) -> None:
+    async with connect(sandbox) as client:
+        items = [{"id": "prompt", "type": {"x": 1}, "required": "maybe"}, {"id": "x"}]
+        answer = {"result": True, "tool": [{"parameters": [{"items": items}]}]}
+        sandbox.inject("raw_body", "Tool/Detail", value=json.dumps(answer))
+        described = await client.call_tool("describe_model", {"model": "acme/odd"})
+        ran = await client.call_tool("run_model", {"model": "acme/odd", "inputs": {"prompt": "hi", "y": 1}})
+    assert not described.is_error, text(described)
+    assert set(described.structured_content["inputs"]["properties"]) == {"prompt", "x"}
+    assert ran.is_error and "y: unknown input" in text(ran) and sandbox.count("Run") == 0
