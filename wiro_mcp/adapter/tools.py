@@ -111,7 +111,9 @@ async def cancel_task(
 async def list_tasks(
     ctx: Context[ServerState, Any],
     model: Annotated[
-        str | None, AfterValidator(lambda v: v and a_model_name(v)), Field(description="only this owner/slug's")
+        str | None,
+        AfterValidator(lambda v: a_model_name(v) if v is not None else None),
+        Field(description="only this owner/slug's"),
     ] = None,
     state: Annotated[ListedState | None, Field(description="only this state")] = None,
     limit: Annotated[int, Field(ge=1, le=50, description="how many")] = 10,

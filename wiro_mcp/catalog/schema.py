@@ -6,6 +6,7 @@ on a grid, and the spec's shape rule) are checked together by the model, see siz
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -130,15 +131,22 @@ def arguments_model(
     return model
 
 
-_CHECKERS: dict[tuple[str, int], type[BaseModel]] = {}
+# Argument models by spec, the newest kept: specs derived from Wiro come and go (one per model read).
+_CHECKERS: OrderedDict[tuple[str, int], tuple[ModelSpec, type[BaseModel]]] = OrderedDict()
+CHECKERS_KEPT = 256
 
 
 def _checker(spec: ModelSpec) -> type[BaseModel]:
-    """`arguments_model(spec)`, built once per spec (building a pydantic model costs milliseconds)."""
+    """`arguments_model(spec)`, built once per spec (building a pydantic model costs milliseconds). The
+    spec is kept beside its model, so its id cannot be reused by another spec while the entry lives."""
     key = (spec.tool, id(spec))
-    if key not in _CHECKERS:
-        _CHECKERS[key] = arguments_model(spec)
-    return _CHECKERS[key]
+    kept = _CHECKERS.get(key)
+    if kept is None or kept[0] is not spec:
+        kept = _CHECKERS[key] = (spec, arguments_model(spec))
+        while len(_CHECKERS) > CHECKERS_KEPT:
+            _CHECKERS.popitem(last=False)
+    _CHECKERS.move_to_end(key)
+    return kept[1]
 
 
 def to_wire(spec: ModelSpec, arguments: BaseModel | dict[str, Any]) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from ..errors import OutputFileError
 from ..results import OutputInfo, PreviewKind, TaskResult
 from ..text import shown
 from .caches import BoundedCache
-from .fetch import Fetcher
+from .fetch import DOWNLOAD_MAX_BYTES, Fetcher
 from .files import Downloaded, is_text, save_output
 from .panoramas import study
 from .previews import Preview, make_preview, preview_budgets
@@ -44,8 +44,10 @@ SHEET_NOTE = (
 
 log = logging.getLogger(__name__)
 
-# A text output of at most this many characters is put in the result itself.
+# A text output of at most this many characters is put in the result itself; a text output is read
+# whole only up to TEXT_MAX_BYTES (a longer one is read as the resource, on request).
 INLINE_TEXT = 4000
+TEXT_MAX_BYTES = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,10 @@ class Delivery:
                     files[index] = await self._fetcher.download(output.url, timeout=left)
                 else:
                     declared = output.content_type
-                    files[index] = await self._fetcher.download_file(output.url, declared=declared, timeout=left)
+                    most = TEXT_MAX_BYTES if text else DOWNLOAD_MAX_BYTES  # text is read whole to be shown
+                    files[index] = await self._fetcher.download_file(
+                        output.url, declared=declared, timeout=left, max_bytes=most
+                    )
             except OutputFileError as exc:
                 problems.append(f"{shown(output.name)}: {exc.message}")
 
