@@ -98,3 +98,31 @@ async def test_each_configured_model_adds_at_most_1_2_kilobytes(sandbox: Sandbox
     typed = {tool.name: visible(tool) for tool in tools if tool.name != "run_model"}
     assert len(typed) == len(CATALOG)
     assert max(typed.values()) <= 1200, typed
+
+
+async def test_a_configured_model_runs_as_an_mcp_task(sandbox: Sandbox) -> None:
+    from tests.adapter.test_tasks import final_result
+
+    from ..helpers import raw_request
+
+    changed = anyio.Event()
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, ToolListChangedNotification):
+            changed.set()
+
+    async with connect(
+        sandbox, mode="legacy", WIRO_MCP_MODELS="vox/text-to-speech", message_handler=on_message
+    ) as client:
+        await client.list_tools()
+        with anyio.fail_after(10):
+            await changed.wait()
+        listed = await raw_request(client, "tools/list", {})
+        [typed] = [tool for tool in listed["tools"] if tool["name"] == "run_vox_text_to_speech"]
+        params = {"name": "run_vox_text_to_speech", "arguments": {"prompt": "hi", "voice": "verse"}, "task": {}}
+        created = await raw_request(client, "tools/call", params)
+        result = await final_result(client, "legacy", created["task"]["taskId"])
+    assert typed["execution"] == {"taskSupport": "optional"}
+    assert result["structuredContent"]["state"] == "succeeded"
+    [run] = sandbox.state.find_requests("Run/vox/text-to-speech")
+    assert run.fields["voice"] == "verse"
