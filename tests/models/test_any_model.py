@@ -45,6 +45,7 @@ async def test_a_short_video_of_a_fox_goes_search_describe_run(sandbox: Sandbox)
     [run] = sandbox.state.find_requests("Run/lumen/text-to-video")
     assert run.fields["duration"] == "3" and run.fields["prompt"] == "a fox in the snow"
     assert sandbox.count("Run") == 1
+    assert sandbox.count("Tool/Detail") == 1, "the spec's answer also priced the run: Wiro was asked once"
 
 
 @pytest.mark.parametrize(

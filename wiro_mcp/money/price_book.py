@@ -27,10 +27,19 @@ from ..catalog import ModelSpec
 from ..errors import WiroError
 from ..journal.access import Journal
 from ..journal.records import JournalError
+from ..wiro.answers import ToolInfo
 from ..wiro.client import WiroClient
 from .estimate import Pricing, Tier, parse_tiers, spec_pricing
 
 log = logging.getLogger(__name__)
+
+
+def _from_info(info: ToolInfo) -> Pricing | None:
+    """The prices a Tool/Detail entry carries, or None when it carries none."""
+    tiers = parse_tiers(info.dynamic_price)
+    pricing = Pricing("Wiro", cps=info.cps or None, per_run=info.approximate_cost or None, tiers=tiers)
+    return None if pricing.empty else pricing
+
 
 CACHE_FILE = "prices.json"
 
@@ -51,13 +60,28 @@ class PriceBook:
         self._locks: dict[str, anyio.Lock] = {}
         self._disk_read = False
 
+    async def learn(self, model: str, info: ToolInfo) -> None:
+        """Prices that came with a model's Tool/Detail read for another reason (describe_model, run_model's
+        spec): kept as if asked for, so the run's estimate does not ask Wiro the same thing again."""
+        pricing = _from_info(info)
+        if pricing is None:
+            return
+        async with self._locks.setdefault(model, anyio.Lock()):
+            await self._read_disk()
+            now = self._clock()
+            self._known[model] = (now, pricing)
+            await self._keep(model, now, pricing)
+
+    async def _read_disk(self) -> None:
+        if not self._disk_read and self._shared is None:
+            self._disk_read = True
+            self._known.update(await anyio.to_thread.run_sync(self._load))
+
     async def pricing(self, spec: ModelSpec) -> Pricing:
         """The freshest prices there are for `spec`, within about FETCH_SECONDS at worst."""
         lock = self._locks.setdefault(spec.model, anyio.Lock())
         async with lock:
-            if not self._disk_read and self._shared is None:
-                self._disk_read = True
-                self._known.update(await anyio.to_thread.run_sync(self._load))
+            await self._read_disk()
             now = self._clock()
             cached = self._known.get(spec.model)
             if cached is not None and now - cached[0] < budgets.PRICE_TTL:
@@ -84,11 +108,9 @@ class PriceBook:
         except WiroError as exc:
             log.info("no prices from Wiro for %s (%s); using the cache or the spec", spec.model, exc)
             return None
-        tiers = parse_tiers(info.dynamic_price)
-        pricing = Pricing("Wiro", cps=info.cps or None, per_run=info.approximate_cost or None, tiers=tiers)
-        if pricing.empty:
+        pricing = _from_info(info)
+        if pricing is None:
             log.info("Wiro's Tool/Detail for %s carries no price; using the bundled figures", spec.model)
-            return None
         return pricing
 
     # -- where the cache lives: the shared journal, or a file ------------------------------------

@@ -99,7 +99,8 @@ class Generation:
         self.finisher = Finisher(settings, client, self.followers, self.memory, self.delivery, self._seen)
         self.listing = Lister(client, self.journal, scoped=self.ownership.scoped, by_owner=keyed)
         self.handles = Handles(self)  # the MCP tasks hosts hold
-        self.any_model = AnyModel(self, Models(client, settings.state_folder, api=settings.base_url))
+        models = Models(client, settings.state_folder, api=settings.base_url, learned=self.prices.learn)
+        self.any_model = AnyModel(self, models)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Generation]:

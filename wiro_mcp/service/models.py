@@ -14,7 +14,7 @@ import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +59,17 @@ def row(info: ToolInfo) -> dict[str, Any]:
 class Models:
     """The catalog beyond the seeds, for one server: searches and specs, cached."""
 
-    def __init__(self, client: WiroClient, folder: Path, *, api: str, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        client: WiroClient,
+        folder: Path,
+        *,
+        api: str,
+        clock: Callable[[], float] = time.time,
+        learned: Callable[[str, ToolInfo], Awaitable[None]] | None = None,
+    ) -> None:
         self._client = client
+        self._learned = learned  # what else the answer teaches (its prices, for the price book)
         self._folder = cache_folder(folder, api)
         self._clock = clock
         self._searches: OrderedDict[tuple[Any, ...], tuple[float, list[dict[str, Any]], int]] = OrderedDict()
@@ -115,6 +124,8 @@ class Models:
                 ) from exc
             spec = spec_from_wiro(name, info.model_dump())
             self._keep(name, now, spec, info)
+            if self._learned is not None:
+                await self._learned(name, info)
             await anyio.to_thread.run_sync(self._save, name, now, info)
             return spec, info, None
 
