@@ -237,6 +237,13 @@ async def test_download_checks_size_type_and_status() -> None:
     with pytest.raises(DownloadError) as long:
         await fetcher.download("https://cdn.test/" + "a" * 100_000)
     assert len(str(long.value)) < 400, "a hostile URL is quoted short"
+    # Any file's bytes, typed by them (or by what Wiro declared); kept, it is still no image to `download`.
+    page = await fetcher.download_file("https://cdn.test/page", declared="text/html")
+    assert page.content_type.startswith("text/plain") and page.data == b"<html>login</html>"
+    with pytest.raises(DownloadError, match="not an image"):
+        await fetcher.download("https://cdn.test/page")
+    opaque = await fetcher.download_file("https://cdn.test/ok.png", declared="video/mp4")
+    assert opaque.content_type == "image/png", "the bytes win over the declared type"
 
 
 async def test_download_failures_are_local_errors_without_credentials_in_them() -> None:

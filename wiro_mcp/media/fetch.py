@@ -9,6 +9,8 @@ succeeded) task.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import anyio
 import httpx2
 
@@ -62,28 +64,28 @@ class Fetcher:
         """An output's bytes, with a size cap, a time limit for the whole transfer (redirects included),
         and a check that it really is an image: its type is what the bytes say. Fetched once: a file
         already downloaded comes from memory."""
-        kept = self._kept.get(url)
-        if kept is not None:
-            return kept
-        data = await self._fetch(url, timeout, max_bytes, whole=True)
-        sniffed = sniff_image_type(data)
-        if sniffed is None:
-            raise DownloadError(f"{clip_text(redact_url(url))} is not an image")
-        downloaded = Downloaded(data=data, content_type=sniffed)
-        self._kept.put(url, downloaded)
-        return downloaded
+        return await self._downloaded(url, max_bytes, timeout, sniff_image_type)
 
     async def download_file(
         self, url: str, *, declared: str, max_bytes: int = DOWNLOAD_MAX_BYTES, timeout: float = budgets.DOWNLOAD_TIMEOUT
     ) -> Downloaded:
         """Any output's bytes (video, audio, 3D, text), bounded like `download`; its type is what the bytes
         say, else what Wiro declared."""
+        return await self._downloaded(url, max_bytes, timeout, lambda data: sniff_type(data) or declared)
+
+    async def _downloaded(
+        self, url: str, max_bytes: int, timeout: float, typed: Callable[[bytes], str | None]
+    ) -> Downloaded:
+        """The file at `url` (from memory when fetched before) with the type `typed` reads in its bytes,
+        kept or just fetched alike: bytes it finds no type in (not an image, for `download`) are refused."""
         kept = self._kept.get(url)
-        if kept is not None:
-            return kept
-        data = await self._fetch(url, timeout, max_bytes, whole=True)
-        downloaded = Downloaded(data=data, content_type=sniff_type(data) or declared)
-        self._kept.put(url, downloaded)
+        data = kept.data if kept is not None else await self._fetch(url, timeout, max_bytes, whole=True)
+        found = typed(data)
+        if found is None:
+            raise DownloadError(f"{clip_text(redact_url(url))} is not an image")
+        downloaded = Downloaded(data=data, content_type=found)
+        if kept is None:
+            self._kept.put(url, downloaded)
         return downloaded
 
     async def first_bytes(self, url: str, *, limit: int, timeout: float) -> bytes:
