@@ -220,22 +220,27 @@ class ToolParameterItem(WiroModel):
     step: OptFloat = None
 
 
-def _items(value: Any) -> list[Any]:
-    """A group's items: the readable ones (an item without a usable id is left out, not fatal)."""
-    if not isinstance(value, list):
-        return []
-    kept = []
-    for item in value[:200]:
-        try:
-            kept.append(ToolParameterItem.model_validate(item))
-        except ValueError:
-            continue
-    return kept
+def _readable(model: type[WiroModel], most: int) -> Any:
+    """A list's entries that read as `model` (at most `most` of them): one that does not, say an item
+    without a usable id, is left out instead of failing the whole answer."""
+
+    def read(value: Any) -> list[Any]:
+        if not isinstance(value, list):
+            return []
+        kept = []
+        for entry in value[:most]:
+            try:
+                kept.append(model.model_validate(entry))
+            except ValueError:
+                continue
+        return kept
+
+    return BeforeValidator(read)
 
 
 class ToolParameterGroup(WiroModel):
     title: OptStr = None
-    items: Annotated[list[ToolParameterItem], BeforeValidator(_items)] = Field(default_factory=list)
+    items: Annotated[list[ToolParameterItem], _readable(ToolParameterItem, 200)] = Field(default_factory=list)
 
 
 def _groups(value: Any) -> list[Any] | None:
@@ -263,23 +268,14 @@ class ToolInfo(WiroModel):
         return f"{self.slug_owner}/{self.slug_project}" if self.slug_owner and self.slug_project else None
 
 
-def _tools(value: Any) -> list[Any]:
-    """Tool/List's rows: the readable ones."""
-    if not isinstance(value, list):
-        return []
-    kept = []
-    for row in value[:500]:
-        try:
-            kept.append(ToolInfo.model_validate(row))
-        except ValueError:
-            continue
-    return kept
+# Tool/List's rows and Tool/Detail's entry: the readable ones.
+Tools = Annotated[list[ToolInfo], _readable(ToolInfo, 500)]
 
 
 class ToolDetailResponse(Envelope):
-    tool: Annotated[list[ToolInfo], BeforeValidator(_tools)] = Field(default_factory=list)
+    tool: Tools = Field(default_factory=list)
 
 
 class ToolListResponse(Envelope):
     total: OptInt = None
-    tool: Annotated[list[ToolInfo], BeforeValidator(_tools)] = Field(default_factory=list)
+    tool: Tools = Field(default_factory=list)
