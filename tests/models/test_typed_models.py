@@ -5,6 +5,7 @@ and small enough for every agent to carry."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -27,6 +28,17 @@ def visible(tool: Any) -> int:
     return len(json.dumps(read, separators=(",", ":"), ensure_ascii=False).encode())
 
 
+def tools_changed() -> tuple[anyio.Event, Callable[[Any], Awaitable[None]]]:
+    """An event set when the server says its tool list changed, and the client's message handler that sets it."""
+    changed = anyio.Event()
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, ToolListChangedNotification):
+            changed.set()
+
+    return changed, on_message
+
+
 async def listed_after_change(client: Any, changed: anyio.Event, names: set[str]) -> set[str]:
     with anyio.fail_after(10):
         await changed.wait()
@@ -36,12 +48,7 @@ async def listed_after_change(client: Any, changed: anyio.Event, names: set[str]
 
 
 async def test_a_configured_model_arrives_as_a_typed_tool_after_list_changed(sandbox: Sandbox) -> None:
-    changed = anyio.Event()
-
-    async def on_message(message: Any) -> None:
-        if isinstance(message, ToolListChangedNotification):
-            changed.set()
-
+    changed, on_message = tools_changed()
     async with connect(sandbox, mode="legacy", WIRO_MCP_MODELS=CONFIGURED, message_handler=on_message) as client:
         assert client.server_capabilities.tools.list_changed is True  # type: ignore[union-attr]
         first = {tool.name for tool in (await client.list_tools()).tools}
@@ -68,12 +75,7 @@ async def test_the_next_start_lists_them_at_once_from_the_disk(sandbox: Sandbox)
 
 
 async def test_a_model_wiro_does_not_have_is_left_out_and_the_rest_serve(sandbox: Sandbox) -> None:
-    changed = anyio.Event()
-
-    async def on_message(message: Any) -> None:
-        if isinstance(message, ToolListChangedNotification):
-            changed.set()
-
+    changed, on_message = tools_changed()
     models = "nobody/nothing,vox/text-to-speech"
     async with connect(sandbox, mode="legacy", WIRO_MCP_MODELS=models, message_handler=on_message) as client:
         await client.list_tools()
@@ -82,12 +84,7 @@ async def test_a_model_wiro_does_not_have_is_left_out_and_the_rest_serve(sandbox
 
 
 async def test_each_configured_model_adds_at_most_1_2_kilobytes(sandbox: Sandbox) -> None:
-    changed = anyio.Event()
-
-    async def on_message(message: Any) -> None:
-        if isinstance(message, ToolListChangedNotification):
-            changed.set()
-
+    changed, on_message = tools_changed()
     models = ",".join(model for model in CATALOG)
     async with connect(sandbox, mode="legacy", WIRO_MCP_MODELS=models, message_handler=on_message) as client:
         await client.list_tools()
@@ -105,12 +102,7 @@ async def test_a_configured_model_runs_as_an_mcp_task(sandbox: Sandbox) -> None:
 
     from ..helpers import raw_request
 
-    changed = anyio.Event()
-
-    async def on_message(message: Any) -> None:
-        if isinstance(message, ToolListChangedNotification):
-            changed.set()
-
+    changed, on_message = tools_changed()
     async with connect(
         sandbox, mode="legacy", WIRO_MCP_MODELS="vox/text-to-speech", message_handler=on_message
     ) as client:
