@@ -9,6 +9,9 @@ limit of common hosts) spends it on one clock that starts when the call does:
 3. Delivery (downloads, previews, saving) gets what is left of W + 1 s, but at least DELIVERY_FLOOR:
    a task that ends at the last moment still comes with its pictures.
 
+run_model's clock starts before its model's spec is read (up to CATALOG_SECONDS when it is not
+cached): the run gets what is left of W.
+
 So a call returns by about W + GRACE + DELIVERY_FLOOR, whatever Wiro does. get_task waits only when
 given W; without one, its first answer gets up to READ_BUDGET (one slow Task/Detail must not fail a
 plain read). Everything else here bounds one step that no caller's wait covers.

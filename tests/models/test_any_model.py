@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp_types import ResourceLink, TextContent
 
@@ -283,3 +284,20 @@ async def test_a_broken_spec_answer_bills_nothing(sandbox: Sandbox) -> None:
     assert not described.is_error, text(described)
     assert set(described.structured_content["inputs"]["properties"]) == {"prompt", "x"}
     assert ran.is_error and "y: unknown input" in text(ran) and sandbox.count("Run") == 0
+
+
+async def test_a_slow_spec_comes_out_of_the_calls_wait(sandbox: Sandbox) -> None:
+    config = SandboxConfig(queue_seconds=0.2, run_seconds=30, grain=False)
+    with Sandbox(config) as slow:
+        async with connect(slow) as client:
+            slow.inject("slow", "Tool/Detail", delay=3.0)
+            began = anyio.current_time()
+            ran = await client.call_tool(
+                "run_model", {"model": "lumen/text-to-video", "inputs": {"prompt": "a fox"}, "wait_seconds": 3}
+            )
+            took = anyio.current_time() - began
+    assert not ran.is_error, text(ran)
+    assert ran.structured_content["state"] in ("queued", "running") and ran.structured_content["next_action"]
+    # 3 s of wait in all, and the spec took them: the run is started and returned, not waited for another
+    # 3 s (which would make 6 s or more).
+    assert took < 5.5

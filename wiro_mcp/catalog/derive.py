@@ -25,7 +25,7 @@ TOOL_BYTES = 1200
 CALL_BYTES = 420
 # The words tried, longest first: (per input, per model); 0 leaves an optional input's words out.
 WORDINGS = ((90, 220), (60, 140), (40, 80), (0, 60), (0, 0))
-INPUT_WORDS, MODEL_WORDS = WORDINGS[0]
+INPUT_WORDS = WORDINGS[0][0]
 # A select with more options than this takes any text (its options listed in describe_model only).
 MAX_OPTIONS = 40
 MAX_FILES = 10

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import anyio
+
 from ..catalog import ModelSpec, load_catalog
 from ..catalog.derive import short
 from ..catalog.schema import arguments_from_inputs, inputs_schema
@@ -66,9 +68,14 @@ class AnyModel:
         return view
 
     async def run(self, model: str, inputs: Mapping[str, Any], **call: Any) -> Outcome:
-        """`inputs` checked against the model's spec (nothing sent if they are wrong), then the run."""
+        """`inputs` checked against the model's spec (nothing sent if they are wrong), then the run, with
+        what is left of the call's wait once the spec is read (budgets.py)."""
+        began = anyio.current_time()
         spec = await self.models.spec(model)
         arguments = arguments_from_inputs(spec, inputs)
+        wait = call.get("wait")
+        wait = self._generation.settings.wait_seconds if wait is None else wait
+        call["wait"] = max(0.0, wait - (anyio.current_time() - began))
         return await self._generation.generate(spec, arguments, **call)
 
     async def quote(self, model: str, inputs: Mapping[str, Any], **call: Any) -> Quote | None:
