@@ -301,3 +301,14 @@ async def test_a_slow_spec_comes_out_of_the_calls_wait(sandbox: Sandbox) -> None
     # 3 s of wait in all, and the spec took them: the run is started and returned, not waited for another
     # 3 s (which would make 6 s or more).
     assert took < 5.5
+
+
+async def test_a_model_without_prices_is_refused_under_a_limit_by_its_own_name() -> None:
+    config = SandboxConfig(queue_seconds=0.1, run_seconds=0.3, grain=False, prices=False)
+    with Sandbox(config) as box:
+        async with connect(box, WIRO_MCP_DAILY_BUDGET_USD="1") as client:
+            refused = await client.call_tool("run_model", {"model": "vox/text-to-speech", "inputs": {"prompt": "hi"}})
+    assert refused.is_error and box.count("Run") == 0
+    said = text(refused)
+    assert "the cost of this vox/text-to-speech run cannot be estimated, and a spending limit is set" in said
+    assert "nothing was billed" in said

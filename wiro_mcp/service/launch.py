@@ -66,8 +66,8 @@ class Launched:
     notes: list[str] = field(default_factory=list)
 
 
-def what_it_makes(spec: ModelSpec) -> str:
-    return "panorama" if spec.panorama else "image run"
+def what_it_makes(spec: ModelSpec) -> str:  # how questions and refusals name a run: a seed's, any other model's
+    return ("panorama" if spec.panorama else "image run") if spec.curated else f"{spec.model} run"
 
 
 class Launcher:
