@@ -14,8 +14,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from ..text import printable
 from .protocol import TaskState, task_state
-from .refs import number_as_text
+from .refs import PLAIN_ID, TOKEN, TOKEN_MAX, number_as_text
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -98,12 +99,31 @@ OptFloat = Annotated[float | None, BeforeValidator(_finite)]
 Reported = Annotated[float | None, BeforeValidator(_reported_amount)]
 Price = Annotated[float | None, BeforeValidator(_price)]
 OptInt = Annotated[int | None, BeforeValidator(_whole)]
-IdStr = Annotated[str, BeforeValidator(number_as_text)]
+
+
+def _plain_id(value: Any) -> Any:
+    """A task id is a plain id (refs.PLAIN_ID): one that is not (`../../x`, a megabyte of text) makes its
+    answer unreadable here, before it can name a folder, a resource or a journal row."""
+    value = number_as_text(value)
+    if isinstance(value, str) and not PLAIN_ID.fullmatch(value):
+        raise ValueError("not a plain task id")
+    return value
+
+
+IdStr = Annotated[str, BeforeValidator(_plain_id)]
+
+
+def _token(value: Any) -> str | None:
+    """A socket access token: short printable text (it is echoed to agents and kept in the journal)."""
+    text = _text(value)
+    return text if text is not None and TOKEN.fullmatch(text) else None
+
+
+OptToken = Annotated[str | None, BeforeValidator(_token)]
 OptStr = Annotated[str | None, BeforeValidator(_text)]
 LogText = Annotated[str, BeforeValidator(_log_text)]
 
 
-# The longest task id or token taken (Wiro's ids are numbers, its tokens a few dozen characters).
 class WiroModel(BaseModel):
     # defer_build: validators are made on first use, not at start-up (no answer is parsed before a call).
     model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True, defer_build=True)
@@ -131,7 +151,7 @@ class TaskOutput(WiroModel):
 class Task(WiroModel):
     id: IdStr
     uuid: OptStr = None
-    socket_token: OptStr = Field(default=None, alias="socketaccesstoken")
+    socket_token: OptToken = Field(default=None, alias="socketaccesstoken")
     status: Annotated[str, BeforeValidator(lambda v: _text(v) or "")] = ""
     pexit: OptStr = None
     debug_output: LogText = Field(default="", alias="debugoutput")
@@ -157,7 +177,8 @@ class Task(WiroModel):
 
 class RunResponse(Envelope):
     task_id: IdStr = Field(alias="taskid")
-    socket_token: str = Field(alias="socketaccesstoken")
+    # A token that is not short printable text makes the Run's answer unreadable (so its task is in doubt).
+    socket_token: str = Field(alias="socketaccesstoken", max_length=TOKEN_MAX, pattern=r"^[!-~]+$")
 
 
 class TaskListResponse(Envelope):
@@ -165,21 +186,23 @@ class TaskListResponse(Envelope):
     tasks: Annotated[list[Task], BeforeValidator(_objects)] = Field(default_factory=list, alias="tasklist")
 
 
-def _words(limit: int) -> Any:
-    """Text Wiro wrote for people (a label, a description): clipped, or absent when it is not text."""
+def _words(limit: int, *, lines: bool = True) -> Any:
+    """Text Wiro wrote for people (a title, a description): clipped, its control and bidi characters
+    escaped (what is shown is what is there), or absent when it is not text. `lines=False`: one line."""
 
     def read(value: Any) -> str | None:
         text = _text(value)
-        return text.strip()[:limit] if text and text.strip() else None
+        return printable(text.strip()[:limit], lines=lines) if text and text.strip() else None
 
     return BeforeValidator(read)
 
 
 def _names(value: Any) -> list[str]:
-    """A list of short names (categories, tags): only its texts, at most 20 of them."""
+    """A list of short names (categories, tags): only its texts, one line each, at most 20 of them."""
     if not isinstance(value, list):
         return []
-    return [item.strip()[:60] for item in value if isinstance(item, str) and item.strip()][:20]
+    names = [printable(item.strip()[:60], lines=False) for item in value[:100] if isinstance(item, str)]
+    return [name for name in names if name][:20]
 
 
 def _option(value: Any) -> dict[str, str] | None:
@@ -189,9 +212,10 @@ def _option(value: Any) -> dict[str, str] | None:
         label = number_as_text(value.get("label"))
     else:
         raw = label = number_as_text(value)
-    if not isinstance(raw, str) or not raw or len(raw) > 200:
+    # A value goes back to Wiro as it is, so one that cannot be shown as it is is not offered.
+    if not isinstance(raw, str) or not raw or len(raw) > 200 or printable(raw, lines=False) != raw:
         return None
-    return {"value": raw, "label": label[:100] if isinstance(label, str) and label else raw}
+    return {"value": raw, "label": printable(label[:100], lines=False) if isinstance(label, str) and label else raw}
 
 
 def _options(value: Any) -> list[dict[str, str]] | None:
@@ -208,10 +232,10 @@ Names = Annotated[list[str], BeforeValidator(_names)]
 class ToolParameterItem(WiroModel):
     id: str = Field(max_length=100, pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")
     type: Annotated[str, BeforeValidator(lambda v: (_text(v) or "text").strip().lower()[:40])] = "text"
-    label: Annotated[str | None, _words(200)] = None
-    description: Words = None
-    note: Words = None
-    placeholder: Annotated[str | None, _words(200)] = None
+    label: Annotated[str | None, _words(200, lines=False)] = None
+    description: Annotated[str | None, _words(600)] = None
+    note: Annotated[str | None, _words(600)] = None
+    placeholder: Annotated[str | None, _words(200, lines=False)] = None
     required: Annotated[bool | None, BeforeValidator(_flag)] = None
     default: Annotated[str | None, BeforeValidator(lambda v: (_text(v) or "")[:2000] if v is not None else None)] = None
     options: Annotated[list[dict[str, str]] | None, BeforeValidator(_options)] = None
@@ -238,20 +262,38 @@ def _readable(model: type[WiroModel], most: int) -> Any:
     return BeforeValidator(read)
 
 
+# The most input items read of one model, over all its groups: Wiro's models take a few dozen at most,
+# and everything made of them (a tool, a check, describe_model) grows with their number.
+MAX_ITEMS = 100
+
+
 class ToolParameterGroup(WiroModel):
-    title: OptStr = None
-    items: Annotated[list[ToolParameterItem], _readable(ToolParameterItem, 200)] = Field(default_factory=list)
+    title: Annotated[str | None, _words(200, lines=False)] = None
+    items: Annotated[list[ToolParameterItem], _readable(ToolParameterItem, MAX_ITEMS)] = Field(default_factory=list)
 
 
 def _groups(value: Any) -> list[Any] | None:
-    """`parameters`: null (a model whose inputs Wiro does not publish), or its groups."""
-    return _objects(value)[:50] if isinstance(value, list) else None
+    """`parameters`: null (a model whose inputs Wiro does not publish), or its groups, cut where the items
+    they hold reach MAX_ITEMS (an item list that is not a list counts as none)."""
+    if not isinstance(value, list):
+        return None
+    kept, items = [], 0
+    for group in _objects(value)[:50]:
+        listed = group.get("items")
+        room = MAX_ITEMS - items
+        if room <= 0:
+            break
+        if isinstance(listed, list) and len(listed) > room:
+            group = {**group, "items": listed[:room]}
+        items += len(listed) if isinstance(listed, list) else 0
+        kept.append(group)
+    return kept
 
 
 class ToolInfo(WiroModel):
     slug_owner: OptStr = Field(default=None, alias="slugowner")
     slug_project: OptStr = Field(default=None, alias="slugproject")
-    title: Annotated[str | None, _words(200)] = None
+    title: Annotated[str | None, _words(200, lines=False)] = None
     description: Words = None
     categories: Names = Field(default_factory=list)
     tags: Names = Field(default_factory=list)
