@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx2
 import pytest
@@ -334,3 +335,54 @@ def test_retry_policy_honours_retry_after_and_caps_backoff() -> None:
         ceiling = min(2.0, 0.5 * 2**n)
         assert ceiling / 2 <= d <= ceiling
     assert policy.delay(4, None) is None
+
+
+async def test_an_answer_past_its_size_is_not_read_further_and_a_runs_task_may_exist() -> None:
+    from wiro_mcp.errors import InvalidResponseError
+    from wiro_mcp.wiro.exchange import ANSWER_MAX_BYTES
+
+    sent: list[int] = []  # chunks taken, per answer
+
+    async def chunks() -> Any:
+        for _ in range(64):  # 16 MiB each, a quarter MiB at a time
+            sent[-1] += 1
+            yield b"[" * (256 * 1024)
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        sent.append(0)
+        return httpx2.Response(200, content=chunks(), headers={"content-type": "application/json"})
+
+    async with WiroClient("k", None, transport=httpx2.MockTransport(handler), retry=NO_WAIT) as c:
+        with pytest.raises(InvalidResponseError, match="was over 8 MiB: not read further") as read:
+            await c.task_detail(TaskRef(task_id="1"))
+        with pytest.raises(InvalidResponseError) as ran:
+            await c.run(SRPO, {"prompt": "x"})
+    assert read.value.hint == "Try again in a moment."
+    assert ran.value.may_have_run, "a Run whose answer was cut may have started a task"
+    assert max(sent) * 256 * 1024 <= ANSWER_MAX_BYTES + 256 * 1024, "no answer is read past its bound"
+
+
+async def test_a_large_answer_is_parsed_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from wiro_mcp.wiro import exchange
+    from wiro_mcp.wiro.parsing import parse_answer as parse
+
+    threads: list[str] = []
+
+    def watched(response: Any, model: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return parse(response, model)
+
+    monkeypatch.setattr(exchange, "parse_answer", watched)
+    log = "x" * (exchange.PARSE_INLINE + 1)
+    body = {"result": True, "tasklist": [{"id": "1", "status": "task_queue", "debugoutput": log}]}
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        small = request.url.path.endswith("Task/Kill")
+        return httpx2.Response(200, json={"result": True, "tasklist": [{"id": "1"}]} if small else body)
+
+    async with WiroClient("k", None, transport=httpx2.MockTransport(handler), retry=NO_WAIT) as c:
+        await c.task_detail(TaskRef(task_id="1"))
+        await c.kill(TaskRef(task_id="1"))
+    assert threads[0] != threading.main_thread().name and threads[1] == threading.main_thread().name

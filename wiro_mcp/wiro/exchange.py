@@ -10,12 +10,18 @@ from collections.abc import Mapping
 from typing import Any
 
 import anyio
+import anyio.to_thread
 import httpx2
 
-from ..errors import RUN_MAY_EXIST, WiroConnectionError, WiroError, WiroTimeoutError
+from ..errors import RUN_MAY_EXIST, InvalidResponseError, WiroConnectionError, WiroError, WiroTimeoutError
 from .parsing import M, parse_answer
 
 log = logging.getLogger(__name__)
+
+# No answer of Wiro's API is read past this (its largest, a task list with logs, is a few hundred KB); an
+# answer over PARSE_INLINE is read into its model in a worker thread, off the event loop.
+ANSWER_MAX_BYTES = 8 * 1024 * 1024
+PARSE_INLINE = 256 * 1024
 
 
 class NotSent(Exception):
@@ -46,7 +52,10 @@ async def send_once(
         # With a deadline, a cancel scope bounds the whole exchange (httpx's timeouts are per read and
         # per write, so a trickling answer could outlive them).
         with anyio.fail_after(left):
-            response = await http.post(path, json=json, data=data, files=files, headers=dict(headers), timeout=limit)
+            request = http.build_request(
+                "POST", path, json=json, data=data, files=files, headers=dict(headers), timeout=limit
+            )
+            response = await _bounded(await http.send(request, stream=True), path)
     except (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout) as exc:
         raise NotSent(WiroConnectionError(f"Could not connect to Wiro at {where}: {type(exc).__name__}")) from exc
     except (httpx2.TimeoutException, TimeoutError) as exc:
@@ -56,7 +65,29 @@ async def send_once(
             WiroConnectionError(f"The connection to Wiro broke during {path} ({type(exc).__name__})"), path
         ) from exc
     log.debug("POST %s -> %s in %.0f ms", path, response.status_code, (time.perf_counter() - started) * 1e3)
+    if len(response.content) > PARSE_INLINE:
+        return await anyio.to_thread.run_sync(parse_answer, response, model)
     return parse_answer(response, model)
+
+
+async def _bounded(response: httpx2.Response, path: str) -> httpx2.Response:
+    """The answer read whole, unless it is over ANSWER_MAX_BYTES: then it is not read further (and, for
+    a Run, its task may exist)."""
+    try:
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > ANSWER_MAX_BYTES:
+                error = InvalidResponseError(
+                    f"Wiro's answer to {path} was over {ANSWER_MAX_BYTES // (1024 * 1024)} MiB: not read further",
+                    status_code=response.status_code,
+                )
+                raise _maybe_sent(error, path)
+    finally:
+        await response.aclose()
+    return httpx2.Response(
+        response.status_code, headers=response.headers, content=bytes(body), request=response.request
+    )
 
 
 def _within(timeout: httpx2.Timeout, deadline: float | None) -> tuple[httpx2.Timeout, float | None]:
