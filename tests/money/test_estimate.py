@@ -9,7 +9,7 @@ import pytest
 
 from wiro_mcp.catalog import load_catalog
 from wiro_mcp.money.estimate import Pricing, Tier, estimate, parse_tiers, spec_pricing, usd_text
-from wiro_mcp.wiro.answers import ToolInfo
+from wiro_mcp.wiro.tool_info import ToolInfo
 
 PANORAMA = load_catalog()["generate_panorama"]
 IMAGE = load_catalog()["generate_image"]

@@ -27,8 +27,8 @@ from ..catalog import ModelSpec
 from ..errors import WiroError
 from ..journal.access import Journal
 from ..journal.records import JournalError
-from ..wiro.answers import ToolInfo
 from ..wiro.client import WiroClient
+from ..wiro.tool_info import ToolInfo
 from .estimate import Pricing, Tier, parse_tiers, spec_pricing
 
 log = logging.getLogger(__name__)

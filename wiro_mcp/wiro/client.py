@@ -32,12 +32,13 @@ from ..errors import (
 )
 from ..text import redact_url
 from . import protocol
-from .answers import RunResponse, Task, TaskListResponse, ToolDetailResponse, ToolInfo, ToolListResponse
+from .answers import RunResponse, Task, TaskListResponse
 from .exchange import NotSent, send_once
 from .parsing import M
 from .refs import TaskRef
 from .retries import RetryPolicy
 from .signing import caller_keys
+from .tool_info import ToolDetailResponse, ToolInfo, ToolListResponse
 
 log = logging.getLogger(__name__)
 
