@@ -37,6 +37,12 @@ def shown(text: str, limit: int = ECHO_LIMIT) -> str:
     return printable(clip_text(text, limit), lines=False)
 
 
+def quoted(text: str) -> str:
+    """Words someone else wrote (Wiro's) inside our sentence: in double quotes with none inside, so where
+    they end is plain and nothing in them reads as ours."""
+    return '"' + text.replace('"', "'") + '"'
+
+
 def printable(text: str, *, lines: bool = True) -> str:
     """`text` with every control and bidi character shown as an escape (`\\x1b`, `\\u202e`): what is
     shown is what is there. `lines=False` escapes line breaks and tabs too (one-line texts)."""

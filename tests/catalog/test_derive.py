@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from wiro_mcp.catalog.derive import TOOL_BYTES, spec_from_wiro, tool_bytes, tool_name
-from wiro_mcp.catalog.schema import arguments_from_inputs, inputs_schema, validate
+from wiro_mcp.catalog.derive import spec_from_wiro, tool_name
+from wiro_mcp.catalog.json_schema import inputs_schema
+from wiro_mcp.catalog.schema import arguments_from_inputs, validate
 from wiro_mcp.errors import ArgumentError
-from wiro_mcp.wiro.answers import ToolInfo
+from wiro_mcp.wiro.tool_info import ToolInfo
 
 
 def info(*items: Any, **more: Any) -> dict[str, Any]:
@@ -101,13 +102,6 @@ def test_null_parameters_and_odd_answers_keep_a_prompt() -> None:
     for odd in (None, "broken", [], [{"title": "no items"}]):
         spec = spec_from_wiro("acme/thing", ToolInfo.model_validate({"parameters": odd}).model_dump())
         assert [item.id for item in spec.inputs] == ["prompt"]
-
-
-def test_a_long_spec_is_worded_down_to_the_tool_budget() -> None:
-    wordy = "a very long explanation of what this input does " * 10
-    items = [{"id": f"input{n}", "type": "text", "description": wordy} for n in range(8)]
-    spec = spec_from_wiro("acme/thing", info(*items, description=wordy * 3))
-    assert tool_bytes(spec) <= TOOL_BYTES
 
 
 def test_tool_names_are_snake_case_and_bounded() -> None:

@@ -54,10 +54,13 @@ class InputSpec(BaseModel):
         default=None, description="Our argument's type when Wiro's item type says less (a seed typed 'text')."
     )
     max_items: int | None = Field(default=None, description="for several files: at most this many")
+    argument: str | None = Field(
+        default=None, description="the argument's name when it is not the id's snake_case (a derived spec's: the id)"
+    )
 
     @property
     def arg_name(self) -> str:
-        return snake_case(self.id)
+        return self.argument or snake_case(self.id)
 
     @property
     def is_file(self) -> bool:

@@ -2,33 +2,38 @@
 
 Tool/Detail's `parameters` (groups of items: id, type, label, description, default as text, required
 as a bool or "true", options as objects or bare values, min/max/step) become our `InputSpec`s, typed
-and bounded; the model's words become short descriptions, within the tool-list budget an agent reads.
-Anything odd in Wiro's answer (an unknown item type, a default that is not a number, an option list
-that is not one) is read as less, never as an error: the call is still checked against what is known.
+and bounded; the model's words become short descriptions. Anything odd in Wiro's answer (an unknown
+item type, a default that is not a number, an option list that is not one) is read as less, never as
+an error: the call is still checked against what is known. The work is linear in what is read, and what
+is read is capped (MAX_INPUTS items, MAX_OPTIONS options, words clipped), so any answer is derived in
+milliseconds. Wiro's words stay data: escaped, short, and quoted wherever they sit in our sentences.
+
 The seed models keep their curated specs; this is for every other model. It takes the answer as plain
-data (what `ToolInfo.model_dump()` gives), so the catalog stays below the Wiro layer.
+data (what `ToolInfo.model_dump()` gives), so the catalog stays below the Wiro layer. How a configured
+model's spec becomes a tool is typed.py's.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..text import printable
 from . import FILE_TYPES, InputSpec, ModelSpec, PricingSpec, ValueType, WiroInputType
 
-# What an agent reads of a configured model's tool (name, description, input schema) stays within
-# TOOL_BYTES: the spec's words are shortened until it fits, the call's own arguments (wait_seconds,
-# preview, allow_duplicate: CALL_BYTES) counted in.
-TOOL_BYTES = 1200
-CALL_BYTES = 420
-# The words tried, longest first: (per input, per model); 0 leaves an optional input's words out.
-WORDINGS = ((90, 220), (60, 140), (40, 80), (0, 60), (0, 0))
-INPUT_WORDS = WORDINGS[0][0]
-# A select with more options than this takes any text (its options listed in describe_model only).
+# The most inputs a derived spec keeps (Wiro's answer is cut there too), options a select keeps (a
+# longer list takes any text, its options listed in describe_model only), and files a multifileinput takes.
+MAX_INPUTS = 100
 MAX_OPTIONS = 40
 MAX_FILES = 10
+# What Wiro's words may take: one input's description, the model's description in the spec, its title.
+INPUT_WORDS = 160
+MODEL_WORDS = 300
+TITLE_WORDS = 80
+# Free text a derived input takes (Wiro publishes no limit): a prompt, or a document for an LLM; a URL.
+TEXT_MAX = {"textarea": 20_000, "text": 4_000}
+URL_MAX = 2_000
 KNOWN_TYPES: frozenset[str] = frozenset(WiroInputType.__args__)  # type: ignore[attr-defined]
 
 # What a model makes, from its categories (Wiro's own words): the first match wins.
@@ -43,7 +48,8 @@ _OUTPUTS = (
 
 
 def tool_name(model: str) -> str:
-    """owner/slug → run_owner_slug, snake_case, within MCP's 64 characters."""
+    """owner/slug → run_owner_slug, snake_case, within MCP's 64 characters (typed.py makes names that
+    collide distinct)."""
     words = re.sub(r"[^a-z0-9]+", "_", model.lower()).strip("_")
     return f"run_{words}"[:64].rstrip("_")
 
@@ -58,53 +64,46 @@ def is_panorama(categories: Sequence[str]) -> bool:
 
 
 def short(text: str | None, limit: int) -> str:
-    """One line of at most `limit` characters (markdown and extra spaces gone)."""
-    flat = re.sub(r"[#*_`>\[\]]+", "", " ".join((text or "").split()))
+    """One line of at most `limit` characters: markdown marks and extra spaces gone (an underscore stays:
+    it is in names like cfg_scale), controls and bidi escaped."""
+    flat = printable(re.sub(r"[#*`>\[\]]+", "", " ".join((text or "")[: limit * 4].split())), lines=False)
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
 def spec_from_wiro(model: str, info: Mapping[str, Any]) -> ModelSpec:
-    """The spec of `model` from its Tool/Detail entry (as plain data), in the fewest words that fit
-    TOOL_BYTES. `parameters: null` gives a spec with a prompt alone, marked so: describe_model says
-    Wiro publishes no inputs for it."""
-    for input_words, model_words in WORDINGS:
-        spec = _spec(model, info, input_words, model_words)
-        if tool_bytes(spec) <= TOOL_BYTES:
-            break
-    return spec
-
-
-def tool_bytes(spec: ModelSpec) -> int:
-    """About what an agent reads of the spec's tool (its schema compacted as tools/list sends it)."""
-    from .schema import arguments_model, compact
-
-    schema = compact(arguments_model(spec).model_json_schema())
-    said = {"name": spec.tool, "description": f"{spec.summary}\n\n{spec.description}", "input_schema": schema}
-    return len(json.dumps(said, separators=(",", ":"), ensure_ascii=False).encode()) + CALL_BYTES
-
-
-def _spec(model: str, info: Mapping[str, Any], input_words: int, model_words: int) -> ModelSpec:
+    """The spec of `model` from its Tool/Detail entry (as plain data). `parameters: null` gives a spec
+    with a prompt alone, marked so: describe_model says Wiro publishes no inputs for it."""
     categories = [c for c in info.get("categories") or [] if isinstance(c, str)]
     groups = info.get("parameters")
-    items = [item for group in groups or [] for item in (group.get("items") or [])] if groups else []
     inputs: list[InputSpec] = []
-    seen: set[str] = set()
-    for item in items:
-        spec = input_from_wiro(item, input_words)
-        if spec is not None and spec.id not in seen and spec.arg_name not in {i.arg_name for i in inputs}:
-            seen.add(spec.id)
+    ids: set[str] = set()
+    for item in _items(groups):
+        spec = input_from_wiro(item)
+        if spec is not None and spec.id not in ids:
+            ids.add(spec.id)
             inputs.append(spec)
+            if len(inputs) >= MAX_INPUTS:
+                break
     if not inputs:  # none published, or none readable: a prompt is what every model takes
-        inputs = [InputSpec(id="prompt", type="textarea", required=True, description="What to make.")]
-    title = short(info.get("title"), 80) or model
+        inputs = [
+            InputSpec(
+                id="prompt",
+                type="textarea",
+                required=True,
+                description="What to make.",
+                max_length=TEXT_MAX["textarea"],
+            )
+        ]
+    title = short(info.get("title"), TITLE_WORDS) or model
     made = outputs_of(categories)
     unpublished = "" if groups else " Wiro publishes no input list for it: only a prompt is known."
+    # Our words in the summary; Wiro's alone in the title and description (shown quoted, as data).
     return ModelSpec(
         model=model,
         tool=tool_name(model),
         title=title,
-        summary=f"{title} ({model} on Wiro): makes {made}.",
-        description=(short(info.get("description"), model_words) + unpublished).strip(),
+        summary=f"{model} on Wiro: makes {made}.{unpublished}",
+        description=short(info.get("description"), MODEL_WORDS),
         panorama=is_panorama(categories),
         inputs=inputs,
         outputs=made,
@@ -113,32 +112,53 @@ def _spec(model: str, info: Mapping[str, Any], input_words: int, model_words: in
     )
 
 
-def input_from_wiro(item: Mapping[str, Any], words: int = INPUT_WORDS) -> InputSpec | None:
+def _items(groups: Any) -> list[Mapping[str, Any]]:
+    """Every item of every group, in Wiro's order, at most MAX_INPUTS × 2 of them (some are dropped)."""
+    found: list[Mapping[str, Any]] = []
+    for group in groups if isinstance(groups, list) else []:
+        items = group.get("items") if isinstance(group, Mapping) else None
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, Mapping):
+                found.append(item)
+            if len(found) >= 2 * MAX_INPUTS:
+                return found
+    return found
+
+
+def input_from_wiro(item: Mapping[str, Any]) -> InputSpec | None:
     """One Wiro item as our input, or None when it has no usable id."""
     wiro_id = item.get("id")
     if not isinstance(wiro_id, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]{0,99}", wiro_id):
         return None
     raw_type = str(item.get("type") or "text").lower()
     kind: Any = raw_type if raw_type in KNOWN_TYPES else "text"
-    options = [o["value"] for o in item.get("options") or [] if isinstance(o, Mapping) and o.get("value")]
+    listed = item.get("options")
+    options = (
+        [str(o["value"]) for o in listed[: MAX_OPTIONS + 1] if isinstance(o, Mapping) and o.get("value")]
+        if (isinstance(listed, list))
+        else []
+    )
     if kind == "select" and not options:
         kind = "text"
     if len(options) > MAX_OPTIONS:
         options = []
     low, high, step = (_number(item.get(k)) for k in ("min", "max", "step"))
     value_type = _value_type(kind, low, high, step, item.get("default"))
-    described = _described(item, kind, value_type, words if words or item.get("required") else 0)
+    required = bool(item.get("required"))
+    free_text = value_type == "string" and not options
     return InputSpec(
         id=wiro_id,
         type=kind,
-        required=bool(item.get("required")),
-        default=None if item.get("required") else _default(item.get("default"), value_type, options),
-        description=described,
+        required=required,
+        default=None if required else _default(item.get("default"), value_type, options),
+        description=_described(item),
         min=low if value_type in ("integer", "number") else None,
         max=high if value_type in ("integer", "number") else None,
+        max_length=(URL_MAX if kind in FILE_TYPES else TEXT_MAX.get(kind, TEXT_MAX["text"])) if free_text else None,
         options=options or None if kind == "select" else None,
         value_type=value_type,
         max_items=MAX_FILES if kind == "multifileinput" else None,
+        argument=wiro_id,  # a derived spec's inputs are called by Wiro's ids everywhere
     )
 
 
@@ -153,15 +173,11 @@ def _value_type(kind: str, low: float | None, high: float | None, step: float | 
     return "string"
 
 
-def _described(item: Mapping[str, Any], kind: str, value_type: ValueType, limit: int) -> str:
-    if limit <= 0:
-        return ""
+def _described(item: Mapping[str, Any]) -> str:
+    """Wiro's words for an input (its description, else its label), short; what a file input takes is
+    said beside them where they are shown (schema.py `input_schema`)."""
     said = item.get("description") or item.get("label")
-    words = said if isinstance(said, str) else ""
-    if kind in FILE_TYPES:
-        several = "https:// URLs" if kind == "multifileinput" else "an https:// URL or a local path"
-        words = f"{words} ({several})"
-    return short(words, limit) or short(str(item.get("id")), limit)
+    return short(said if isinstance(said, str) else "", INPUT_WORDS)
 
 
 def _default(value: Any, value_type: ValueType, options: list[str]) -> Any:
@@ -175,7 +191,8 @@ def _default(value: Any, value_type: ValueType, options: list[str]) -> Any:
         if number is None:
             return None
         return int(number) if value_type == "integer" else number
-    return str(value)
+    text = str(value)
+    return text if len(text) <= TEXT_MAX["text"] else None
 
 
 def _number(value: Any) -> float | None:

@@ -13,15 +13,16 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from ..errors import ArgumentError
-from ..text import ECHO_LIMIT, clip, clip_text
+from ..text import ECHO_LIMIT, clip, clip_text, shown
 from . import InputSpec, ModelSpec, _typed_default
 from .sizes import size_problem
 
 
 class ToolArguments(BaseModel):
-    """Base of every generated argument model: unknown arguments are an error, not silently dropped."""
+    """Base of every generated argument model: unknown arguments are an error, not silently dropped; its
+    fields are taken by their aliases (the argument names) only."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", validate_by_alias=True, validate_by_name=False)
 
 
 def _not_a_bool(value: Any) -> Any:
@@ -107,28 +108,41 @@ def arguments_model(
 ) -> type[ToolArguments]:
     """The pydantic model of a tool's arguments: one field per spec input, plus `extra_fields`.
 
+    The fields are named by us (`input_0`, …) and take their argument names as aliases: an input id is
+    data, never a Python name, so ids like `model_config`, `class` or `_seed` are arguments like any
+    other. Validation and dumps go by alias (`model_dump(by_alias=True)`), as does the JSON schema.
     `base` lets a caller add behaviour (the MCP layer adds what its tool runner expects).
     """
-    fields: dict[str, Any] = {item.arg_name: field_for(item) for item in spec.inputs}
-    for name, definition in (extra_fields or {}).items():
-        if name in fields:
+    fields: dict[str, Any] = {}
+    for index, item in enumerate(spec.inputs):
+        annotation, default = field_for(item)
+        fields[f"input_{index}"] = (Annotated[annotation, Field(alias=item.arg_name)], default)
+    names = {item.arg_name for item in spec.inputs}
+    for index, (name, (annotation, default)) in enumerate((extra_fields or {}).items()):
+        if name in names:
             raise ValueError(f"{spec.tool}: extra field {name!r} clashes with a Wiro input")
-        fields[name] = definition
+        fields[f"extra_{index}"] = (Annotated[annotation, Field(alias=name)], default)
 
     def _check_sizes(self: BaseModel) -> BaseModel:
-        problem = size_problem(spec, self.__dict__)
+        problem = size_problem(spec, by_alias(self))
         if problem is not None:
             raise ValueError(problem)
         return self
 
     validators: dict[str, Any] = {"check_sizes": model_validator(mode="after")(_check_sizes)}
     model: type[ToolArguments] = create_model(
-        f"{spec.tool}_arguments",
+        "Arguments",
         __base__=base,
         __validators__=validators,
         **fields,
     )
     return model
+
+
+def by_alias(arguments: BaseModel) -> dict[str, Any]:
+    """A validated argument model's values under their argument names (one level, as validated)."""
+    fields = type(arguments).model_fields
+    return {(info.alias or name): getattr(arguments, name) for name, info in fields.items()}
 
 
 # Argument models by spec, the newest kept: specs derived from Wiro come and go (one per model read).
@@ -155,7 +169,7 @@ def to_wire(spec: ModelSpec, arguments: BaseModel | dict[str, Any]) -> dict[str,
     Unset optional inputs (None) are not sent. A Wiro 'text' item whose argument is a number (the
     seed) goes as a string, as Wiro's own clients send it.
     """
-    values = arguments.model_dump() if isinstance(arguments, BaseModel) else dict(arguments)
+    values = by_alias(arguments) if isinstance(arguments, BaseModel) else dict(arguments)
     wire: dict[str, Any] = {}
     for item in spec.inputs:
         value = values.get(item.arg_name)
@@ -190,71 +204,53 @@ def _arg_name(spec: ModelSpec, key: str) -> str:
     return next((item.arg_name for item in spec.inputs if key in (item.id, item.arg_name)), key)
 
 
+# An argument error stays within ERROR_BYTES whatever was sent or what the model takes: at most this many
+# lines, each message, value and list of names cut short, and lines left out (and counted) past the bytes.
+ERROR_BYTES = 2000
+ERROR_LINES = 10
+MESSAGE_LIMIT = 200
+KNOWN_LIMIT = 500
+
+
 def describe_errors(tool: str, error: ValidationError, known: list[str], names: Mapping[str, str] | None = None) -> str:
     """Validation errors as an agent reads them: one line per argument (`names`: how the caller calls
-    each argument), values echoed short, and for a choice the values it takes."""
+    each argument), values echoed short, and for a choice the values it takes; at most ERROR_LINES, the
+    unknown arguments in one line with what is known."""
     lines = [f"Invalid arguments for {tool}; nothing was sent to Wiro."]
+    word = "input" if names else "argument"
+    problems, unknown = [], []
     for item in error.errors():
-        path = [str((names or {}).get(str(p), p)) for p in item["loc"]]
-        where = clip_text(".".join(path), ECHO_LIMIT) or "arguments"
-        message = item["msg"].removeprefix("Value error, ")
+        where = ".".join(str((names or {}).get(str(p), p)) for p in item["loc"]) or "arguments"
         if item["type"] == "extra_forbidden":
-            word = "input" if names else "argument"
-            message = f"unknown {word}; the {word}s are: {', '.join(known)}"
-        elif item["type"] == "missing":
+            unknown.append(shown(where, ECHO_LIMIT))
+            continue
+        message = clip_text(item["msg"].removeprefix("Value error, "), MESSAGE_LIMIT)
+        if item["type"] == "missing":
             message = "required"
         elif "input" in item and item["type"] != "value_error" and not isinstance(item["input"], dict):
-            message = f"{message} (got {clip(item['input'])})"
-        lines.append(f"- {where}: {message}")
+            message = f"{message} (got {clip(item['input'], 60)})"
+        problems.append(f"- {shown(where, ECHO_LIMIT)}: {message}")
+    if unknown:
+        several = "s" if len(unknown) > 1 else ""
+        problems.insert(0, f"- {listed(unknown, 200)}: unknown {word}{several}; the {word}s are: {listed(known)}")
+    room = ERROR_BYTES - len(lines[0]) - 60  # what the last line takes
+    for line in problems[:ERROR_LINES]:
+        room -= len(line.encode()) + 1
+        if room < 0 and len(lines) > 1:
+            break
+        lines.append(line)
+    if len(problems) > len(lines) - 1:
+        lines.append(f"- … and {len(problems) - len(lines) + 1} more problems of the same call")
     return "\n".join(lines)
 
 
-def compact(schema: Any, *, output: bool = False) -> Any:
-    """The same contract in fewer, more portable bytes.
-
-    Generated titles go; an optional field that defaults to null (`anyOf: [X, {type: null}]`,
-    `default: null`) becomes plain X, not required: many hosts map schemas onto dialects with a
-    single `type` and no null (the structured results leave such fields out instead of sending
-    null). Property names are never touched (a property may well be called "title"). With
-    `output=True` (a result's schema: field names say enough, and nothing is defaulted)
-    descriptions, defaults and `additionalProperties: true` go too.
-    """
-    if isinstance(schema, list):
-        return [compact(item, output=output) for item in schema]
-    if isinstance(schema, float) and schema.is_integer() and abs(schema) < 2**53:
-        return int(schema)  # 20.0 reads as 20: the same JSON number, fewer bytes
-    if not isinstance(schema, dict):
-        return schema
-    out: dict[str, Any] = {}
-    for key, value in schema.items():
-        if key == "title" and isinstance(value, str):
-            continue
-        if output and key in ("description", "default"):
-            continue
-        if key == "additionalProperties" and value is True:  # JSON Schema's default
-            continue
-        if key in ("properties", "$defs") and isinstance(value, dict):
-            out[key] = {name: compact(sub, output=output) for name, sub in value.items()}
-        else:
-            out[key] = compact(value, output=output)
-    options = out.get("anyOf")
-    nullable = output or out.get("default", 0) is None
-    if isinstance(options, list) and len(options) == 2 and {"type": "null"} in options and nullable:
-        other = next(o for o in options if o != {"type": "null"})
-        del out["anyOf"]
-        out.pop("default", None)
-        out = {**other, **out}
-    return out
-
-
-def inputs_schema(spec: ModelSpec) -> dict[str, Any]:
-    """The JSON schema of a model's inputs keyed by Wiro's ids (run_model's `inputs`, describe_model's view)."""
-    schema: dict[str, Any] = compact(_checker(spec).model_json_schema())
-    names = {item.arg_name: item.id for item in spec.inputs}
-    schema["properties"] = {names.get(k, k): v for k, v in schema.get("properties", {}).items()}
-    if "required" in schema:
-        schema["required"] = [names.get(k, k) for k in schema["required"]]
-    return schema
+def listed(names: list[str], limit: int = KNOWN_LIMIT) -> str:
+    """Names in a line of about `limit` characters, saying how many there are when some were left out."""
+    said = ", ".join(names)
+    if len(said) <= limit:
+        return said
+    cut = said[:limit].rsplit(", ", 1)[0]
+    return f"{cut}, … ({len(names)} in all)"
 
 
 def arguments_from_inputs(spec: ModelSpec, inputs: Mapping[str, Any]) -> dict[str, Any]:
