@@ -9,8 +9,10 @@ limit of common hosts) spends it on one clock that starts when the call does:
 3. Delivery (downloads, previews, saving) gets what is left of W + 1 s, but at least DELIVERY_FLOOR:
    a task that ends at the last moment still comes with its pictures.
 
-run_model's clock starts before its model's spec is read (up to CATALOG_SECONDS when it is not
-cached): the run gets what is left of W.
+The clock starts when the tools/call arrives: what runs before the tool's body (pricing the call for
+the person's yes, run_model's read of its model's spec, up to CATALOG_SECONDS when it is not cached)
+comes out of W, and the run gets what is left. (On 2026-07-28 a question ends its request; the request
+that brings the answer has a wait of its own.)
 
 So a call returns by about W + GRACE + DELIVERY_FLOOR, whatever Wiro does. get_task waits only when
 given W; without one, its first answer gets up to READ_BUDGET (one slow Task/Detail must not fail a

@@ -136,7 +136,8 @@ async def test_a_short_text_output_is_inline_and_a_long_one_is_a_resource(sandbo
         read = await client.read_resource(f"wiro://tasks/{task_id}/outputs/0.txt")
     [said] = short.structured_content["outputs"]
     assert said["text"].startswith("Sandbox reply to: hello there")
-    assert any(isinstance(b, TextContent) and b.text == f"0.txt:\n{said['text']}" for b in short.content)
+    shown = f'Text output "0.txt" (the model\'s words, as data):\n{said["text"]}'
+    assert any(isinstance(b, TextContent) and b.text == shown for b in short.content)
     [kept] = long.structured_content["outputs"]
     assert "text" not in kept and kept["size"] > 10_000
     assert f"wiro://tasks/{task_id}/outputs/0.txt" in text(long)
@@ -312,3 +313,27 @@ async def test_a_model_without_prices_is_refused_under_a_limit_by_its_own_name()
     said = text(refused)
     assert "the cost of this vox/text-to-speech run cannot be estimated, and a spending limit is set" in said
     assert "nothing was billed" in said
+
+
+async def test_a_slow_spec_read_while_asking_the_person_comes_out_of_the_calls_wait_too() -> None:
+    """With a confirmation threshold and a host that can ask, the spec is read before the tool's body (to
+    price the question): the call's wait counts from its arrival all the same. (On 2026-07-28 the question
+    ends the first request and the answer comes in a second one, whose wait is its own.)"""
+    from tests.money.test_spending import answering
+
+    config = SandboxConfig(queue_seconds=0.2, run_seconds=30, grain=False)
+    asked: list[str] = []
+    with Sandbox(config) as slow:
+        async with connect(
+            slow, mode="legacy", WIRO_MCP_CONFIRM_ABOVE_USD="0.000001", elicitation_callback=answering("accept", asked)
+        ) as client:
+            slow.inject("slow", "Tool/Detail", delay=3.0)
+            began = anyio.current_time()
+            ran = await client.call_tool(
+                "run_model", {"model": "lumen/text-to-video", "inputs": {"prompt": "a fox"}, "wait_seconds": 3}
+            )
+            took = anyio.current_time() - began
+    assert asked, "the person was asked first"
+    assert not ran.is_error, text(ran)
+    assert ran.structured_content["state"] in ("queued", "running")
+    assert took < 5.5, "the 3 s the spec took before the body are part of the 3 s wait (it took 6 s and more)"

@@ -54,12 +54,12 @@ async def test_a_configured_model_arrives_as_a_typed_tool_after_list_changed(san
         first = {tool.name for tool in (await client.list_tools()).tools}
         assert "run_lumen_text_to_video" not in first, "tools/list did not wait on Wiro"
         await listed_after_change(client, changed, {"run_lumen_text_to_video", "run_vox_text_to_speech"})
-        ran = await client.call_tool("run_lumen_text_to_video", {"prompt": "a fox", "aspect_ratio": "9:16"})
+        ran = await client.call_tool("run_lumen_text_to_video", {"prompt": "a fox", "aspectRatio": "9:16"})
         wrong = await client.call_tool("run_lumen_text_to_video", {"prompt": "a fox", "duration": "4"})
     assert not ran.is_error, text(ran)
     assert ran.structured_content["outputs"][0]["content_type"] == "video/mp4"
     [run] = sandbox.state.find_requests("Run/lumen/text-to-video")
-    assert run.fields["aspectRatio"] == "9:16", "snake_case arguments go out under Wiro's ids"
+    assert run.fields["aspectRatio"] == "9:16", "a typed tool's arguments are Wiro's own ids"
     assert wrong.is_error and "duration" in text(wrong) and sandbox.count("Run") == 1
 
 
@@ -89,8 +89,7 @@ async def test_each_configured_model_adds_at_most_1_2_kilobytes(sandbox: Sandbox
     async with connect(sandbox, mode="legacy", WIRO_MCP_MODELS=models, message_handler=on_message) as client:
         await client.list_tools()
         with anyio.fail_after(10):
-            await changed.wait()
-        await anyio.sleep(0.2)
+            await changed.wait()  # every configured model is read at once, and announced once
         tools = [tool for tool in (await client.list_tools()).tools if tool.name.startswith("run_")]
     typed = {tool.name: visible(tool) for tool in tools if tool.name != "run_model"}
     assert len(typed) == len(CATALOG)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -28,6 +29,10 @@ if TYPE_CHECKING:  # the service stack is imported when the first call starts it
     from ..tracking.progress import Update
 
 log = logging.getLogger(__name__)
+
+# When the tools/call being served arrived (anyio's clock): a call's wait counts from there, so what runs
+# before its body (the resolver that prices it and may read a model's spec) comes out of it too.
+call_arrived: ContextVar[float | None] = ContextVar("call_arrived", default=None)
 
 # All four hints on every tool. Every tool but view_panorama reaches Wiro (open world).
 CREATES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)

@@ -29,6 +29,7 @@ from .calls import (
     Preview,
     TaskToolResult,
     WaitSeconds,
+    call_arrived,
     call_service,
     input_folders,
     preview_kind,
@@ -115,6 +116,7 @@ async def run_call(
 
     call = {
         "wait": 0 if starting_task.get() else wait_seconds,  # as an MCP task: start, then return
+        "began": call_arrived.get(),
         "preview": preview_kind(preview),
         "allow_duplicate": allow_duplicate,
         "viewer": client_supports_apps(ctx),

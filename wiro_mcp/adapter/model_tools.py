@@ -18,6 +18,7 @@ from pydantic import AfterValidator, Field
 from ..catalog import MODEL_NAME
 from ..errors import WiroMCPError
 from ..results import ModelDescription, ModelSearch
+from ..text import quoted
 from .calls import TaskToolResult, state_of
 from .generate_tools import KEYWORD, Confirm, call_parameters, confirmer, run_call, signed
 from .state import ServerState
@@ -44,11 +45,11 @@ async def search_models(
         found = await (await state_of(ctx).service()).any_model.search(query, category, limit)
     except WiroMCPError as exc:
         raise ToolError(str(exc)) from exc
-    lines = [f"{len(found['models'])} of {found['total']} model(s):"]
+    lines = [f"{len(found['models'])} of {found['total']} model(s) (titles and categories quoted from Wiro):"]
     for row in found["models"]:
         price = f", ~${row['typical_usd']:g}/run" if row.get("typical_usd") else ""
-        kinds = f" [{', '.join(row.get('categories', []))}]" if row.get("categories") else ""
-        lines.append(f"- {row['model']}: {row['title']}{kinds}{price}")
+        kinds = f" [{', '.join(map(quoted, row.get('categories', [])))}]" if row.get("categories") else ""
+        lines.append(f"- {row['model']}: {quoted(row['title'])}{kinds}{price}")
     lines.append("describe_model(model) gives a model's inputs and prices; run_model runs it.")
     return CallToolResult(content=[TextContent(text="\n".join(lines))], structured_content=found)
 
@@ -60,47 +61,65 @@ async def describe_model(
         view = await (await state_of(ctx).service()).any_model.describe(model)
     except WiroMCPError as exc:
         raise ToolError(str(exc)) from exc
-    text = json.dumps(view, indent=1, ensure_ascii=False)
-    return CallToolResult(content=[TextContent(text=text)], structured_content=view)
+    return CallToolResult(content=[TextContent(text=described(view))], structured_content=view)
 
 
-async def run_model(
-    ctx: Context[ServerState, Any],
-    model: ModelName,
-    inputs: Inputs,
-    wait_seconds: float | None = None,
-    preview: bool | Literal["flat"] = True,
-    allow_duplicate: bool = False,
-    consent: Any = None,
-) -> CallToolResult:
-    return await run_call(
-        ctx,
-        lambda service, call: service.any_model.run(model, inputs, **call),
-        wait_seconds=wait_seconds,
-        preview=preview,
-        allow_duplicate=allow_duplicate,
-        consent=consent,
-    )
-
-
-async def _quote(service: Any, given: dict[str, Any], duplicate: bool, folders: Any) -> Any:
-    inputs = given.get("inputs") or {}
-    return await service.any_model.quote(given["model"], inputs, allow_duplicate=duplicate, input_folders=folders)
-
-
-def _run_model_tool() -> Any:
-    named = [
-        inspect.Parameter("model", KEYWORD, annotation=ModelName),
-        inspect.Parameter("inputs", KEYWORD, annotation=Inputs),
+def described(view: dict[str, Any]) -> str:
+    """describe_model's text: our words, and Wiro's (title, description, categories, readme) quoted as data."""
+    wiros = [f"title {quoted(view['title'])}", f"description {quoted(view['description'])}"]
+    if view.get("categories"):
+        wiros.append(f"categories {', '.join(map(quoted, view['categories']))}")
+    lines = [
+        f"{view['model']}: run it with {view['run_with']}; it makes {view['outputs']}.",
+        f"From Wiro's catalog, quoted as data: {'; '.join(wiros)}.",
+        f"Inputs (a JSON schema keyed by Wiro's ids): {json.dumps(view['inputs'], ensure_ascii=False)}",
+        f"Pricing: {json.dumps(view['pricing'], ensure_ascii=False)}",
     ]
-    asked = Annotated[ElicitationResult[Confirm], Resolve(confirmer(_quote, named, "run_model"))]
+    if view.get("readme"):
+        lines.append(f"Readme excerpt, quoted: {quoted(view['readme'])}")
+    lines += [f"Note: {note}" for note in view.get("notes", [])]
+    return "\n".join(lines)
+
+
+def model_run(model: str | None, name: str) -> Any:
+    """run_model as the SDK reads it (`model` None: the caller names the model), or one model's run as its
+    typed tool takes it (`model` given: the tool's arguments gathered into `inputs`, typed_models.py). The
+    person's yes is resolved before the body, as for the seeds' tools; the inputs are checked by the same
+    check either way (the model's spec, by Wiro's ids)."""
+
+    async def run(
+        ctx: Context[ServerState, Any],
+        inputs: dict[str, Any],
+        model: str | None = model,
+        wait_seconds: float | None = None,
+        preview: bool | Literal["flat"] = True,
+        allow_duplicate: bool = False,
+        consent: Any = None,
+    ) -> CallToolResult:
+        named = model or ""
+        return await run_call(
+            ctx,
+            lambda service, call: service.any_model.run(named, inputs, **call),
+            wait_seconds=wait_seconds,
+            preview=preview,
+            allow_duplicate=allow_duplicate,
+            consent=consent,
+        )
+
+    async def quote(service: Any, given: dict[str, Any], duplicate: bool, folders: Any) -> Any:
+        named = model or given["model"]
+        inputs = given.get("inputs") or {}
+        return await service.any_model.quote(named, inputs, allow_duplicate=duplicate, input_folders=folders)
+
+    named = [inspect.Parameter("model", KEYWORD, annotation=ModelName)] if model is None else []
+    named.append(inspect.Parameter("inputs", KEYWORD, annotation=Inputs))
+    asked = Annotated[ElicitationResult[Confirm], Resolve(confirmer(quote, named, name))]
     everything = [*named, *call_parameters(), inspect.Parameter("consent", KEYWORD, default=None, annotation=asked)]
-    return signed(run_model, everything, TaskToolResult, "run_model")
+    return signed(run, everything, TaskToolResult, name)
 
 
 SEARCH_TEXT = "Find Wiro models: video, speech, LLM, 3D…"
 DESCRIBE_TEXT = "A Wiro model's inputs (JSON schema), outputs and prices."
 RUN_TEXT = "Run any Wiro model; inputs checked before billing."
 
-# run_model as the SDK reads it: the person's yes resolved before the body, as for the typed tools.
-run_model_tool = _run_model_tool()
+run_model_tool = model_run(None, "run_model")

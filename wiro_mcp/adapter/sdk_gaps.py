@@ -32,14 +32,10 @@ def handle_set_level(server: MCPServer[Any], handler: SetLevel) -> None:
 
 
 def add_built_tool(server: MCPServer[Any], tool: Tool) -> None:
-    """A tool built by us (its output schema shared) added after start. GAP: MCPServer takes built Tools
-    only at construction (`tools=`); `add_tool` rebuilds one from its function."""
+    """A tool built by us (its output schema shared, its listing a configured model's) added after start, or
+    put in place of the one of its name. GAP: MCPServer takes built Tools only at construction (`tools=`);
+    `add_tool` rebuilds one from its function and keeps an existing one."""
     server._tool_manager._tools[tool.name] = tool
-
-
-def has_tool(server: MCPServer[Any], name: str) -> bool:
-    """GAP: MCPServer lists its tools only as the wire shape (async); this asks its tool manager."""
-    return server._tool_manager.get_tool(name) is not None
 
 
 def connection_of(ctx: ServerRequestContext[Any]) -> Any:

@@ -12,20 +12,22 @@ import anyio
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.server.request_state import RequestStateSecurity
 from mcp_types import CallToolResult, EmptyResult, InputRequiredResult, SetLevelRequestParams
 from mcp_types import Tool as MCPTool
 from pydantic import ValidationError
 
 from .. import __version__
-from ..catalog.schema import compact, describe_errors
+from ..catalog.json_schema import compact
+from ..catalog.schema import describe_errors
 from ..config import Settings
 from ..journal.memory import TaskMemory
 from ..media.files import sniff_type
 from ..people import People
 from ..text import shown
 from . import sdk_gaps
+from .calls import call_arrived
 from .identity import identity_middleware
 from .resources import register_completions, register_resources
 from .state import ServerState
@@ -111,6 +113,7 @@ class WiroMCPServer(MCPServer[ServerState]):
         if unknown:
             lines = [f"- {shown(key)}: unknown argument; the arguments are: {', '.join(known)}" for key in unknown[:5]]
             raise ToolError("\n".join([f"Invalid arguments for {name}; nothing was sent to Wiro.", *lines]))
+        arrived = call_arrived.set(anyio.current_time())
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
@@ -118,9 +121,14 @@ class WiroMCPServer(MCPServer[ServerState]):
                 raise ToolError(describe_errors(name, exc.__cause__, known)) from exc.__cause__
             # The SDK prefixes "Error executing tool <name>: "; our messages say what they are.
             raise ToolError(str(exc).removeprefix(f"Error executing tool {name}: ")) from exc
+        finally:
+            call_arrived.reset(arrived)
 
     async def read_resource(self, uri: Any, context: Context[ServerState, Any] | None = None) -> Any:
-        contents = await super().read_resource(uri, context)
+        try:
+            contents = await super().read_resource(uri, context)
+        except ResourceNotFoundError as exc:  # the SDK's words echo the whole URI, whatever its size
+            raise ResourceNotFoundError(f"Unknown resource: {shown(str(uri), 200)}") from exc
         if isinstance(contents, InputRequiredResult):
             return contents
         # Output files are served with the type their bytes show, not the template's one.
@@ -161,7 +169,7 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
 
         client = WiroClient.from_settings(settings, transport=transport)
         socket = TaskSocket(settings.socket_url, http=lambda: client.http) if settings.push else None
-        service = Generation(settings, client, socket=socket, memory=memory)
+        service = Generation(settings, client, socket=socket, memory=memory, typed=typed)
         try:
             async with anyio.create_task_group() as group, service.running():
                 if socket is not None:

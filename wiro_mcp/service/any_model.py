@@ -9,13 +9,14 @@ one claimed Run, the journal, the wait, previews, stopping). No MCP here.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
 from ..catalog import ModelSpec, load_catalog
 from ..catalog.derive import short
-from ..catalog.schema import arguments_from_inputs, inputs_schema
+from ..catalog.json_schema import inputs_schema
+from ..catalog.schema import arguments_from_inputs
 from ..errors import WiroMCPError
 from ..media.delivery import Outcome
 from ..money import estimate
@@ -30,10 +31,23 @@ if TYPE_CHECKING:
 ABOUT_WORDS = 600  # describe_model's description and readme excerpt, each
 
 
+class TypedTools(Protocol):
+    """The configured models' typed tools (adapter/typed_models.py), as the service sees them."""
+
+    def about(self, model: str) -> tuple[str | None, list[str]]:
+        """The tool that runs `model` (None: run_model) and notes for describe_model (skipped, changed)."""
+        ...
+
+    async def refresh(self, spec: ModelSpec) -> None:
+        """A model's spec as read afresh: its typed tool follows it."""
+        ...
+
+
 class AnyModel:
-    def __init__(self, generation: Generation, models: Models) -> None:
+    def __init__(self, generation: Generation, models: Models, typed: TypedTools | None = None) -> None:
         self._generation = generation
         self.models = models
+        self._typed = typed
 
     async def search(self, query: str | None, category: str | None, limit: int) -> dict[str, Any]:
         rows, total = await self.models.search(query, category, limit)
@@ -42,11 +56,11 @@ class AnyModel:
     async def describe(self, model: str) -> dict[str, Any]:
         """What a model takes (a JSON schema keyed by Wiro's ids), makes and costs."""
         spec, info, age = await self.models.detail(model)
-        typed = spec.curated or spec.model in self._generation.settings.extra_models
+        tool, about = (spec.tool, []) if spec.curated else self._typed_tool(spec.model)
         view: dict[str, Any] = {
             "model": spec.model,
             "title": spec.title,
-            "run_with": spec.tool if typed else "run_model",
+            "run_with": tool or "run_model",
             "outputs": spec.outputs,
             "description": short(info.description, ABOUT_WORDS) if info else f"{spec.summary} {spec.description}",
         }
@@ -61,21 +75,21 @@ class AnyModel:
             notes.append("Wiro publishes no input list for this model: only a prompt is known and sent.")
         if age is not None:
             notes.append(f"Wiro could not be reached: this is the model's spec as read {age / 3600:.1f} h ago.")
-        if typed and not spec.curated:
-            notes.append(f"This model is also the typed tool {spec.tool} (its arguments in snake_case).")
+        notes += about
         if notes:
             view["notes"] = notes
         return view
 
+    def _typed_tool(self, model: str) -> tuple[str | None, list[str]]:
+        return self._typed.about(model) if self._typed is not None else (None, [])
+
     async def run(self, model: str, inputs: Mapping[str, Any], **call: Any) -> Outcome:
-        """`inputs` checked against the model's spec (nothing sent if they are wrong), then the run, with
-        what is left of the call's wait once the spec is read (budgets.py)."""
-        began = anyio.current_time()
+        """`inputs` checked against the model's spec (nothing sent if they are wrong), then the run. Its
+        wait counts from when the call arrived (`began`, else now): reading the spec comes out of it."""
+        if call.get("began") is None:
+            call["began"] = anyio.current_time()
         spec = await self.models.spec(model)
         arguments = arguments_from_inputs(spec, inputs)
-        wait = call.get("wait")
-        wait = self._generation.settings.wait_seconds if wait is None else wait
-        call["wait"] = max(0.0, wait - (anyio.current_time() - began))
         return await self._generation.generate(spec, arguments, **call)
 
     async def quote(self, model: str, inputs: Mapping[str, Any], **call: Any) -> Quote | None:

@@ -39,7 +39,7 @@ from ..wiro.answers import Task
 from ..wiro.client import WiroClient
 from ..wiro.refs import TaskRef
 from ..wiro.task_socket import TaskSocket
-from .any_model import AnyModel
+from .any_model import AnyModel, TypedTools
 from .exporting import Exporter
 from .handles import Handles
 from .launch import Launcher, Quote
@@ -74,6 +74,7 @@ class Generation:
         socket: TaskSocket | None = None,
         policy: PollPolicy | None = None,
         memory: TaskMemory | None = None,
+        typed: TypedTools | None = None,
     ) -> None:
         self.settings = settings
         self.client = client
@@ -99,8 +100,14 @@ class Generation:
         self.finisher = Finisher(settings, client, self.followers, self.memory, self.delivery, self._seen)
         self.listing = Lister(client, self.journal, scoped=self.ownership.scoped, by_owner=keyed)
         self.handles = Handles(self)  # the MCP tasks hosts hold
-        models = Models(client, settings.state_folder, api=settings.base_url, learned=self.prices.learn)
-        self.any_model = AnyModel(self, models)
+        models = Models(
+            client,
+            settings.state_folder,
+            api=settings.base_url,
+            learned=self.prices.learn,
+            derived=typed.refresh if typed is not None else None,
+        )
+        self.any_model = AnyModel(self, models, typed)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Generation]:
@@ -165,10 +172,13 @@ class Generation:
         input_folders: InputFolders | None = None,
         stop_requested: StopRequested | None = None,
         consent: Consent = None,
+        began: float | None = None,
     ) -> Outcome:
         """Run `spec` with `arguments` (or join the identical call in flight) and wait for it. `consent`:
-        the person's answer, when the adapter asked them to confirm the cost."""
-        deadline = anyio.current_time() + (self.settings.wait_seconds if wait is None else wait)
+        the person's answer, when the adapter asked them to confirm the cost; `began`: when the call
+        arrived (anyio's clock; default now), where its wait counts from."""
+        start = anyio.current_time() if began is None else began
+        deadline = start + (self.settings.wait_seconds if wait is None else wait)
         prepared = await self.preparer.prepare(spec, arguments, input_folders)
         # A Run cut short leaves a task in doubt: it gets at least budgets.RUN_FLOOR whatever the wait.
         run_deadline = anyio.current_time() + max(budgets.RUN_FLOOR, deadline - anyio.current_time())

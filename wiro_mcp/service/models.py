@@ -26,8 +26,8 @@ from ..catalog import MODEL_NAME, ModelSpec, remember, spec_of
 from ..catalog.derive import short, spec_from_wiro
 from ..errors import ArgumentError, CallFailed, NotFoundError, WiroError
 from ..text import clip
-from ..wiro.answers import ToolInfo
 from ..wiro.client import WiroClient
+from ..wiro.tool_info import ToolInfo
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +67,11 @@ class Models:
         api: str,
         clock: Callable[[], float] = time.time,
         learned: Callable[[str, ToolInfo], Awaitable[None]] | None = None,
+        derived: Callable[[ModelSpec], Awaitable[None]] | None = None,
     ) -> None:
         self._client = client
         self._learned = learned  # what else the answer teaches (its prices, for the price book)
+        self._derived = derived  # who else follows a spec read afresh (a configured model's typed tool)
         self._folder = cache_folder(folder, api)
         self._clock = clock
         self._searches: OrderedDict[tuple[Any, ...], tuple[float, list[dict[str, Any]], int]] = OrderedDict()
@@ -107,7 +109,11 @@ class Models:
             return seed, None, None
         async with self._locks.setdefault(name, anyio.Lock()):
             now = self._clock()
-            kept = self._specs.get(name) or await anyio.to_thread.run_sync(self._load, name)
+            kept = self._specs.get(name)
+            if kept is None:
+                kept = await anyio.to_thread.run_sync(self._load, name)
+                if kept is not None and self._derived is not None:  # written by us before, or another server
+                    await self._derived(kept[1])
             if kept is not None and now - kept[0] < budgets.MODEL_SPEC_TTL:
                 return kept[1], kept[2], None
             try:
@@ -122,11 +128,14 @@ class Models:
                     f"The inputs of {name} cannot be read from Wiro now ({exc}); nothing was sent or billed. "
                     "Call describe_model again in a moment."
                 ) from exc
-            spec = spec_from_wiro(name, info.model_dump())
+            # Bounded work (derive.py), but still none of it on the event loop.
+            spec = await anyio.to_thread.run_sync(spec_from_wiro, name, info.model_dump())
             self._keep(name, now, spec, info)
             if self._learned is not None:
                 await self._learned(name, info)
             await anyio.to_thread.run_sync(self._save, name, now, info)
+            if self._derived is not None:
+                await self._derived(spec)
             return spec, info, None
 
     async def _unknown(self, name: str) -> str:
@@ -158,15 +167,19 @@ class Models:
         return found
 
     def _save(self, name: str, at: float, info: ToolInfo) -> None:
-        """Written whole and renamed into place; a cache that cannot be written is only a log line."""
-        try:
-            self._folder.mkdir(parents=True, exist_ok=True)
-            temporary = self._path(name).with_suffix(".tmp")
-            body = {"at": at, "tool": info.model_dump(by_alias=True, mode="json")}
-            temporary.write_text(json.dumps(body), encoding="utf-8")
-            temporary.replace(self._path(name))
-        except OSError as exc:
-            log.warning("could not cache the spec of %s: %r", name, exc)
+        body = {"at": at, "tool": info.model_dump(by_alias=True, mode="json")}
+        write_whole(self._path(name), json.dumps(body), f"the spec of {name}")
+
+
+def write_whole(path: Path, text: str, what: str) -> None:
+    """`text` written whole and renamed into place; a cache that cannot be written is only a log line."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(path)
+    except OSError as exc:
+        log.warning("could not cache %s: %r", what, exc)
 
 
 def cache_folder(state_folder: Path, api: str) -> Path:
@@ -189,6 +202,28 @@ def read_cached(folder: Path, name: str) -> tuple[float, ModelSpec, ToolInfo] | 
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
         log.warning("ignoring the cached spec of %s: %r", name, exc)
         return None
+
+
+def digests_path(folder: Path) -> Path:
+    return folder / "typed-tools.json"
+
+
+def read_digests(folder: Path) -> dict[str, str]:
+    """The digest of each configured model's typed tool as last served (adapter/typed_models.py); never raises."""
+    try:
+        saved = json.loads(digests_path(folder).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring the typed tools' digests: %r", exc)
+        return {}
+    if not isinstance(saved, dict):
+        return {}
+    return {str(k): v for k, v in list(saved.items())[:100] if isinstance(v, str) and len(v) <= 64}
+
+
+def write_digests(folder: Path, digests: dict[str, str]) -> None:
+    write_whole(digests_path(folder), json.dumps(digests, sort_keys=True), "the typed tools' digests")
 
 
 def _deadline() -> float:

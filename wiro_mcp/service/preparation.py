@@ -30,6 +30,8 @@ from ..money.estimate import Estimate
 from ..wiro.client import FileUpload
 from .uploads import InputFolders, take_uploads
 
+# How much of a prompt the journal keeps beside the inputs (which hold it whole): what a listing shows.
+PROMPT_LISTED = 200
 # How long a preparation waits for its call (a person reading a question), and how many are kept.
 KEPT_SECONDS = 300.0
 KEPT_CALLS = 64
@@ -45,7 +47,7 @@ class Prepared:
 
     def record(self, key: str) -> RunRecord:
         """What the journal keeps of this run before it has a task (a local file by name, size and
-        digest, never its bytes)."""
+        digest, never its bytes; the prompt once, in the inputs, and its first words to list it by)."""
         prompt = self.inputs.get("prompt")
         files = {
             name: {"name": f.filename, "sha256": hashlib.sha256(f.content).hexdigest(), "bytes": len(f.content)}
@@ -55,7 +57,7 @@ class Prepared:
             key,
             self.spec.model,
             {"inputs": dict(self.inputs), "files": files},
-            prompt=prompt if isinstance(prompt, str) else None,
+            prompt=prompt[:PROMPT_LISTED] if isinstance(prompt, str) else None,
             estimate=self.estimate.usd if self.estimate is not None else None,
             work=work_of(self.spec, self.inputs),
             owner=people.current().owner,
