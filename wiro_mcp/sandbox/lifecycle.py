@@ -36,6 +36,9 @@ class OutputFile:
     name: str
     content_type: str
     data: bytes
+    # What Task/Detail lists as its url instead of the file's own ({origin}: the sandbox's), for the
+    # `outputs` fault: a URL this server must refuse, or a redirect.
+    listed_url: str | None = None
 
 
 @dataclass
@@ -182,7 +185,9 @@ def _outputs(task: SandboxTask, file_base: str) -> list[dict[str, Any]]:
             "filecount": "0",
             "ispublic": 0,
             "expiretime": None,
-            "url": f"{file_base}/files/{task.uuid}/{quote(output.name, safe='')}",
+            "url": output.listed_url.replace("{origin}", file_base)
+            if output.listed_url is not None
+            else f"{file_base}/files/{task.uuid}/{quote(output.name, safe='')}",
         }
         for index, output in enumerate(task.outputs or [])
     ]

@@ -8,6 +8,7 @@ a few KB at most, except a reply asked to be long with `[sandbox:long]` in the p
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import math
@@ -129,6 +130,33 @@ MAKERS: dict[str, Callable[[SandboxTask], OutputFile]] = {
     "pixel/quick-image": _quick_image,
     "kitchen/every-input": lambda t: OutputFile("0.txt", TEXT, listing(t).encode()),
 }
+
+
+def chosen(value: str) -> list[OutputFile]:
+    """The outputs the `outputs` fault lists (its `value`, a JSON list of objects), in order. Each object is
+    `name` and `contenttype` (what Task/Detail lists and the file route answers with), the body as `body`
+    (text) or `base64` (bytes), `size` to repeat (or cut) that body to exactly so many bytes, `count` to
+    make that many outputs (`{i}` in the name or url is each one's index among all), and `url` to list
+    instead of the file's own (`{origin}`: the sandbox's). The outputs of one object share one body, so
+    150 outputs of 2 MiB cost 2 MiB here."""
+    files: list[OutputFile] = []
+    for item in json.loads(value):
+        data = base64.b64decode(item["base64"]) if "base64" in item else str(item.get("body", "output\n")).encode()
+        if "size" in item:
+            size = int(item["size"])
+            data = (data * (size // max(1, len(data)) + 1))[:size] if data else bytes(size)
+        for _ in range(int(item.get("count", 1))):
+            index = str(len(files))
+            url = item.get("url")
+            files.append(
+                OutputFile(
+                    str(item.get("name", "{i}.bin")).replace("{i}", index),
+                    str(item.get("contenttype", "application/octet-stream")),
+                    data,
+                    listed_url=str(url).replace("{i}", index) if url is not None else None,
+                )
+            )
+    return files
 
 
 def prepare(task: SandboxTask, fields: dict[str, Any]) -> None:

@@ -34,9 +34,10 @@ FaultKind = Literal[
     "odd_cost",  # the next Run's task reports `value` as its totalcost once it has ended
     "raw_body",  # HTTP 200 with `value` as the body, as JSON (a malformed answer of any shape)
     "odd_output",  # the next Run's task lists its output as `value` says: JSON {"url", "contenttype", "name"}
+    "outputs",  # the next Run's task makes the outputs `value` lists instead of its own (outputs.py `chosen`)
 ]
 
-TASK_FAULTS = frozenset({"task_fail", "task_error", "odd_cost", "odd_output"})
+TASK_FAULTS = frozenset({"task_fail", "task_error", "odd_cost", "odd_output", "outputs"})
 
 
 class ManualClock:
@@ -59,7 +60,8 @@ class Fault:
     times: int = 1
     delay: float = 1.0
     retry_after: float = 1.0
-    value: str = ""  # odd_cost: the totalcost to report; raw_body: the body; odd_output: a JSON object
+    # odd_cost: the totalcost to report; raw_body: the body; odd_output: a JSON object; outputs: a JSON list
+    value: str = ""
 
     def matches(self, endpoint: str) -> bool:
         return self.endpoint is None or endpoint.lower().startswith(self.endpoint.lower())
