@@ -13,6 +13,8 @@ hand the bytes back as a resource. So:
   resolution and used as resolved, so a name cannot be re-pointed between the check and the
   connection. The API base URL's origin and origins a person named exactly may be private.
 - **Redirects** are followed by hand (fetch.py), at most MAX_REDIRECTS, each hop checked here again.
+- **What it looks like.** No URL longer than MAX_URL, or with spaces, control or bidi characters: no
+  file URL has them, and a refused URL is also never handed to a client (delivery leaves it out).
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ from urllib.parse import urlsplit
 
 import anyio
 
-from ..text import clip_text, redact_url
+from ..text import printable, redact_url, shown
 from ..wiro import protocol
 
 MAX_REDIRECTS = 3
+MAX_URL = 4096
 
 
 @dataclass(frozen=True)
@@ -83,11 +86,19 @@ class OutputPolicy:
             elif entry.strip():
                 self._hosts.add(entry.strip().lower().rstrip("."))
 
-    def refusal(self, url: str) -> str | None:
-        """Why `url` may not be fetched, or None when it may."""
+    def refusal(self, url: str, *, quoting: bool = True) -> str | None:
+        """Why `url` may not be fetched (nor handed out), or None when it may. `quoting=False`: the words
+        name the URL's scheme or origin, never the URL itself (what a result says of a refused one)."""
+        said = shown(redact_url(url)) if quoting else "this URL"
+        if len(url) > MAX_URL:
+            return f"{said} is not a URL this server fetches: it is over {MAX_URL} characters long"
+        if " " in url or printable(url, lines=False) != url:
+            return f"{said} is not a URL this server fetches: it holds spaces, control or bidi characters"
         origin = origin_of(url)
         if origin is None:
-            return f"{clip_text(redact_url(url))} is not a URL this server can fetch (http or https, a valid port)"
+            scheme = url.partition(":")[0] if ":" in url else ""
+            said = said if quoting else f"this {shown(scheme, 20)}: URL" if scheme.isalnum() else said
+            return f"{said} is not a URL this server can fetch (http or https, a valid port)"
         if origin in self._exact:
             return None
         wiro_or_added = self._any_https or protocol.is_wiro_file_host(origin.host) or origin.host in self._hosts

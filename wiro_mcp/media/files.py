@@ -1,5 +1,5 @@
-"""Output files: image type sniffing, and saving without ever leaving the folder (downloading them
-is fetch.py's).
+"""Output files: their types by their bytes, whether the bytes contradict what Wiro declared, names that
+neither run nor render, and saving without ever leaving the folder (downloading them is fetch.py's).
 
 Nothing here knows MCP.
 """
@@ -7,6 +7,7 @@ Nothing here knows MCP.
 from __future__ import annotations
 
 import errno
+import mimetypes
 import os
 import re
 import stat
@@ -25,7 +26,8 @@ _SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
 
 
 def sniff_image_type(data: bytes) -> str | None:
-    """The image MIME type from the bytes themselves (never from a name), or None."""
+    """The image MIME type from the bytes themselves (never from a name), or None: one that previews
+    decode (PNG, JPEG, GIF, BMP, WebP)."""
     for magic, offset, mime in _SIGNATURES:
         if data[offset : offset + len(magic)] == magic:
             return mime
@@ -34,14 +36,24 @@ def sniff_image_type(data: bytes) -> str | None:
     return None
 
 
+# ISO BMFF brands of still pictures (the same box as an MP4's).
+_PICTURE_BRANDS = {b"avif": "image/avif", b"avis": "image/avif", b"heic": "image/heic", b"mif1": "image/heif"}
+
+
 def sniff_type(data: bytes) -> str | None:
-    """Any output's MIME type from its bytes: an image, MP4/MOV video, WAV/MP3/OGG/FLAC audio, a glTF
+    """Any output's MIME type from its bytes: an image, MP4/MOV/WebM video, WAV/MP3/OGG/FLAC audio, a glTF
     binary, PDF, or UTF-8 text; None when the bytes say none of these."""
     image = sniff_image_type(data)
     if image is not None:
         return image
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return "image/tiff"
     if data[4:8] == b"ftyp":
+        if data[8:12] in _PICTURE_BRANDS:
+            return _PICTURE_BRANDS[data[8:12]]
         return "video/quicktime" if data[8:10] == b"qt" else "video/mp4"
+    if data.startswith(b"\x1aE\xdf\xa3"):
+        return "video/webm"
     if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
         return "audio/wav"
     if data[:3] == b"ID3" or data[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"):
@@ -51,19 +63,104 @@ def sniff_type(data: bytes) -> str | None:
             return mime
     if data.startswith(b"%PDF-"):
         return "application/pdf"
-    if b"\x00" not in data[:4096]:
-        try:
-            data[:65536].decode("utf-8")
-        except UnicodeDecodeError as exc:  # a character cut at the sample's end is still text
-            if exc.start < len(data[:65536]) - 4:
-                return None
+    if b"\x00" not in data[:4096] and is_utf8(data):
         return "text/plain; charset=utf-8"
     return None
+
+
+def is_utf8(data: bytes) -> bool:
+    """Whether the bytes (their first 64 KiB) are UTF-8; a character cut at the sample's end still is."""
+    try:
+        data[:65536].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(data[:65536]) - 4
+    return True
 
 
 def is_text(content_type: str) -> bool:
     kind = content_type.split(";")[0].strip().lower()
     return kind.startswith("text/") or kind in ("application/json", "application/x-ndjson")
+
+
+# 3D formats written as text: text bytes are what they should be.
+_TEXT_MODELS = frozenset({"model/gltf+json", "model/obj", "model/mtl", "model/ply", "model/stl", "model/vnd.usda"})
+# A declared kind's word in a note ("not saved as video").
+_KINDS = {"image": "an image", "video": "video", "audio": "audio", "model": "a 3D model", "pdf": "a PDF"}
+_WORDS = {**_KINDS, "text": "text"}
+_HTML = ("<!doctype", "<html", "<head", "<body", "<script", "<iframe", "<meta")
+_XML = ("<?xml", "<svg")
+
+
+def _kind(content_type: str) -> str:
+    mime = content_type.split(";")[0].strip().lower()
+    if mime == "application/pdf":
+        return "pdf"
+    if is_text(mime):
+        return "text"
+    main = mime.partition("/")[0]
+    return main if main in _KINDS else "other"
+
+
+def declared_kind(content_type: str) -> str:
+    """The word for what Wiro declared an output to be ("video", "an image"…), for a note."""
+    return _WORDS.get(_kind(content_type), "what it was declared")
+
+
+def contradiction(declared: str, data: bytes) -> str | None:
+    """How an output's bytes contradict the type Wiro declared ("its bytes are HTML"), or None.
+
+    Bytes that are text (a page, a script) never pass for a picture, a video, a sound, a 3D binary or a
+    PDF, nor do the bytes of another such kind; a declared picture or PDF must be one. Bytes the sniffer
+    does not know (a codec it has no signature for) pass as a video, a sound or a 3D model, but not as
+    text. Bytes of a known kind declared as text are what they are (a PNG declared text/html is a PNG),
+    never shown as text."""
+    kind = _kind(declared)
+    found = sniff_type(data)
+    if kind == "text" and found is None and not is_utf8(data):  # a NUL in a text is text, shown escaped
+        return "its bytes are not text"
+    if kind in ("text", "other"):
+        return None
+    got = _kind(found) if found is not None else None
+    if got == kind or {got, kind} == {"video", "audio"}:  # one container holds either
+        return None
+    if got == "text" and kind == "model" and declared.split(";")[0].strip().lower() in _TEXT_MODELS:
+        return None
+    if got is None:
+        return None if kind in ("video", "audio", "model") else f"its bytes are not {_KINDS[kind]}"
+    if got == "text":
+        head = data[:4096].decode("utf-8", errors="replace").lower()
+        if any(mark in head for mark in _HTML):
+            return "its bytes are HTML"
+        return "its bytes are XML or SVG" if any(mark in head for mark in _XML) else "its bytes are text"
+    assert found is not None
+    return f"its bytes are {found}"
+
+
+# Extensions a file manager, a browser or a shell would run, or render as a page (with its scripts).
+_ACTIVE = frozenset(
+    {
+        *("htm", "html", "xhtml", "xht", "shtml", "mht", "mhtml", "svg", "svgz", "xml", "xsl", "xslt", "swf"),
+        *("js", "mjs", "cjs", "jse", "hta", "exe", "com", "bat", "cmd", "ps1", "psm1", "vb", "vbs", "vbe"),
+        *("wsf", "wsh", "sh", "bash", "zsh", "csh", "ksh", "command", "tool", "app", "jar", "msi", "msp"),
+        *("scr", "cpl", "pif", "lnk", "url", "desktop", "reg", "dll", "so", "dylib", "php", "phtml", "py"),
+        *("pyw", "pl", "rb"),
+    }
+)
+
+
+def inert_name(name: str, fallback: str, content_type: str, *, refused: bool = False) -> str:
+    """The name an output is saved under: `safe_name`, then `.bin` after a refused output's name (its bytes
+    are not what Wiro said); after a name whose extension would run or render, its type's own extension
+    (`page.html.txt`, `x.svg.png`), or `.bin`."""
+    base = safe_name(name, fallback)
+    if refused:
+        return f"{base}.bin"
+    if base.rpartition(".")[2].lower() not in _ACTIVE or "." not in base:
+        return base
+    own = mimetypes.guess_extension(content_type.split(";")[0].strip().lower()) or ""
+    if own.lstrip(".") in _ACTIVE or not own:
+        own = ".txt" if is_text(content_type) else ".bin"
+    return f"{base}{own}"
 
 
 @dataclass(frozen=True)
