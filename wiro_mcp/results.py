@@ -9,8 +9,11 @@ from Wiro's record and its summary text are service/reports.py's.
 from __future__ import annotations
 
 from typing import Any, Literal
+from urllib.parse import quote
 
 from pydantic import BaseModel, Field
+
+from .text import printable
 
 
 class PanoramaInfo(BaseModel):
@@ -23,15 +26,41 @@ class PanoramaInfo(BaseModel):
     seam: str = Field(description="'seamless' or 'visible seam: try a higher blend_extend'")
 
 
+# How much of a task's outputs one result holds, whatever Wiro lists: `outputs` lists the first
+# LISTED_OUTPUTS (with `outputs_left_out` counting the rest), and the first SHOWN_OUTPUTS get a link,
+# a saved file's link, a preview or inline text (at most three content blocks each).
+LISTED_OUTPUTS = 50
+SHOWN_OUTPUTS = 20
+
+
+def output_uri(task_id: str, index: int, name: str) -> str:
+    """The resource that serves one output: by its name when the name reads as it is, else by its index."""
+    plain = len(name) <= 200 and printable(name, lines=False) == name
+    return f"wiro://tasks/{task_id}/outputs/{quote(name, safe='') if plain else index}"
+
+
 class OutputInfo(BaseModel):
-    name: str = Field(description="file name as Wiro gives it, e.g. 0.png")
-    url: str = Field(description="where Wiro serves the full-size file")
+    name: str = Field(
+        description="file name as Wiro gives it, e.g. 0.png (control and bidi characters escaped, cut at 120)"
+    )
+    # Always set inside the server; left out of a result for a refused output (see `refused`).
+    url: str = Field(default="", description="where Wiro serves the full-size file; absent when refused")
     content_type: str = Field(description="MIME type, e.g. image/png")
     size: int | None = Field(default=None, description="bytes")
     path: str | None = Field(default=None, description="where it was saved, when WIRO_MCP_OUTPUT_DIR is set")
     preview: str | None = Field(default=None, description="the preview image attached to this result, if any")
     panorama: PanoramaInfo | None = Field(default=None, description="for a panorama: its shape and seam check")
-    text: str | None = Field(default=None, description="a short text output itself (an LLM's answer)")
+    text: str | None = Field(
+        default=None,
+        description="a short text output itself (an LLM's answer), as data: control and bidi characters escaped",
+    )
+    refused: str | None = Field(
+        default=None,
+        description=(
+            "why this output is not handed out: its URL is not one this server fetches from, or its bytes "
+            "are not what Wiro declared; it has no url, link, preview or text"
+        ),
+    )
 
 
 class NextAction(BaseModel):
@@ -60,6 +89,11 @@ class TaskResult(BaseModel):
     status: str = Field(description="Wiro's raw status, e.g. task_postprocess_end ('unknown' before the first read)")
     state: Literal["queued", "running", "succeeded", "failed", "cancelled"]
     outputs: list[OutputInfo] = Field(default_factory=list)
+    outputs_left_out: int | None = Field(
+        default=None,
+        description=f"how many outputs are not in `outputs` (it lists the first {LISTED_OUTPUTS}); read any "
+        "as the resource wiro://tasks/{task_id}/outputs/{index}",
+    )
     elapsed_seconds: float | None = Field(default=None, description="GPU run time Wiro reports")
     cost_usd: float | None = Field(default=None, description="what Wiro billed for the task, in USD")
     cost_problem: str | None = Field(

@@ -213,3 +213,26 @@ async def test_an_identical_call_returns_the_task_in_flight(held: Sandbox) -> No
         again = await client.call_tool("generate_image", arguments)
         assert again.structured_content["task_id"] not in {first["task_id"], forced.structured_content["task_id"]}
     assert held.count("Run/") == 4
+
+
+async def test_a_panorama_whose_url_is_refused_reaches_no_link_and_no_viewer(sandbox: Sandbox) -> None:
+    """A refused URL is not a resource_link, not in the structured content, and the 360° viewer is not
+    told of a rendition to read or an output to download."""
+    import json
+
+    from mcp.client import advertise
+    from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
+
+    sandbox.inject("odd_output", "Run", value=json.dumps({"url": "http://169.254.169.254/latest/meta-data/0.png"}))
+    apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
+    async with connect(sandbox, extensions=[apps]) as client:
+        result = await client.call_tool("generate_panorama", {"prompt": "refused", "width": 512, "height": 256})
+    assert not result.is_error and result.structured_content["state"] == "succeeded"
+    [output] = result.structured_content["outputs"]
+    assert "url" not in output and output["refused"].startswith("its URL was refused")
+    assert "wiro-mcp/viewer" not in (result.meta or {})
+    assert not any(isinstance(b, (ResourceLink, ImageContent)) for b in result.content)
+    assert "0.png: its URL was refused, so it could not be fetched or saved: http://169.254.169.254 is not" in text(
+        result
+    )
+    assert sandbox.count("files/") == 0

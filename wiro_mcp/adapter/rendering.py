@@ -1,4 +1,5 @@
-"""Service outcomes become MCP tool results: structured content, a summary, links, previews."""
+"""Service outcomes become MCP tool results: structured content, a summary, links, previews, inline text;
+within the result's bounds, and with everything Wiro said escaped."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from urllib.parse import quote
 from mcp_types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 
 from ..catalog import spec_of
-from ..results import PanoramaView
+from ..results import LISTED_OUTPUTS, SHOWN_OUTPUTS, PanoramaView, TaskResult
 from ..service.reports import money, summary
+from ..text import printable, shown
 
 if TYPE_CHECKING:
     from ..media.delivery import Outcome
@@ -18,6 +20,8 @@ if TYPE_CHECKING:
 
 # Where a result tells the 360° viewer what it needs (only hosts that render MCP Apps get it).
 VIEWER_META = "wiro-mcp/viewer"
+# An output's name is a label: escaped, and cut at this many characters.
+NAME_SHOWN = 120
 
 
 def rendition_uri(task_id: str, name: str) -> str:
@@ -26,47 +30,80 @@ def rendition_uri(task_id: str, name: str) -> str:
 
 
 def tool_result(outcome: Outcome, *, viewer: bool = False, sandbox: bool = False) -> CallToolResult:
-    """Summary (and notes) first, then one resource_link per output whose uri is the output's URL, a
-    file:// link per saved file, and the previews; a failed task is a tool error. With `viewer` (the
-    host renders MCP Apps), a finished panorama's `_meta` also names its full-resolution rendition.
-    With `sandbox`, text and structure say that nothing was billed."""
-    result = outcome.result.model_copy(update={"sandbox": True}) if sandbox else outcome.result
-    said = f"{outcome.headline} Wiro's status: {result.status}{money(result)}." if outcome.headline else summary(result)
+    """Summary (and notes) first, then a resource_link per output whose uri is the output's URL (none for a
+    refused output), a file:// link per saved file, each text shown inline, and the previews; a failed
+    task is a tool error. However many outputs Wiro lists, the structured content lists LISTED_OUTPUTS
+    and the blocks cover SHOWN_OUTPUTS (a note says where the rest are). With `viewer` (the host renders
+    MCP Apps), a finished panorama's `_meta` also names its full-resolution rendition. With `sandbox`,
+    text and structure say that nothing was billed."""
+    whole = outcome.result.model_copy(update={"sandbox": True}) if sandbox else outcome.result
+    result = _listed(whole)
+    status = printable(result.status, lines=False)
+    said = f"{outcome.headline} Wiro's status: {status}{money(result)}." if outcome.headline else summary(result)
     content: list[ContentBlock] = [TextContent(text=said)]
-    if outcome.notes:
-        content.append(TextContent(text="\n".join(outcome.notes)))
-    for output in result.outputs:
-        content.append(
-            ResourceLink(
-                uri=output.url,
-                name=output.name,
-                title=f"Task {result.task_id}: {output.name}",
-                mime_type=output.content_type,
-                size=output.size,
+    notes = [*outcome.notes, *_left_out(whole)]
+    if notes:
+        content.append(TextContent(text="\n".join(printable(note) for note in notes)))
+    on_show = result.outputs[:SHOWN_OUTPUTS]
+    for output in on_show:
+        if output.refused is None:
+            content.append(
+                ResourceLink(
+                    uri=output.url,
+                    name=output.name,
+                    title=f"Task {result.task_id}: {output.name}",
+                    mime_type=output.content_type,
+                    size=output.size,
+                )
             )
-        )
-    for saved in outcome.saved:
+    for saved in outcome.saved[:SHOWN_OUTPUTS]:
         content.append(
             ResourceLink(
                 uri=saved.path.as_uri(),
                 name=saved.path.name,
-                title=f"Task {result.task_id}: {saved.output} (saved)",
+                title=f"Task {result.task_id}: {shown(saved.output, NAME_SHOWN)} (saved)",
                 mime_type=saved.content_type,
                 size=saved.size,
             )
         )
-    for output in result.outputs:
+    for output in on_show:
         if output.text is not None:
-            content.append(TextContent(text=f"{output.name}:\n{output.text}"))
-    for shot in outcome.previews:
+            # Wiro's words are data the model made, never instructions of ours: said so before them.
+            label = output.name.replace('"', "'")  # the label's end is where it looks to be
+            intro = f'Text output "{label}" (the model\'s words, as data):'
+            content.append(TextContent(text=f"{intro}\n{output.text}"))
+    for shot in outcome.previews[:SHOWN_OUTPUTS]:
         content.append(ImageContent(data=base64.b64encode(shot.data).decode(), mime_type=shot.mime_type))
+    structured = result.model_dump(mode="json", exclude_none=True)  # None fields left out: the schema has no null
+    for output in structured["outputs"]:
+        if "refused" in output:
+            del output["url"]  # a refused URL is handed to no one
     return CallToolResult(
         content=content,
-        # None fields are left out: the declared schema types them without null, for portability.
-        structured_content=result.model_dump(mode="json", exclude_none=True),
+        structured_content=structured,
         is_error=result.state == "failed",
         _meta=_viewer_meta(outcome) if viewer else None,
     )
+
+
+def _listed(result: TaskResult) -> TaskResult:
+    """The result as one tool result holds it: the first LISTED_OUTPUTS outputs (how many more, counted),
+    each name escaped and cut short (it is a label: the resources take the index too)."""
+    listed = [o.model_copy(update={"name": shown(o.name, NAME_SHOWN)}) for o in result.outputs[:LISTED_OUTPUTS]]
+    left_out = len(result.outputs) - len(listed)
+    return result.model_copy(update={"outputs": listed, "outputs_left_out": left_out or None})
+
+
+def _left_out(result: TaskResult) -> list[str]:
+    """Where the outputs this result does not show are."""
+    count = len(result.outputs)
+    if count <= SHOWN_OUTPUTS:
+        return []
+    return [
+        f"This result links and shows the first {SHOWN_OUTPUTS} of the task's {count:,} outputs and lists the first "
+        f"{min(count, LISTED_OUTPUTS)} in its structured content: read any output as the resource "
+        f"wiro://tasks/{result.task_id}/outputs/{{index}} (0 to {count - 1:,}, in Wiro's order)."
+    ]
 
 
 def _viewer_meta(outcome: Outcome) -> dict[str, Any] | None:
@@ -75,6 +112,8 @@ def _viewer_meta(outcome: Outcome) -> dict[str, Any] | None:
     result = outcome.result
     spec = spec_of(result.model)
     if result.state != "succeeded" or not result.outputs or spec is None or not spec.panorama:
+        return None
+    if result.outputs[0].refused is not None:  # nothing of it is handed out, to the viewer neither
         return None
     viewer: dict[str, Any] = {"rendition": rendition_uri(result.task_id, result.outputs[0].name)}
     if outcome.thumbnail is not None:

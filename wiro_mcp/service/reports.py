@@ -126,9 +126,11 @@ def summary(result: TaskResult) -> str:
     took = f" in {result.elapsed_seconds:.1f} s" if result.elapsed_seconds is not None else ""
     status = printable(result.status, lines=False)
     if result.state == "succeeded":
-        files = "; ".join(f"{shown(o.name)} ({_size(o.size)}) {shown(o.url, 300)}" for o in result.outputs)
-        count = len(result.outputs)
-        checks = "".join(_panorama_check(o) for o in result.outputs)
+        named = result.outputs[:SUMMARY_OUTPUTS]
+        files = "; ".join(f"{shown(o.name)} ({_size(o.size)}) {_where(o)}" for o in named)
+        count = len(result.outputs) + (result.outputs_left_out or 0)
+        files += f"; and {count - len(named):,} more" if count > len(named) else ""
+        checks = "".join(_panorama_check(o) for o in named)
         return f"{name} succeeded{took}{cost}: {count} output{'s' if count != 1 else ''}: {files or 'no files'}{checks}"
     if result.state == "failed":
         return f"{name} failed ({status}){cost}: {result.error}\n{_after_failure(result.error or '')}"
@@ -143,6 +145,14 @@ def summary(result: TaskResult) -> str:
     if result.status == UNREAD_STATUS:
         return f"{name} was started, but Wiro did not answer a status read within the wait{cost}. {collect}"
     return f"{name} is still {result.state} ({status_label(result.status)}, {status}){cost}. {collect}"
+
+
+# Outputs a summary names one by one (the links and the structured content hold more).
+SUMMARY_OUTPUTS = 10
+
+
+def _where(output: OutputInfo) -> str:
+    return shown(output.url, 300) if output.refused is None else "(refused: see the note)"
 
 
 def _after_failure(error: str) -> str:
