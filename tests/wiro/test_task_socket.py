@@ -3,6 +3,7 @@ reconnects, and polling whenever the socket is down or silent."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -191,3 +192,27 @@ async def test_two_waiters_on_one_task_both_hear_the_end(box: Sandbox) -> None:
             group.start_soon(wait, "patient", 20)
     assert states["early"] in ("queued", "running") and states["patient"] == "succeeded"
     assert box.count("Task/Detail") <= 3, "the end came from the socket (one read), not from polling"
+
+
+async def test_an_end_that_lists_hundreds_of_outputs_comes_by_push(box: Sandbox) -> None:
+    # 600 outputs with long names: the end's message is well past the WebSocket library's 64 KiB default.
+    many = [{"name": "output-{i}-" + "n" * 120 + ".txt", "contenttype": "text/plain", "count": 600}]
+    box.inject("outputs", "Run", value=json.dumps(many))
+    async with following(box) as (client, followers, socket):
+        task, _ = await run_and_wait(client, followers)
+        assert socket.connects == 1, "one connection carried the whole task"
+    assert task.state.value == "succeeded" and len(task.outputs) == 600
+
+
+async def test_a_connection_that_breaks_at_once_backs_off_instead_of_spinning(box: Sandbox) -> None:
+    from wiro_mcp.wiro.task_socket import MESSAGE_MAX_BYTES
+
+    # An end message past the bound closes the connection each time it is sent (after every reconnect).
+    size = MESSAGE_MAX_BYTES // 4000 + 1
+    box.inject("outputs", "Run", value=json.dumps([{"name": "o-{i}-" + "n" * 3900, "count": size}]))
+    async with following(box, max_backoff=10.0) as (client, _, socket):
+        run = await client.run(SRPO, {"prompt": "x"})
+        watcher = socket.watch(run.socket_token)
+        await anyio.sleep(4.0)
+        socket.unwatch(watcher)
+        assert socket.connects <= 5, f"{socket.connects} connects in 4 s: it spun (about 16 before)"

@@ -88,6 +88,16 @@ def _int(value: Any) -> int | None:
     return int(number) if number is not None and abs(number) < 2**31 else None
 
 
+# One message is read to MESSAGE_MAX_BYTES (the end of a task lists its outputs: hundreds of them pass the
+# library's 64 KiB), and at most QUEUED messages wait to be read. A connection counts as working once it
+# lived STABLE_SECONDS: one that breaks sooner (a message too big, a server that closes at once) keeps
+# the backoff growing instead of reconnecting four times a second.
+MESSAGE_MAX_BYTES = 1024 * 1024
+QUEUED = 32
+STABLE_SECONDS = 5.0
+FIRST_BACKOFF = 0.25
+
+
 class TaskSocket:
     """The one WebSocket to Wiro; `serve()` lives in the server's task group."""
 
@@ -165,7 +175,7 @@ class TaskSocket:
             http = self._http()
         else:
             http = httpx2.AsyncClient(verify=tls_context(), timeout=httpx2.Timeout(10.0))
-        backoff = 0.25
+        backoff = FIRST_BACKOFF
         try:
             async with anyio.create_task_group() as group:
                 self._group = group
@@ -174,12 +184,16 @@ class TaskSocket:
                         self._wanted = anyio.Event()
                         await self._wanted.wait()
                     try:
-                        client = AsyncWebSocketClient(http, keepalive_ping_interval_seconds=15)
+                        client = AsyncWebSocketClient(
+                            http,
+                            keepalive_ping_interval_seconds=15,
+                            max_message_size_bytes=MESSAGE_MAX_BYTES,
+                            queue_size=QUEUED,
+                        )
                         async with client.connect(self.url) as session:
                             self.connects += 1
                             self._session = session
                             self._connected_at = anyio.current_time()
-                            backoff = 0.25
                             log.info("task socket connected")
                             for token in list(self._watchers):
                                 await session.send_text(json.dumps({"type": "task_info", "tasktoken": token}))
@@ -189,6 +203,8 @@ class TaskSocket:
                     except Exception as exc:
                         log.info("task socket unavailable (%s); polling meanwhile", type(exc).__name__)
                     finally:
+                        if self._session is not None and anyio.current_time() - self._connected_at >= STABLE_SECONDS:
+                            backoff = FIRST_BACKOFF  # it worked for a while: the next try comes soon
                         self._session = None
                     await anyio.sleep(backoff)
                     backoff = min(self.max_backoff, backoff * 2)
