@@ -231,3 +231,27 @@ async def test_a_text_models_answer_is_inline_only_as_wiro_declared_it(sandbox: 
     assert notes["content_type"] == "image/png" and "refused" not in notes
     assert blob["refused"] == "declared text/plain but its bytes are not text: not shown, not saved as text"
     assert [s.split("\n")[0] for s in inline(result)] == ['Text output "reply.json" (the model\'s words, as data):']
+
+
+async def test_the_task_resource_and_an_unfinished_task_hand_out_what_a_result_does(held: Sandbox) -> None:
+    """wiro://tasks/{id} (and get_task on a task still running) show the outputs as a tool result does: the
+    first ones listed, a refused URL refused, names escaped."""
+    outputs(
+        held,
+        {"name": "meta\u202e.png", "contenttype": "image/png", "url": "http://169.254.169.254/latest/meta-data/"},
+        {"name": "{i}.txt", "contenttype": "text/plain", "body": "x", "count": 999},
+    )
+    async with connect(held) as client:
+        started = await client.call_tool(
+            "run_model", {"model": "sage/chat", "inputs": {"prompt": "p"}, "wait_seconds": 0}
+        )
+        task_id = started.structured_content["task_id"]
+        held.advance_to(task_id, "task_postprocess_end")
+        read = await client.read_resource(f"wiro://tasks/{task_id}")
+    [contents] = read.contents
+    shown = json.loads(contents.text)  # type: ignore[union-attr]
+    assert len(shown["outputs"]) == 50 and shown["outputs_left_out"] == 950
+    first = shown["outputs"][0]
+    assert "url" not in first and "169.254.169.254 is not where Wiro serves" in first["refused"]
+    assert first["name"] == "meta\\u202e.png"
+    assert "169.254.169.254/latest" not in contents.text  # type: ignore[union-attr]

@@ -74,16 +74,22 @@ def tool_result(outcome: Outcome, *, viewer: bool = False, sandbox: bool = False
             content.append(TextContent(text=f"{intro}\n{output.text}"))
     for shot in outcome.previews[:SHOWN_OUTPUTS]:
         content.append(ImageContent(data=base64.b64encode(shot.data).decode(), mime_type=shot.mime_type))
-    structured = result.model_dump(mode="json", exclude_none=True)  # None fields left out: the schema has no null
-    for output in structured["outputs"]:
-        if "refused" in output:
-            del output["url"]  # a refused URL is handed to no one
     return CallToolResult(
         content=content,
-        structured_content=structured,
+        structured_content=structured(whole),
         is_error=result.state == "failed",
         _meta=_viewer_meta(outcome) if viewer else None,
     )
+
+
+def structured(result: TaskResult) -> dict[str, Any]:
+    """A result as structured content (and the wiro://tasks/{id} resource) shows it: the listed outputs,
+    None fields left out (the schema has no null), and no refused output's URL."""
+    dumped = _listed(result).model_dump(mode="json", exclude_none=True)
+    for output in dumped["outputs"]:
+        if "refused" in output:
+            del output["url"]  # a refused URL is handed to no one
+    return dumped
 
 
 def _listed(result: TaskResult) -> TaskResult:

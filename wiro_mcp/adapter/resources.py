@@ -13,6 +13,7 @@ from mcp_types import Completion, CompletionArgument, CompletionContext, PromptR
 
 from ..errors import WiroMCPError
 from ..journal.memory import TaskMemory
+from .rendering import structured
 from .state import ServerState
 
 
@@ -57,7 +58,7 @@ def register_resources(server: MCPServer[Any], live: Callable[[], ServerState]) 
             result = await (await ctx.request_context.lifespan_context.service()).read(task_id)
         except WiroMCPError as exc:
             raise ResourceError(str(exc)) from exc
-        return result.model_dump_json(indent=1, exclude_none=True)
+        return json.dumps(structured(result), indent=1)
 
     @server.resource(
         "wiro://tasks/{task_id}/outputs/{name}",

@@ -119,7 +119,7 @@ class Delivery:
         a task in any other state comes back as it is."""
         if result.state != "succeeded" or not result.outputs:
             return Outcome(result)
-        done = [_Delivered(self._checked(output)) for output in result.outputs]
+        done = [_Delivered(self.checked(output)) for output in result.outputs]
         work = [i for i, d in enumerate(done) if self._needed(i, d.output, wanted)]
         looks = sum(1 for i in work if i < SHOWN_OUTPUTS and done[i].output.content_type.startswith("image/"))
         budget = preview_budgets(looks)
@@ -134,8 +134,11 @@ class Delivery:
                 group.start_soon(deliver_one, index)
         return self._outcome(result, done, wanted)
 
-    def _checked(self, output: OutputInfo) -> OutputInfo:
-        """The output, marked refused when its URL is not one this server may fetch from (nor hand out)."""
+    def checked(self, output: OutputInfo) -> OutputInfo:
+        """The output, marked refused when its URL is not one this server may fetch from (nor hand out); one
+        already refused stays as it is."""
+        if output.refused is not None:
+            return output
         why = self._fetcher.policy.refusal(output.url, quoting=False)
         return output if why is None else _refused_url(output, why)
 

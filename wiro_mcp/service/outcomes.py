@@ -29,6 +29,12 @@ log = logging.getLogger(__name__)
 StopRequested = Callable[[], bool]
 
 
+# What this process keeps of a task's output names (for completions and the resources): bounded, whatever
+# Wiro lists.
+NAMES_KEPT = 100
+NAME_KEPT = 200
+
+
 class Finisher:
     def __init__(
         self,
@@ -110,5 +116,8 @@ class Finisher:
             basis=known.basis,
         )
         if result.outputs:
-            self.memory.remember(task.id, outputs=tuple(o.name for o in result.outputs))
+            # What is handed out is checked here, whatever the task's state (a running one lists some).
+            result = result.model_copy(update={"outputs": [self.delivery.checked(o) for o in result.outputs]})
+            names = tuple(o.name[:NAME_KEPT] for o in result.outputs[:NAMES_KEPT])
+            self.memory.remember(task.id, outputs=names)
         return result
