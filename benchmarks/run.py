@@ -368,11 +368,53 @@ def exporting(runs: int) -> dict[str, float]:
 
     pixels = pixels_of(panorama_png("a harbour at dawn", 2048, 1024))
     median_of = functools.partial(median_seconds, runs=runs)
-    found = {"face": median_of(lambda: skybox.face(pixels, "pz", 512))}
+    planar = skybox.planar(pixels)  # as an export samples it
+    found = {"face": median_of(lambda: skybox.face(planar, "pz", 512))}
     for fmt in exports.FORMATS:
         found[fmt] = median_of(functools.partial(exports.export, pixels, fmt, 512, "bench"))
         files, _ = exports.export(pixels, fmt, 512, "bench")
         found[f"{fmt}_bytes"] = sum(len(f.data) for f in files)
+    return found
+
+
+async def export_memory() -> dict[str, float]:
+    """A fresh server process exporting a 2048×1024 panorama (the sandbox's largest), in MB and seconds:
+    its resident size idle (after one small export), its peak during one cubemap at face_size 2048 and
+    during six godot exports at 2048 started together, its resident size after each, their times."""
+
+    def status(pid: int, field: str) -> float:
+        line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith(field))
+        return int(line.split()[1]) / 1024
+
+    def settled(pid: int) -> float:
+        time.sleep(1.0)  # the calls' worker threads finish dropping what they held
+        return status(pid, "VmRSS:")
+
+    found: dict[str, float] = {}
+    with ExternalSandbox(0.5) as box, tempfile.TemporaryDirectory() as out:
+        async with session(env_for(box, WIRO_MCP_OUTPUT_DIR=out)) as client:
+            pid = server_pid()
+            assert pid is not None
+            made = await client.call_tool("generate_panorama", {"prompt": "a harbour", "width": 2048, "height": 1024})
+            task = (made.structured_content or {})["task_id"]
+
+            async def export(fmt: str, done: list[bool]) -> None:
+                arguments = {"task_id": task, "format": fmt, "face_size": 2048}
+                done.append(not (await client.call_tool("export_panorama", arguments)).is_error)
+
+            await client.call_tool("export_panorama", {"task_id": task, "face_size": 64})
+            found["idle"] = settled(pid)
+            for label, fmt, count in (("cubemap", "cubemap", 1), ("godot6", "godot", 6)):
+                Path(f"/proc/{pid}/clear_refs").write_text("5")  # the peak (VmHWM) starts again from now
+                done: list[bool] = []
+                started = time.perf_counter()
+                async with anyio.create_task_group() as group:
+                    for _ in range(count):
+                        group.start_soon(export, fmt, done)
+                found[f"{label}_seconds"] = time.perf_counter() - started
+                found[f"{label}_peak"] = status(pid, "VmHWM:")
+                found[f"{label}_done"] = sum(done)
+                found[f"{label}_after"] = settled(pid)
     return found
 
 
@@ -441,6 +483,17 @@ async def main() -> int:
         rows.append(
             Row(f"  export_panorama {fmt} (faces 512 px; {mb:.1f} MB written)", made[fmt] * 1e3, "ms", "", None)
         )
+    say("export memory, in a fresh server ...")
+    mem = await export_memory()
+    one, six, after = mem["cubemap_peak"], mem["godot6_peak"], mem["godot6_after"] - mem["idle"]
+    rows += [
+        Row("export peak memory: server RSS idle (after one small export)", mem["idle"], "MB", "", None),
+        Row("  peak, one cubemap at face_size 2048", one, "MB", "≤ 400 MB", one <= 400),
+        Row(f"  peak, 6 godot at 2048 at once ({mem['godot6_done']:.0f}/6 done)", six, "MB", "≤ 400 MB", six <= 400),
+        Row("  resident after them, over idle", after, "MB", "≤ 50 MB", after <= 50),
+        Row("  one cubemap at 2048, wall time", mem["cubemap_seconds"], "s", "", None),
+        Row("  6 godot at 2048 at once, wall time", mem["godot6_seconds"], "s", "", None),
+    ]
     say("get_task overhead ...")
     via_mcp, direct, overhead = await get_task_overhead(max(30, args.runs * 10))
     rows += [

@@ -44,6 +44,7 @@ PRICE_SECONDS = 5.0  # Tool/Detail for a model's prices
 LIST_SECONDS = 8.0  # Task/List (list_tasks, and settling claims in doubt)
 CHECK_SECONDS = 5.0  # one read to tell whether a task from the journal still runs
 LOST_ANSWER_LOOK = 5.0  # Task/List right after a Run's answer was lost
+EXPORT_WAIT = 30.0  # export_panorama waits this long for its turn: with its own work, under a host's ~60 s
 
 # -- the journal ----------------------------------------------------------------------------------------
 LOCK_WAIT = 10.0  # a write waits this long for another process's transaction

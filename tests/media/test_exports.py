@@ -14,7 +14,7 @@ import pytest
 from mcp_types import BlobResourceContents, ImageContent, ResourceLink
 from PIL import Image
 
-from wiro_mcp.media import exports, skybox
+from wiro_mcp.media import exports, png, skybox
 from wiro_mcp.sandbox import Sandbox
 from wiro_mcp.sandbox.pictures import COMPASS, compass_png
 
@@ -182,3 +182,38 @@ def test_a_full_size_cubemap_export_makes_six_faces_and_a_sheet() -> None:
     assert [f.name for f in files] == [f"skybox-{name}.png" for name in skybox.FACES]
     assert all(Image.open(io.BytesIO(f.data)).size == (512, 512) for f in files)
     assert sheet.size == (384, 256)
+
+
+def decoded(data: bytes) -> Any:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def test_the_files_made_band_by_band_hold_the_faces_the_cross_and_the_sheet_pixel_for_pixel(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pixels = np.asarray(Image.open(io.BytesIO(compass_png(1024, 512))).convert("RGB"))
+    whole, godot = skybox.faces(pixels, 96), skybox.faces(pixels, 96, "godot")  # each face in one band
+    monkeypatch.setattr(skybox, "BAND_PIXELS", 96 * 7)  # 7 rows a band: 14 bands, the last one short
+    made = {f.name: decoded(f.data) for f in exports.files(pixels, "godot", 96, "t")}
+    assert np.array_equal(made.pop("godot-3x2.png"), skybox.godot_sheet(godot))
+    assert all(np.array_equal(made[f"godot-{name}.png"], godot[name]) for name in skybox.FACES)
+    [cross] = exports.files(pixels, "cross", 96, "t")
+    assert np.array_equal(decoded(cross.data), skybox.cross(whole))
+    cubemap = {f.name: decoded(f.data) for f in exports.files(pixels, "cubemap", 96, "t")}
+    assert all(np.array_equal(cubemap[f"skybox-{name}.png"], whole[name]) for name in skybox.FACES)
+
+
+def test_a_png_is_written_band_by_band_and_rows_that_do_not_fit_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(png, "FILTER_SAMPLES", 3 * 50 * 3)  # filtered 3 rows at a time
+    picture = np.random.default_rng(7).integers(0, 256, (37, 50, 3), dtype=np.uint8)
+    writer = png.PngWriter(50, 37)
+    writer.add(picture[:10])
+    writer.add(picture[10:])
+    assert np.array_equal(decoded(writer.finish()), picture)
+    assert np.array_equal(decoded(png.encode(picture[:, ::-1])), picture[:, ::-1])
+    with pytest.raises(ValueError, match="do not continue a 50×37 RGB picture"):
+        png.PngWriter(50, 37).add(picture[:, :49])
+    short = png.PngWriter(50, 37)
+    short.add(picture[:5])
+    with pytest.raises(ValueError, match="5 of 37 rows were added"):
+        short.finish()

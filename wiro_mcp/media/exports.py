@@ -2,16 +2,21 @@
 horizontal cross, Godot's faces and 3×2 sheet, the equirectangular picture as PNG and JPEG, and one
 self-contained HTML viewer page. The faces come from skybox.py; what is written, and where, is the
 service's (each file goes through files.save_output). A contact sheet of the faces is the preview.
+
+The files come one at a time (`files`), each made from bands of rows (skybox.face_rows, each encoded
+by png.py as it is sampled): at face_size 2048 what is held is the file being encoded and a band,
+never six faces or a whole sheet (one cubemap at face_size 2048 took the server to 727 MB that way).
 """
 
 from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from . import skybox
+from . import png, skybox
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
@@ -36,6 +41,7 @@ USES = {
     "backdrop",
     "html": "one page with the panorama inside: open it offline or put it on a website",
 }
+PNG = "image/png"
 
 
 @dataclass(frozen=True)
@@ -43,42 +49,76 @@ class ExportFile:
     name: str
     data: bytes
     content_type: str
+    place: int = 0  # where the result lists it (Godot's faces are made before the sheet, which comes first)
+
+
+def files(pixels: Pixels, fmt: Format, face_size: int, title: str) -> Iterator[ExportFile]:
+    """The files of one format, each made only once the one before was taken (runs in a worker thread)."""
+    if fmt == "cubemap":
+        one_by_one = tuple((name,) for name in skybox.FACES)
+        yield from _layout(pixels, one_by_one, face_size, "left_handed", faces="skybox-{}.png")
+    elif fmt == "cross":
+        yield from _layout(pixels, skybox.CROSS_LAYOUT, face_size, "left_handed", sheet="skybox-cross.png")
+    elif fmt == "godot":
+        yield from _layout(pixels, skybox.GODOT_LAYOUT, face_size, "godot", sheet="godot-3x2.png", faces="godot-{}.png")
+    elif fmt == "equirect":
+        yield ExportFile("panorama.png", png.encode(pixels), PNG)
+        yield ExportFile("panorama.jpg", _jpeg(pixels, 92), "image/jpeg", 1)
+    else:
+        yield ExportFile("panorama.html", html_page(pixels, title).encode(), "text/html; charset=utf-8")
 
 
 def export(pixels: Pixels, fmt: Format, face_size: int, title: str) -> tuple[list[ExportFile], PILImage]:
-    """The files of one format and the contact sheet of the faces shown (runs in a worker thread)."""
-    faces = skybox.faces(pixels, face_size, "godot" if fmt == "godot" else "left_handed")
-    files: list[ExportFile] = []
-    if fmt == "cubemap":
-        files = [ExportFile(f"skybox-{name}.png", _png(faces[name]), "image/png") for name in skybox.FACES]
-    elif fmt == "cross":
-        files = [ExportFile("skybox-cross.png", _png(skybox.cross(faces)), "image/png")]
-    elif fmt == "godot":
-        files = [ExportFile("godot-3x2.png", _png(skybox.godot_sheet(faces)), "image/png")]
-        files += [ExportFile(f"godot-{name}.png", _png(faces[name]), "image/png") for name in skybox.FACES]
-    elif fmt == "equirect":
-        files = [
-            ExportFile("panorama.png", _png(pixels), "image/png"),
-            ExportFile("panorama.jpg", _jpeg(pixels, 92), "image/jpeg"),
-        ]
-    else:
-        files = [ExportFile("panorama.html", html_page(pixels, title).encode(), "text/html; charset=utf-8")]
-    return files, contact_sheet(faces, fmt)
+    """All the files of one format, and the contact sheet (for tests and benchmarks: the server writes
+    each file as `files` makes it)."""
+    return list(files(pixels, fmt, face_size, title)), contact_sheet(pixels, fmt)
 
 
-def contact_sheet(faces: dict[str, Pixels], fmt: Format) -> PILImage:
+def _layout(
+    pixels: Pixels,
+    layout: skybox.Layout,
+    size: int,
+    frame: skybox.Frame,
+    *,
+    sheet: str | None = None,
+    faces: str | None = None,
+) -> Iterator[ExportFile]:
+    """A layout's faces sampled band by band, row of the layout by row: each band goes to its face's own
+    PNG (`faces`, named by the face) and side by side into the sheet's (`sheet`). A face's file is handed
+    over when its row of the layout is done, the sheet's at the end."""
+    planar = skybox.planar(pixels)
+    sheet_png = png.PngWriter(len(layout[0]) * size, len(layout) * size) if sheet else None
+    for row in layout:
+        named = [name for name in row if name]
+        own = {name: png.PngWriter(size, size) for name in named} if faces else {}
+        for top, bottom in skybox.bands(size):
+            pieces = {name: skybox.face_rows(planar, name, size, frame, top, bottom) for name in named}
+            for name, writer in own.items():
+                writer.add(pieces[name])
+            if sheet_png is not None:
+                sheet_png.add(skybox.strip(row, pieces))
+        for name, writer in own.items():
+            place = skybox.FACES.index(name) + (1 if sheet else 0)
+            yield ExportFile((faces or "").format(name), writer.finish(), PNG, place)
+    if sheet_png is not None:
+        yield ExportFile(sheet or "", sheet_png.finish(), PNG)
+
+
+def contact_sheet(pixels: Pixels, fmt: Format) -> PILImage:
     """The six faces, small and labelled, in the order the format names them."""
     from PIL import Image, ImageDraw
 
+    frame: skybox.Frame = "godot" if fmt == "godot" else "left_handed"
     order = [name for row in skybox.GODOT_LAYOUT for name in row] if fmt == "godot" else list(skybox.FACES)
     size = SHEET_FACE
     sheet = Image.new("RGB", (3 * size, 2 * size), (0, 0, 0))
     draw = ImageDraw.Draw(sheet)
     for index, name in enumerate(order):
         x, y = (index % 3) * size, (index // 3) * size
-        sheet.paste(Image.fromarray(faces[name]).resize((size, size)), (x, y))
+        # Sampled at twice the size and reduced: smooth, where sampling at the size itself would alias.
+        sheet.paste(Image.fromarray(skybox.face(pixels, str(name), 2 * size, frame)).reduce(2), (x, y))
         draw.rectangle((x, y, x + 26, y + 14), fill=(0, 0, 0))
-        draw.text((x + 3, y + 2), name, fill=(255, 255, 255))
+        draw.text((x + 3, y + 2), str(name), fill=(255, 255, 255))
     return sheet
 
 
@@ -94,15 +134,6 @@ def html_page(pixels: Pixels, title: str) -> str:
         image = image.resize((HTML_WIDTH, HTML_WIDTH // 2), Image.Resampling.LANCZOS)
     picture = base64.b64encode(_jpeg_image(image, 90)).decode()
     return PAGE.replace("{title}", escape(title)).replace("{picture}", picture)
-
-
-def _png(pixels: Pixels) -> bytes:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    # Level 3: a third of level 6's time for 2% more bytes (a 512 px face: 39 ms, not 129).
-    Image.fromarray(pixels).save(buffer, format="PNG", compress_level=3)
-    return buffer.getvalue()
 
 
 def _jpeg(pixels: Pixels, quality: int) -> bytes:
