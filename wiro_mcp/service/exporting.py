@@ -1,7 +1,8 @@
 """export_panorama: a finished panorama as skybox files (media/exports.py), written into the output
-folder under the same confinement as saved outputs, and read back as resources. Nothing reaches Wiro
-but the read of the task (and one download of its picture, shared with the viewer and view_panorama);
-nothing is billed. Every refusal says what to pass instead and writes nothing.
+folder under the same confinement as saved outputs and recorded in the task folder's manifest
+(media/manifest.py), and read back as resources: only files this server wrote, unchanged. Nothing
+reaches Wiro but the read of the task (and one download of its picture, shared with the viewer and
+view_panorama); nothing is billed. Every refusal says what to pass instead and writes nothing.
 
 An export at face_size 2048 is seconds of CPU and tens of MB: at most EXPORTS_AT_ONCE are made at once
 (one Exporter per service, one service per process), the others wait their turn up to
@@ -24,8 +25,8 @@ import anyio.to_thread
 
 from .. import budgets
 from ..errors import CallFailed, OutputFileError
-from ..media import exports
-from ..media.files import read_saved, save_output
+from ..media import exports, manifest
+from ..media.files import read_saved, safe_name, save_output
 from ..media.previews import Preview, fit_jpeg, preview_budgets
 from ..media.reading import OutputReader
 from ..results import ExportedFile, PanoramaExport
@@ -90,14 +91,15 @@ class Exporter:
         return Exported(export, preview)
 
     async def read(self, task_id: str, name: str) -> bytes:
-        """One exported file, for the wiro://tasks/{id}/exports/{name} resource."""
+        """One exported file, for the wiro://tasks/{id}/exports/{name} resource: only one this server wrote
+        there, as it wrote it."""
         if self._folder is None:
             raise CallFailed(NEEDS_FOLDER)
         await self._outputs.check(TaskRef(task_id=task_id))
         try:
-            return await anyio.to_thread.run_sync(read_saved, self._folder, task_id, name)
+            return await anyio.to_thread.run_sync(_read, self._folder, task_id, name)
         except OutputFileError as exc:
-            raise CallFailed(f"{exc}; export_panorama writes the files this resource serves.") from exc
+            raise CallFailed(f"{exc}; export_panorama writes the files this resource serves (again).") from exc
 
     async def _wait_turn(self) -> None:
         with anyio.move_on_after(budgets.EXPORT_WAIT) as waiting:
@@ -125,10 +127,19 @@ class Exporter:
 def _write(folder: Path, task_id: str, file: exports.ExportFile, named: str) -> ExportedFile:
     try:
         path = save_output(folder, task_id, named, file.data, named)
+        manifest.record(path.parent, path.name, file.data)
     except (OutputFileError, OSError) as exc:
         raise CallFailed(f"Writing {named} failed: {exc}") from exc
     uri = f"wiro://tasks/{quote(task_id, safe='')}/exports/{quote(path.name, safe='')}"
     return ExportedFile(name=path.name, path=str(path), uri=uri, content_type=file.content_type, size=len(file.data))
+
+
+def _read(folder: Path, task_id: str, name: str) -> bytes:
+    # The folder save_output writes a task's files into (read_saved finds it the same way).
+    found = manifest.entry(folder.expanduser().resolve() / safe_name(f"task-{task_id}", "task"), name)
+    data = read_saved(folder, task_id, name)
+    manifest.check_bytes(found, name, data)
+    return data
 
 
 def _sized(name: str, size: int, fmt: str) -> str:
