@@ -217,3 +217,22 @@ def test_a_png_is_written_band_by_band_and_rows_that_do_not_fit_are_refused(monk
     short.add(picture[:5])
     with pytest.raises(ValueError, match="5 of 37 rows were added"):
         short.finish()
+
+
+async def test_the_html_page_shows_the_prompt_as_text_and_embeds_the_picture_once(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    prompt = "[sandbox:compass] {picture} {title} </title><script>alert(1)</script> \u202egpj.exe"
+    async with connect(sandbox, WIRO_MCP_OUTPUT_DIR=str(tmp_path)) as client:
+        made = await client.call_tool("generate_panorama", {"prompt": prompt, "width": 2048, "height": 1024})
+        assert not made.is_error, text(made)
+        exported = await client.call_tool(
+            "export_panorama", {"task_id": made.structured_content["task_id"], "format": "html"}
+        )
+    page = Path(exported.structured_content["files"][0]["path"]).read_text()
+    picture = page.split("data:image/jpeg;base64,")[1].split('"')[0]
+    assert len(picture) > 10_000 and page.count(picture) == 1, "the picture is in the page once"
+    title = page.split("<title>")[1].split("</title>")[0]
+    assert "{picture} {title} &lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt; \\u202egpj.exe" in title
+    assert page.count("</title>") == 1 and page.count("<script>") == 1 and "\u202e" not in page
+    assert "{picture} {title} &lt;/title&gt;" in page.split("<p>")[1], "the caption shows it the same way"

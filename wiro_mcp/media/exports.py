@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from ..text import shown
 from . import png, skybox
 
 if TYPE_CHECKING:
@@ -29,6 +31,7 @@ FACE_MIN, FACE_MAX = 64, 2048
 # The HTML page carries the panorama as a JPEG at most this wide (a page a person can mail or host).
 HTML_WIDTH = 4096
 SHEET_FACE = 128  # pixels per face on the contact sheet
+TITLE_LIMIT = 120  # characters of the task's words in the HTML page's title
 
 # What each format is for, said in the result.
 USES = {
@@ -124,7 +127,9 @@ def contact_sheet(pixels: Pixels, fmt: Format) -> PILImage:
 
 def html_page(pixels: Pixels, title: str) -> str:
     """A page that shows the panorama all around (WebGL, drag or arrow keys to look, wheel to zoom), with
-    the picture inside it as a data URL: nothing is fetched."""
+    the picture inside it as a data URL: nothing is fetched. The title is the task's words: clipped, its
+    controls and bidi characters shown as escapes, HTML-escaped (it appears only as HTML text, never in
+    the script), and put in with the picture in one pass, so no placeholder it holds is ever filled."""
     from html import escape
 
     from PIL import Image
@@ -132,8 +137,11 @@ def html_page(pixels: Pixels, title: str) -> str:
     image = Image.fromarray(pixels)
     if image.width > HTML_WIDTH:
         image = image.resize((HTML_WIDTH, HTML_WIDTH // 2), Image.Resampling.LANCZOS)
-    picture = base64.b64encode(_jpeg_image(image, 90)).decode()
-    return PAGE.replace("{title}", escape(title)).replace("{picture}", picture)
+    values = {"title": escape(shown(title, TITLE_LIMIT)), "picture": base64.b64encode(_jpeg_image(image, 90)).decode()}
+    return _PLACEHOLDER.sub(lambda found: values[found.group(1)], PAGE)
+
+
+_PLACEHOLDER = re.compile(r"\{(title|picture)\}")
 
 
 def _jpeg(pixels: Pixels, quality: int) -> bytes:

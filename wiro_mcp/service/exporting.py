@@ -73,7 +73,7 @@ class Exporter:
         result, output, pixels = await self._outputs.panorama(task_id, name, doing="exported as a skybox")
         size = face_size or max(exports.FACE_MIN, min(exports.FACE_MAX, pixels.shape[1] // 4))
         title = f"Task {result.task_id}: {result.prompt or output}"
-        made = functools.partial(self._make, self._folder, result.task_id, pixels, fmt, size, title[:120])
+        made = functools.partial(self._make, self._folder, result.task_id, pixels, fmt, size, title)
         await self._wait_turn()
         try:
             written, preview = await anyio.to_thread.run_sync(made)
