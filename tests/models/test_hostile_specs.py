@@ -87,13 +87,15 @@ async def test_input_ids_that_are_python_words_make_a_tool_that_runs_and_survive
 
 
 async def test_a_huge_spec_is_read_capped_and_every_answer_stays_small(sandbox: Sandbox) -> None:
-    # 50 groups of 200 items, about 6 MB: what held the event loop 180 s and made a 759 KB describe_model.
-    options = [{"label": "o" * 10, "value": f"v{k}"} for k in range(5)]
+    # 50 groups of 200 items (under a catalog answer's 512 KiB): what held the event loop 180 s and made a
+    # 759 KB describe_model.
+    options = [{"label": "o", "value": f"v{k}"} for k in range(3)]
     items = [prompt()] + [
-        {"id": f"in{n}", "type": "select", "label": "x" * 50, "description": "y" * 200, "options": options}
-        for n in range(10_000)
+        {"id": f"in{n}", "type": "select", "label": "x" * 40, "description": "y" * 600, "options": options}
+        for n in range(100)
     ]
-    assert 4_000_000 < len(answer(items, groups=50)) < 7_000_000
+    items += [{"id": f"m{n}"} for n in range(9_900)]
+    assert 200_000 < len(answer(items, groups=50)) < 512 * 1024
     sandbox.inject("raw_body", "Tool/Detail", value=answer(items, groups=50), times=5)
     changed, on_message = tools_changed()
     async with connect(sandbox, mode="legacy", WIRO_MCP_MODELS=MODEL, message_handler=on_message) as client:
@@ -117,6 +119,19 @@ async def test_a_huge_spec_is_read_capped_and_every_answer_stays_small(sandbox: 
     assert by_tool.is_error and f"{left_out[0]}: unknown argument" in text(by_tool)
     notes = " ".join(described.structured_content["notes"])
     assert f"{TOOL} lists {len(tool.input_schema['properties']) - 3} of its inputs; run_model takes the other" in notes
+
+
+async def test_a_spec_answer_past_half_a_megabyte_is_not_read_and_bills_nothing(sandbox: Sandbox) -> None:
+    items = [prompt()] + [{"id": f"in{n}", "type": "text", "description": "y" * 2000} for n in range(1000)]
+    sandbox.inject("raw_body", "Tool/Detail", value=answer(items), times=5)
+    async with connect(sandbox) as client:
+        described = await client.call_tool("describe_model", {"model": MODEL})
+        ran = await client.call_tool("run_model", {"model": MODEL, "inputs": {"prompt": "hi"}})
+        listed = await client.list_tools()
+    assert described.is_error and "was over 512 KiB: not read further" in text(described)
+    assert len(text(described)) < 500 and sandbox.count("Tool/Detail") == 2, "read once per call, not retried"
+    assert ran.is_error and "nothing was sent or billed" in text(ran) and sandbox.count("Run") == 0
+    assert any(tool.name == "run_model" for tool in listed.tools), "the server serves on"
 
 
 async def test_required_inputs_that_cannot_fit_a_tool_are_a_skipped_model_said_so(

@@ -339,7 +339,7 @@ def test_retry_policy_honours_retry_after_and_caps_backoff() -> None:
 
 async def test_an_answer_past_its_size_is_not_read_further_and_a_runs_task_may_exist() -> None:
     from wiro_mcp.errors import InvalidResponseError
-    from wiro_mcp.wiro.exchange import ANSWER_MAX_BYTES
+    from wiro_mcp.wiro.protocol import ANSWER_MAX_BYTES, CATALOG_ANSWER_MAX_BYTES
 
     sent: list[int] = []  # chunks taken, per answer
 
@@ -353,13 +353,17 @@ async def test_an_answer_past_its_size_is_not_read_further_and_a_runs_task_may_e
         return httpx2.Response(200, content=chunks(), headers={"content-type": "application/json"})
 
     async with WiroClient("k", None, transport=httpx2.MockTransport(handler), retry=NO_WAIT) as c:
-        with pytest.raises(InvalidResponseError, match="was over 8 MiB: not read further") as read:
+        with pytest.raises(InvalidResponseError, match="was over 8,192 KiB: not read further") as read:
             await c.task_detail(TaskRef(task_id="1"))
+        assert len(sent) == 1, "an answer too large is not asked for again"
+        assert sent[0] * 256 * 1024 <= ANSWER_MAX_BYTES + 256 * 1024, "no answer is read past its bound"
         with pytest.raises(InvalidResponseError) as ran:
             await c.run(SRPO, {"prompt": "x"})
+        with pytest.raises(InvalidResponseError, match="was over 512 KiB"):
+            await c.tool_detail("acme/thing")
     assert read.value.hint == "Try again in a moment."
     assert ran.value.may_have_run, "a Run whose answer was cut may have started a task"
-    assert max(sent) * 256 * 1024 <= ANSWER_MAX_BYTES + 256 * 1024, "no answer is read past its bound"
+    assert sent[-1] * 256 * 1024 <= CATALOG_ANSWER_MAX_BYTES + 256 * 1024, "a catalog answer is read to 512 KiB"
 
 
 async def test_a_large_answer_is_parsed_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:

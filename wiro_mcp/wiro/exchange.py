@@ -14,13 +14,14 @@ import anyio.to_thread
 import httpx2
 
 from ..errors import RUN_MAY_EXIST, InvalidResponseError, WiroConnectionError, WiroError, WiroTimeoutError
+from . import protocol
 from .parsing import M, parse_answer
 
 log = logging.getLogger(__name__)
 
-# No answer of Wiro's API is read past this (its largest, a task list with logs, is a few hundred KB); an
-# answer over PARSE_INLINE is read into its model in a worker thread, off the event loop.
-ANSWER_MAX_BYTES = 8 * 1024 * 1024
+# No answer is read past protocol.answer_limit (8 MiB; 512 KiB for the catalog's); one over PARSE_INLINE is
+# read into its model in a worker thread, off the event loop (while the JSON decoder holds the
+# interpreter it still costs the loop its time: hence the catalog's lower limit).
 PARSE_INLINE = 256 * 1024
 
 
@@ -71,15 +72,16 @@ async def send_once(
 
 
 async def _bounded(response: httpx2.Response, path: str) -> httpx2.Response:
-    """The answer read whole, unless it is over ANSWER_MAX_BYTES: then it is not read further (and, for
-    a Run, its task may exist)."""
+    """The answer read whole, unless it is over its limit (protocol.answer_limit): then it is not read
+    further, nor asked for again (and, for a Run, its task may exist)."""
+    most = protocol.answer_limit(path)
     try:
         body = bytearray()
         async for chunk in response.aiter_bytes():
             body += chunk
-            if len(body) > ANSWER_MAX_BYTES:
-                error = InvalidResponseError(
-                    f"Wiro's answer to {path} was over {ANSWER_MAX_BYTES // (1024 * 1024)} MiB: not read further",
+            if len(body) > most:
+                error = AnswerTooLarge(
+                    f"Wiro's answer to {path} was over {most // 1024:,} KiB: not read further",
                     status_code=response.status_code,
                 )
                 raise _maybe_sent(error, path)
@@ -88,6 +90,12 @@ async def _bounded(response: httpx2.Response, path: str) -> httpx2.Response:
     return httpx2.Response(
         response.status_code, headers=response.headers, content=bytes(body), request=response.request
     )
+
+
+class AnswerTooLarge(InvalidResponseError):
+    """An answer past its limit: the same request would bring the same answer."""
+
+    transient = False
 
 
 def _within(timeout: httpx2.Timeout, deadline: float | None) -> tuple[httpx2.Timeout, float | None]:

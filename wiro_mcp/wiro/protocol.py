@@ -26,6 +26,18 @@ TOOL_LIST_PATH = "/Tool/List"
 # Not in the public docs (from Wiro's official client): treat every answer as optional.
 TASK_LIST_PATH = "/Task/List"
 
+# How much of an answer is read. GUESS: a catalog answer (Tool/List's page, one Tool/Detail entry) is tens
+# of KB, so 512 KiB is plenty (and decoding JSON holds the interpreter ~20 ms per MB, in whatever thread:
+# 512 KiB keeps a catalog answer's read within ~10 ms of the event loop's time); a task's answer may
+# carry long logs, so it gets 8 MiB.
+ANSWER_MAX_BYTES = 8 * 1024 * 1024
+CATALOG_ANSWER_MAX_BYTES = 512 * 1024
+
+
+def answer_limit(path: str) -> int:
+    """The most bytes of the answer to `path` that are read."""
+    return CATALOG_ANSWER_MAX_BYTES if path.startswith("/Tool/") else ANSWER_MAX_BYTES
+
 
 def task_list_body(limit: int, start: int = 0) -> dict[str, str]:
     """The account's tasks, newest first, from the `start`-th. GUESS: `modelName` would filter, but which
