@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.to_thread
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
@@ -142,6 +143,14 @@ class WiroMCPServer(MCPServer[ServerState]):
         ]
 
 
+def warm_up() -> None:
+    """What the service's start needs, made once per process (it runs in a worker thread)."""
+    from ..service.generation import Generation  # noqa: F401 (imported for its cost, in this thread)
+    from ..wiro.client import tls_context
+
+    tls_context()
+
+
 def state_security(settings: Settings) -> RequestStateSecurity | None:
     """How the 2026-07-28 protocol's request state (a question asked on one request, answered on the
     next) is sealed: with WIRO_MCP_STATE_SECRET, under keys every replica shares (the first seals,
@@ -163,6 +172,9 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
 
     @asynccontextmanager
     async def open_service() -> AsyncIterator[Generation]:
+        # The service's modules and the TLS trust store cost ~200 ms the first time: paid in a worker
+        # thread, so the requests served meanwhile (a tools/list) do not wait on them.
+        await anyio.to_thread.run_sync(warm_up)
         from ..service.generation import Generation
         from ..wiro.client import WiroClient
         from ..wiro.task_socket import TaskSocket
