@@ -186,6 +186,16 @@ def safe_name(name: str, fallback: str) -> str:
     return base
 
 
+def task_folder_name(task_id: str) -> str:
+    """The folder a task's saved files and exports live in, under the output folder: `task-<id>`."""
+    return safe_name(f"task-{task_id}", "task")
+
+
+def task_folder(root: Path, task_id: str) -> Path:
+    """Where a task's files are read from (they are written there by save_output)."""
+    return root.expanduser().resolve() / task_folder_name(task_id)
+
+
 def save_output(root: Path, task_id: str, name: str, data: bytes, fallback: str) -> Path:
     """Write one output to `root/task-<id>/<name>` without ever writing outside `root`.
 
@@ -197,8 +207,7 @@ def save_output(root: Path, task_id: str, name: str, data: bytes, fallback: str)
     root = root.expanduser()
     root.mkdir(parents=True, exist_ok=True)
     real_root = root.resolve(strict=True)
-    folder_name = safe_name(f"task-{task_id}", "task")
-    folder = real_root / folder_name
+    folder = real_root / task_folder_name(task_id)
     try:
         folder.mkdir(exist_ok=True)
     except FileExistsError as exc:  # a file or a broken symlink stands there
@@ -233,7 +242,7 @@ def save_output(root: Path, task_id: str, name: str, data: bytes, fallback: str)
 
 def read_saved(root: Path, task_id: str, name: str, *, max_bytes: int = 256 * 1024 * 1024) -> bytes:
     """A file saved for a task (save_output's folder), read without following a link out of it."""
-    folder = root.expanduser().resolve() / safe_name(f"task-{task_id}", "task")
+    folder = task_folder(root, task_id)
     if name != safe_name(name, "") or not name:
         raise SaveError(f"{name[:80]!r} is not the name of a saved file")
     try:

@@ -26,7 +26,7 @@ import anyio.to_thread
 from .. import budgets
 from ..errors import CallFailed, OutputFileError
 from ..media import exports, manifest
-from ..media.files import read_saved, safe_name, save_output
+from ..media.files import read_saved, save_output, task_folder
 from ..media.previews import Preview, fit_jpeg, preview_budgets
 from ..media.reading import OutputReader
 from ..results import ExportedFile, PanoramaExport
@@ -135,8 +135,7 @@ def _write(folder: Path, task_id: str, file: exports.ExportFile, named: str) -> 
 
 
 def _read(folder: Path, task_id: str, name: str) -> bytes:
-    # The folder save_output writes a task's files into (read_saved finds it the same way).
-    found = manifest.entry(folder.expanduser().resolve() / safe_name(f"task-{task_id}", "task"), name)
+    found = manifest.entry(task_folder(folder, task_id), name)
     data = read_saved(folder, task_id, name)
     manifest.check_bytes(found, name, data)
     return data
