@@ -195,3 +195,10 @@ def test_the_schema_made_as_data_is_the_checkers_own(spec: Any) -> None:
     }
     assert made == theirs
     assert inputs_schema(spec).get("required", []) == [names[key] for key in checker.get("required", [])]
+
+
+def test_names_that_still_collide_are_given_to_neither(monkeypatch: pytest.MonkeyPatch) -> None:
+    import wiro_mcp.catalog.typed as typed
+
+    monkeypatch.setattr(typed, "SUFFIX", 0)  # no hash to tell them apart: both would be run_a_b_c_
+    assert tool_names(["a-b/c", "a/b-c", "x/y"]) == {"x/y": "run_x_y"}

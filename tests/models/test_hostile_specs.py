@@ -276,3 +276,24 @@ async def test_configured_models_are_read_at_once(sandbox: Sandbox) -> None:
         pass
     first, second = (request.at for request in sandbox.state.find_requests("Tool/Detail")[:2])
     assert abs(second - first) < 1.5, "the second model's Tool/Detail did not wait for the first one's answer"
+
+
+async def test_a_model_whose_name_cannot_be_its_own_gets_no_tool_is_said_so_and_not_asked_for(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import wiro_mcp.catalog.typed as typed_names
+    from wiro_mcp.adapter.typed_models import TypedModels
+
+    from ..helpers import settings_for
+
+    monkeypatch.setattr(typed_names, "SUFFIX", 0)  # nothing tells a-b/c and a/b-c apart any more
+    models = TypedModels(settings_for(sandbox, WIRO_MCP_MODELS="a-b/c,a/b-c,vox/text-to-speech"), set())
+    assert models.pending == ["vox/text-to-speech"], "a model that cannot have a tool is not asked for, ever"
+    sandbox.inject("raw_body", "Tool/Detail", value=answer([prompt()]), times=5)
+    async with connect(sandbox, WIRO_MCP_MODELS="a-b/c,a/b-c") as client:
+        described = await client.call_tool("describe_model", {"model": "a/b-c"})
+        tools = {tool.name for tool in (await client.list_tools()).tools}
+    assert described.structured_content["run_with"] == "run_model"
+    assert not any(name.startswith("run_a_b_c") for name in tools)
+    notes = " ".join(described.structured_content["notes"])
+    assert "no typed tool: its tool name would be another model's or tool's; run it with run_model" in notes

@@ -20,6 +20,7 @@ import time
 import weakref
 from collections.abc import Callable, MutableSet
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -83,7 +84,7 @@ class TypedModels:
         self._reset: Callable[[], None] = lambda: None
         models = [name for name in settings.extra_models if not _is_seed(name)]
         self.names = tool_names(models, taken={r.options.get("name", r.fn.__name__) for r in registrations()})
-        self.pending = list(models)
+        self.pending = [model for model in models if model in self.names]
         self.served: dict[str, TypedTool] = {}
         self.skipped: dict[str, str] = {model: _NAME_TAKEN for model in models if model not in self.names}
         self.changed: dict[str, str] = {}
@@ -94,10 +95,6 @@ class TypedModels:
         self._asking = False
         for model in self.skipped:
             log.warning("WIRO_MCP_MODELS: %s gets no typed tool: %s", model, _NAME_TAKEN)
-
-    @property
-    def added(self) -> list[str]:
-        return [typed.name for typed in self.served.values()]
 
     def bind(self, server: MCPServer[Any], reset: Callable[[], None]) -> None:
         """Serve `server` (`reset`: what forgets its cached tool list); the specs cached on disk make
@@ -116,7 +113,7 @@ class TypedModels:
                 if time.time() - found[0] >= budgets.MODEL_SPEC_TTL:  # asked for again in the background
                     self._stale.append(name)
 
-    def _folder(self) -> Any:
+    def _folder(self) -> Path:
         from ..service.models import cache_folder
 
         return cache_folder(self._settings.state_folder, self._settings.base_url)
