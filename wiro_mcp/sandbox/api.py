@@ -218,7 +218,7 @@ class WiroEndpoints:
             return _fail(f"Task {task.id} has already ended ({status})")
         if self.counts_as_queued(status):
             return _fail(f"Task {task.id} is still in the queue; use Task/Cancel")
-        self.state.cancel(task)
+        self.state.cancel(task, after=self.config.stop_after)
         return await self._answer(task)
 
     async def cancel(self, fields: dict[str, Any], files: dict[str, bytes]) -> Response:
@@ -229,7 +229,7 @@ class WiroEndpoints:
         status = task.status(self.state.clock())
         if not self.counts_as_queued(status):
             return _fail(f"Only queued tasks can be cancelled: task {task.id} is {status}; use Task/Kill")
-        self.state.cancel(task)
+        self.state.cancel(task, after=self.config.stop_after)
         return await self._answer(task)
 
     def counts_as_queued(self, status: str) -> bool:

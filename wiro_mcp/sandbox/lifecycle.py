@@ -55,6 +55,8 @@ class SandboxTask:
     run_seconds: float
     outcome: Literal["success", "fail", "error"] = "success"
     account: str = ""  # the account that ran it: "" the sandbox's own, else the other account's key
+    # When a stop (Task/Kill or Task/Cancel) takes effect: at once, or later when the sandbox applies
+    # stops late (SandboxConfig.stop_after); one that comes after the task's end changes nothing.
     cancelled_at: float | None = None
     outputs: list[OutputFile] | None = None
     billing: Billing = "per_work"
@@ -74,8 +76,13 @@ class SandboxTask:
     def ends_at(self) -> float:
         return self.created + self.queue_seconds + self.run_seconds
 
+    def stopped(self, now: float) -> float | None:
+        """When a stop took effect, if one has by `now` (before the task ended on its own)."""
+        at = self.cancelled_at
+        return at if at is not None and at <= now and at < self.ends_at else None
+
     def status(self, now: float) -> str:
-        if self.cancelled_at is not None:
+        if self.stopped(now) is not None:
             return "task_cancel"
         age = now - self.created
         if age < self.queue_seconds:
@@ -121,7 +128,8 @@ def task_record(task: SandboxTask, now: float, file_base: str) -> dict[str, Any]
     started = now - task.created >= task.queue_seconds
     elapsed = 0.0
     if started:
-        end = task.cancelled_at if task.cancelled_at is not None else min(now, task.ends_at)
+        stopped = task.stopped(now)
+        end = stopped if stopped is not None else min(now, task.ends_at)
         elapsed = max(0.0, end - task.created - task.queue_seconds)
     debug_error, pexit = "", "0"
     if failed:
@@ -153,7 +161,7 @@ def task_record(task: SandboxTask, now: float, file_base: str) -> dict[str, Any]
         "callbackurl": "",
         "createtime": str(task.created_unix),
         "canceltime": (
-            str(task.created_unix + int(task.cancelled_at - task.created)) if task.cancelled_at is not None else "0"
+            str(task.created_unix + int(stop - task.created)) if (stop := task.stopped(now)) is not None else "0"
         ),
         "pexit": pexit if ended else "",
         "outputs": outputs,

@@ -77,6 +77,10 @@ class SandboxConfig:
     # The last status in which Task/Cancel is accepted; Task/Kill is accepted after it. Wiro does not
     # document the boundary; the default is the strictest reading of "for tasks on queue".
     queued_until: str = "task_queue"
+    # Seconds between Wiro accepting a stop (Task/Kill or Task/Cancel answers at once) and the task
+    # reading task_cancel. Wiro does not say whether a stop is applied at once; a real backend is
+    # asynchronous. 0: at once; float("inf"): accepted, never applied.
+    stop_after: float = 0.0
     # The clock task statuses follow (a ManualClock holds them still for a test).
     clock: Callable[[], float] = time.monotonic
     # Photo-like grain keeps PNG sizes realistic (a 2048×1024 panorama is ~3 MB); without it drawing

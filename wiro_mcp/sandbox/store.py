@@ -186,6 +186,8 @@ class SandboxState:
         with self._lock:
             return list(self._tasks.values())
 
-    def cancel(self, task: SandboxTask) -> None:
+    def cancel(self, task: SandboxTask, after: float = 0.0) -> None:
+        """A stop that takes effect `after` seconds from now (the earliest asked wins)."""
         with self._lock:
-            task.cancelled_at = self.clock()
+            at = self.clock() + after
+            task.cancelled_at = at if task.cancelled_at is None else min(task.cancelled_at, at)

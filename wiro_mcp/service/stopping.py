@@ -48,9 +48,19 @@ class Stopped:
         """What happened, in two words (for the log)."""
         return "cancelled while queued" if self.sent == CANCEL else "killed while running"
 
+    @property
+    def applied(self) -> bool:
+        """Whether Wiro's record already shows the task ended (a stop may be applied later than it is accepted)."""
+        return self.task.state.terminal
+
     def line(self) -> str:
         """What finally happened, in one sentence for the agent."""
         task = f"Task {self.task.id}"
+        if not self.applied:
+            return (
+                f"Wiro accepted the stop of task {self.task.id} ({self.sent}) but it still reads "
+                f"{self.task.state.value} ({self.task.status}): get_task shows when it stops."
+            )
         if self.sent == CANCEL:
             if self.refused:
                 return f"{task} was still queued, so Task/Kill was refused; Task/Cancel removed it from the queue."
