@@ -30,6 +30,9 @@ GRACE = 0.75
 DELIVERY_FLOOR = 5.0
 READ_BUDGET = 10.0
 STOP_BUDGET = 15.0  # kill_task, cancel_task, and the stop after a person pressed stop
+# tasks/cancel on 2025-11-25 answers the task cancelled, so it waits this long (after Wiro took the stop)
+# for Wiro to apply it; past it, it answers that the stop is asked and not yet confirmed.
+CANCEL_CONFIRM = 5.0
 HANDLE_FOLLOW = 600.0  # an MCP task follows its Wiro task in waits of this length, until it ends
 STALE_AFTER = 2.0  # a status older than this is shown with its age
 

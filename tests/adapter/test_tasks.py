@@ -188,11 +188,22 @@ async def test_a_cancel_after_the_end_changes_nothing_and_says_so(sandbox: Sandb
 
 
 @pytest.mark.parametrize("mode", [MODERN, LEGACY])
-async def test_a_refused_spend_is_an_immediate_tool_error_and_no_task(sandbox: Sandbox, mode: str) -> None:
+async def test_a_refused_call_asked_as_a_task_is_a_task_ended_with_the_refusal(sandbox: Sandbox, mode: str) -> None:
+    """A host that asked for a task gets one (ext-tasks cannot decode a plain result there), ended at once
+    with the refusal as its result: 2026-07-28 `completed` (an isError result), 2025-11-25 `failed`."""
     async with tasks_client(sandbox, mode, WIRO_MCP_MAX_RUN_USD="0.000001") as client:
-        answer = await call(client, mode, IMAGE)
-    assert answer["isError"] is True and "task" not in answer and "taskId" not in answer
-    assert "Not started" in answer["content"][0]["text"]
+        created = await call(client, mode, IMAGE)
+        wrong = await call(client, mode, {**IMAGE, "steps": 0})
+        task, bad = task_of(created, mode), task_of(wrong, mode)
+        got = await raw_request(client, "tasks/get", {"taskId": task["taskId"]})
+        result = await final_result(client, mode, task["taskId"])
+        invalid = await final_result(client, mode, bad["taskId"])
+    assert (created.get("resultType") == "task") if mode == MODERN else ("task" in created)
+    assert task["status"] == got["status"] == ("completed" if mode == MODERN else "failed")
+    assert result["isError"] is True and "Not started" in result["content"][0]["text"]
+    if mode == LEGACY:
+        assert "Not started" in got["statusMessage"], "a failed task says why"
+    assert invalid["isError"] is True and "steps" in invalid["content"][0]["text"]
     assert sandbox.count("Run") == 0
 
 
@@ -233,11 +244,13 @@ async def test_on_2026_the_persons_yes_is_asked_inside_the_task(sandbox: Sandbox
         assert "Not started: the person declined this image run" in ended["result"]["content"][0]["text"]
 
 
-async def test_on_2025_the_persons_yes_is_asked_before_the_task_and_a_decline_makes_none(sandbox: Sandbox) -> None:
+async def test_on_2025_the_persons_yes_is_asked_before_the_task_and_a_decline_ends_it_failed(sandbox: Sandbox) -> None:
     asked: list[str] = []
     async with tasks_client(sandbox, LEGACY, elicitation_callback=answering("decline", asked), **CONFIRM) as client:
         answer = await call(client, LEGACY, TWO)
-    assert len(asked) == 1 and answer["isError"] is True and "task" not in answer
+        result = await raw_request(client, "tasks/result", {"taskId": answer["task"]["taskId"]})
+    assert len(asked) == 1 and answer["task"]["status"] == "failed"
+    assert result["isError"] is True and "declined" in result["content"][0]["text"]
     assert sandbox.count("Run") == 0
 
 
@@ -418,12 +431,14 @@ async def test_the_handle_comes_back_while_wiro_still_queues_the_task(held: Sand
 
 
 @pytest.mark.parametrize("mode", [MODERN, LEGACY])
-async def test_a_task_wiro_failed_is_a_completed_task_whose_result_is_the_error(sandbox: Sandbox, mode: str) -> None:
+async def test_a_task_wiro_failed_ends_as_each_generation_says(sandbox: Sandbox, mode: str) -> None:
+    """2025-11-25: a tool result with isError makes the task `failed`; 2026-07-28: `completed`, its result
+    the error ("failed MUST NOT be used for non-JSON-RPC errors")."""
     async with tasks_client(sandbox, mode) as client:
         task = task_of(await call(client, mode, {**IMAGE, "prompt": "[sandbox:fail] a cat"}), mode)
         ended = await until_ended(client, task["taskId"])
         result = await final_result(client, mode, task["taskId"])
-    assert ended["status"] == "completed"
+    assert ended["status"] == ("completed" if mode == MODERN else "failed")
     assert result["isError"] is True and result["structuredContent"]["state"] == "failed"
     assert "out of memory" in result["content"][0]["text"]
 

@@ -30,6 +30,7 @@ RELATED = "io.modelcontextprotocol/related-task"
 # CallToolResult into the CreateTaskResult (the SDK shapes tools/call results as CallToolResult there).
 CREATED = "wiro-mcp/created-task"
 NOTE = "wiro-mcp/note"  # what a 2026-07-28 acknowledgement changed, when it changed nothing
+STATUS_MESSAGE = 500  # the longest statusMessage a task shows (the whole refusal is its result)
 
 # Set while a tools/call runs to become a task: the generate tool starts its run and returns at once.
 starting_task: ContextVar[bool] = ContextVar("starting_task", default=False)
@@ -63,6 +64,16 @@ def owner_of(ctx: ServerRequestContext[Any, Any]) -> str:
     return "http:" + hashlib.sha256(token.encode()).hexdigest()[:32] if token else "http"
 
 
+def tells_requestors_apart(ctx: ServerRequestContext[Any, Any]) -> bool:
+    """Whether this server can tell who a request comes from: over stdio (one client), or over HTTP with a
+    token, a tokens file's people or each request's own Wiro key. Without that, every HTTP client is the
+    same owner, so a listing would show anyone's tasks (tasks.list is then not offered: the spec's SHOULD)."""
+    if getattr(ctx.request, "headers", None) is None:
+        return True
+    settings = ctx.lifespan_context.settings
+    return settings.http_token is not None or settings.http_tokens_file is not None or settings.credentials == "request"
+
+
 def declared(ctx: ServerRequestContext[Any, Any]) -> bool:
     """Whether this request's client lists the 2026-07-28 Tasks extension."""
     capabilities = ctx.session.client_capabilities
@@ -80,10 +91,14 @@ def _iso(seconds: float) -> str:
 
 
 def task_fields(view: View, version: str) -> dict[str, Any]:
+    """A task as each generation shows it. A call whose result is an error (the Wiro task failed, or the
+    call started nothing) is `failed` on 2025-11-25 ("this includes cases where the tool call result has
+    isError set to true") and `completed` on 2026-07-28 ("failed MUST NOT be used for non-JSON-RPC errors")."""
+    status = "failed" if version == LEGACY and view.failed else view.status
     fields: dict[str, Any] = {
         "taskId": view.row.id,
-        "status": view.status,
-        "statusMessage": view.message,
+        "status": status,
+        "statusMessage": view.refusal[:STATUS_MESSAGE] if status == "failed" and view.refusal else view.message,
         "createdAt": _iso(view.row.created),
         "lastUpdatedAt": _iso(view.updated),
     }
@@ -157,7 +172,8 @@ def legacy_tasks(task_tools: Collection[str]) -> ServerMiddleware[Any]:
             return result
         if ctx.method == "initialize" and result.get("protocolVersion") == LEGACY:
             capabilities = result.setdefault("capabilities", {})
-            capabilities["tasks"] = {"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}}
+            tasks: dict[str, Any] = {"cancel": {}, "requests": {"tools": {"call": {}}}}
+            capabilities["tasks"] = {"list": {}, **tasks} if tells_requestors_apart(ctx) else tasks
         elif ctx.method == "tools/list" and ctx.protocol_version == LEGACY:
             for tool in result.get("tools", []):
                 if tool.get("name") in names:

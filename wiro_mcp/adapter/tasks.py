@@ -33,6 +33,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
+    METHOD_NOT_FOUND,
     MISSING_REQUIRED_CLIENT_CAPABILITY,
     CallToolRequestParams,
     CallToolResult,
@@ -41,6 +42,7 @@ from mcp_types import (
 )
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
+from .. import budgets
 from ..errors import WiroMCPError
 from ..results import TaskResult
 from .calls import preview_kind
@@ -64,6 +66,7 @@ from .task_wire import (
     questions,
     starting_task,
     task_fields,
+    tells_requestors_apart,
     text_of,
     wants_task,
 )
@@ -102,6 +105,12 @@ class TasksExtension(Extension):
     async def intercept_tool_call(
         self, params: CallToolRequestParams, ctx: ServerRequestContext[Any, Any], call_next: CallNext
     ) -> HandlerResult:
+        if params.name not in self._tools and ctx.protocol_version == LEGACY and params.task is not None:
+            raise MCPError(  # the spec's SHOULD for a tool without execution.taskSupport
+                code=METHOD_NOT_FOUND,
+                message=f"Tool {params.name!r} does not run as a task (it has no execution.taskSupport): "
+                "call it without `task`.",
+            )
         if params.name not in self._tools or not wants_task(ctx, params):
             return await call_next(ctx)
         mark = starting_task.set(True)
@@ -127,9 +136,10 @@ class TasksExtension(Extension):
                 log.warning("a call waiting for an answer could not be kept as an MCP task: %s", exc)
                 return result
             return {"resultType": "task", **self._fields(view, ctx.protocol_version)}
-        # A refusal, a decline, bad arguments: the plain answer, no task.
-        if not isinstance(result, CallToolResult) or result.is_error or not result.structured_content:
+        if not isinstance(result, CallToolResult):
             return result
+        if result.is_error or not result.structured_content:  # a refusal, a decline, bad arguments
+            return await self._refused(ctx, handles, text_of(result), shown)
         started = TaskResult.model_validate(result.structured_content)
         try:
             listener = self._notifier(ctx) if ctx.protocol_version == LEGACY else None
@@ -137,13 +147,28 @@ class TasksExtension(Extension):
         except WiroMCPError as exc:  # the task is started: it is answered as a plain call, never lost
             log.warning("task %s could not be kept as an MCP task: %s", started.task_id, exc)
             return result
-        if ctx.protocol_version == LEGACY:
-            placeholder = f"Task {started.task_id} runs as MCP task {view.row.id}."
+        return self._created(view, ctx.protocol_version, f"Task {started.task_id} runs as MCP task {view.row.id}.")
+
+    async def _refused(
+        self, ctx: ServerRequestContext[Any, Any], handles: Handles, refusal: str, shown: dict[str, Any]
+    ) -> HandlerResult:
+        """A call asked to run as a task that started nothing: a task all the same, ended with the refusal
+        as its result (2026-07-28: completed, an error result; 2025-11-25: failed), as the host asked for a
+        task. A journal that cannot keep it: the refusal as a JSON-RPC error."""
+        try:
+            view = await handles.hold_refused(owner_of(ctx), refusal, **shown)
+        except WiroMCPError as exc:
+            raise MCPError(code=INTERNAL_ERROR, message=f"{refusal} (not kept as a task: {exc})") from None
+        return self._created(view, ctx.protocol_version, "Not started.")
+
+    def _created(self, view: View, version: str, placeholder: str) -> HandlerResult:
+        """The CreateTaskResult: on 2025-11-25 a placeholder legacy_tasks() turns into one."""
+        if version == LEGACY:
             return CallToolResult(
                 content=[TextContent(type="text", text=placeholder)],
                 _meta={CREATED: {"task": task_fields(view, LEGACY)}},
             )
-        return {"resultType": "task", **task_fields(view, ctx.protocol_version)}
+        return {"resultType": "task", **task_fields(view, version)}
 
     # -- the methods --------------------------------------------------------------------------
 
@@ -158,19 +183,25 @@ class TasksExtension(Extension):
         return result
 
     async def _cancel(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> dict[str, Any]:
-        from ..service.handles import HandleEnded
+        from ..service.handles import HandleEnded, StopUnconfirmed
 
         handles = await self._handles()
         self._check_declared(ctx)
+        legacy = ctx.protocol_version == LEGACY
+        # 2025-11-25: "MUST transition the task to cancelled before sending the response", so the answer
+        # waits for Wiro to apply the stop; 2026-07-28's acknowledgement is eventually consistent.
+        confirm = budgets.CANCEL_CONFIRM if legacy else 0.0
         try:
-            view = await self._guarded(handles.cancel(owner_of(ctx), params.task_id))
+            view = await self._guarded(handles.cancel(owner_of(ctx), params.task_id, confirm=confirm))
         except HandleEnded as exc:
-            if ctx.protocol_version != LEGACY:  # 2026-07-28: an acknowledgement, and what it changed
+            if not legacy:  # 2026-07-28: an acknowledgement, and what it changed
                 return {"_meta": {NOTE: f"Nothing to cancel: {exc}"}}
             raise MCPError(code=INVALID_PARAMS, message=f"Cannot cancel: {exc}") from None
+        except StopUnconfirmed as exc:
+            raise MCPError(code=INTERNAL_ERROR, message=f"The stop is asked, not yet confirmed: {exc}") from None
         except WiroMCPError as exc:  # Wiro could not be asked to stop it: the task is unchanged
             raise MCPError(code=INTERNAL_ERROR, message=f"Could not stop the task: {exc}") from None
-        return task_fields(view, LEGACY) if ctx.protocol_version == LEGACY else {}
+        return task_fields(view, LEGACY) if legacy else {}
 
     async def _update(self, ctx: ServerRequestContext[Any, Any], params: UpdateParams) -> dict[str, Any]:
         """The person's answer: the waiting call is replayed with it (at most one replay at a time), and
@@ -219,6 +250,12 @@ class TasksExtension(Extension):
             starting_task.reset(mark)
 
     async def _list(self, ctx: ServerRequestContext[Any, Any], params: ListParams) -> dict[str, Any]:
+        if not tells_requestors_apart(ctx):  # not offered (task_wire.legacy_tasks): nobody lists anyone's
+            raise MCPError(
+                code=METHOD_NOT_FOUND,
+                message="tasks/list is not offered: this server cannot tell its HTTP clients apart (it has no "
+                "token), so it lists no one's tasks. tasks/get reads a task by its id.",
+            )
         offset = cursor_offset(params.cursor)
         handles = await self._handles()
         views, after = await handles.listed(owner_of(ctx), offset)
@@ -274,7 +311,8 @@ class TasksExtension(Extension):
         async def tell(view: View) -> None:
             from mcp_types import TaskStatusNotification
 
-            params = task_fields(view, LEGACY) | {"_meta": {RELATED: {"taskId": view.row.id}}}
+            # No related-task _meta: "the task ID is already present in the notification parameters".
+            params = task_fields(view, LEGACY)
             await session.send_notification(TaskStatusNotification.model_validate({"params": params}))  # type: ignore[arg-type]
 
         return tell

@@ -5,8 +5,9 @@ A handle is what a host keeps instead of an open call: its id (random, unguessab
 waits for the person's answer: `pending` keeps that call; `ended` says how it ended without one),
 the tool that started it and how its
 result is to be shown, and until when it is kept. It is written (durably) before the host is
-told its id, so a `tasks/get` after a crash or a restart still finds it. States are not kept here:
-they are Wiro's, read again when asked.
+told its id, so a `tasks/get` after a crash or a restart still finds it. A state that is not final is
+not kept here: it is Wiro's, read again when asked; a final one is (`ended`), so it never moves again,
+after a restart or on another server.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ class HandleRow:
     tool: str
     shown: dict[str, Any]  # how the result is shown: the preview asked for, whether the host has the viewer
     pending: dict[str, Any] | None  # the call waiting for the person's answer (no task yet)
-    ended: dict[str, Any] | None  # how it ended without a task: {"status", "message", "refusal"}
+    # How it ended, for good: {"status", "message", "refusal"} without a task; with one, also its result
+    # ("outcome": the result, notes and headline as the host was to see them; no previews).
+    ended: dict[str, Any] | None
     created: float
     expires: float | None  # None: kept as long as the journal is
 

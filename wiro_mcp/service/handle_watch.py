@@ -19,7 +19,7 @@ from .. import budgets, people
 from ..errors import NotFoundError, WiroMCPError
 from ..journal.handles import HandleRow
 from ..media.delivery import Outcome
-from ..results import PreviewKind, TaskResult
+from ..results import LISTED_OUTPUTS, PreviewKind, TaskResult
 from ..tracking.progress import Update
 from ..wiro.protocol import QUEUED_STATUSES
 from ..wiro.refs import TaskRef
@@ -36,6 +36,7 @@ Status = Literal["working", "input_required", "completed", "cancelled"]
 POLL_QUEUED_MS = 2000
 POLL_RUNNING_MS = 1000
 LISTENER_SECONDS = 5.0  # a status notification that cannot be sent by then is dropped
+NOTES_KEPT = 10  # of an ended handle's notes, in the journal
 
 
 @dataclass
@@ -57,6 +58,28 @@ class View:
     @property
     def expired(self) -> bool:
         return self.row.expires is not None and self.row.expires < time.time()
+
+    @property
+    def failed(self) -> bool:
+        """Ended with an error result: the Wiro task failed, or the call started nothing (a refusal)."""
+        if self.status != "completed":
+            return False
+        return self.refusal is not None or (self.outcome is not None and self.outcome.result.state == "failed")
+
+    def ending(self) -> dict[str, Any]:
+        """How this view ended, as the journal keeps it for good (the result without its previews)."""
+        ended: dict[str, Any] = {"status": self.status, "message": self.message, "refusal": self.refusal}
+        if self.outcome is not None:
+            result = self.outcome.result
+            listed = result.model_copy(
+                update={"outputs": result.outputs[:LISTED_OUTPUTS], "outputs_left_out": _left_out(result) or None}
+            )
+            ended["outcome"] = {
+                "result": listed.model_dump(mode="json", exclude_none=True),
+                "notes": self.outcome.notes[:NOTES_KEPT],
+                "headline": self.outcome.headline,
+            }
+        return ended
 
 
 Listener = Callable[[View], Awaitable[None]]
@@ -142,18 +165,38 @@ class Watch:
 
 
 def first_view(row: HandleRow, initial: TaskResult | None) -> View:
-    """A handle as this process first sees it: from the call that started it, or from the journal."""
+    """A handle as this process first sees it: from the call that started it, or from the journal. One the
+    journal says has ended stays as it ended (its result as recorded): a final state never moves again."""
     now = time.time()
-    if row.ended is not None and (row.task_id is None or row.ended.get("status") == "cancelled"):
-        # Ended without a task (declined, cancelled before the answer), or cancelled: nothing to deliver.
+    if row.ended is not None:
         status: Status = "cancelled" if row.ended.get("status") == "cancelled" else "completed"
         message, refusal = str(row.ended.get("message", "")), row.ended.get("refusal")
-        return View(row, status, message, now, POLL_QUEUED_MS, refusal=refusal)
+        return View(row, status, message, now, POLL_QUEUED_MS, outcome=_recorded_outcome(row.ended), refusal=refusal)
     if row.task_id is None:
         return View(row, "input_required", waiting_for(row.pending), now, POLL_QUEUED_MS)
     if initial is not None:
         return View(row, "working", message_of(initial), now, poll_of(initial.state == "queued"))
     return View(row, "working", f"Reading task {row.task_id} from Wiro.", now, poll_of(False))
+
+
+def _recorded_outcome(ended: dict[str, Any]) -> Outcome | None:
+    """The outcome the journal recorded at a handle's end; None when there is none (or it does not read)."""
+    recorded = ended.get("outcome")
+    if not isinstance(recorded, dict):
+        return None
+    try:
+        result = TaskResult.model_validate(recorded.get("result"))
+    except ValueError:
+        log.warning("the recorded result of an MCP task does not read; it is shown without it")
+        return None
+    notes = [str(note) for note in recorded.get("notes") or []][:NOTES_KEPT]
+    headline = recorded.get("headline")
+    notes.append("Previews are not kept once a task has ended: get_task with its task_id shows them again.")
+    return Outcome(result, notes=notes, headline=headline if isinstance(headline, str) else None)
+
+
+def _left_out(result: TaskResult) -> int:
+    return (result.outputs_left_out or 0) + max(0, len(result.outputs) - LISTED_OUTPUTS)
 
 
 def new_row(

@@ -64,6 +64,10 @@ class HandleEnded(WiroMCPError):
     """A stop asked for a task that has already ended: nothing changes."""
 
 
+class StopUnconfirmed(WiroMCPError):
+    """Wiro took the stop but has not applied it yet: the task may still run (and be billed)."""
+
+
 def ttl_of(asked_ms: int | None) -> int:
     """The time to live a handle gets: what the host asked for, within a minute and a week."""
     if asked_ms is None:
@@ -159,6 +163,17 @@ class Handles:
         """The answered call started nothing (declined, over a limit): the handle is completed with that."""
         return await self._end_without_task(await self._find(owner, handle_id), "completed", "Not started.", refusal)
 
+    async def hold_refused(
+        self, owner: str, refusal: str, *, tool: str, preview: PreviewKind, viewer: bool, ttl_ms: int
+    ) -> View:
+        """A handle on a call asked to run as a task that started nothing (bad arguments, a limit, a decline):
+        created ended, with the refusal as its result, so the host gets a task as it asked. Raises
+        JournalError as hold() does."""
+        row = new_row(owner, tool, preview, viewer, ttl_ms)
+        ended = replace(row, ended={"status": "completed", "message": "Not started.", "refusal": refusal})
+        await self._keep_durably(ended)
+        return self._watch(ended).view
+
     async def look(self, owner: str, handle_id: str) -> View:
         """The handle as it is now: never waits on Wiro."""
         watch = await self._find(owner, handle_id)
@@ -176,11 +191,13 @@ class Handles:
         """One page of the owner's handles, newest first, and the next page's cursor (None: the last page).
         Listing follows nothing: a handle not seen in this process shows its last recorded state."""
         rows = await self._service.journal.handles_of(owner, time.time(), PAGE + 1, cursor)
-        views = [watch.view if (watch := self._watches.get(row.id)) else _recorded(row) for row in rows]
+        views = [watch.view if (watch := self._watches.get(row.id)) else first_view(row, None) for row in rows]
         return views[:PAGE], (cursor + PAGE if len(rows) > PAGE else None)
 
-    async def cancel(self, owner: str, handle_id: str) -> View:
-        """Stop the task whichever way Wiro allows; the handle is cancelled once Wiro confirms."""
+    async def cancel(self, owner: str, handle_id: str, *, confirm: float = 0.0) -> View:
+        """Stop the task whichever way Wiro allows; the handle is cancelled once Wiro confirms. With `confirm`,
+        wait up to that many seconds for the confirmation: StopUnconfirmed when it does not come, HandleEnded
+        when the task ended some other way first (a cancel's answer is never a task that was not cancelled)."""
         watch = await self._find(owner, handle_id)
         async with watch.answering:  # an answer being replayed now decides first whether a task starts
             if watch.view.row.task_id is None and not watch.done.is_set():
@@ -199,6 +216,18 @@ class Handles:
             raise HandleEnded(_ended(watch.view)) from None
         if outcome.result.state == "cancelled":
             await watch.end("cancelled", outcome.headline or "Cancelled.", outcome)
+        elif confirm > 0:
+            with anyio.move_on_after(confirm):  # the follow loop sees the stop when Wiro applies it
+                await watch.done.wait()
+            if not watch.done.is_set():
+                raise StopUnconfirmed(
+                    f"Wiro accepted the stop of task {task_id} but has not applied it within {confirm:g} s: it "
+                    f"may still run, and be billed. {watch.view.message} tasks/get shows how it ends."
+                )
+            if watch.view.status != "cancelled":
+                raise HandleEnded(_ended(watch.view))
+        if watch.view.status == "cancelled":
+            await self._record_end(watch)
         return watch.view
 
     # -- the handles of this process ----------------------------------------------------------
@@ -225,13 +254,13 @@ class Handles:
         row = await self._service.journal.handle(watch.view.row.id)
         if row is None or (row.task_id is None and row.ended is None):
             return
-        if row.task_id is not None:
-            watch.view = replace(watch.view, row=row, status="working", message=f"Reading task {row.task_id}.")
-            self._start(watch)
-        else:
+        if row.ended is not None:  # it ended there: as it ended, for good
             fresh = first_view(row, None)
             watch.view = replace(watch.view, row=row)
-            await watch.end(fresh.status, fresh.message, None, refusal=fresh.refusal)
+            await watch.end(fresh.status, fresh.message, fresh.outcome, refusal=fresh.refusal)
+        else:
+            watch.view = replace(watch.view, row=row, status="working", message=f"Reading task {row.task_id}.")
+            self._start(watch)
 
     async def _end_without_task(self, watch: Watch, status: Status, message: str, refusal: str | None) -> View:
         """A handle whose call started nothing ends, and stays so in the journal (a restart shows it ended)."""
@@ -259,14 +288,21 @@ class Handles:
 
     async def _follow(self, watch: Watch) -> None:
         await watch.follow(self._service)
-        if watch.done.is_set():  # a restart shows how it ended without following it again
-            row = replace(watch.view.row, ended={"status": watch.view.status, "message": watch.view.message})
-            try:
-                await self._service.journal.keep_handle(row)
-            except JournalError as exc:
-                log.info("the end of MCP task %s was not written: %s", row.id, exc)
+        if watch.done.is_set():  # a restart (or another server) shows how it ended, and it stays so
+            await self._record_end(watch)
         else:  # expired: forgotten
             self._watches.pop(watch.view.row.id, None)
+
+    async def _record_end(self, watch: Watch) -> None:
+        if watch.view.row.ended is not None:
+            return
+        row = replace(watch.view.row, ended=watch.view.ending())
+        try:
+            await self._service.journal.keep_handle(row)
+        except JournalError as exc:
+            log.info("the end of MCP task %s was not written: %s", row.id, exc)
+            return
+        watch.view = replace(watch.view, row=row)
 
     def _forget_old(self) -> None:
         """Bounded memory: expired handles go, and the oldest ended or waiting ones beyond their caps (the
@@ -277,15 +313,6 @@ class Handles:
         waiting = [key for key, watch in self._watches.items() if not watch.started and not watch.done.is_set()]
         for key in ended[: max(0, len(ended) - KEPT_DONE)] + waiting[: max(0, len(waiting) - KEPT_WAITING)]:
             del self._watches[key]
-
-
-def _recorded(row: HandleRow) -> View:
-    """A handle as the journal last recorded it, for a listing (its result is delivered when it is read)."""
-    view = first_view(row, None)
-    if row.ended is not None and view.status == "working":
-        status: Status = "cancelled" if row.ended.get("status") == "cancelled" else "completed"
-        return replace(view, status=status, message=str(row.ended.get("message", "")))
-    return view
 
 
 def _ended(view: View) -> str:
