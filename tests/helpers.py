@@ -243,6 +243,9 @@ async def raw_request(client: Client, method: str, params: dict[str, Any] | None
     data: dict[str, Any] = {"method": method, "params": params}
     options: dict[str, Any] = {}
     session._stamp(data, options)  # type: ignore[arg-type]
+    if method in ("tasks/get", "tasks/update", "tasks/cancel") and params and "taskId" in params:
+        # What a Tasks client sends over HTTP on 2026-07-28 (ignored elsewhere): Mcp-Name is the task's id.
+        options.setdefault("headers", {})["mcp-name"] = params["taskId"]
     answer: dict[str, Any] = await session._dispatcher.send_raw_request(method, data.get("params"), options)  # type: ignore[arg-type]
     return answer
 

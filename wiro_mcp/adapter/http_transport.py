@@ -19,6 +19,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..people import People
+from .http_tasks import TaskRequests
 from .server import WiroMCPServer
 
 log = logging.getLogger(__name__)
@@ -142,6 +143,7 @@ def build_app(
         transport_security=security_settings(host, port, allowed_hosts),
         host=host,
     )
+    app = TaskRequests(app)  # what the Tasks specs ask of HTTP beyond the SDK (http_tasks.py)
     if token or people is not None or keys:
         app = BearerTokenMiddleware(app, token, people, keys=keys)
     return HealthMiddleware(app)
