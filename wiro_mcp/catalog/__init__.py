@@ -137,8 +137,8 @@ class ModelSpec(BaseModel):
                     "wiro_type": item.type,
                     "type": item.effective_value_type,
                     "required": item.required,
-                    "default": None if item.required else _typed_default(item),
-                    **{k: v for k, v in (("min", item.min), ("max", item.max)) if v is not None},
+                    "default": None if item.required else _shown_default(item),
+                    **{k: _whole(v) for k, v in (("min", item.min), ("max", item.max)) if v is not None},
                     **({"multiple_of": item.multiple_of} if item.multiple_of else {}),
                     "description": item.description,
                 }
@@ -153,6 +153,16 @@ _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 def snake_case(wiro_id: str) -> str:
     """negativePrompt -> negative_prompt; ids already in snake_case stay as they are."""
     return _CAMEL_BOUNDARY.sub("_", wiro_id).replace("-", "_").lower()
+
+
+def _whole(value: float) -> float | int:
+    """1.0 reads as 1 (the same JSON number, as a person reads it)."""
+    return int(value) if float(value).is_integer() and abs(value) < 2**53 else value
+
+
+def _shown_default(item: InputSpec) -> Any:
+    value = _typed_default(item)
+    return _whole(value) if isinstance(value, float) else value
 
 
 def _typed_default(item: InputSpec) -> Any:

@@ -54,7 +54,11 @@ class Pricing:
             "source": self.source,
             "usd_per_gpu_second": self.cps,
             "typical_usd_per_run": self.per_run,
-            "tiers": [{"price_usd": t.price, "method": t.method, "inputs": dict(t.inputs)} for t in self.tiers],
+            # The price as a person reads it beside the number ($0.000000005, where JSON says 5e-09).
+            "tiers": [
+                {"price_usd": t.price, "price": usd_text(t.price), "method": t.method, "inputs": dict(t.inputs)}
+                for t in self.tiers
+            ],
         }
 
 

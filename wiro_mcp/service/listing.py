@@ -21,6 +21,7 @@ from ..journal.records import Entry, JournalError
 from ..results import ListedState, TaskLine, TaskListing
 from ..wiro.answers import Task
 from ..wiro.client import WiroClient
+from .reports import rounded
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,8 @@ class Lister:
                 model=entry.model,
                 state=entry.state,
                 created=_when(entry.created),
-                cost_usd=entry.cost_usd,
-                estimated_cost_usd=entry.estimate_usd,
+                cost_usd=rounded(entry.cost_usd),
+                estimated_cost_usd=rounded(entry.estimate_usd),
                 prompt=_words(entry.prompt),
                 source="journal",
             )
@@ -70,7 +71,7 @@ class Lister:
                 state=task.state.value,
                 status=task.status,
                 created=known.created if known else (_when(task.create_time) if task.create_time else None),
-                cost_usd=task.total_cost if task.state.terminal else (known.cost_usd if known else None),
+                cost_usd=rounded(task.total_cost) if task.state.terminal else (known.cost_usd if known else None),
                 estimated_cost_usd=known.estimated_cost_usd if known else None,
                 prompt=known.prompt if known and known.prompt else _words(prompt if isinstance(prompt, str) else None),
                 source="both" if known else "wiro",

@@ -19,10 +19,16 @@ if TYPE_CHECKING:
     from ..wiro.answers import Task
 
 
+def seconds(value: float) -> float | int:
+    """Seconds as a person or a model reads them: 45, not 45.0; 2.5, not 2.4999999."""
+    shown = round(value, 1)
+    return int(shown) if shown.is_integer() else shown
+
+
 def _collect(task_id: str, state: TaskState, wait_hint: float) -> NextAction:
     return NextAction(
         tool="get_task",
-        arguments={"task_id": task_id, "wait_seconds": wait_hint},
+        arguments={"task_id": task_id, "wait_seconds": seconds(wait_hint)},
         why=(
             f"the task is {state.value} on Wiro and keeps going without this call; collect it with "
             "get_task instead of starting the same generation again (that would be billed twice)"
@@ -94,7 +100,8 @@ def task_result(
     if state is TaskState.FAILED:
         said = excerpt(printable(task.debug_error.strip()))
         error = said or f"Wiro reported {printable(status)} (exit code {clip_text(task.pexit or '', 20)})"
-    cost = checked_cost(task.total_cost, estimate)
+    # What Wiro reports before a task has ended (its "0" while queued) is no bill: only an ended task's counts.
+    cost = checked_cost(task.total_cost if state.terminal else None, estimate)
     return TaskResult(
         task_id=task.id,
         task_token=task.socket_token,
@@ -109,7 +116,7 @@ def task_result(
         if state is TaskState.SUCCEEDED
         else [],
         elapsed_seconds=task.elapsed_seconds,
-        cost_usd=cost.usd,
+        cost_usd=rounded(cost.usd),
         cost_problem=f"Wiro reported a cost that cannot be right: {cost.problem}" if cost.problem else None,
         estimated_cost_usd=rounded(estimate),
         estimate_basis=basis,

@@ -1,0 +1,83 @@
+"""Every text true on first use (issue 31): what a new user, or the agent working for them, reads on a
+fresh clone against the sandbox. Each test quotes the text that was wrong; all go through MCP."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from mcp_types import TextContent, TextResourceContents
+
+from wiro_mcp.sandbox import Sandbox
+
+from .helpers import connect
+
+pytestmark = pytest.mark.anyio
+
+PANORAMA = {"prompt": "a misty harbour at dawn", "width": 512, "height": 256, "steps": 4}
+
+
+def texts(result: Any) -> str:
+    return "\n".join(b.text for b in result.content if isinstance(b, TextContent))
+
+
+# -- 1. "$0.00" -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("simulated", [True, False])
+async def test_a_running_tasks_text_says_the_estimate_not_a_cost_of_nothing(held: Sandbox, simulated: bool) -> None:
+    """Was: "(sandbox: nothing billed, the money is simulated; a real run would cost about $0.00)" beside
+    `estimated_cost_usd: 0.0351` (Wiro's "0" while running read as the bill)."""
+    from mcp import Client
+
+    from wiro_mcp.adapter.server import create_server
+    from wiro_mcp.money.estimate import usd_text
+
+    from .helpers import settings_for
+
+    settings = settings_for(held).model_copy(update={"sandbox": simulated})  # as `wiro-mcp --sandbox` sets it
+    async with Client(create_server(settings)) as client:
+        started = await client.call_tool("generate_panorama", {**PANORAMA, "wait_seconds": 0})
+        held.advance_to("1001", "task_start")
+        running = await client.call_tool("get_task", {"task_id": "1001"})
+    for result in (started, running):
+        data = result.structured_content
+        assert data["state"] in ("queued", "running") and "cost_usd" not in data
+        said, estimate = texts(result), usd_text(data["estimated_cost_usd"])
+        assert "$0.00" not in said
+        if simulated:
+            assert f"(sandbox: nothing billed, the money is simulated; a real run would cost about {estimate})" in said
+        else:
+            assert f"estimated cost about {estimate}" in said
+
+
+# -- 5. numbers ---------------------------------------------------------------------------------------------
+
+
+async def test_numbers_are_rounded_where_people_and_models_read_them(sandbox: Sandbox) -> None:
+    """Was: progress 0.16499999999999998, costs 0.00235589524, wait_seconds=45.0, min 1.0."""
+    heard: list[float] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        heard.append(progress)
+
+    async with connect(sandbox) as client:
+        ran = await client.call_tool("generate_panorama", PANORAMA, progress_callback=on_progress)
+        listed = await client.call_tool("list_tasks", {})
+        read = await client.read_resource("wiro://models")
+        queued = await client.call_tool("generate_panorama", {**PANORAMA, "prompt": "another", "wait_seconds": 0})
+    assert heard and all(value == round(value, 2) for value in heard), heard
+    cost = ran.structured_content.get("cost_usd")
+    assert cost is not None and len(f"{cost:.12f}".rstrip("0").split(".")[1].lstrip("0")) <= 4, cost
+    [line] = [t for t in listed.structured_content["tasks"] if t["task_id"] == ran.structured_content["task_id"]]
+    assert line["estimated_cost_usd"] == ran.structured_content["estimated_cost_usd"]
+    assert queued.structured_content["next_action"]["arguments"]["wait_seconds"] == 45
+    assert "wait_seconds=45 " in texts(queued)
+    [contents] = read.contents
+    assert isinstance(contents, TextResourceContents)
+    assert not re.search(r"\d\.0[,}\n ]", contents.text), "whole numbers read as whole numbers"
+    models = json.loads(contents.text)
+    tiers = [tier for model in models for tier in model["pricing"]["tiers"]]
+    assert tiers and all(tier["price"].startswith("$") and "e-" not in tier["price"] for tier in tiers)
