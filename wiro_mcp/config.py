@@ -208,6 +208,12 @@ class Settings(BaseModel):
         """WIRO_MCP_STATE_DIR, or the platform's per-user state folder (created when first written)."""
         return (self.state_dir or user_state_dir()).expanduser()
 
+    @property
+    def export_folder(self) -> Path:
+        """Where export_panorama writes: WIRO_MCP_OUTPUT_DIR, else `exports/` in the state folder (exports
+        work in every setup; saving every output stays WIRO_MCP_OUTPUT_DIR's choice)."""
+        return self.output_dir if self.output_dir is not None else self.state_folder / "exports"
+
 
 def _entries(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]

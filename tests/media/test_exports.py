@@ -148,6 +148,22 @@ async def test_every_format_writes_its_files(sandbox: Sandbox, tmp_path: Path, f
         assert Image.open(files[0]["path"]).size == (2048, 1024)
 
 
+async def test_without_an_output_folder_exports_go_to_the_state_folder_and_are_served(
+    sandbox: Sandbox, state_dir: Path
+) -> None:
+    """Was: "this server has no output folder … Nothing was written" in the default setup (no config sets
+    WIRO_MCP_OUTPUT_DIR), from the viewer's Export button too."""
+    async with connect(sandbox) as client:
+        task_id = await compass_task(client)
+        made = await client.call_tool("export_panorama", {"task_id": task_id, "format": "cubemap", "face_size": 64})
+        [first, *_] = made.structured_content["files"]
+        served = await client.read_resource(first["uri"])
+    assert not made.is_error, text(made)
+    assert Path(first["path"]).is_relative_to(state_dir / "exports") and Path(first["path"]).is_file()
+    assert str(Path(first["path"]).parent) in text(made), "the result says where the files are"
+    assert served.contents and served.contents[0].mime_type == "image/png"
+
+
 async def test_every_refusal_says_what_to_pass_and_writes_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
     out = tmp_path / "out"
     async with connect(sandbox, WIRO_MCP_OUTPUT_DIR=str(out)) as client:
@@ -157,13 +173,10 @@ async def test_every_refusal_says_what_to_pass_and_writes_nothing(sandbox: Sandb
         bad_format = await client.call_tool("export_panorama", {"task_id": task_id, "format": "dds"})
         too_big = await client.call_tool("export_panorama", {"task_id": task_id, "face_size": 4096})
         missing = await client.call_tool("export_panorama", {"task_id": "99999"})
-    async with connect(sandbox) as client:
-        no_folder = await client.call_tool("export_panorama", {"task_id": task_id})
-    assert not_panorama.is_error and "not a 360° panorama" in text(not_panorama)
+    assert not_panorama.is_error and "not a 360° panorama, so it cannot be exported as a skybox" in text(not_panorama)
     assert bad_format.is_error and "cubemap" in text(bad_format) and "html" in text(bad_format)
     assert too_big.is_error and "face_size" in text(too_big) and "2048" in text(too_big)
     assert missing.is_error
-    assert no_folder.is_error and "WIRO_MCP_OUTPUT_DIR" in text(no_folder)
     written = [p for p in out.rglob("*") if p.is_file() and "skybox" in p.name]
     assert written == []
 

@@ -20,7 +20,8 @@ from .state import ServerState
 # Writes files on this machine, reaches nothing but the task's own picture, bills nothing.
 EXPORTS = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 EXPORT_TEXT = (
-    "A finished panorama as skybox files (bills nothing): cube faces, Unity cross, Godot, PNG/JPEG, HTML page."
+    "A finished panorama as skybox files (bills nothing): cube faces, Unity cross, Godot, PNG/JPEG, HTML page. "
+    "Files go to WIRO_MCP_OUTPUT_DIR, else the state folder's exports/; the result gives their paths."
 )
 
 

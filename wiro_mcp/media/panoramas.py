@@ -147,7 +147,7 @@ class Panoramas:
     ) -> tuple[OutputInfo, Pixels]:
         """A succeeded task's 2:1 panorama, decoded (once), or a CallFailed saying what to pass instead."""
         task_id = result.task_id
-        output = _panorama_output(result, output_name)
+        output = _panorama_output(result, output_name, doing)
         try:
             pixels = await self.pixels(task_id, output, timeout=timeout)
         except LocalError as exc:
@@ -180,8 +180,9 @@ class _Shared:
         return self._value
 
 
-def _panorama_output(result: TaskResult, name: str | None) -> OutputInfo:
-    """The output to look at: a succeeded panorama's, by name when it has several."""
+def _panorama_output(result: TaskResult, name: str | None, doing: str) -> OutputInfo:
+    """The output to look at (or export: `doing` says which): a succeeded panorama's, by name when it has
+    several."""
     task_id = result.task_id
     spec = spec_of(result.model)
     if result.state != "succeeded":
@@ -189,8 +190,9 @@ def _panorama_output(result: TaskResult, name: str | None) -> OutputInfo:
         raise CallFailed(f"Task {task_id} is {result.state}, not succeeded: {waiting}.")
     if spec is not None and not spec.panorama:
         raise CallFailed(
-            f"Task {task_id} made images with {spec.model} ({spec.tool}), not a 360° panorama: view_panorama "
-            "looks around what generate_panorama made. Its previews come with get_task."
+            f"Task {task_id} made images with {spec.model} ({spec.tool}), not a 360° panorama, so it cannot be "
+            f"{doing}: that takes what generate_panorama (or another panorama model) made. Its previews come "
+            "with get_task."
         )
     names = [shown(o.name, 60) for o in result.outputs[:10]]
     chosen = next((o for o in result.outputs if o.name == name), None) if name else None

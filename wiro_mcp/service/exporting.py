@@ -36,10 +36,6 @@ from ..wiro.refs import TaskRef
 if TYPE_CHECKING:
     from ..media.projection import Pixels
 
-NEEDS_FOLDER = (
-    "export_panorama writes files, and this server has no output folder: its operator sets WIRO_MCP_OUTPUT_DIR "
-    "(then the files are also served as resources). Nothing was written."
-)
 # Exports made at once: two cores' worth; each holds its files' encodings and a band of rows.
 EXPORTS_AT_ONCE = 2
 BUSY = (
@@ -55,7 +51,7 @@ class Exported:
 
 
 class Exporter:
-    def __init__(self, outputs: OutputReader, folder: Path | None) -> None:
+    def __init__(self, outputs: OutputReader, folder: Path) -> None:
         self._outputs = outputs
         self._folder = folder
         self._turns = anyio.Semaphore(EXPORTS_AT_ONCE)
@@ -68,8 +64,6 @@ class Exporter:
                 f"face_size {face_size} is outside {exports.FACE_MIN}-{exports.FACE_MAX}; leave it out for "
                 "width/4 (512 for a 2048×1024 panorama). Nothing was written."
             )
-        if self._folder is None:
-            raise CallFailed(NEEDS_FOLDER)
         result, output, pixels = await self._outputs.panorama(task_id, name, doing="exported as a skybox")
         size = face_size or max(exports.FACE_MIN, min(exports.FACE_MAX, pixels.shape[1] // 4))
         title = f"Task {result.task_id}: {result.prompt or output}"
@@ -93,8 +87,6 @@ class Exporter:
     async def read(self, task_id: str, name: str) -> bytes:
         """One exported file, for the wiro://tasks/{id}/exports/{name} resource: only one this server wrote
         there, as it wrote it."""
-        if self._folder is None:
-            raise CallFailed(NEEDS_FOLDER)
         await self._outputs.check(TaskRef(task_id=task_id))
         try:
             return await anyio.to_thread.run_sync(_read, self._folder, task_id, name)

@@ -96,7 +96,7 @@ class Generation:
         self.ownership = Ownership(self.journal, client, scoped=settings.http_tokens_file is not None, keyed=keyed)
         self.outputs = OutputReader(self.read, self.fetcher, self.ownership.check)
         self.delivery = Delivery(self.fetcher, self.outputs.panoramas.cache)
-        self.exporter = Exporter(self.outputs, settings.output_dir)
+        self.exporter = Exporter(self.outputs, settings.export_folder)
         self.finisher = Finisher(settings, client, self.followers, self.memory, self.delivery, self._seen)
         self.listing = Lister(client, self.journal, scoped=self.ownership.scoped, by_owner=keyed)
         self.handles = Handles(self)  # the MCP tasks hosts hold

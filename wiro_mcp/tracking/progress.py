@@ -47,4 +47,5 @@ class Reporter:
             return
         self._last = (progress.status, message)
         self._fraction = max(self._fraction, status_progress(progress.status, progress.percentage))
-        await self._on_update(Update(task_id, progress.status, round(self._fraction, 2), message))  # 0.3, not 0.30000000000000004
+        # Reported to 0.01 (0.3, not 0.30000000000000004); the kept fraction stays exact, never falling.
+        await self._on_update(Update(task_id, progress.status, round(self._fraction, 2), message))
