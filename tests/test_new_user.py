@@ -81,3 +81,33 @@ async def test_numbers_are_rounded_where_people_and_models_read_them(sandbox: Sa
     models = json.loads(contents.text)
     tiers = [tier for model in models for tier in model["pricing"]["tiers"]]
     assert tiers and all(tier["price"].startswith("$") and "e-" not in tier["price"] for tier in tiers)
+
+
+# -- 4. one call, one estimate ------------------------------------------------------------------------------
+
+
+async def test_each_question_says_its_estimate_and_why_it_changed(sandbox: Sandbox) -> None:
+    """Was: "This panorama costs about $0.0351" first, then "about $0.0002" for the same call after one
+    run, with nothing to say why. The question, the decline and the result of one call name one figure,
+    and every question says what the figure is made of."""
+    from mcp_types import ElicitResult
+
+    asked: list[str] = []
+    answers = iter(["accept", "decline"])
+
+    async def elicit(context: Any, params: Any) -> ElicitResult:
+        asked.append(params.message)
+        action = next(answers)
+        return ElicitResult(action=action, content={"run": True} if action == "accept" else None)
+
+    async with connect(
+        sandbox, mode="legacy", WIRO_MCP_CONFIRM_ABOVE_USD="0.0000001", elicitation_callback=elicit
+    ) as c:
+        ran = await c.call_tool("generate_panorama", PANORAMA)
+        declined = await c.call_tool("generate_panorama", {**PANORAMA, "prompt": "the same harbour at dusk"})
+    first, second = asked
+    estimate = ran.structured_content["estimated_cost_usd"]
+    assert f"costs about ${estimate:g} (Wiro's typical cost per run; a smaller call counts as a typical" in first
+    figure = re.search(r"costs about (\$[0-9.]+)", second)
+    assert figure is not None and f"(about {figure.group(1)})" in texts(declined), "the decline names the question's"
+    assert "a like run has been billed, so a smaller call no longer counts as a typical one" in second

@@ -155,6 +155,8 @@ def _published(spec: ModelSpec, pricing: Pricing, call: Mapping[str, Any], *, bi
         # has been billed.
         return Estimate(typical, f"{words}; a smaller call counts as a typical run until Wiro bills one", kind)
     scaled = f", scaled ×{work:.2g} for this call's size" if not math.isclose(work, 1.0) else ""
+    if work < 1 and billed_before:  # the figure fell since the last question: say why
+        scaled += " (a like run has been billed, so a smaller call no longer counts as a typical one)"
     return Estimate(typical * work, f"{words}{scaled}", kind)
 
 

@@ -106,7 +106,12 @@ def _judge(
     if limits.daily_budget is not None and spend.total + estimate.usd > limits.daily_budget + 1e-9:
         return Verdict(refusal=over_budget(what, estimate, spend, limits.daily_budget))
     if limits.confirm_above is not None and estimate.usd > limits.confirm_above + 1e-9:
-        return Verdict(question=f"This {what} costs about {usd_text(estimate.usd)}; {spent(spend, limits)}. Run it?")
+        # The basis is said every time: a figure that changes between two questions (Wiro billed a like run
+        # since) says why it changed.
+        return Verdict(
+            question=f"This {what} costs about {usd_text(estimate.usd)} ({estimate.basis}); {spent(spend, limits)}. "
+            "Run it?"
+        )
     return Verdict()
 
 
