@@ -17,11 +17,13 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.tools import Tool
 from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp.shared.subscriptions import ToolsListChanged
-from mcp_types import EmptyResult, LoggingLevel, SetLevelRequestParams
+from mcp_types import EmptyResult, LoggingLevel, SetLevelRequestParams, SubscribeRequestParams, UnsubscribeRequestParams
 
 log = logging.getLogger(__name__)
 
 SetLevel = Callable[[ServerRequestContext[Any], SetLevelRequestParams], Awaitable[EmptyResult]]
+Subscribe = Callable[[ServerRequestContext[Any], SubscribeRequestParams], Awaitable[EmptyResult]]
+Unsubscribe = Callable[[ServerRequestContext[Any], UnsubscribeRequestParams], Awaitable[EmptyResult]]
 
 
 def handle_set_level(server: MCPServer[Any], handler: SetLevel) -> None:
@@ -29,6 +31,15 @@ def handle_set_level(server: MCPServer[Any], handler: SetLevel) -> None:
     server also makes the server advertise the logging capability (deprecated in 2026-07-28, still
     used by hosts on the handshake protocols)."""
     server._lowlevel_server.add_request_handler("logging/setLevel", SetLevelRequestParams, handler)
+
+
+def handle_resource_subscriptions(server: MCPServer[Any], subscribe: Subscribe, unsubscribe: Unsubscribe) -> None:
+    """resources/subscribe and resources/unsubscribe (the handshake protocols' way to ask for
+    notifications/resources/updated). GAP: MCPServer serves subscriptions/listen only (2026-07-28); handlers
+    on the low-level server also make a handshake's capabilities say `resources.subscribe: true` (the SDK
+    never dispatches them on the 2026-07-28 wire)."""
+    server._lowlevel_server.add_request_handler("resources/subscribe", SubscribeRequestParams, subscribe)
+    server._lowlevel_server.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, unsubscribe)
 
 
 def add_built_tool(server: MCPServer[Any], tool: Tool) -> None:

@@ -32,6 +32,7 @@ from .calls import call_arrived
 from .identity import identity_middleware
 from .resources import register_completions, register_resources
 from .state import ServerState
+from .subscriptions import Subscriptions
 from .task_wire import legacy_tasks
 from .tasks import TasksExtension
 from .tools import built_tools, registrations
@@ -169,6 +170,7 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
     live: dict[str, ServerState] = {}  # the running server's state, for what the SDK gives no Context
     task_tools = {tool.options["name"] for tool in registrations() if tool.task}  # those that start a Wiro task
     typed = TypedModels(settings, task_tools)  # WIRO_MCP_MODELS: tools that start Wiro tasks too
+    updates = Subscriptions()  # notifications/resources/updated for wiro://tasks/{id} and wiro://spending
 
     @asynccontextmanager
     async def open_service() -> AsyncIterator[Generation]:
@@ -184,6 +186,7 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
         service = Generation(settings, client, socket=socket, memory=memory, typed=typed)
         try:
             async with anyio.create_task_group() as group, service.running():
+                await group.start(updates.serve, service)  # hears the service from its first snapshot
                 if socket is not None:
                     # Connects only when a task is first followed; until then it costs nothing.
                     group.start_soon(socket.serve)
@@ -209,9 +212,16 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
         lifespan=lifespan,
         tools=list(built_tools()),
         extensions=[viewer_app(), tasks],
-        middleware=[identity_middleware(), legacy_tasks(task_tools), typed.middleware()],
+        middleware=[
+            identity_middleware(),
+            updates.middleware(),  # inside identity_middleware: a subscription is its caller's
+            legacy_tasks(task_tools),
+            typed.middleware(),
+        ],
         request_state_security=state_security(settings),
+        subscriptions=updates.bus,
     )
+    updates.bind(server)
     server.people = people
     server.request_credentials = settings.credentials == "request"
     tasks.bind(server)

@@ -30,6 +30,7 @@ from .handles import HandleRow
 from .records import (
     Bill,
     Claim,
+    Claimed,
     CostCheck,
     Entry,
     Joined,
@@ -64,6 +65,7 @@ class Journal:
         self._notes: dict[str, Note] = {}  # states seen, not written yet
         self._written: dict[str, Note] = {}  # the last state written of each task
         self._write_problem: str | None = None
+        self.on_spend: list[Callable[[], None]] = []  # told when a claim, a drop or a bill changed the spend
 
     @property
     def shared(self) -> bool:
@@ -172,6 +174,8 @@ class Journal:
             self._failed(exc)
             raise
         self._write_problem = None
+        if isinstance(claim, Claimed):
+            self._spend_changed()
         if isinstance(claim, Waiting):
             kept = next((u for u in self._unwritten.values() if u.row == claim.entry.row), None)
             if kept is not None:
@@ -195,6 +199,7 @@ class Journal:
     async def abandon(self, row: int) -> None:
         with anyio.CancelScope(shield=True):
             await self._call(JournalStore.abandon, row)
+        self._spend_changed()
 
     async def doubt(self, row: int, why: str) -> None:
         with anyio.CancelScope(shield=True):
@@ -217,6 +222,10 @@ class Journal:
             self._unwritten.pop(task_id, None)
             log.info("task %s is in the journal now", task_id)
         self._write_problem = None
+
+    def _spend_changed(self) -> None:
+        for listener in self.on_spend:
+            listener()
 
     def _failed(self, exc: JournalError) -> None:
         if self._write_problem is None:
@@ -261,6 +270,8 @@ class Journal:
                 self._failed(exc)
             else:
                 self._written.update(notes)
+                if any(note.cost is not None for note in notes.values()):
+                    self._spend_changed()
 
     async def keep_written(self) -> None:
         """Runs as long as the service: writes what `note()` gathered, a batch at a time, and tries the

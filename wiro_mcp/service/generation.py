@@ -79,6 +79,7 @@ class Generation:
         self.settings = settings
         self.client = client
         self.memory = memory or TaskMemory()
+        self.on_seen: list[Callable[[Task], None]] = []  # told of every snapshot; must neither block nor raise
         database = settings.database_url.get_secret_value() if settings.database_url is not None else None
         self.journal = Journal(
             settings.state_folder, api=settings.base_url, cost_check=counted_cost, database_url=database
@@ -290,8 +291,10 @@ class Generation:
         return Outcome(self.finisher.result(stopped.task), headline=stopped.line())
 
     def _seen(self, task: Task) -> None:
-        """Every snapshot read passes here: an ended task frees its identical calls."""
+        """Every snapshot read passes here: an ended task frees its identical calls; `on_seen` hears of it."""
         self.memory.remember(task.id, token=task.socket_token)
         self.journal.note(task)
         if task.state.terminal:
             self.launcher.inflight.ended(task.id)
+        for listener in self.on_seen:
+            listener(task)
