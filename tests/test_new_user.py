@@ -111,3 +111,24 @@ async def test_each_question_says_its_estimate_and_why_it_changed(sandbox: Sandb
     figure = re.search(r"costs about (\$[0-9.]+)", second)
     assert figure is not None and f"(about {figure.group(1)})" in texts(declined), "the decline names the question's"
     assert "a like run has been billed, so a smaller call no longer counts as a typical one" in second
+
+
+# -- 6. search_models -----------------------------------------------------------------------------------------
+
+
+async def test_search_shows_the_models_that_match_best_first_and_says_what_to_try(sandbox: Sandbox) -> None:
+    """Was: "text to video" answered all 8 models (speech, chat, 3D, images), and "zzzzqqq" answered
+    "0 of 0 model(s):" with nothing after it."""
+    async with connect(sandbox) as client:
+        video = await client.call_tool("search_models", {"query": "text to video"})
+        fox = await client.call_tool("search_models", {"query": "make me a short video of a fox"})
+        nothing = await client.call_tool("search_models", {"query": "zzzzqqq"})
+        catalog = await client.call_tool("search_models", {})
+    models = [row["model"] for row in video.structured_content["models"]]
+    assert models[0] == "lumen/text-to-video" and "vox/text-to-speech" not in models and "sage/chat" not in models
+    assert video.structured_content["total"] == len(models)
+    assert "lumen/text-to-video" in [row["model"] for row in fox.structured_content["models"]]
+    assert nothing.structured_content["models"] == [] and nothing.structured_content["total"] == 0
+    said = texts(nothing)
+    assert said.startswith('No Wiro model matches "zzzzqqq".') and "category='text-to-video'" in said
+    assert len(catalog.structured_content["models"]) >= 8, "no query: the catalog, in Wiro's order"

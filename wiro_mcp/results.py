@@ -163,7 +163,7 @@ class ModelSearch(BaseModel):
     """search_models' structured content."""
 
     models: list[ModelRow]
-    total: int = Field(description="how many models match in Wiro's catalog")
+    total: int = Field(description="how many models match the query's words, of those Wiro's search gave")
     next: str
 
 

@@ -45,12 +45,15 @@ async def search_models(
         found = await (await state_of(ctx).service()).any_model.search(query, category, limit)
     except WiroMCPError as exc:
         raise ToolError(str(exc)) from exc
-    lines = [f"{len(found['models'])} of {found['total']} model(s) (titles and categories quoted from Wiro):"]
+    if not found["models"]:
+        return CallToolResult(content=[TextContent(text=found["next"])], structured_content=found)
+    count = found["total"]
+    lines = [f"{count} model{'s' if count != 1 else ''} found, best first (titles and categories quoted from Wiro):"]
     for row in found["models"]:
         price = f", ~${row['typical_usd']:g}/run" if row.get("typical_usd") else ""
         kinds = f" [{', '.join(map(quoted, row.get('categories', [])))}]" if row.get("categories") else ""
         lines.append(f"- {row['model']}: {quoted(row['title'])}{kinds}{price}")
-    lines.append("describe_model(model) gives a model's inputs and prices; run_model runs it.")
+    lines.append(found["next"] + ("; run_model runs it." if found["next"].startswith("describe_model") else ""))
     return CallToolResult(content=[TextContent(text="\n".join(lines))], structured_content=found)
 
 

@@ -21,6 +21,7 @@ from ..errors import WiroMCPError
 from ..media.delivery import Outcome
 from ..money import estimate
 from ..money.estimate import Pricing
+from ..text import quoted, shown
 from .launch import Quote
 from .models import Models
 from .reports import rounded
@@ -50,8 +51,22 @@ class AnyModel:
         self._typed = typed
 
     async def search(self, query: str | None, category: str | None, limit: int) -> dict[str, Any]:
-        rows, total = await self.models.search(query, category, limit)
-        return {"models": rows, "total": total, "next": "describe_model(model) shows a model's inputs and prices"}
+        found = await self.models.search(query, category, limit)
+        if not found.rows:
+            what = f"matches {quoted(shown(query, 80))}" if query else "is listed"
+            where = f" in category {quoted(shown(category, 60))}" if category else ""
+            next_step = (
+                f"No Wiro model {what}{where}. Try one or two plainer words (video, speech, llm, 3d, image, "
+                "panorama), a category alone (e.g. category='text-to-video'), or no query for the most used models."
+            )
+        elif not found.matching:
+            next_step = (
+                "None of these names the query's words (they are Wiro's own answer, in its order); try plainer "
+                "words, or describe_model(model) for one of them."
+            )
+        else:
+            next_step = "describe_model(model) shows a model's inputs and prices"
+        return {"models": found.rows, "total": found.matched, "next": next_step}
 
     async def describe(self, model: str) -> dict[str, Any]:
         """What a model takes (a JSON schema keyed by Wiro's ids), makes and costs."""

@@ -15,6 +15,7 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,12 @@ import anyio.to_thread
 
 from .. import budgets
 from ..catalog import MODEL_NAME, ModelSpec, remember, spec_of
-from ..catalog.derive import short, spec_from_wiro
+from ..catalog.derive import spec_from_wiro
 from ..errors import ArgumentError, CallFailed, NotFoundError, WiroError
 from ..text import clip
 from ..wiro.client import WiroClient
 from ..wiro.tool_info import ToolInfo
+from .search import READ_ROWS, ranked, row
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +48,15 @@ def checked_name(model: str) -> str:
     return name
 
 
-def row(info: ToolInfo) -> dict[str, Any]:
-    """One search result, compact: what an agent needs to pick a model."""
-    found: dict[str, Any] = {"model": info.model, "title": short(info.title, 80)}
-    if info.categories:
-        found["categories"] = info.categories[:4]
-    if info.approximate_cost:
-        found["typical_usd"] = round(info.approximate_cost, 6)
-    return found
+@dataclass(frozen=True)
+class Found:
+    """A search's answer: the rows shown, how many matched in what was read, whether they match the
+    query's words (False: none did, and Wiro's own order is shown), and Wiro's count when it gave one."""
+
+    rows: list[dict[str, Any]]
+    matched: int
+    matching: bool
+    wiro_total: int | None
 
 
 class Models:
@@ -74,28 +77,28 @@ class Models:
         self._derived = derived  # who else follows a spec read afresh (a configured model's typed tool)
         self._folder = cache_folder(folder, api)
         self._clock = clock
-        self._searches: OrderedDict[tuple[Any, ...], tuple[float, list[dict[str, Any]], int]] = OrderedDict()
+        self._searches: OrderedDict[tuple[Any, ...], tuple[float, Found]] = OrderedDict()
         self._specs: OrderedDict[str, tuple[float, ModelSpec, ToolInfo]] = OrderedDict()
         self._locks: dict[str, anyio.Lock] = {}
 
-    async def search(self, query: str | None, category: str | None, limit: int) -> tuple[list[dict[str, Any]], int]:
-        """Rows of Wiro's catalog for `query` (best first) and how many match in all."""
+    async def search(self, query: str | None, category: str | None, limit: int) -> Found:
+        """Rows of Wiro's catalog for `query`, ranked by its words (search.py), at most `limit`."""
         key = (query, category, limit)
         kept = self._searches.get(key)
         if kept is not None and self._clock() - kept[0] < budgets.SEARCH_TTL:
-            return kept[1], kept[2]
+            return kept[1]
         try:
             infos, total = await self._client.tool_list(
-                query, categories=[category] if category else None, limit=limit, deadline=_deadline()
+                query, categories=[category] if category else None, limit=max(limit, READ_ROWS), deadline=_deadline()
             )
         except WiroError as exc:
             raise CallFailed(f"Wiro's model catalog cannot be searched now: {exc} Try again in a moment.") from exc
-        rows = [row(info) for info in infos if info.model][:limit]
-        counted = total if total is not None else len(rows)
-        self._searches[key] = (self._clock(), rows, counted)
+        shown, matching = ranked(query, infos)
+        found = Found([row(info) for info in shown[:limit]], len(shown), matching, total)
+        self._searches[key] = (self._clock(), found)
         while len(self._searches) > SEARCHES_KEPT:
             self._searches.popitem(last=False)
-        return rows, counted
+        return found
 
     async def spec(self, model: str) -> ModelSpec:
         """The spec a call of `model` is checked against: a seed's own, else derived from Wiro's."""
@@ -142,7 +145,7 @@ class Models:
         """What to say of a model Wiro does not have: the nearest names its catalog gives."""
         words = " ".join(re.split(r"[/_.-]+", name))
         try:
-            rows, _ = await self.search(words, None, 5)
+            rows = (await self.search(words, None, 5)).rows
         except CallFailed:
             rows = []
         nearest = [str(r["model"]) for r in rows if r.get("model")][:3]
