@@ -37,7 +37,7 @@ from .task_wire import legacy_tasks
 from .tasks import TasksExtension
 from .tools import built_tools, registrations
 from .typed_models import TypedModels
-from .viewer import viewer_app
+from .viewer import viewer_app, viewer_declared, viewer_listing, without_viewer
 
 if TYPE_CHECKING:  # what only a call needs is imported when the first call starts the service
     import httpx2
@@ -75,13 +75,14 @@ def instructions(settings: Settings) -> str:
 class WiroMCPServer(MCPServer[ServerState]):
     """MCPServer with compact tool schemas, strict arguments, and output files typed by their bytes."""
 
-    _listed: list[MCPTool] | None = None
+    _listed: tuple[list[MCPTool], list[MCPTool]] | None = None  # with the viewer's _meta, and without
     people: People | None = None  # the tokens file's people (the HTTP gate lets their tokens in)
     request_credentials = False  # each request brings its own Wiro key (the gate asks for a bearer)
 
     async def list_tools(self) -> list[MCPTool]:
-        # Tools are fixed once the server is built, so the compact listing is made once. The viewer's
-        # tools (generate_panorama, get_task) come first, as they always have.
+        # Tools are fixed once the server is built, so the compact listing is made once, and once without the
+        # viewer's _meta (viewer.py: which one a request gets). The viewer's tools (generate_panorama,
+        # get_task) come first, as they always have.
         if self._listed is None:
             tools = sorted(registrations(), key=lambda tool: not tool.viewer)
             order = [tool.options.get("name", tool.fn.__name__) for tool in tools]
@@ -91,7 +92,7 @@ class WiroMCPServer(MCPServer[ServerState]):
                 return order.index(name) if name in order else len(order)
 
             listed = sorted(await super().list_tools(), key=lambda tool: known(tool.name))
-            self._listed = [
+            full = [
                 tool.model_copy(
                     update={
                         "input_schema": {**compact(tool.input_schema), "additionalProperties": False},
@@ -100,7 +101,8 @@ class WiroMCPServer(MCPServer[ServerState]):
                 )
                 for tool in listed
             ]
-        return self._listed
+            self._listed = (full, without_viewer(full))
+        return self._listed[0] if viewer_declared() else self._listed[1]
 
     def forget_listing(self) -> None:
         """The tool list changed (a configured model's tool arrived): list it afresh."""
@@ -217,6 +219,7 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
             updates.middleware(),  # inside identity_middleware: a subscription is its caller's
             legacy_tasks(task_tools),
             typed.middleware(),
+            viewer_listing(),
         ],
         request_state_security=state_security(settings),
         subscriptions=updates.bus,
