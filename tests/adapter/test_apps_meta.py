@@ -1,9 +1,12 @@
 """Who is told of the 360° viewer: tools/list carries the viewer's `_meta` only for a client that
 declared the MCP Apps extension (the spec's SHOULD), on both generations, from two listings each made
-once."""
+once; and docs/tools.md's table of what each generation is told, checked against a running server."""
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +18,7 @@ from mcp_types import Tool
 
 from tests.helpers import connect, settings_for
 from wiro_mcp.adapter.server import create_server
+from wiro_mcp.adapter.task_wire import TASKS
 from wiro_mcp.adapter.viewer import VIEWER_META, without_viewer
 from wiro_mcp.sandbox import Sandbox
 
@@ -23,6 +27,7 @@ pytestmark = pytest.mark.anyio
 MODERN, LEGACY = "auto", "legacy"  # "auto": 2026-07-28, through server/discover
 APPS = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
 VIEWER_TOOLS = {"generate_panorama", "get_task"}
+TOOLS_MD = Path(__file__).resolve().parents[2] / "docs" / "tools.md"
 
 
 def metas(tools: list[Tool]) -> dict[str, Any]:
@@ -75,3 +80,64 @@ def test_a_client_without_apps_keeps_every_other_meta_key() -> None:
     a, b, c = without_viewer([viewer, only, none])
     assert (a.meta, b.meta, c.meta) == ({"wiro-mcp/else": 1}, None, None)
     assert c is none and viewer.meta == {**VIEWER_META, "wiro-mcp/else": 1}, "a new listing, the old one kept"
+
+
+# -- docs/tools.md: what each protocol generation is told ------------------------------------------------
+
+
+def told_table() -> dict[str, tuple[str, str]]:
+    """docs/tools.md's table: its first cell -> (the 2025-11-25 cell, the 2026-07-28 cell)."""
+    text = TOOLS_MD.read_text()
+    section = text[text.index("## What each protocol generation is told") :]
+    rows = section.split("\n\n", 3)[2].splitlines()[2:]  # the table, below its header and rule
+    cells = [[cell.strip() for cell in row.strip("|").split(" | ")] for row in rows]
+    return {first: (legacy, modern) for first, legacy, modern in cells}
+
+
+def literal(value: Any) -> str:
+    return f"`{json.dumps(value, separators=(',', ':'), sort_keys=True)}`"
+
+
+async def told(box: Sandbox, mode: str, **env: str) -> tuple[dict[str, Any], list[dict[str, Any]], list[Tool]]:
+    """The capabilities a generation is told, its tools as an Apps client lists them, and as another does."""
+    async with connect(box, mode=mode, extensions=[APPS], **env) as apps:
+        assert apps.server_capabilities is not None
+        capabilities = apps.server_capabilities.model_dump(by_alias=True, exclude_none=True)
+        rich = [tool.model_dump(by_alias=True, exclude_none=True) for tool in (await apps.list_tools()).tools]
+    async with connect(box, mode=mode, **env) as plain:
+        bare = (await plain.list_tools()).tools
+    return capabilities, rich, bare
+
+
+async def test_docs_say_what_each_generation_is_told(sandbox: Sandbox) -> None:
+    table = told_table()
+    for column, mode in enumerate((LEGACY, MODERN)):
+        capabilities, rich, bare = await told(sandbox, mode)
+        configured, _, _ = await told(sandbox, mode, WIRO_MCP_MODELS="vox/text-to-speech")
+        cell = {first: cells[column] for first, cells in table.items()}
+        extensions = capabilities.get("extensions", {})
+        if mode == LEGACY:
+            assert literal(capabilities["tasks"]) in cell["MCP Tasks"] and not extensions
+            assert "not declared" in cell["the MCP Apps extension"]
+            tasked = {tool["name"] for tool in rich if tool.get("execution") == {"taskSupport": "optional"}}
+            assert tasked == {"generate_panorama", "generate_image", "run_model"}
+            assert literal("optional") in cell["`execution.taskSupport`"]
+            assert all(name in cell["`execution.taskSupport`"] for name in tasked)
+            said = cell["`tools.listChanged`"]
+            assert said.startswith(literal(capabilities["tools"]["listChanged"]))
+            assert f"{literal(configured['tools']['listChanged'])} with `WIRO_MCP_MODELS`" in said
+        else:
+            assert "tasks" not in capabilities and f"`{TASKS}`" in cell["MCP Tasks"]
+            assert f"`{EXTENSION_ID}`" in cell["the MCP Apps extension"] and {TASKS, EXTENSION_ID} <= set(extensions)
+            assert not any("execution" in tool for tool in rich) and "none" in cell["`execution.taskSupport`"]
+            said = cell["`tools.listChanged`"]
+            assert said.startswith(literal(capabilities["tools"]["listChanged"]))
+            assert configured["tools"]["listChanged"] is capabilities["tools"]["listChanged"]
+        assert cell["`resources.subscribe`"].startswith(literal(capabilities["resources"]["subscribe"]))
+        listed = {capabilities["resources"]["listChanged"], capabilities["prompts"]["listChanged"]}
+        assert len(listed) == 1 and cell["`resources.listChanged`, `prompts.listChanged`"].startswith(literal(*listed))
+        viewer_meta = {tool["name"]: tool.get("_meta") for tool in rich if tool.get("_meta")}
+        assert set(viewer_meta) == VIEWER_TOOLS and all(meta == VIEWER_META for meta in viewer_meta.values())
+        meta_cell = table["the viewer's `_meta` on generate_panorama and get_task"][0]  # said once, for both
+        assert literal(VIEWER_META) in meta_cell and re.search(r"to any other, no `_meta`", meta_cell)
+        assert not any(tool.meta for tool in bare)
