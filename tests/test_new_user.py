@@ -132,3 +132,37 @@ async def test_search_shows_the_models_that_match_best_first_and_says_what_to_tr
     said = texts(nothing)
     assert said.startswith('No Wiro model matches "zzzzqqq".') and "category='text-to-video'" in said
     assert len(catalog.structured_content["models"]) >= 8, "no query: the catalog, in Wiro's order"
+
+
+# -- 7. waits past the host's limit ---------------------------------------------------------------------------
+
+
+async def test_a_wait_past_what_hosts_allow_is_cut_and_says_so(held: Sandbox) -> None:
+    """Was: generate_image with wait_seconds 120 blocked 70.7 s, past the ~60 s a host allows (a host
+    cutting the call may cancel it, stopping the run). Here the limit is 1.5 s for speed."""
+    import anyio
+
+    async with connect(held, WIRO_MCP_MAX_WAIT_SECONDS="1.5", WIRO_MCP_WAIT_SECONDS="1") as client:
+        began = anyio.current_time()
+        started = await client.call_tool("generate_image", {"prompt": "a lighthouse", "wait_seconds": 120})
+        took = anyio.current_time() - began
+        read = await client.call_tool("get_task", {"task_id": "1001", "wait_seconds": 120})
+    assert not started.is_error and started.structured_content["state"] in ("queued", "running")
+    assert took < 1.5 + 1.5, f"{took:.1f} s"
+    for result in (started, read):
+        assert (
+            "wait_seconds 120 was cut to 1.5 (WIRO_MCP_MAX_WAIT_SECONDS): hosts cut a tool call at about 60 s"
+            in texts(result)
+        )
+    assert held.count("Task/Kill") + held.count("Task/Cancel") == 0
+
+
+def test_a_default_wait_over_the_longest_is_refused_at_start() -> None:
+    from pydantic import ValidationError
+
+    from wiro_mcp.config import Settings
+
+    with pytest.raises(ValidationError) as caught:
+        Settings.from_env({"WIRO_MCP_WAIT_SECONDS": "90"})
+    assert "WIRO_MCP_WAIT_SECONDS (90) is over WIRO_MCP_MAX_WAIT_SECONDS (50)" in str(caught.value)
+    assert Settings.from_env({"WIRO_MCP_WAIT_SECONDS": "90", "WIRO_MCP_MAX_WAIT_SECONDS": "120"}).wait_seconds == 90

@@ -30,6 +30,10 @@ GRACE = 0.75
 DELIVERY_FLOOR = 5.0
 READ_BUDGET = 10.0
 STOP_BUDGET = 15.0  # kill_task, cancel_task, and the stop after a person pressed stop
+# Common hosts cut a tool call at about 60 s (and may send a cancel): one arriving this late is taken
+# for that, not for the person pressing stop, so it never stops a paid run (WIRO_MCP_MAX_WAIT_SECONDS
+# keeps calls under it).
+HOST_CALL_LIMIT = 55.0
 # tasks/cancel on 2025-11-25 answers the task cancelled, so it waits this long (after Wiro took the stop)
 # for Wiro to apply it; past it, it answers that the stop is asked and not yet confirmed.
 CANCEL_CONFIRM = 5.0

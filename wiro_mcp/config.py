@@ -44,6 +44,9 @@ class Settings(BaseModel):
     base_url: str = Field(default=DEFAULT_BASE_URL, alias="WIRO_API_BASE_URL")
     socket_url: str = Field(default=DEFAULT_SOCKET_URL, alias="WIRO_SOCKET_URL")
     wait_seconds: float = Field(default=45.0, ge=0, le=3600, alias="WIRO_MCP_WAIT_SECONDS")
+    # The longest a call waits, whatever wait_seconds it asks: common hosts cut a tool call at about 60 s,
+    # and a call cut there may be cancelled (stopping its run). Raised for a host that allows longer.
+    max_wait_seconds: float = Field(default=50.0, ge=1, le=3600, alias="WIRO_MCP_MAX_WAIT_SECONDS")
     output_dir: Path | None = Field(default=None, alias="WIRO_MCP_OUTPUT_DIR")
     input_dirs: str | None = Field(default=None, alias="WIRO_MCP_INPUT_DIRS")
     keep_on_cancel: bool = Field(default=False, alias="WIRO_MCP_KEEP_ON_CANCEL")
@@ -150,6 +153,15 @@ class Settings(BaseModel):
     def extra_models(self) -> list[str]:
         """WIRO_MCP_MODELS as owner/slug names, lowercase, each once, in order."""
         return list(dict.fromkeys(name.lower() for name in _entries(self.models)))
+
+    @model_validator(mode="after")
+    def _a_wait_within_the_longest(self) -> Settings:
+        if self.wait_seconds > self.max_wait_seconds:
+            raise ValueError(
+                f"WIRO_MCP_WAIT_SECONDS ({self.wait_seconds:g}) is over WIRO_MCP_MAX_WAIT_SECONDS "
+                f"({self.max_wait_seconds:g}): raise WIRO_MCP_MAX_WAIT_SECONDS too, for a host that allows long calls"
+            )
+        return self
 
     @model_validator(mode="after")
     def _one_kind_of_bearer(self) -> Settings:

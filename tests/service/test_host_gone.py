@@ -180,3 +180,24 @@ def test_pressing_stop_over_http_stops_the_task(long_task: Sandbox) -> None:
         anyio.run(press_stop, server.url)
         until(lambda: "the client cancelled its call; task 1001 killed while running" in server.log)
     assert stops(long_task) == 1
+
+
+def test_a_cancel_past_the_hosts_time_limit_is_its_time_out_not_a_stop(
+    long_task: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A host that cuts a call at its limit (~60 s) sends a cancel: it must not stop the paid run. (With the
+    limit shortened to 1 s here, the same cancel a second after it is the host's, not the person's.)"""
+    from wiro_mcp import budgets
+
+    monkeypatch.setattr(budgets, "HOST_CALL_LIMIT", 1.0)
+
+    async def cut_by_the_host(url: str) -> None:
+        async with http_session(url, mode="legacy") as client:
+            with anyio.move_on_after(2.5):
+                await client.call_tool("generate_image", {"prompt": "paid work", "wait_seconds": 60})
+
+    with HttpServer(server_env(long_task, WIRO_MCP_MAX_WAIT_SECONDS="100")) as server:
+        anyio.run(cut_by_the_host, server.url)
+        until(lambda: "the host's time limit cut it" in server.log, 30)
+        assert stops(long_task) == 0
+    assert still_running(long_task)

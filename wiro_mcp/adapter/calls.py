@@ -16,6 +16,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import BeforeValidator, Field
 
+from .. import budgets
 from ..errors import WiroMCPError
 from ..results import PreviewKind, TaskResult
 from ..wiro.refs import number_as_text
@@ -91,7 +92,15 @@ def progress(ctx: Context[ServerState, Any]) -> Callable[[Update], Awaitable[Non
 
 
 def stop_requested(ctx: Context[ServerState, Any]) -> Callable[[], bool]:
-    return lambda: sdk_gaps.stop_was_requested(ctx)
+    """Whether the person pressed stop. A cancel that comes once the call has run past what hosts allow
+    (budgets.HOST_CALL_LIMIT) is taken for the host's own time-out, not a stop: the paid run goes on."""
+    arrived = call_arrived.get()
+
+    def asked() -> bool:
+        late = arrived is not None and anyio.current_time() - arrived >= budgets.HOST_CALL_LIMIT
+        return sdk_gaps.stop_was_requested(ctx) and not late
+
+    return asked
 
 
 async def input_folders(ctx: Context[ServerState, Any]) -> list[Path]:

@@ -179,7 +179,8 @@ class Generation:
         the person's answer, when the adapter asked them to confirm the cost; `began`: when the call
         arrived (anyio's clock; default now), where its wait counts from."""
         start = anyio.current_time() if began is None else began
-        deadline = start + (self.settings.wait_seconds if wait is None else wait)
+        wait, cut = self._within_host(self.settings.wait_seconds if wait is None else wait)
+        deadline = start + wait
         prepared = await self.preparer.prepare(spec, arguments, input_folders)
         # A Run cut short leaves a task in doubt: it gets at least budgets.RUN_FLOOR whatever the wait.
         run_deadline = anyio.current_time() + max(budgets.RUN_FLOOR, deadline - anyio.current_time())
@@ -190,7 +191,7 @@ class Generation:
         finally:
             self.preparer.taken(spec, arguments)
         task_id, joined = launched.task_id, launched.joined
-        notes = [*prepared.notes, *launched.notes]
+        notes = [*cut, *prepared.notes, *launched.notes]
         if joined:
             notes.append(
                 f"An identical {spec.tool} call was already in flight as task {task_id}: returning it instead of "
@@ -240,9 +241,12 @@ class Generation:
         viewer: bool = False,
         on_update: OnUpdate | None = None,
         stop_requested: StopRequested | None = None,
+        host_call: bool = True,
     ) -> Outcome:
         """A task as it is now, or when it ends if that comes within `wait` seconds. A plain read
-        (`wait` 0) gets up to budgets.READ_BUDGET for its first answer; a wait is a hard limit."""
+        (`wait` 0) gets up to budgets.READ_BUDGET for its first answer; a wait is a hard limit. A
+        `host_call`'s wait is kept within what hosts allow; the server's own follows (MCP tasks) are not."""
+        wait, cut = self._within_host(wait) if host_call else (wait, [])
         deadline = anyio.current_time() + wait
         await self.ownership.check(ref)
         await recall(self.journal, self.memory, ref)
@@ -259,8 +263,18 @@ class Generation:
                 "call get_task again in a moment."
             )
         return await self.finisher.finish(
-            waited, preview=preview, viewer=viewer, notes=[], reused=False, deadline=deadline
+            waited, preview=preview, viewer=viewer, notes=cut, reused=False, deadline=deadline
         )
+
+    def _within_host(self, wait: float) -> tuple[float, list[str]]:
+        """The wait a call takes (at most WIRO_MCP_MAX_WAIT_SECONDS) and, when that cut it, the note saying so."""
+        most = self.settings.max_wait_seconds
+        if wait <= most:
+            return wait, []
+        return most, [
+            f"wait_seconds {wait:g} was cut to {most:g} (WIRO_MCP_MAX_WAIT_SECONDS): hosts cut a tool call at about "
+            "60 s, which may cancel it. The task is not stopped by this: call get_task again to keep waiting."
+        ]
 
     async def read(self, task_id: str) -> TaskResult:
         """One fresh read, as the task tools would report it (no previews, no waiting)."""

@@ -115,6 +115,7 @@ class Watch:
                         preview=row.shown.get("preview", "views"),
                         viewer=bool(row.shown.get("viewer")),
                         on_update=on_update,
+                        host_call=False,
                     )
             except WiroMCPError as exc:
                 if isinstance(exc.__cause__, NotFoundError):  # Wiro has no such task: it will not come back

@@ -77,8 +77,8 @@ class Finisher:
                 log.warning("the client cancelled its call; %s %s", ref, what)
             else:
                 log.warning(
-                    "the call waiting on %s ended without a stop request (the client went away or the server is "
-                    "stopping); the task keeps running on Wiro: collect it with get_task",
+                    "the call waiting on %s ended without a stop request (the client went away, the host's time limit "
+                    "cut it, or the server is stopping); the task keeps running on Wiro: collect it with get_task",
                     ref,
                 )
             raise
