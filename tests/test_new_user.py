@@ -143,6 +143,7 @@ async def test_a_wait_past_what_hosts_allow_is_cut_and_says_so(held: Sandbox) ->
     import anyio
 
     async with connect(held, WIRO_MCP_MAX_WAIT_SECONDS="1.5", WIRO_MCP_WAIT_SECONDS="1") as client:
+        listed = {tool.name: tool for tool in (await client.list_tools()).tools}
         began = anyio.current_time()
         started = await client.call_tool("generate_image", {"prompt": "a lighthouse", "wait_seconds": 120})
         took = anyio.current_time() - began
@@ -155,6 +156,8 @@ async def test_a_wait_past_what_hosts_allow_is_cut_and_says_so(held: Sandbox) ->
             in texts(result)
         )
     assert held.count("Task/Kill") + held.count("Task/Cancel") == 0
+    for name in ("generate_image", "generate_panorama", "run_model", "get_task"):
+        assert listed[name].input_schema["properties"]["wait_seconds"]["maximum"] == 1.5, "the schema says the limit"
 
 
 def test_a_default_wait_over_the_longest_is_refused_at_start() -> None:
@@ -166,3 +169,13 @@ def test_a_default_wait_over_the_longest_is_refused_at_start() -> None:
         Settings.from_env({"WIRO_MCP_WAIT_SECONDS": "90"})
     assert "WIRO_MCP_WAIT_SECONDS (90) is over WIRO_MCP_MAX_WAIT_SECONDS (50)" in str(caught.value)
     assert Settings.from_env({"WIRO_MCP_WAIT_SECONDS": "90", "WIRO_MCP_MAX_WAIT_SECONDS": "120"}).wait_seconds == 90
+
+
+# -- 8. how runs are billed -----------------------------------------------------------------------------------
+
+
+async def test_the_instructions_say_each_model_is_billed_at_its_own_price(sandbox: Sandbox) -> None:
+    """Was: "every run is billed per GPU second", while estimates name per-output or per-pixel prices."""
+    async with connect(sandbox, mode="legacy") as client:
+        said = client.instructions or ""
+    assert "per GPU second" not in said and "billed at that model's own price" in said

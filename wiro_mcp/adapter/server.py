@@ -45,7 +45,8 @@ if TYPE_CHECKING:  # what only a call needs is imported when the first call star
     from ..service.generation import Generation
 
 INSTRUCTIONS = """\
-Generate media with Wiro; every run is billed per GPU second (failed runs are free).
+Generate media with Wiro; every run is billed at that model's own price (per run, output, pixel or
+GPU second, as Wiro says; failed runs are free), and each estimate says what it is made of.
 - generate_panorama: a 360° equirectangular panorama (2:1 PNG) from a text prompt.
 - generate_image: 1-4 images from a prompt; with input_image, image-to-image.
 Both start a task and wait for it up to wait_seconds (default 45). A finished result has the image
@@ -78,6 +79,7 @@ class WiroMCPServer(MCPServer[ServerState]):
     _listed: tuple[list[MCPTool], list[MCPTool]] | None = None  # with the viewer's _meta, and without
     people: People | None = None  # the tokens file's people (the HTTP gate lets their tokens in)
     request_credentials = False  # each request brings its own Wiro key (the gate asks for a bearer)
+    max_wait = 3600.0  # WIRO_MCP_MAX_WAIT_SECONDS: what the listed wait_seconds allows
 
     async def list_tools(self) -> list[MCPTool]:
         # Tools are fixed once the server is built, so the compact listing is made once, and once without the
@@ -95,7 +97,9 @@ class WiroMCPServer(MCPServer[ServerState]):
             full = [
                 tool.model_copy(
                     update={
-                        "input_schema": {**compact(tool.input_schema), "additionalProperties": False},
+                        "input_schema": longest_wait(
+                            {**compact(tool.input_schema), "additionalProperties": False}, self.max_wait
+                        ),
                         "output_schema": compact(tool.output_schema, output=True) if tool.output_schema else None,
                     }
                 )
@@ -152,6 +156,16 @@ def warm_up() -> None:
     from ..wiro.client import tls_context
 
     tls_context()
+
+
+def longest_wait(schema: dict[str, Any], most: float) -> dict[str, Any]:
+    """The call's own wait_seconds (the tools' WaitSeconds: a number up to 3600) listed with the server's
+    longest wait as its maximum; a longer one is cut to it, with a note (service/generation.py)."""
+    wait = (schema.get("properties") or {}).get("wait_seconds")
+    if not isinstance(wait, dict) or wait.get("type") != "number" or wait.get("maximum") != 3600:
+        return schema  # absent, or a model's own input of that name
+    shown = int(most) if float(most).is_integer() else most
+    return {**schema, "properties": {**schema["properties"], "wait_seconds": {**wait, "maximum": shown}}}
 
 
 def state_security(settings: Settings) -> RequestStateSecurity | None:
@@ -227,6 +241,7 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
     updates.bind(server)
     server.people = people
     server.request_credentials = settings.credentials == "request"
+    server.max_wait = settings.max_wait_seconds
     tasks.bind(server)
     typed.bind(server, server.forget_listing)
     register_resources(server, lambda: live["state"])
