@@ -179,3 +179,25 @@ async def test_the_instructions_say_each_model_is_billed_at_its_own_price(sandbo
     async with connect(sandbox, mode="legacy") as client:
         said = client.instructions or ""
     assert "per GPU second" not in said and "billed at that model's own price" in said
+
+
+# -- 9. wording -----------------------------------------------------------------------------------------------
+
+
+async def test_a_filtered_empty_listing_and_task_messages_read_as_one_voice(held: Sandbox) -> None:
+    """Was: "No tasks found. Wiro's task list: answered (4 tasks)." under a state filter, "answered (1
+    tasks)", and statuses "Wiro: task 1001 is queued" beside "Wiro: Task 1001: generating…"."""
+    from tests.adapter.test_tasks import LEGACY, call, task_of, tasks_client
+
+    from .helpers import raw_request
+
+    async with tasks_client(held, LEGACY) as client:
+        task = task_of(await call(client, LEGACY, {"prompt": "a kite", "width": 512, "height": 512}), LEGACY)
+        held.advance_to("1001", "task_start")
+        got = await raw_request(client, "tasks/get", {"taskId": task["taskId"]})
+        failed = await client.call_tool("list_tasks", {"state": "failed"})
+        one = await client.call_tool("list_tasks", {})
+    assert task["statusMessage"].startswith("Task 1001: queued (") and got["statusMessage"].startswith("Task 1001: ")
+    said = texts(failed)
+    assert said.startswith("No tasks with state failed, in the journal (") and "without the filter" in said
+    assert "answered with 1 task)" in texts(one) and "1 recent task, newest first" in texts(one)

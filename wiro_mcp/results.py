@@ -150,6 +150,7 @@ class TaskListing(BaseModel):
     tasks: list[TaskLine]
     wiro: str = Field(description="whether Wiro's Task/List answered (else the journal alone answers)")
     journal: str = Field(description="where the journal is, or why it is not used")
+    only: str | None = Field(default=None, description="the filters asked for (model, state), when any")
 
 
 class ModelRow(BaseModel):

@@ -85,7 +85,7 @@ async def test_a_generate_call_becomes_a_task_that_ends_with_the_plain_calls_res
         created = await call(client, mode, IMAGE)
         handed = time.monotonic() - began
         task = task_of(created, mode)
-        assert task["status"] == "working" and "Wiro: task 1001 is" in task["statusMessage"]
+        assert task["status"] == "working" and task["statusMessage"].startswith("Task 1001: ")
         if mode == MODERN:
             assert created["resultType"] == "task" and task["ttlMs"] == 24 * 3600 * 1000
         else:
@@ -425,7 +425,7 @@ async def test_the_handle_comes_back_while_wiro_still_queues_the_task(held: Sand
     async with tasks_client(held, MODERN) as client:
         with anyio.fail_after(10):  # a plain call would wait its 45 s
             task = await call(client, MODERN, IMAGE)
-    assert task["status"] == "working" and "is queued" in task["statusMessage"]
+    assert task["status"] == "working" and task["statusMessage"].startswith("Task 1001: queued (")
     queued = held.state.get(task_id="1001")
     assert queued is not None and queued.status(held.state.clock()) == "task_queue"
 

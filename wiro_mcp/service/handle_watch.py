@@ -103,7 +103,7 @@ class Watch:
 
         async def on_update(update: Update) -> None:
             queued = update.status in QUEUED_STATUSES
-            await self.change(message=f"Wiro: {update.message}", poll_ms=poll_of(queued))
+            await self.change(message=update.message, poll_ms=poll_of(queued))
 
         while not self.done.is_set() and not self.view.expired:
             left = budgets.HANDLE_FOLLOW if row.expires is None else max(0.0, row.expires - time.time())
@@ -234,4 +234,5 @@ def poll_of(queued: bool) -> int:
 
 
 def message_of(result: TaskResult) -> str:
-    return f"Wiro: task {result.task_id} is {result.state} ({result.status})."
+    """A task's status in the words progress uses ("Task 1001: generating step 6/10 (task_output)")."""
+    return f"Task {result.task_id}: {result.state} ({result.status})"

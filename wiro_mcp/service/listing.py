@@ -87,7 +87,8 @@ class Lister:
         chosen.sort(key=lambda line: (line.created or "", int(line.task_id) if line.task_id.isdigit() else 0))
         status = self._journal.status()
         where = status.memory_only or status.where
-        return TaskListing(tasks=chosen[::-1][:limit], wiro=wiro_note, journal=where)
+        asked = [f"model {model}" for model in [model] if model] + [f"state {state}" for state in [state] if state]
+        return TaskListing(tasks=chosen[::-1][:limit], wiro=wiro_note, journal=where, only=", ".join(asked) or None)
 
     async def _wiro_tasks(self, limit: int) -> tuple[list[Task], str]:
         try:
@@ -95,7 +96,7 @@ class Lister:
         except WiroMCPError as exc:
             log.info("Task/List is not available: %s", exc)
             return [], f"not available ({str(exc)[:160]}); the journal alone answers"
-        return tasks, f"answered ({len(tasks)} tasks)"
+        return tasks, f"answered with {len(tasks)} task{'s' if len(tasks) != 1 else ''}"
 
 
 def _when(unix: float) -> str:

@@ -217,9 +217,14 @@ def _guess_type(name: str) -> str:
 
 def listing_text(listing: TaskListing, *, now: float | None = None) -> str:
     now = time.time() if now is None else now
-    if not listing.tasks:
-        return f"No tasks found. Wiro's task list: {listing.wiro}. Journal: {listing.journal}."
-    lines = [f"{len(listing.tasks)} recent task(s), newest first (Wiro's task list {listing.wiro}):"]
+    count = len(listing.tasks)
+    only = f" with {listing.only}" if listing.only else ""
+    if not count:
+        return (
+            f"No tasks{only}, in the journal ({listing.journal}) or in Wiro's task list ({listing.wiro})."
+            + (" Call list_tasks without the filter to see every recent one." if listing.only else "")
+        )
+    lines = [f"{count} recent task{'s' if count != 1 else ''}{only}, newest first (Wiro's task list {listing.wiro}):"]
     for line in listing.tasks:
         money = f", {usd_text(line.cost_usd)}" if line.cost_usd is not None else ""
         if line.cost_usd is None and line.estimated_cost_usd is not None:
