@@ -72,3 +72,14 @@ MODEL_SPEC_TTL = 24 * 3600.0  # a model's inputs from Tool/Detail (on disk): ask
 SEARCH_TTL = 600.0  # a search_models answer, in memory
 CATALOG_SECONDS = 8.0  # Tool/List or Tool/Detail for search_models, describe_model and run_model
 PRICE_RETRY_AFTER = 300.0  # after a failed price lookup, Wiro is not asked again for this long
+
+
+def host_wait(wait: float, most: float) -> tuple[float, list[str]]:
+    """The wait a host's call takes (at most `most`, WIRO_MCP_MAX_WAIT_SECONDS) and, when that cut it, the
+    note saying so."""
+    if wait <= most:
+        return wait, []
+    return most, [
+        f"wait_seconds {wait:g} was cut to {most:g} (WIRO_MCP_MAX_WAIT_SECONDS): hosts cut a tool call at about "
+        "60 s, which may cancel it. The task is not stopped by this: call get_task again to keep waiting."
+    ]

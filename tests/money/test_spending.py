@@ -109,7 +109,8 @@ async def test_a_run_above_the_confirmation_threshold_waits_for_the_persons_yes(
         []
         if action is None
         else [
-            "This image run costs about $0.009 (Wiro's price tier: $0.0045 per output × 2); $0.00 spent in the last 24 h. Run it?"
+            "This image run costs about $0.009 (Wiro's price tier: $0.0045 per output × 2); "
+            "$0.00 spent in the last 24 h. Run it?"
         ]
     )
     assert not cheap.is_error

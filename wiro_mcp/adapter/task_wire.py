@@ -5,7 +5,7 @@ extension API cannot reach on those connections)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -107,10 +107,34 @@ def task_fields(view: View, version: str) -> dict[str, Any]:
     return fields | {"ttlMs": view.ttl_ms, "pollIntervalMs": view.poll_ms}
 
 
+def created_result(view: View, version: str, placeholder: str) -> CallToolResult | dict[str, Any]:
+    """The CreateTaskResult: on 2025-11-25 a placeholder legacy_tasks() below turns into one (the SDK shapes
+    tools/call results as CallToolResult there)."""
+    if version == LEGACY:
+        return CallToolResult(
+            content=[TextContent(type="text", text=placeholder)],
+            _meta={CREATED: {"task": task_fields(view, LEGACY)}},
+        )
+    return {"resultType": "task", **task_fields(view, version)}
+
+
+def status_notifier(session: Any) -> Callable[[View], Awaitable[None]]:
+    """notifications/tasks/status to the client that created the task, on the session it came by."""
+
+    async def tell(view: View) -> None:
+        from mcp_types import TaskStatusNotification
+
+        # No related-task _meta: "the task ID is already present in the notification parameters".
+        params = task_fields(view, LEGACY)
+        await session.send_notification(TaskStatusNotification.model_validate({"params": params}))
+
+    return tell
+
+
 @asynccontextmanager
 async def guarding() -> AsyncIterator[None]:
     """An unknown, foreign or expired task id as the protocol's error (-32602), saying only that."""
-    from ..service.handles import UnknownHandle
+    from ..service.handle_watch import UnknownHandle
 
     try:
         yield

@@ -49,7 +49,6 @@ from .calls import preview_kind
 from .rendering import tool_result
 from .state import ServerState
 from .task_wire import (
-    CREATED,
     LEGACY,
     NOTE,
     RELATED,
@@ -58,6 +57,7 @@ from .task_wire import (
     TaskParams,
     UpdateParams,
     answers_for,
+    created_result,
     cursor_offset,
     declared,
     guarding,
@@ -65,6 +65,7 @@ from .task_wire import (
     question_of,
     questions,
     starting_task,
+    status_notifier,
     task_fields,
     tells_requestors_apart,
     text_of,
@@ -118,7 +119,7 @@ class TasksExtension(Extension):
             result = await call_next(ctx)
         finally:
             starting_task.reset(mark)
-        from ..service.handles import ttl_of
+        from ..service.handle_watch import ttl_of
 
         arguments = params.arguments or {}
         shown: dict[str, Any] = {
@@ -142,12 +143,12 @@ class TasksExtension(Extension):
             return await self._refused(ctx, handles, text_of(result), shown)
         started = TaskResult.model_validate(result.structured_content)
         try:
-            listener = self._notifier(ctx) if ctx.protocol_version == LEGACY else None
+            listener = status_notifier(ctx.session) if ctx.protocol_version == LEGACY else None
             view = await handles.hold(owner_of(ctx), started, listener=listener, **shown)
         except WiroMCPError as exc:  # the task is started: it is answered as a plain call, never lost
             log.warning("task %s could not be kept as an MCP task: %s", started.task_id, exc)
             return result
-        return self._created(view, ctx.protocol_version, f"Task {started.task_id} runs as MCP task {view.row.id}.")
+        return created_result(view, ctx.protocol_version, f"Task {started.task_id} runs as MCP task {view.row.id}.")
 
     async def _refused(
         self, ctx: ServerRequestContext[Any, Any], handles: Handles, refusal: str, shown: dict[str, Any]
@@ -159,16 +160,7 @@ class TasksExtension(Extension):
             view = await handles.hold_refused(owner_of(ctx), refusal, **shown)
         except WiroMCPError as exc:
             raise MCPError(code=INTERNAL_ERROR, message=f"{refusal} (not kept as a task: {exc})") from None
-        return self._created(view, ctx.protocol_version, "Not started.")
-
-    def _created(self, view: View, version: str, placeholder: str) -> HandlerResult:
-        """The CreateTaskResult: on 2025-11-25 a placeholder legacy_tasks() turns into one."""
-        if version == LEGACY:
-            return CallToolResult(
-                content=[TextContent(type="text", text=placeholder)],
-                _meta={CREATED: {"task": task_fields(view, LEGACY)}},
-            )
-        return {"resultType": "task", **task_fields(view, version)}
+        return created_result(view, ctx.protocol_version, "Not started.")
 
     # -- the methods --------------------------------------------------------------------------
 
@@ -183,7 +175,7 @@ class TasksExtension(Extension):
         return result
 
     async def _cancel(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> dict[str, Any]:
-        from ..service.handles import HandleEnded, StopUnconfirmed
+        from ..service.handle_watch import HandleEnded, StopUnconfirmed
 
         handles = await self._handles()
         self._check_declared(ctx)
@@ -303,16 +295,3 @@ class TasksExtension(Extension):
             view.outcome, viewer=bool(view.row.shown.get("viewer")), sandbox=self._state().settings.sandbox
         )
         return rendered.model_dump(by_alias=True, mode="json", exclude_none=True)
-
-    def _notifier(self, ctx: ServerRequestContext[Any, Any]) -> Callable[[View], Any]:
-        """notifications/tasks/status to the client that created the task, on the connection it came by."""
-        session = ctx.session
-
-        async def tell(view: View) -> None:
-            from mcp_types import TaskStatusNotification
-
-            # No related-task _meta: "the task ID is already present in the notification parameters".
-            params = task_fields(view, LEGACY)
-            await session.send_notification(TaskStatusNotification.model_validate({"params": params}))  # type: ignore[arg-type]
-
-        return tell

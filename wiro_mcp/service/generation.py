@@ -115,7 +115,7 @@ class Generation:
         try:
             async with anyio.create_task_group() as group, self.followers.running(), self.handles.running():
                 group.start_soon(self.journal.keep_written)
-                group.start_soon(self._settle_doubts)
+                group.start_soon(self.launcher.reconciler.settle_at_start, self.ownership.keyed)
                 yield self
                 group.cancel_scope.cancel()
         finally:
@@ -123,17 +123,6 @@ class Generation:
                 await self.journal.close()
                 await self.fetcher.aclose()
                 await self.input_fetcher.aclose()
-
-    async def _settle_doubts(self) -> None:
-        """Once the journal is open: claims a stopped server left in doubt are looked up in Wiro's task list,
-        so their tasks are known (and a claim that started nothing stops holding the budget)."""
-        await self.journal.opened()
-        try:  # each request's own key (WIRO_MCP_CREDENTIALS=request): each identical call settles its own
-            entries = [] if self.ownership.keyed else await self.journal.doubtful()
-            if entries:
-                await self.launcher.reconciler.settle(entries, _budget(budgets.READ_BUDGET))
-        except WiroMCPError as exc:  # an identical call will ask again
-            log.info("could not settle the claims in doubt: %s", exc)
 
     async def quote(
         self,
@@ -179,7 +168,9 @@ class Generation:
         the person's answer, when the adapter asked them to confirm the cost; `began`: when the call
         arrived (anyio's clock; default now), where its wait counts from."""
         start = anyio.current_time() if began is None else began
-        wait, cut = self._within_host(self.settings.wait_seconds if wait is None else wait)
+        wait, cut = budgets.host_wait(
+            self.settings.wait_seconds if wait is None else wait, self.settings.max_wait_seconds
+        )
         deadline = start + wait
         prepared = await self.preparer.prepare(spec, arguments, input_folders)
         # A Run cut short leaves a task in doubt: it gets at least budgets.RUN_FLOOR whatever the wait.
@@ -246,7 +237,7 @@ class Generation:
         """A task as it is now, or when it ends if that comes within `wait` seconds. A plain read
         (`wait` 0) gets up to budgets.READ_BUDGET for its first answer; a wait is a hard limit. A
         `host_call`'s wait is kept within what hosts allow; the server's own follows (MCP tasks) are not."""
-        wait, cut = self._within_host(wait) if host_call else (wait, [])
+        wait, cut = budgets.host_wait(wait, self.settings.max_wait_seconds) if host_call else (wait, [])
         deadline = anyio.current_time() + wait
         await self.ownership.check(ref)
         await recall(self.journal, self.memory, ref)
@@ -265,16 +256,6 @@ class Generation:
         return await self.finisher.finish(
             waited, preview=preview, viewer=viewer, notes=cut, reused=False, deadline=deadline
         )
-
-    def _within_host(self, wait: float) -> tuple[float, list[str]]:
-        """The wait a call takes (at most WIRO_MCP_MAX_WAIT_SECONDS) and, when that cut it, the note saying so."""
-        most = self.settings.max_wait_seconds
-        if wait <= most:
-            return wait, []
-        return most, [
-            f"wait_seconds {wait:g} was cut to {most:g} (WIRO_MCP_MAX_WAIT_SECONDS): hosts cut a tool call at about "
-            "60 s, which may cancel it. The task is not stopped by this: call get_task again to keep waiting."
-        ]
 
     async def read(self, task_id: str) -> TaskResult:
         """One fresh read, as the task tools would report it (no previews, no waiting)."""

@@ -39,6 +39,30 @@ LISTENER_SECONDS = 5.0  # a status notification that cannot be sent by then is d
 NOTES_KEPT = 10  # of an ended handle's notes, in the journal
 
 
+DEFAULT_TTL_MS = 24 * 3600 * 1000  # a day: long enough to come back to, short enough to forget
+MIN_TTL_MS = 60 * 1000
+MAX_TTL_MS = 7 * 24 * 3600 * 1000
+
+
+class UnknownHandle(WiroMCPError):
+    """No such task for this caller: unknown, another owner's, or expired."""
+
+
+class HandleEnded(WiroMCPError):
+    """A stop asked for a task that has already ended: nothing changes."""
+
+
+class StopUnconfirmed(WiroMCPError):
+    """Wiro took the stop but has not applied it yet: the task may still run (and be billed)."""
+
+
+def ttl_of(asked_ms: int | None) -> int:
+    """The time to live a handle gets: what the host asked for, within a minute and a week."""
+    if asked_ms is None:
+        return DEFAULT_TTL_MS
+    return max(MIN_TTL_MS, min(MAX_TTL_MS, int(asked_ms)))
+
+
 @dataclass
 class View:
     """A handle as a host sees it now."""
@@ -136,6 +160,25 @@ class Watch:
                 continue
             await anyio.sleep(pause)
             pause = min(pause * 2, 30.0)
+
+    async def stopped(self, outcome: Outcome, confirm: float) -> None:
+        """Wiro took a stop (`outcome`: its record then): cancelled now, or once the follow sees Wiro apply it
+        within `confirm` s. StopUnconfirmed when it does not; HandleEnded when the task ended otherwise first
+        (a cancel's answer is never a task that was not cancelled). `confirm` 0: no waiting."""
+        if outcome.result.state == "cancelled":
+            await self.end("cancelled", outcome.headline or "Cancelled.", outcome)
+            return
+        if confirm <= 0:
+            return
+        with anyio.move_on_after(confirm):  # the follow loop sees the stop when Wiro applies it
+            await self.done.wait()
+        if not self.done.is_set():
+            raise StopUnconfirmed(
+                f"Wiro accepted the stop of task {self.view.row.task_id} but has not applied it within {confirm:g} "
+                f"s: it may still run, and be billed. {self.view.message} tasks/get shows how it ends."
+            )
+        if self.view.status != "cancelled":
+            raise HandleEnded(ended_words(self.view))
 
     async def change(self, *, message: str, poll_ms: int | None = None) -> None:
         if self.done.is_set():
@@ -236,3 +279,9 @@ def poll_of(queued: bool) -> int:
 def message_of(result: TaskResult) -> str:
     """A task's status in the words progress uses ("Task 1001: generating step 6/10 (task_output)")."""
     return f"Task {result.task_id}: {result.state} ({result.status})"
+
+
+def ended_words(view: View) -> str:
+    """Why a stop changed nothing: the task had ended."""
+    what = f"Task {view.row.task_id}" if view.row.task_id is not None else "This call"
+    return f"{what} has already ended ({view.status}); nothing was stopped."

@@ -35,12 +35,24 @@ import anyio
 from anyio.abc import TaskGroup
 
 from .. import budgets, people
-from ..errors import WiroMCPError
 from ..journal.handles import HandleRow
 from ..journal.records import JournalError
 from ..results import PreviewKind, TaskResult
 from ..wiro.refs import TaskRef
-from .handle_watch import Listener, Status, View, Watch, first_view, message_of, new_row, poll_of, waiting_for
+from .handle_watch import (
+    HandleEnded,
+    Listener,
+    Status,
+    UnknownHandle,
+    View,
+    Watch,
+    ended_words,
+    first_view,
+    message_of,
+    new_row,
+    poll_of,
+    waiting_for,
+)
 from .stopping import TaskEnded
 
 if TYPE_CHECKING:
@@ -48,31 +60,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TTL_MS = 24 * 3600 * 1000  # a day: long enough to come back to, short enough to forget
-MIN_TTL_MS = 60 * 1000
-MAX_TTL_MS = 7 * 24 * 3600 * 1000
 KEPT_DONE = 32  # ended handles whose results (previews too) stay in memory; older ones are delivered again
 KEPT_WAITING = 256  # handles waiting for an answer kept in memory; older ones are read from the journal again
 PAGE = 100  # tasks/list's page
-
-
-class UnknownHandle(WiroMCPError):
-    """No such task for this caller: unknown, another owner's, or expired."""
-
-
-class HandleEnded(WiroMCPError):
-    """A stop asked for a task that has already ended: nothing changes."""
-
-
-class StopUnconfirmed(WiroMCPError):
-    """Wiro took the stop but has not applied it yet: the task may still run (and be billed)."""
-
-
-def ttl_of(asked_ms: int | None) -> int:
-    """The time to live a handle gets: what the host asked for, within a minute and a week."""
-    if asked_ms is None:
-        return DEFAULT_TTL_MS
-    return max(MIN_TTL_MS, min(MAX_TTL_MS, int(asked_ms)))
 
 
 class Handles:
@@ -206,26 +196,15 @@ class Handles:
                 return await self._end_without_task(watch, "cancelled", "Cancelled before anything started.", None)
         task_id = watch.view.row.task_id
         if task_id is None or watch.done.is_set():
-            raise HandleEnded(_ended(watch.view))
+            raise HandleEnded(ended_words(watch.view))
         try:
             with people.acting_as(people.of_owner(watch.view.row.owner)):
                 outcome = await self._service.stop(TaskRef(task_id=task_id))
         except TaskEnded:
             with anyio.move_on_after(budgets.READ_BUDGET):
                 await watch.done.wait()
-            raise HandleEnded(_ended(watch.view)) from None
-        if outcome.result.state == "cancelled":
-            await watch.end("cancelled", outcome.headline or "Cancelled.", outcome)
-        elif confirm > 0:
-            with anyio.move_on_after(confirm):  # the follow loop sees the stop when Wiro applies it
-                await watch.done.wait()
-            if not watch.done.is_set():
-                raise StopUnconfirmed(
-                    f"Wiro accepted the stop of task {task_id} but has not applied it within {confirm:g} s: it "
-                    f"may still run, and be billed. {watch.view.message} tasks/get shows how it ends."
-                )
-            if watch.view.status != "cancelled":
-                raise HandleEnded(_ended(watch.view))
+            raise HandleEnded(ended_words(watch.view)) from None
+        await watch.stopped(outcome, confirm)
         if watch.view.status == "cancelled":
             await self._record_end(watch)
         return watch.view
@@ -313,8 +292,3 @@ class Handles:
         waiting = [key for key, watch in self._watches.items() if not watch.started and not watch.done.is_set()]
         for key in ended[: max(0, len(ended) - KEPT_DONE)] + waiting[: max(0, len(waiting) - KEPT_WAITING)]:
             del self._watches[key]
-
-
-def _ended(view: View) -> str:
-    what = f"Task {view.row.task_id}" if view.row.task_id is not None else "This call"
-    return f"{what} has already ended ({view.status}); nothing was stopped."

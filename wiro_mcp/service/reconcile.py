@@ -62,6 +62,18 @@ class Reconciler:
         self._client = client
         self._journal = journal
 
+    async def settle_at_start(self, keyed: bool) -> None:
+        """Once the journal is open: claims a stopped server left in doubt are looked up in Wiro's task list,
+        so their tasks are known (and a claim that started nothing stops holding the budget). `keyed`: each
+        request's own key (WIRO_MCP_CREDENTIALS=request): each identical call settles its own."""
+        await self._journal.opened()
+        try:
+            entries = [] if keyed else await self._journal.doubtful()
+            if entries:
+                await self.settle(entries, anyio.current_time() + budgets.READ_BUDGET)
+        except WiroMCPError as exc:  # an identical call will ask again
+            log.info("could not settle the claims in doubt: %s", exc)
+
     async def settle(self, entries: list[Entry], deadline: float, *, drop_absent: bool = True) -> list[Finding]:
         """One look at Wiro's task list for all of `entries`; the journal adopts what was found and drops
         what Wiro shows was never started (unless `drop_absent` is False: right after a lost answer, a

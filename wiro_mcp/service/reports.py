@@ -220,9 +220,8 @@ def listing_text(listing: TaskListing, *, now: float | None = None) -> str:
     count = len(listing.tasks)
     only = f" with {listing.only}" if listing.only else ""
     if not count:
-        return (
-            f"No tasks{only}, in the journal ({listing.journal}) or in Wiro's task list ({listing.wiro})."
-            + (" Call list_tasks without the filter to see every recent one." if listing.only else "")
+        return f"No tasks{only}, in the journal ({listing.journal}) or in Wiro's task list ({listing.wiro})." + (
+            " Call list_tasks without the filter to see every recent one." if listing.only else ""
         )
     lines = [f"{count} recent task{'s' if count != 1 else ''}{only}, newest first (Wiro's task list {listing.wiro}):"]
     for line in listing.tasks:
