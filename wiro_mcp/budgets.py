@@ -38,6 +38,7 @@ HOST_CALL_LIMIT = 55.0
 # for Wiro to apply it; past it, it answers that the stop is asked and not yet confirmed.
 CANCEL_CONFIRM = 5.0
 HANDLE_FOLLOW = 600.0  # an MCP task follows its Wiro task in waits of this length, until it ends
+SEND_SECONDS = 2.0  # one resource update to one subscriber: one that does not read must not hold the others
 STALE_AFTER = 2.0  # a status older than this is shown with its age
 
 # -- one request or step -----------------------------------------------------------------------------

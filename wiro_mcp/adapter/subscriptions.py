@@ -5,7 +5,7 @@ telling them (notifications/resources/updated), on 2025-11-25 (`resources/subscr
 A person hears only of their own: a task must pass the service's ownership check to be subscribed (else
 refused, or left out of the acknowledgement), and the spend is told when the subscriber's own changes.
 At most MAX_SUBSCRIPTIONS per session or stream; a task is told once per state change, never per progress
-tick. The service's hooks only note a change; a background task sends, each send within SEND_SECONDS,
+tick. The service's hooks only note a change; a background task sends, each send within budgets.SEND_SECONDS,
 so no tool call waits on a subscriber; a session gone, or that cannot be sent to, is told nothing more.
 """
 
@@ -24,7 +24,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.shared.subscriptions import ResourceUpdated
 from mcp_types import INVALID_PARAMS, EmptyResult, SubscribeRequestParams, UnsubscribeRequestParams
 
-from .. import people
+from .. import budgets, people
 from ..errors import WiroMCPError
 from ..people import Caller
 from ..text import shown
@@ -44,7 +44,6 @@ log = logging.getLogger(__name__)
 SPENDING = "wiro://spending"
 TASKS = "wiro://tasks/"
 MAX_SUBSCRIPTIONS = 100  # per session, or per listen stream
-SEND_SECONDS = 2.0  # one notification to one subscriber: one that does not read must not hold the others
 STATES_KEPT = 10_000  # the last state seen of this many tasks, to tell a change from a progress tick
 _SESSION_KEY = "wiro-mcp/subscriptions"  # a handshake connection's listeners, by owner, in its state
 
@@ -256,7 +255,7 @@ class Subscriptions:
             self.bus.tell(listener, ResourceUpdated(uri))
             return
         try:
-            with anyio.move_on_after(SEND_SECONDS):
+            with anyio.move_on_after(budgets.SEND_SECONDS):
                 await listener.send(uri)
         except Exception as exc:  # a session gone: it is told nothing more
             log.debug("notifications/resources/updated not sent: %r", exc)
