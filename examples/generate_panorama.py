@@ -201,6 +201,16 @@ def connect(args: argparse.Namespace) -> Client:
     return Client(stdio_client(StdioServerParameters(command=sys.executable, args=server_args, env=env)))
 
 
+def explained(exc: BaseException, args: argparse.Namespace) -> str:
+    """What went wrong, in a line: the innermost error of the task groups the client runs in."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    said = str(exc) or type(exc).__name__
+    if "401" in said or "Unauthorized" in said:
+        return f"{said}. Pass the server's token with --token." if args.url else said
+    return said
+
+
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("prompt")
@@ -210,10 +220,14 @@ async def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("panoramas"))
     parser.add_argument("--run-seconds", type=float, default=2.5, help="sandbox only: how long its task runs")
     args = parser.parse_args()
-    async with connect(args) as client:
-        with ProgressLine.on(sys.stdout) as progress:
-            data, path = await generate(client, args.prompt, args.out, progress=progress)
-        page = await save_viewer_page(client, data, path)
+    try:
+        async with connect(args) as client:
+            with ProgressLine.on(sys.stdout) as progress:
+                data, path = await generate(client, args.prompt, args.out, progress=progress)
+            page = await save_viewer_page(client, data, path)
+    except Exception as exc:  # one line a person can act on, not a page of task-group tracebacks
+        print(f"error: {explained(exc, args)}", file=sys.stderr)
+        return 2
     cost = data.get("cost_usd", 0)
     billed = f"sandbox, nothing billed (Wiro would charge ${cost:.4f})" if data.get("sandbox") else f"cost ${cost:.4f}"
     print(f"task {data['task_id']}: {data['state']}, {billed}")

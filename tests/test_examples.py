@@ -87,6 +87,18 @@ def test_generate_panorama_script_over_http_with_a_token(sandbox: Sandbox, tmp_p
     saved_png(done.stdout)
 
 
+def test_a_wrong_token_is_one_line_that_says_401_and_what_to_pass(sandbox: Sandbox, tmp_path: Path) -> None:
+    """Was: a 72-line ExceptionGroup ending "Server returned an error response", never 401."""
+    with HttpServer(server_env(sandbox, WIRO_MCP_HTTP_TOKEN="tok")) as server:
+        done = run_script("a fjord", "--url", server.url, "--token", "wrong", "--out", str(tmp_path), cwd=tmp_path)
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert lines == [
+        "error: Unauthorized (HTTP 401): send Authorization: Bearer <token>, the server's WIRO_MCP_HTTP_TOKEN. "
+        "Pass the server's token with --token."
+    ], done.stderr
+
+
 def test_the_demo_generates_saves_and_looks_behind_the_viewer(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, str(EXAMPLES / "demo.py"), str(tmp_path)], capture_output=True, text=True, timeout=120

@@ -25,6 +25,7 @@ from .server import WiroMCPServer
 log = logging.getLogger(__name__)
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+UNAUTHORIZED = -32001  # the JSON-RPC code of a 401 (a server-defined one: JSON-RPC reserves -32000 to -32099)
 HEALTH_PATH = "/healthz"
 
 
@@ -64,10 +65,12 @@ class BearerTokenMiddleware:
                     supplied = value
                     break
             if not self._lets_in(supplied):
+                # A JSON-RPC error body: MCP clients show its words (they drop any other 401 body).
+                said = "Unauthorized (HTTP 401): send Authorization: Bearer <token>, the server's WIRO_MCP_HTTP_TOKEN"
                 await _send_json(
                     send,
                     401,
-                    {"error": "unauthorized: send Authorization: Bearer <token>"},
+                    {"jsonrpc": "2.0", "id": None, "error": {"code": UNAUTHORIZED, "message": said}},
                     [(b"www-authenticate", b'Bearer realm="wiro-mcp"')],
                 )
                 return
