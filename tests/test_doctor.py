@@ -196,3 +196,26 @@ def test_the_doctor_checks_the_embedded_sandbox_when_the_server_would_use_it(how
 def test_with_credentials_from_each_request_no_server_key_is_needed() -> None:
     checks, _ = doctor.run({"WIRO_MCP_CREDENTIALS": "request"})
     assert levels(checks)["credentials"] == "ok" and "each HTTP request brings its own" in said(checks, "credentials")
+
+
+async def test_a_misspelt_setting_is_named_with_the_nearest_one(sandbox: Sandbox) -> None:
+    """Was: WIRO_MCP_SANBOX=1 went unnoticed (and the limits' line pointed to a README section that is not there)."""
+    env = server_env(sandbox, WIRO_MCP_SANBOX="1", WIRO_MCP_DAILY_BUDGT_USD="5", WIRO_ZZZ="x")
+    checks = await doctor.examine(env)
+    warned = [c.text for c in checks if c.name == "settings" and c.level == "warn"]
+    assert warned == [
+        "WIRO_MCP_DAILY_BUDGT_USD is not a wiro-mcp setting and is ignored: did you mean WIRO_MCP_DAILY_BUDGET_USD?",
+        "WIRO_MCP_SANBOX is not a wiro-mcp setting and is ignored: did you mean WIRO_MCP_SANDBOX?",
+        "WIRO_ZZZ is not a wiro-mcp setting and is ignored: no setting has a name like it",
+    ]
+    assert "docs/money.md" in said(checks, "spending limits") and "README" not in said(checks, "spending limits")
+
+
+def test_the_server_says_so_on_stderr_at_start(sandbox: Sandbox) -> None:
+    env = {**server_env(sandbox), "WIRO_MCP_SANBOX": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "wiro_mcp"], input="", capture_output=True, text=True, env=env, timeout=60
+    )
+    assert "wiro-mcp: WIRO_MCP_SANBOX is not a wiro-mcp setting and is ignored: did you mean WIRO_MCP_SANDBOX?" in (
+        done.stderr
+    )

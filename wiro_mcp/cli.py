@@ -93,6 +93,10 @@ def run_server(args: argparse.Namespace) -> None:
         problems = "; ".join(settings_problems(exc))
         sys.stderr.write(f"wiro-mcp: invalid environment: {problems}\n")
         raise SystemExit(2) from None
+    from .doctor import unknown_names
+
+    for check in unknown_names(os.environ):  # a misspelt setting is otherwise silently nothing
+        sys.stderr.write(f"wiro-mcp: {check.text}\n")
     if args.transport == "stdio" and sys.stdin.isatty():
         # Started by hand: without this line it would just sit there, waiting for JSON-RPC.
         sys.stderr.write(

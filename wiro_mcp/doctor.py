@@ -24,6 +24,7 @@ import anyio
 
 from . import __version__, budgets
 from .config import Settings, settings_problems
+from .text import shown
 
 Level = Literal["ok", "warn", "fail"]
 KEYS_HELP = (
@@ -58,7 +59,7 @@ def run(environ: Mapping[str, str] | None = None, *, prepare: Prepare | None = N
 async def examine(environ: Mapping[str, str], prepare: Prepare | None = None) -> list[Check]:
     from pydantic import ValidationError
 
-    checks = [versions()]
+    checks = [versions(), *unknown_names(environ)]
     try:
         given = Settings.from_env(environ)
     except ValidationError as exc:
@@ -74,6 +75,28 @@ async def examine(environ: Mapping[str, str], prepare: Prepare | None = None) ->
     checks += input_folders(settings, folders_from)
     checks.append(journal(settings))
     checks.append(limits(settings))
+    return checks
+
+
+# Names read outside the settings: the command line's, and the tests' own.
+OTHER_NAMES = frozenset({"WIRO_MCP_SANDBOX", "WIRO_MCP_CHROMIUM", "WIRO_MCP_UPDATE_SCREENSHOTS"})
+
+
+def known_names() -> frozenset[str]:
+    """Every WIRO_* variable wiro-mcp reads."""
+    return frozenset(f.alias for f in Settings.model_fields.values() if f.alias) | OTHER_NAMES
+
+
+def unknown_names(environ: Mapping[str, str]) -> list[Check]:
+    """A WIRO_* variable wiro-mcp does not read (a misspelt one is silently nothing), with the nearest name."""
+    import difflib
+
+    known = known_names()
+    checks = []
+    for name in sorted(n for n in environ if n.upper().startswith("WIRO_") and n not in known)[:20]:
+        nearest = difflib.get_close_matches(name.upper(), sorted(known), n=1, cutoff=0.6)
+        hint = f"did you mean {nearest[0]}?" if nearest else "no setting has a name like it"
+        checks.append(Check("warn", "settings", f"{shown(name, 60)} is not a wiro-mcp setting and is ignored: {hint}"))
     return checks
 
 
@@ -245,7 +268,7 @@ def limits(settings: Settings) -> Check:
         if value is not None
     ]
     if not parts:
-        return Check("ok", "spending limits", "none set (see WIRO_MCP_DAILY_BUDGET_USD and the README's Money section)")
+        return Check("ok", "spending limits", "none set (see WIRO_MCP_DAILY_BUDGET_USD and docs/money.md)")
     return Check("ok", "spending limits", ", ".join(parts))
 
 
