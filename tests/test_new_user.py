@@ -201,3 +201,19 @@ async def test_a_filtered_empty_listing_and_task_messages_read_as_one_voice(held
     said = texts(failed)
     assert said.startswith("No tasks with state failed, in the journal (") and "without the filter" in said
     assert "answered with 1 task)" in texts(one) and "1 recent task, newest first" in texts(one)
+
+
+# -- 12. get_task's schema ------------------------------------------------------------------------------------
+
+
+async def test_get_task_says_in_its_schema_that_one_of_id_and_token_is_needed(sandbox: Sandbox) -> None:
+    """Was: only its text said that exactly one of task_id and task_token is needed."""
+    async with connect(sandbox) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        neither = await client.call_tool("get_task", {})
+        both = await client.call_tool("kill_task", {"task_id": "1001", "task_token": "t"})
+    for name in ("get_task", "kill_task"):
+        assert tools[name].input_schema["anyOf"] == [{"required": ["task_id"]}, {"required": ["task_token"]}]
+    assert "cancel_task" in tools and "anyOf" not in tools["cancel_task"].input_schema, "task_id alone: required"
+    for result in (neither, both):
+        assert result.is_error and "Give exactly one of task_id and task_token." in texts(result)

@@ -59,7 +59,7 @@ TaskId = Annotated[
     BeforeValidator(number_as_text),
     Field(description="Wiro's task id"),
 ]
-TaskToken = Annotated[str | None, Field(description="A result's task_token, instead of task_id (give one)")]
+TaskToken = Annotated[str | None, Field(description="Instead of task_id")]
 
 
 def preview_kind(preview: bool | Literal["flat"]) -> PreviewKind:

@@ -97,8 +97,8 @@ class WiroMCPServer(MCPServer[ServerState]):
             full = [
                 tool.model_copy(
                     update={
-                        "input_schema": longest_wait(
-                            {**compact(tool.input_schema), "additionalProperties": False}, self.max_wait
+                        "input_schema": either_ref(
+                            longest_wait({**compact(tool.input_schema), "additionalProperties": False}, self.max_wait)
                         ),
                         "output_schema": compact(tool.output_schema, output=True) if tool.output_schema else None,
                     }
@@ -156,6 +156,15 @@ def warm_up() -> None:
     from ..wiro.client import tls_context
 
     tls_context()
+
+
+def either_ref(schema: dict[str, Any]) -> dict[str, Any]:
+    """A tool that names a task by task_id or task_token (get_task, kill_task) says in its schema that one
+    of them is needed (TaskRef refuses both, or neither, in words)."""
+    properties = schema.get("properties") or {}
+    if "task_id" not in properties or "task_token" not in properties or schema.get("required"):
+        return schema
+    return {**schema, "anyOf": [{"required": ["task_id"]}, {"required": ["task_token"]}]}
 
 
 def longest_wait(schema: dict[str, Any], most: float) -> dict[str, Any]:
