@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 def seconds(value: float) -> float | int:
     """Seconds as a person or a model reads them: 45, not 45.0; 2.5, not 2.4999999."""
-    shown = round(value, 1)
+    shown = round(float(value), 1)
     return int(shown) if shown.is_integer() else shown
 
 
