@@ -87,3 +87,17 @@ def test_server_json_for_the_mcp_registry_matches_the_package() -> None:
     secret = {name for name, v in variables.items() if v.get("isSecret")}
     assert secret == {"WIRO_API_KEY", "WIRO_API_SECRET"}
     assert variables["WIRO_API_KEY"]["isRequired"] is True
+
+
+def test_the_troubleshooting_page_runs_the_inspector_the_tests_run() -> None:
+    """Was: `npx @modelcontextprotocol/inspector` (it fetched 0.15.0; the project pins 2.12.0), its web UI
+    only, and nothing on what to pass to a server with a token."""
+    import json as json_module
+
+    pinned = json_module.loads((README.parent / "release" / "node" / "package.json").read_text())["dependencies"]
+    version = pinned["@modelcontextprotocol/inspector"]
+    page = (README.parent / "docs" / "troubleshooting.md").read_text()
+    runs = re.findall(r"npx @modelcontextprotocol/inspector(@[0-9.]+)?", page)
+    assert runs and all(run == f"@{version}" for run in runs), runs
+    assert "--cli" in page and '--header "Authorization: Bearer $WIRO_MCP_HTTP_TOKEN"' in page
+    assert "Interactive OAuth" in page
