@@ -101,3 +101,16 @@ def test_the_troubleshooting_page_runs_the_inspector_the_tests_run() -> None:
     assert runs and all(run == f"@{version}" for run in runs), runs
     assert "--cli" in page and '--header "Authorization: Bearer $WIRO_MCP_HTTP_TOKEN"' in page
     assert "Interactive OAuth" in page
+
+
+def test_contributing_names_every_variable_the_tests_read() -> None:
+    """Was: WIRO_MCP_CHROMIUM was named only in a skip message."""
+    tests = README.parent / "tests"
+    read = {
+        name
+        for path in tests.rglob("*.py")
+        for name in re.findall(r"os\.environ\.get\(\"(WIRO_[A-Z_]+)\"", path.read_text(encoding="utf-8"))
+    }
+    contributing = (README.parent / "CONTRIBUTING.md").read_text()
+    assert "WIRO_MCP_CHROMIUM" in read
+    assert [name for name in sorted(read) if name not in contributing] == []
