@@ -4,6 +4,7 @@ import gc
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,3 +77,23 @@ def postgres() -> Iterator[Cluster]:
 def database_url(postgres: Cluster) -> str:
     """A new, empty database of its own for one test."""
     return postgres.fresh_database(f"test_{uuid.uuid4().hex[:16]}")
+
+
+def _leaves(error: BaseException) -> list[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
+    return [error]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """A skip or a failure raised inside a task group (a missing Chromium, PostgreSQL or HAProxy, found
+    by a helper the test runs concurrently) reaches pytest wrapped in ExceptionGroups, which it reports
+    as "unhandled errors in a TaskGroup": unwrapped, its reason shows (and a skip is a skip)."""
+    try:
+        return (yield)
+    except BaseExceptionGroup as group:
+        outcomes = [leaf for leaf in _leaves(group) if isinstance(leaf, pytest.skip.Exception | pytest.fail.Exception)]
+        if outcomes and len(outcomes) == len(_leaves(group)):
+            raise outcomes[0] from None
+        raise
