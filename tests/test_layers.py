@@ -116,3 +116,22 @@ def test_architecture_names_every_module() -> None:
     ]
     missing = [m for m in missing if f"`{Path(m).name}`" not in text]
     assert not missing, f"ARCHITECTURE.md's module table misses {missing}"
+
+
+def test_every_time_budget_lives_in_budgets_py() -> None:
+    """A module-level duration (…_SECONDS, …_TIMEOUT, …_MS, …_WAIT) outside wiro_mcp/budgets.py is made from
+    budgets.py's own, never a number of its own (the sandbox, which stands in for Wiro, keeps its own)."""
+    import re
+
+    package = Path(__file__).resolve().parent.parent / "wiro_mcp"
+    pattern = re.compile(r"^([A-Z][A-Z_]*(?:SECONDS|TIMEOUT|_MS|WAIT))\s*(?::[^=]+)?=\s*(.+)$", re.M)
+    stray = [
+        f"{path.relative_to(package)}: {name}"
+        for path in package.rglob("*.py")
+        if path.name != "budgets.py" and "sandbox" not in path.parts
+        for name, value in pattern.findall(path.read_text(encoding="utf-8"))
+        if "budgets." not in value and not value.rstrip().endswith("(")  # a call over lines: checked below
+    ]
+    assert stray == []
+    made = (package / "wiro" / "client.py").read_text(encoding="utf-8")
+    assert "UPLOAD_TIMEOUT = httpx2.Timeout(\n    budgets." in made

@@ -48,17 +48,35 @@ UPLOAD_WRITE_TIMEOUT = 120.0  # a multipart Run carrying a local picture, on a s
 DOWNLOAD_TIMEOUT = 30.0  # one output file, redirects included
 LOOK_TIMEOUT = 30.0  # view_panorama's download of a panorama not seen yet
 HEADER_SECONDS = 5.0  # reading an input picture's header from its URL
+ROOTS_SECONDS = 5.0  # asking the client for its roots (where local input pictures may come from)
 PRICE_SECONDS = 5.0  # Tool/Detail for a model's prices
 LIST_SECONDS = 8.0  # Task/List (list_tasks, and settling claims in doubt)
 CHECK_SECONDS = 5.0  # one read to tell whether a task from the journal still runs
 LOST_ANSWER_LOOK = 5.0  # Task/List right after a Run's answer was lost
 EXPORT_WAIT = 30.0  # export_panorama waits this long for its turn: with its own work, under a host's ~60 s
 
+# -- following and announcing ----------------------------------------------------------------------
+SOCKET_STABLE = 5.0  # a task socket that lived this long counts as working: its backoff starts over
+MODEL_RETRY = 60.0  # a configured model Wiro could not give yet is asked for again after this
+ANNOUNCE_SECONDS = 2.0  # one tools/list_changed to every client: one that does not read must not hold a call
+STATUS_SEND = 5.0  # a task status notification that cannot be sent by then is dropped
+PREPARED_KEPT = 300.0  # a call made ready (validated, priced) waits this long for its run (a person reading)
+# How often an MCP task's host is asked to poll (a poll costs a lookup here, never a Wiro request).
+POLL_QUEUED_MS = 2000
+POLL_RUNNING_MS = 1000
+# How long an MCP task is kept: the host's ask, within these (a day by default: long enough to come back
+# to, short enough to forget).
+TASK_TTL_MS = 24 * 3600 * 1000
+TASK_TTL_MIN_MS = 60 * 1000
+TASK_TTL_MAX_MS = 7 * 24 * 3600 * 1000
+
 # -- the journal ----------------------------------------------------------------------------------------
 LOCK_WAIT = 10.0  # a write waits this long for another process's transaction
 DATABASE_WAIT = 1.0  # a call waits this long for a free connection to a shared (PostgreSQL) journal
 DATABASE_CONNECT = 3.0  # one new connection to it (a database out of reach is known after this)
 RETRY_OPEN = 1.0  # after a shared journal could not be opened, calls fail at once for this long
+DATABASE_DOWN = 1.0  # after the shared database could not be reached, calls fail at once for this long
+BILLS_LEARNT = 30 * 24 * 3600.0  # what Wiro billed is a floor under estimates for this long
 CLAIM_TTL = 300.0  # a claim older than this whose task id never came is dead (longer than RUN_LIMIT)
 CLAIM_POLL = 0.25  # how often a call waits for another process's claim to get its task id
 RETRY_WRITES = 5.0  # how often starts and states the journal could not take are tried again

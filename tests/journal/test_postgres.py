@@ -16,7 +16,7 @@ from tests.helpers import connect, text
 from tests.postgres import Cluster, cluster, free_port
 from wiro_mcp import budgets
 from wiro_mcp.journal import schema
-from wiro_mcp.journal.postgres import DOWN_SECONDS, pg_ddl
+from wiro_mcp.journal.postgres import pg_ddl
 from wiro_mcp.journal.records import Claimed, JournalError, RunRecord
 from wiro_mcp.journal.store import JournalStore
 from wiro_mcp.sandbox import Sandbox
@@ -119,7 +119,7 @@ def test_a_database_that_goes_away_and_comes_back_fails_calls_meanwhile_and_serv
                 attempt()
             assert down.value.where == own_cluster.url
         own_cluster.start()
-        time.sleep(DOWN_SECONDS)  # the refusals above keep for this long
+        time.sleep(budgets.DATABASE_DOWN)  # the refusals above keep for this long
         assert isinstance(store.claim(record("after"), budget=None), Claimed), "a new pool, at once"
         assert store.entry(row.row) is not None and store.spend().runs == 2, "nothing committed was lost"
     finally:

@@ -111,7 +111,7 @@ async def input_folders(ctx: Context[ServerState, Any]) -> list[Path]:
     from ..service.uploads import roots_from_uris
 
     try:
-        with anyio.fail_after(5):
+        with anyio.fail_after(budgets.ROOTS_SECONDS):
             return roots_from_uris(await sdk_gaps.list_roots(ctx))
     except Exception as exc:  # no back channel, a slow client: local paths just stay limited
         log.info("could not list the client's roots: %r", exc)

@@ -45,9 +45,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RETRY_SECONDS = 60.0
-ANNOUNCE_SECONDS = 2.0  # one list_changed to every client: a client that does not read must not hold a call
-
 
 class InputsTool(Tool):
     """A configured model's tool as the SDK runs it: listed with the model's schema (Wiro's ids beside the
@@ -91,7 +88,7 @@ class TypedModels:
         self._digests: dict[str, str] = {}  # each tool's digest as last served, here or by a server before
         self._connections: weakref.WeakSet[Any] = weakref.WeakSet()  # the handshake-era clients seen
         self._stale: list[str] = []  # cached specs past their day, served meanwhile
-        self._asked_at = -RETRY_SECONDS
+        self._asked_at = -budgets.MODEL_RETRY
         self._asking = False
         for model in self.skipped:
             log.warning("WIRO_MCP_MODELS: %s gets no typed tool: %s", model, _NAME_TAKEN)
@@ -237,7 +234,7 @@ class TypedModels:
         return {model: typed.digest for model, typed in self.served.items()}
 
     async def announce(self) -> None:
-        with anyio.move_on_after(ANNOUNCE_SECONDS):
+        with anyio.move_on_after(budgets.ANNOUNCE_SECONDS):
             for connection in list(self._connections):
                 try:
                     await connection.send_tool_list_changed()
@@ -255,7 +252,7 @@ class TypedModels:
             if self.names and connection is not None:
                 self._connections.add(connection)
             now = time.monotonic()
-            if (self.pending or self._stale) and not self._asking and now - self._asked_at >= RETRY_SECONDS:
+            if (self.pending or self._stale) and not self._asking and now - self._asked_at >= budgets.MODEL_RETRY:
                 self._asking, self._asked_at = True, now
                 state: ServerState = ctx.lifespan_context
                 state.start_soon(lambda: self.fetch(state))

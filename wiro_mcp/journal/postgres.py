@@ -12,7 +12,7 @@ keep one journal, so the duplicate guard and the daily budget hold across all of
   Migrations run at open, in one transaction, under an advisory lock, so servers starting together
   migrate once.
 - A database that cannot be reached fails the call with a JournalError naming it (after one wait of
-  `budgets.DATABASE_WAIT` for the pool; later calls fail at once for `DOWN_SECONDS`, then one direct
+  `budgets.DATABASE_WAIT` for the pool; later calls fail at once for `budgets.DATABASE_DOWN`, then one direct
   connection tells whether it is back, and a new pool serves from then on).
 """
 
@@ -36,7 +36,6 @@ from .records import JournalError
 from .schema import MIGRATIONS, VERSION, NewerJournal, statements
 
 POOL_SIZE = 10
-DOWN_SECONDS = 1.0  # after the database could not be reached, calls fail at once for this long
 MIGRATION_LOCK = 7341205  # the advisory lock migrations hold (any number no other lock uses)
 
 
@@ -166,7 +165,7 @@ class PostgresEngine:
                 raise JournalError(self.where, self._down_cause)
             cause = self._probe()
             if cause is not None:
-                self._down_until, self._down_cause = time.monotonic() + DOWN_SECONDS, cause
+                self._down_until, self._down_cause = time.monotonic() + budgets.DATABASE_DOWN, cause
                 raise JournalError(self.where, cause)
             self._pool = self._new_pool()
             return self._pool
@@ -203,13 +202,13 @@ class PostgresEngine:
 
     def _down(self, cause: str, pool: ConnectionPool | None) -> None:
         """The database went away: the pool the call used goes (its connections are broken; a newer one
-        stays), calls fail at once for DOWN_SECONDS, then a new pool is made once the database answers."""
+        stays), calls fail at once for budgets.DATABASE_DOWN, then a new pool is made once the database answers."""
         with self._guard:
             if pool is None or self._pool is pool:
                 pool, self._pool = self._pool, None
             else:
                 pool = None
-            self._down_until, self._down_cause = time.monotonic() + DOWN_SECONDS, cause
+            self._down_until, self._down_cause = time.monotonic() + budgets.DATABASE_DOWN, cause
         if pool is not None:
             pool.close(timeout=0.5)
 

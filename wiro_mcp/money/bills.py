@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 # A reported cost above this many times the estimate is taken to be a broken answer, not a bill.
 ABSURD_FACTOR = 1000.0
 # Bills older than this no longer set a floor (Wiro's prices move).
-LEARN_SECONDS = 30 * 24 * 3600.0
 
 Work = Mapping[str, float]
 B = TypeVar("B", bound="Billed")

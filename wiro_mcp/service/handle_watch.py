@@ -33,15 +33,7 @@ Status = Literal["working", "input_required", "completed", "cancelled"]
 
 # A tasks/get never reaches Wiro (the socket, or our own polls, follow the task), so a host's poll costs
 # a lookup here: every second while it runs, so progress shows; every two while Wiro queues it.
-POLL_QUEUED_MS = 2000
-POLL_RUNNING_MS = 1000
-LISTENER_SECONDS = 5.0  # a status notification that cannot be sent by then is dropped
 NOTES_KEPT = 10  # of an ended handle's notes, in the journal
-
-
-DEFAULT_TTL_MS = 24 * 3600 * 1000  # a day: long enough to come back to, short enough to forget
-MIN_TTL_MS = 60 * 1000
-MAX_TTL_MS = 7 * 24 * 3600 * 1000
 
 
 class UnknownHandle(WiroMCPError):
@@ -59,8 +51,8 @@ class StopUnconfirmed(WiroMCPError):
 def ttl_of(asked_ms: int | None) -> int:
     """The time to live a handle gets: what the host asked for, within a minute and a week."""
     if asked_ms is None:
-        return DEFAULT_TTL_MS
-    return max(MIN_TTL_MS, min(MAX_TTL_MS, int(asked_ms)))
+        return budgets.TASK_TTL_MS
+    return max(budgets.TASK_TTL_MIN_MS, min(budgets.TASK_TTL_MAX_MS, int(asked_ms)))
 
 
 @dataclass
@@ -201,7 +193,7 @@ class Watch:
     async def tell(self) -> None:
         for listener in list(self.listeners):
             try:
-                with anyio.fail_after(LISTENER_SECONDS):
+                with anyio.fail_after(budgets.STATUS_SEND):
                     await listener(self.view)
             except Exception as exc:  # a host that went away (or hangs) stops hearing, nothing else
                 log.debug("a task status listener failed: %r", exc)
@@ -215,9 +207,11 @@ def first_view(row: HandleRow, initial: TaskResult | None) -> View:
     if row.ended is not None:
         status: Status = "cancelled" if row.ended.get("status") == "cancelled" else "completed"
         message, refusal = str(row.ended.get("message", "")), row.ended.get("refusal")
-        return View(row, status, message, now, POLL_QUEUED_MS, outcome=_recorded_outcome(row.ended), refusal=refusal)
+        return View(
+            row, status, message, now, budgets.POLL_QUEUED_MS, outcome=_recorded_outcome(row.ended), refusal=refusal
+        )
     if row.task_id is None:
-        return View(row, "input_required", waiting_for(row.pending), now, POLL_QUEUED_MS)
+        return View(row, "input_required", waiting_for(row.pending), now, budgets.POLL_QUEUED_MS)
     if initial is not None:
         return View(row, "working", message_of(initial), now, poll_of(initial.state == "queued"))
     return View(row, "working", f"Reading task {row.task_id} from Wiro.", now, poll_of(False))
@@ -273,7 +267,7 @@ def waiting_for(pending: dict[str, Any] | None) -> str:
 
 
 def poll_of(queued: bool) -> int:
-    return POLL_QUEUED_MS if queued else POLL_RUNNING_MS
+    return budgets.POLL_QUEUED_MS if queued else budgets.POLL_RUNNING_MS
 
 
 def message_of(result: TaskResult) -> str:

@@ -32,7 +32,6 @@ from ..journal.access import Journal
 from ..journal.memory import TaskMemory
 from ..journal.records import Claimed, Entry, InDoubt, Joined, JournalError, Look, OverBudget, RunRecord, Spend, Waiting
 from ..money import limits
-from ..money.bills import LEARN_SECONDS
 from ..money.estimate import Estimate, Pricing, estimate
 from ..money.price_book import PriceBook
 from ..results import Consent
@@ -93,7 +92,7 @@ class Launcher:
         """What a run of `spec` with `inputs` will cost: Wiro's prices (or `pricing`), never below what Wiro
         billed for comparable work (the journal's bills; without them when the journal cannot be read)."""
         try:
-            bills = await self.journal.bills(spec.model, since=time.time() - LEARN_SECONDS)
+            bills = await self.journal.bills(spec.model, since=time.time() - budgets.BILLS_LEARNT)
         except JournalError:
             bills = ()
         return estimate(spec, pricing or await self.prices.pricing(spec), inputs, bills)

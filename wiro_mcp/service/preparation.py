@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import people
+from .. import budgets, people
 from ..catalog import ModelSpec
 from ..catalog.schema import validate
 from ..errors import CallFailed, InputRefused
@@ -32,8 +32,7 @@ from .uploads import InputFolders, take_uploads
 
 # How much of a prompt the journal keeps beside the inputs (which hold it whole): what a listing shows.
 PROMPT_LISTED = 200
-# How long a preparation waits for its call (a person reading a question), and how many are kept.
-KEPT_SECONDS = 300.0
+# How many preparations are kept (each for budgets.PREPARED_KEPT).
 KEPT_CALLS = 64
 
 
@@ -94,7 +93,7 @@ class Preparer:
             raise CallFailed(f"{exc} Nothing was sent to Wiro.") from exc
         shaped = await follow_input_shape(spec, arguments, inputs, files, self._fetcher)
         prepared = Prepared(spec, inputs, files, await self._estimate(spec, inputs), (shaped,) if shaped else ())
-        self._kept[key] = (self._clock() + KEPT_SECONDS, prepared)
+        self._kept[key] = (self._clock() + budgets.PREPARED_KEPT, prepared)
         while len(self._kept) > KEPT_CALLS:
             self._kept.popitem(last=False)
         return prepared

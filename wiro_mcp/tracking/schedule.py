@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from .. import budgets
 
 
 @dataclass(frozen=True)
@@ -16,7 +18,8 @@ class PollPolicy:
     safety: float = 10.0  # socket healthy: a read this often guards against a lost message
     background: float = 10.0  # nobody waiting: how often a task the server started is looked at
     background_limit: float = 6 * 3600.0  # and for how long at most
-    grace: float = 0.75  # a waiter's last read may run this far past its deadline
+    # A waiter's last read may run this far past its deadline (budgets.GRACE, read when a policy is made).
+    grace: float = field(default_factory=lambda: budgets.GRACE)
 
     def intervals(self) -> Iterator[float]:
         current = self.initial

@@ -18,6 +18,7 @@ from typing import Any
 import anyio
 import httpx2
 
+from .. import budgets
 from .client import tls_context
 
 log = logging.getLogger(__name__)
@@ -90,11 +91,10 @@ def _int(value: Any) -> int | None:
 
 # One message is read to MESSAGE_MAX_BYTES (the end of a task lists its outputs: hundreds of them pass the
 # library's 64 KiB), and at most QUEUED messages wait to be read. A connection counts as working once it
-# lived STABLE_SECONDS: one that breaks sooner (a message too big, a server that closes at once) keeps
+# lived budgets.SOCKET_STABLE: one that breaks sooner (a message too big, a server that closes at once) keeps
 # the backoff growing instead of reconnecting four times a second.
 MESSAGE_MAX_BYTES = 1024 * 1024
 QUEUED = 32
-STABLE_SECONDS = 5.0
 FIRST_BACKOFF = 0.25
 
 
@@ -203,7 +203,10 @@ class TaskSocket:
                     except Exception as exc:
                         log.info("task socket unavailable (%s); polling meanwhile", type(exc).__name__)
                     finally:
-                        if self._session is not None and anyio.current_time() - self._connected_at >= STABLE_SECONDS:
+                        if (
+                            self._session is not None
+                            and anyio.current_time() - self._connected_at >= budgets.SOCKET_STABLE
+                        ):
                             backoff = FIRST_BACKOFF  # it worked for a while: the next try comes soon
                         self._session = None
                     await anyio.sleep(backoff)
