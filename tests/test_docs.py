@@ -114,3 +114,14 @@ def test_contributing_names_every_variable_the_tests_read() -> None:
     contributing = (README.parent / "CONTRIBUTING.md").read_text()
     assert "WIRO_MCP_CHROMIUM" in read
     assert [name for name in sorted(read) if name not in contributing] == []
+
+
+def test_architecture_lists_each_guess_about_wiro_once() -> None:
+    """Was: the guesses listed in ARCHITECTURE, CONTRIBUTING and protocol.py, already drifted apart."""
+    root = README.parent
+    marked = (root / "wiro_mcp" / "wiro" / "protocol.py").read_text().count("GUESS") - 1  # its docstring names them
+    page = (root / "ARCHITECTURE.md").read_text()
+    section = page.split("## What we guessed about Wiro")[1].split("\n## ")[0]
+    listed = [line for line in section.splitlines() if line.startswith("- ")]
+    assert len(listed) == marked, (len(listed), marked)
+    assert "QUANTITY:n" not in (root / "CONTRIBUTING.md").read_text(), "CONTRIBUTING points to the list"
