@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .lifecycle import OutputFile, SandboxTask
@@ -33,9 +35,7 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 def _palette(prompt: str) -> tuple[tuple[int, int, int], tuple[int, int, int], float]:
     digest = hashlib.sha256(prompt.encode()).digest()
-    a = (digest[0], digest[1], digest[2])
-    b = (digest[3], digest[4], digest[5])
-    return a, b, digest[6] / 255
+    return (digest[0], digest[1], digest[2]), (digest[3], digest[4], digest[5]), digest[6] / 255
 
 
 def _grain(image: PILImage.Image, amount: float = 0.10) -> PILImage.Image:
@@ -51,16 +51,119 @@ def _encode(image: PILImage.Image) -> bytes:
     return buffer.getvalue()
 
 
-def _label(image: PILImage.Image, lines: list[str], at: tuple[int, int], size: int) -> None:
+# The stamp (what a picture is, what was asked) always fits: wrapped to its area, shrunk to STAMP_MIN px,
+# then cut after the last line that fits (a 2048-wide panorama's prompt ran off its edge: "…mist on").
+STAMP_MIN = 6
+
+
+@dataclass(frozen=True)
+class Stamp:
+    lines: tuple[tuple[str, int, tuple[int, int]], ...]  # each line's text, font size and where it is drawn
+
+    @property
+    def box(self) -> tuple[int, int, int, int] | None:
+        """Left, top, right, bottom of all that is drawn, shadows included; None when nothing fits."""
+        boxes = [
+            (x + a, y + b, x + c, y + d) for text, size, (x, y) in self.lines for a, b, c, d in [_extent(text, size)]
+        ]
+        if not boxes:
+            return None
+        left, top, right, bottom = zip(*boxes, strict=True)
+        return min(left), min(top), max(right), max(bottom)
+
+
+def _shadow(size: int) -> int:
+    return 1 if size < 16 else 2
+
+
+def _extent(text: str, size: int) -> tuple[int, int, int, int]:
+    """What `text` covers drawn from (0, 0), its shadow included."""
+    left, top, right, bottom = _font(size).getbbox(text)
+    return int(left), int(top), int(right) + _shadow(size), int(bottom) + _shadow(size)
+
+
+def _advance(size: int) -> int:
+    """From one line's top to the next's."""
+    bottom = _extent("Ag", size)[3]
+    return bottom + max(1, bottom // 8)
+
+
+def _wrapped(text: str, size: int, width: int) -> list[str]:
+    """`text` in lines no wider than `width`, broken between words (a word wider than that is a line of its
+    own, where fit_stamp stops)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and _extent(f"{lines[-1]} {word}", size)[2] <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines
+
+
+def _lines(paragraphs: Sequence[tuple[str, int]], width: int, height: int) -> list[tuple[str, int, int]]:
+    """Each paragraph (text, font size) wrapped to `width`, at its size or, until all of it is no taller
+    than `height`, smaller (to STAMP_MIN); each line with its font size and its paragraph's index."""
+    scale = 1.0
+    while True:
+        sized = [(text, max(STAMP_MIN, round(size * scale))) for text, size in paragraphs]
+        lines = [(line, s, n) for n, (text, s) in enumerate(sized) for line in _wrapped(text, s, width)]
+        tall = sum(_advance(s) for _, s, _ in lines[:-1]) + (_extent(*lines[-1][:2])[3] if lines else 0)
+        if tall <= height or all(s == STAMP_MIN for _, s in sized):
+            return lines
+        scale *= 0.85
+
+
+def fit_stamp(paragraphs: Sequence[tuple[str, int]], area: tuple[int, int, int, int], *, centred: bool) -> Stamp:
+    """The paragraphs one under the other inside `area` (left, top, right, bottom), each line centred in it
+    or from its left edge, up to the first line that does not fit; the prompt's last line then ends in "…"."""
+    left, top, right, bottom = area
+    width, y = right - left, top
+    lines = _lines(paragraphs, width, bottom - top)
+
+    def fits(y: int, text: str, size: int) -> bool:
+        x0, _, x1, y1 = _extent(text, size)
+        return y + y1 <= bottom and x1 - min(0, x0) <= width
+
+    placed: list[tuple[str, int, tuple[int, int]]] = []
+    for index, (text, size, n) in enumerate(lines):
+        cut = index + 1 < len(lines) and not fits(y + _advance(size), *lines[index + 1][:2])
+        if cut and lines[index + 1][2] == n == len(paragraphs) - 1:
+            while text and not fits(y, f"{text}…", size):  # said to go on, within the width
+                text = text[:-1].rstrip()
+            text += "…"
+        if not fits(y, text, size):
+            break
+        x0, _, x1, _ = _extent(text, size)
+        placed.append((text, size, (left + (width - x1 - x0) // 2 if centred else left - min(0, x0), y)))
+        if cut:
+            break
+        y += _advance(size)
+    return Stamp(tuple(placed))
+
+
+def draw_stamp(image: PILImage.Image, stamp: Stamp) -> None:
     from PIL import ImageDraw
 
     draw = ImageDraw.Draw(image)
-    font = _font(size)
-    x, y = at
-    for line in lines:
-        draw.text((x + 2, y + 2), line, fill=(0, 0, 0), font=font)
-        draw.text((x, y), line, fill=(255, 255, 255), font=font)
-        y += int(size * 1.25)
+    for text, size, (x, y) in stamp.lines:
+        font, shadow = _font(size), _shadow(size)
+        draw.text((x + shadow, y + shadow), text, fill=(0, 0, 0), font=font)
+        draw.text((x, y), text, fill=(255, 255, 255), font=font)
+
+
+def panorama_stamp(prompt: str, width: int, height: int) -> Stamp:
+    """Under the horizon, in the middle half (ahead, where viewers start looking), clear of the seam."""
+    size, margin = max(12, height // 12), max(1, height // 64)
+    heading = [("SANDBOX PANORAMA", size), (f"{width}x{height}", size), (prompt, max(10, size // 2))]
+    return fit_stamp(heading, (width // 4, height * 3 // 5, width * 3 // 4, height - margin), centred=True)
+
+
+def image_stamp(prompt: str, width: int, height: int, mode: str, index: int) -> Stamp:
+    """From the top left corner, across the picture."""
+    size = max(12, height // 14)
+    inset = max(1, min(size, min(width, height) // 10))
+    lines = [(f"SANDBOX {mode}", size), (f"{width}x{height} #{index}", size), (prompt, size)]
+    return fit_stamp(lines, (inset, inset, width - inset, height - inset), centred=False)
 
 
 def panorama_png(prompt: str, width: int, height: int, *, grain: bool = True) -> bytes:
@@ -107,9 +210,7 @@ def panorama_png(prompt: str, width: int, height: int, *, grain: bool = True) ->
         draw.line((0, y, width, y), fill=(255, 255, 255), width=1)
     if grain:
         image = _grain(image)
-    size = max(12, height // 12)
-    _label(image, ["SANDBOX PANORAMA", f"{width}x{height}"], (width // 2 - size * 4, height * 3 // 5), size)
-    _label(image, [prompt[:80]], (width // 2 - size * 4, height * 3 // 5 + int(size * 2.6)), max(10, size // 2))
+    draw_stamp(image, panorama_stamp(prompt, width, height))
     return _encode(image)
 
 
@@ -174,9 +275,8 @@ def image_png(
         r = int(min(width, height) * (0.05 + 0.03 * k))
         draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=(255, 255, 255), width=3)
     image = _grain(base) if grain else base
-    size = max(12, height // 14)
     mode = "IMAGE-TO-IMAGE" if source is not None else "IMAGE"
-    _label(image, [f"SANDBOX {mode}", f"{width}x{height} #{index}", prompt[:48]], (size, size), size)
+    draw_stamp(image, image_stamp(prompt, width, height, mode, index))
     return _encode(image)
 
 
