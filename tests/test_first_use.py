@@ -179,4 +179,6 @@ async def test_every_argument_is_described_and_the_stop_tools_differ(sandbox: Sa
             assert schema.get("description"), f"{tool.name}.{name} has no description"
     assert tools["kill_task"].description != tools["cancel_task"].description
     assert "running" in (tools["kill_task"].description or "") and "queued" in (tools["cancel_task"].description or "")
-    assert "instead of task_id (give one)" in tools["get_task"].input_schema["properties"]["task_token"]["description"]
+    # One of the two is needed: the schema says so (anyOf), the description what the token is for.
+    assert tools["get_task"].input_schema["properties"]["task_token"]["description"] == "Instead of task_id"
+    assert {"required": ["task_token"]} in tools["get_task"].input_schema["anyOf"]

@@ -12,12 +12,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import anyio
 from mcp.server.apps import client_supports_apps
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import BeforeValidator, Field
 
 from .. import budgets
-from ..errors import WiroMCPError
 from ..results import PreviewKind, TaskResult
 from ..wiro.refs import number_as_text
 from . import sdk_gaps
@@ -76,10 +74,7 @@ async def call_service(
     """Run one service call and turn its outcome, or its error, into the tool's answer. A host that
     renders MCP Apps also gets what the 360° viewer needs; any other host gets the plain result."""
     state = state_of(ctx)
-    try:
-        outcome = await call(await state.service())
-    except WiroMCPError as exc:
-        raise ToolError(str(exc)) from exc
+    outcome = await call(await state.service())  # a WiroMCPError is said by the server (server.said_by_us)
     return tool_result(outcome, viewer=client_supports_apps(ctx), sandbox=state.settings.sandbox)
 
 

@@ -7,11 +7,9 @@ import base64
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, ImageContent, ResourceLink, TextContent, ToolAnnotations
 from pydantic import BeforeValidator, Field
 
-from ..errors import WiroMCPError
 from ..results import PanoramaExport
 from ..wiro.refs import number_as_text
 from .calls import state_of
@@ -35,11 +33,8 @@ async def export_panorama(
     face_size: Annotated[int | None, Field(ge=64, le=2048, description="pixels (default width/4)")] = None,
     name: Annotated[str | None, Field(description="which output (default the first)")] = None,
 ) -> Annotated[CallToolResult, PanoramaExport]:
-    try:
-        service = await state_of(ctx).service()
-        exported = await service.exporter.export(task_id, format, face_size, name)
-    except WiroMCPError as exc:
-        raise ToolError(str(exc)) from exc
+    service = await state_of(ctx).service()
+    exported = await service.exporter.export(task_id, format, face_size, name)
     export = exported.export
     listed = ", ".join(f"{f.name} ({f.size:,} bytes)" for f in export.files)
     where = f" in {export.files[0].path.rsplit('/', 1)[0]}" if export.files else ""

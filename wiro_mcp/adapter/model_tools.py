@@ -10,13 +10,11 @@ from typing import Annotated, Any, Literal
 
 from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Resolve
 from mcp_types import CallToolResult, TextContent
 from pydantic import AfterValidator, Field
 
 from ..catalog import MODEL_NAME
-from ..errors import WiroMCPError
 from ..results import ModelDescription, ModelSearch
 from ..text import quoted
 from .calls import TaskToolResult, state_of
@@ -41,10 +39,7 @@ async def search_models(
     category: Annotated[str | None, Field(max_length=60, description="e.g. llm")] = None,
     limit: Annotated[int, Field(ge=1, le=30, description="how many")] = 8,
 ) -> Annotated[CallToolResult, ModelSearch]:
-    try:
-        found = await (await state_of(ctx).service()).any_model.search(query, category, limit)
-    except WiroMCPError as exc:
-        raise ToolError(str(exc)) from exc
+    found = await (await state_of(ctx).service()).any_model.search(query, category, limit)
     if not found["models"]:
         return CallToolResult(content=[TextContent(text=found["next"])], structured_content=found)
     count = found["total"]
@@ -60,10 +55,7 @@ async def search_models(
 async def describe_model(
     ctx: Context[ServerState, Any], model: ModelName
 ) -> Annotated[CallToolResult, ModelDescription]:
-    try:
-        view = await (await state_of(ctx).service()).any_model.describe(model)
-    except WiroMCPError as exc:
-        raise ToolError(str(exc)) from exc
+    view = await (await state_of(ctx).service()).any_model.describe(model)
     return CallToolResult(content=[TextContent(text=described(view))], structured_content=view)
 
 

@@ -54,10 +54,7 @@ def register_resources(server: MCPServer[Any], live: Callable[[], ServerState]) 
         mime_type="application/json",
     )
     async def task(task_id: str, ctx: Context[ServerState, Any]) -> str:
-        try:
-            result = await (await ctx.request_context.lifespan_context.service()).read(task_id)
-        except WiroMCPError as exc:
-            raise ResourceError(str(exc)) from exc
+        result = await (await ctx.request_context.lifespan_context.service()).read(task_id)
         return json.dumps(structured(result), indent=1)
 
     @server.resource(
@@ -73,10 +70,7 @@ def register_resources(server: MCPServer[Any], live: Callable[[], ServerState]) 
         security=ResourceSecurity(exempt_params={"name"}),
     )
     async def output(task_id: str, name: str, ctx: Context[ServerState, Any]) -> bytes:
-        try:
-            return await (await ctx.request_context.lifespan_context.service()).outputs.file(task_id, name)
-        except WiroMCPError as exc:
-            raise ResourceError(str(exc)) from exc
+        return await (await ctx.request_context.lifespan_context.service()).outputs.file(task_id, name)
 
     @server.resource(
         "wiro://tasks/{task_id}/exports/{name}",
@@ -87,10 +81,7 @@ def register_resources(server: MCPServer[Any], live: Callable[[], ServerState]) 
         security=ResourceSecurity(exempt_params={"name"}),  # read by name inside the task's own folder only
     )
     async def export(task_id: str, name: str, ctx: Context[ServerState, Any]) -> bytes:
-        try:
-            return await (await ctx.request_context.lifespan_context.service()).exporter.read(task_id, name)
-        except WiroMCPError as exc:
-            raise ResourceError(str(exc)) from exc
+        return await (await ctx.request_context.lifespan_context.service()).exporter.read(task_id, name)
 
     @server.resource(
         "wiro://tasks/{task_id}/viewer/{name}",
@@ -104,10 +95,7 @@ def register_resources(server: MCPServer[Any], live: Callable[[], ServerState]) 
         security=ResourceSecurity(exempt_params={"name"}),
     )
     async def rendition(task_id: str, name: str, ctx: Context[ServerState, Any]) -> bytes:
-        try:
-            return await (await ctx.request_context.lifespan_context.service()).outputs.rendition(task_id, name)
-        except WiroMCPError as exc:
-            raise ResourceError(str(exc)) from exc
+        return await (await ctx.request_context.lifespan_context.service()).outputs.rendition(task_id, name)
 
 
 def register_completions(server: MCPServer[Any], memory: TaskMemory, *, scoped: bool = False) -> None:

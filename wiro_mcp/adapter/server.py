@@ -13,7 +13,7 @@ import anyio.to_thread
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from mcp.server.request_state import RequestStateSecurity
 from mcp_types import CallToolResult, EmptyResult, InputRequiredResult, SetLevelRequestParams
 from mcp_types import Tool as MCPTool
@@ -23,6 +23,7 @@ from .. import __version__
 from ..catalog.json_schema import compact
 from ..catalog.schema import describe_errors
 from ..config import Settings
+from ..errors import WiroMCPError
 from ..journal.memory import TaskMemory
 from ..media.files import sniff_type
 from ..people import People
@@ -127,6 +128,9 @@ class WiroMCPServer(MCPServer[ServerState]):
         except ToolError as exc:
             if isinstance(exc.__cause__, ValidationError):
                 raise ToolError(describe_errors(name, exc.__cause__, known)) from exc.__cause__
+            ours = said_by_us(exc)
+            if ours is not None:  # every tool's WiroMCPError, said here once: what failed and what to do
+                raise ToolError(str(ours)) from ours
             # The SDK prefixes "Error executing tool <name>: "; our messages say what they are.
             raise ToolError(str(exc).removeprefix(f"Error executing tool {name}: ")) from exc
         finally:
@@ -137,6 +141,11 @@ class WiroMCPServer(MCPServer[ServerState]):
             contents = await super().read_resource(uri, context)
         except ResourceNotFoundError as exc:  # the SDK's words echo the whole URI, whatever its size
             raise ResourceNotFoundError(f"Unknown resource: {shown(str(uri), 200)}") from exc
+        except ResourceError as exc:
+            ours = said_by_us(exc)
+            if ours is None:
+                raise
+            raise ResourceError(str(ours)) from ours  # the SDK would say only "Error reading resource <uri>"
         if isinstance(contents, InputRequiredResult):
             return contents
         # Output files are served with the type their bytes show, not the template's one.
@@ -156,6 +165,17 @@ def warm_up() -> None:
     from ..wiro.client import tls_context
 
     tls_context()
+
+
+def said_by_us(exc: BaseException) -> WiroMCPError | None:
+    """The WiroMCPError under an SDK wrapper (a tool's or a resource's), said to the agent as it is: the SDK
+    keeps an unforeseen error's words to itself, and a tool or resource of ours raises only these."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, WiroMCPError):
+            return seen
+        seen = seen.__cause__
+    return None
 
 
 def either_ref(schema: dict[str, Any]) -> dict[str, Any]:

@@ -14,14 +14,12 @@ from typing import Annotated, Any, get_args, get_origin
 
 from mcp.server.apps import client_supports_apps
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
 from mcp_types import CallToolResult, TextContent
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 from ..catalog import ModelSpec, load_catalog
-from ..errors import WiroMCPError
 from ..results import ListedState, PanoramaView, TaskListing
 from ..service.reports import listing_text
 from ..wiro.refs import TaskRef, number_as_text
@@ -85,11 +83,8 @@ async def view_panorama(
     size: Annotated[int, Field(ge=64, le=1568, description="pixels")] = 768,
     name: Annotated[str | None, Field(description="which output (default the first)")] = None,
 ) -> Annotated[CallToolResult, PanoramaView]:
-    try:
-        service = await state_of(ctx).service()
-        view, shot = await service.outputs.look(task_id, output=name, yaw=yaw, pitch=pitch, fov=fov, size=size)
-    except WiroMCPError as exc:
-        raise ToolError(str(exc)) from exc
+    service = await state_of(ctx).service()
+    view, shot = await service.outputs.look(task_id, output=name, yaw=yaw, pitch=pitch, fov=fov, size=size)
     return view_result(view, shot)
 
 
@@ -118,11 +113,8 @@ async def list_tasks(
     state: Annotated[ListedState | None, Field(description="only this state")] = None,
     limit: Annotated[int, Field(ge=1, le=50, description="how many")] = 10,
 ) -> Annotated[CallToolResult, TaskListing]:
-    try:
-        service = await state_of(ctx).service()
-        listing = await service.listing.recent(model=model, state=state, limit=limit)
-    except WiroMCPError as exc:
-        raise ToolError(str(exc)) from exc
+    service = await state_of(ctx).service()
+    listing = await service.listing.recent(model=model, state=state, limit=limit)
     said = listing_text(listing)
     if state_of(ctx).settings.sandbox:
         said += "\nSandbox: these amounts are simulated; nothing was billed."
