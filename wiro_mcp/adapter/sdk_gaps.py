@@ -89,3 +89,37 @@ async def list_roots(ctx: Context[Any, Any]) -> list[str]:
         warnings.simplefilter("ignore", MCPDeprecationWarning)
         listed = await ctx.session.list_roots()
     return [str(root.uri) for root in listed.roots]
+
+
+def share_output_schema(tool: Tool, shape: Any, made: dict[Any, dict[str, Any]]) -> None:
+    """`tool`'s structured output follows `shape`, its schema made once per shape (in `made`) and shared.
+    GAP: MCPServer derives one output schema per tool from its return annotation (a fifth of the start-up
+    before tools/list when every task tool made TaskResult's again); FuncMetadata's fields are read live,
+    so setting them shares one (tests/adapter/test_sdk_gaps.py)."""
+    from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
+
+    if shape not in made:
+        made[shape] = FuncMetadata(arg_model=tool.fn_metadata.arg_model, output_model=shape).output_schema or {}
+    tool.fn_metadata.output_model = shape
+    tool.fn_metadata.output_schema = made[shape]
+
+
+def replay_context(ctx: ServerRequestContext[Any], server: MCPServer[Any], params: Any) -> Context[Any, Any]:
+    """A tools/call's Context for a call replayed from another request (an MCP task's tasks/update replays
+    the call that waited for the person's answer). GAP: an extension has no public way to run a tool with
+    params of its own; MCPServer builds this Context itself for each tools/call."""
+    return Context(request_context=ctx, mcp_server=server, input_params=params)
+
+
+def say_tools_change(initialize_result: Any) -> None:
+    """The initialize answer says the tool list may change (configured models' tools arrive after start).
+    GAP: MCPServer sets `tools.listChanged` from whether tools were given at construction only, so a
+    middleware sets it in the answer it passes on."""
+    if isinstance(initialize_result, dict):
+        initialize_result.setdefault("capabilities", {}).setdefault("tools", {})["listChanged"] = True
+
+
+def sdk_words_removed(message: str, tool: str) -> str:
+    """A ToolError's text without the SDK's "Error executing tool <name>: " (ours say what they are).
+    GAP: the SDK prefixes every deliberate ToolError so; tests/adapter/test_sdk_gaps.py notices if it stops."""
+    return message.removeprefix(f"Error executing tool {tool}: ")

@@ -132,7 +132,7 @@ class WiroMCPServer(MCPServer[ServerState]):
             if ours is not None:  # every tool's WiroMCPError, said here once: what failed and what to do
                 raise ToolError(str(ours)) from ours
             # The SDK prefixes "Error executing tool <name>: "; our messages say what they are.
-            raise ToolError(str(exc).removeprefix(f"Error executing tool {name}: ")) from exc
+            raise ToolError(sdk_gaps.sdk_words_removed(str(exc), name)) from exc
         finally:
             call_arrived.reset(arrived)
 

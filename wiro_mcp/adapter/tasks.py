@@ -27,7 +27,7 @@ import anyio
 from mcp.server.apps import client_supports_apps
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.extension import Extension, MethodBinding
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
@@ -45,6 +45,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from .. import budgets
 from ..errors import WiroMCPError
 from ..results import TaskResult
+from . import sdk_gaps
 from .calls import preview_kind
 from .rendering import tool_result
 from .state import ServerState
@@ -232,7 +233,7 @@ class TasksExtension(Extension):
                 "requestState": pending.get("requestState"),
             }
         )
-        context: Context[Any, Any] = Context(request_context=ctx, mcp_server=self._server, input_params=params)
+        context = sdk_gaps.replay_context(ctx, self._server, params)
         mark = starting_task.set(True)
         try:
             return await self._server.call_tool(params.name, params.arguments or {}, context)

@@ -15,7 +15,6 @@ from typing import Annotated, Any, get_args, get_origin
 from mcp.server.apps import client_supports_apps
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
-from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
 from mcp_types import CallToolResult, TextContent
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
@@ -23,6 +22,7 @@ from ..catalog import ModelSpec, load_catalog
 from ..results import ListedState, PanoramaView, TaskListing
 from ..service.reports import listing_text
 from ..wiro.refs import TaskRef, number_as_text
+from . import sdk_gaps
 from .calls import (
     CREATES,
     LOOKS,
@@ -265,12 +265,7 @@ def build_tool(registration: Registration) -> Tool:
     if registration.viewer:
         options["meta"] = VIEWER_META
     tool = Tool.from_function(registration.fn, **options)
-    shape = structured_shape(registration.fn)
-    if shape not in _OUTPUT_SCHEMAS:
-        made = FuncMetadata(arg_model=tool.fn_metadata.arg_model, output_model=shape).output_schema
-        _OUTPUT_SCHEMAS[shape] = made or {}
-    tool.fn_metadata.output_model = shape
-    tool.fn_metadata.output_schema = _OUTPUT_SCHEMAS[shape]
+    sdk_gaps.share_output_schema(tool, structured_shape(registration.fn), _OUTPUT_SCHEMAS)
     return tool
 
 

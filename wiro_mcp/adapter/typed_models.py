@@ -257,8 +257,8 @@ class TypedModels:
                 state: ServerState = ctx.lifespan_context
                 state.start_soon(lambda: self.fetch(state))
             result = await call_next(ctx)
-            if ctx.method == "initialize" and isinstance(result, dict) and self.names:
-                result.setdefault("capabilities", {}).setdefault("tools", {})["listChanged"] = True
+            if ctx.method == "initialize" and self.names:
+                sdk_gaps.say_tools_change(result)
             return result
 
         return middleware
