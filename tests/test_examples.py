@@ -172,6 +172,13 @@ async def test_the_viewer_page_shows_any_prompt_as_text(sandbox: Sandbox, tmp_pa
             " caption: document.getElementById('caption').childElementCount })"
         )
         assert elements == {"scripts": 2, "images": ["flat"], "caption": 2}
+        # The view fills the window above its 28 px caption: nothing blank under it, no scrollbar.
+        layout = await page.evaluate(
+            "(() => { const s = document.getElementById('stage').getBoundingClientRect(),"
+            " c = document.getElementById('caption').getBoundingClientRect();"
+            " return [s.top, s.height, c.top, c.bottom, document.documentElement.scrollHeight]; })()"
+        )
+        assert layout == [0, 450 - 28, 450 - 28, 450, 450]
 
 
 # -- the progress printer: one line redrawn in a terminal, a short log elsewhere -----------------------

@@ -159,9 +159,20 @@ def _jpeg_image(image: PILImage, quality: int) -> bytes:
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{title}</title>
-<style>html,body{margin:0;height:100%;background:#000;overflow:hidden}canvas{display:block;width:100%;height:100%;
-touch-action:none;cursor:grab}p{position:fixed;left:8px;bottom:4px;margin:0;color:#ccc;font:12px sans-serif}</style>
-</head><body><canvas id="view"></canvas><p>{title}: drag or use the arrow keys to look around, wheel to zoom</p>
+<style>html,body{margin:0;height:100%;background:#000;color:#f5f5f5;font:13px/1.4 system-ui,sans-serif;overflow:hidden}
+body{display:flex;flex-direction:column}#stage{position:relative;flex:1 1 auto;min-height:0}
+canvas{position:absolute;inset:0;display:block;width:100%;height:100%;touch-action:none;cursor:grab;outline:none}
+#controls{position:absolute;right:8px;bottom:8px;display:flex;gap:6px}
+#controls button{font:inherit;padding:4px 10px;border-radius:8px;border:1px solid rgba(255,255,255,.35);
+background:rgba(0,0,0,.55);color:#fff;cursor:pointer}#controls button:focus-visible{outline:2px solid #fff}
+#caption{box-sizing:border-box;flex:none;height:28px;display:flex;gap:8px;align-items:center;padding:0 8px;
+white-space:nowrap;overflow:hidden;border-top:1px solid #3a3a3a;background:#171717}
+#title{font-weight:600;overflow:hidden;text-overflow:ellipsis}#help{color:#a3a3a3}</style>
+</head><body><div id="stage"><canvas id="view" tabindex="0" aria-label="360° panorama"></canvas>
+<div id="controls"><button id="reset" type="button" title="Look ahead again (0)">Reset</button>
+<button id="full" type="button">Fullscreen</button></div></div>
+<div id="caption"><span id="title">{title}</span>
+<span id="help">drag or use the arrow keys to look around, wheel to zoom</span></div>
 <script>
 "use strict";
 const canvas = document.getElementById("view");
@@ -215,7 +226,17 @@ canvas.onpointermove = (e) => {
 canvas.onwheel = (e) => {
   look.fov = Math.max(20, Math.min(120, look.fov + e.deltaY * 0.05)); draw(); e.preventDefault();
 };
+function reset() { look.yaw = 0; look.pitch = 0; look.fov = 90; draw(); }
+document.getElementById("reset").onclick = reset;
+const full = document.getElementById("full");
+full.hidden = !document.fullscreenEnabled;
+full.onclick = () => document.fullscreenElement
+  ? document.exitFullscreen() : document.getElementById("stage").requestFullscreen();
+document.addEventListener("fullscreenchange", () => {
+  full.textContent = document.fullscreenElement ? "Exit fullscreen" : "Fullscreen"; draw();
+});
 addEventListener("keydown", (e) => {
+  if (e.key === "0") { reset(); return; }
   const step = {ArrowLeft: [-5, 0], ArrowRight: [5, 0], ArrowUp: [0, 5], ArrowDown: [0, -5]}[e.key];
   if (step) { look.yaw += step[0]; look.pitch = Math.max(-90, Math.min(90, look.pitch + step[1])); draw(); }
 });
