@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import platform
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,18 +73,28 @@ def written(out: Path, size: int) -> list[str]:
     return sorted(p.name for p in out.rglob(f"skybox{size}_*.png"))
 
 
-async def test_six_exports_at_once_are_made_two_at_a_time_and_all_finish(
-    sandbox: Sandbox, tmp_path: Path, held: Held
-) -> None:
+async def export_all_held(
+    sandbox: Sandbox, out: Path, held: Held, until: Callable[[dict[int, Any]], bool]
+) -> tuple[dict[int, Any], list[int]]:
+    """Every size exported at once against a compass task; the held turns are let go once `until` says
+    so. The results, and which sizes had answered by then."""
     results: dict[int, Any] = {}
-    async with connect(sandbox, WIRO_MCP_OUTPUT_DIR=str(tmp_path)) as client:
+    async with connect(sandbox, WIRO_MCP_OUTPUT_DIR=str(out)) as client:
         task_id = await compass_task(client)
         async with anyio.create_task_group() as group:
             group.start_soon(export_all, client, task_id, results)
             with anyio.fail_after(30):
-                while held.inside < exporting.EXPORTS_AT_ONCE:
+                while not until(results):
                     await anyio.sleep(0.01)
+            answered = sorted(results)
             held.go.set()
+    return results, answered
+
+
+async def test_six_exports_at_once_are_made_two_at_a_time_and_all_finish(
+    sandbox: Sandbox, tmp_path: Path, held: Held
+) -> None:
+    results, _ = await export_all_held(sandbox, tmp_path, held, lambda _: held.inside >= exporting.EXPORTS_AT_ONCE)
     assert held.most == exporting.EXPORTS_AT_ONCE == 2
     assert [size for size in SIZES if results[size].is_error] == [], [text(r) for r in results.values()]
     assert all(len(written(tmp_path, size)) == 6 for size in SIZES)
@@ -94,17 +104,9 @@ async def test_an_export_that_waits_past_its_budget_is_refused_as_busy_and_write
     sandbox: Sandbox, tmp_path: Path, held: Held, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(budgets, "EXPORT_WAIT", 0.5)
-    results: dict[int, Any] = {}
-    async with connect(sandbox, WIRO_MCP_OUTPUT_DIR=str(tmp_path)) as client:
-        task_id = await compass_task(client)
-        async with anyio.create_task_group() as group:
-            group.start_soon(export_all, client, task_id, results)
-            # Two hold their turns until let go: the other four can only come back refused.
-            with anyio.fail_after(30):
-                while len(results) < len(SIZES) - exporting.EXPORTS_AT_ONCE:
-                    await anyio.sleep(0.01)
-            busy = sorted(results)
-            held.go.set()
+    # Two hold their turns until let go: the other four can only come back refused.
+    refused = len(SIZES) - exporting.EXPORTS_AT_ONCE
+    results, busy = await export_all_held(sandbox, tmp_path, held, lambda answers: len(answers) >= refused)
     assert held.most == 2
     for size in busy:
         said = text(results[size])
