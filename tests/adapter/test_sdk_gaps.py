@@ -57,3 +57,30 @@ def test_a_replayed_calls_context_is_the_sdks_own() -> None:
     server: MCPServer[Any] = MCPServer("probe")
     made = sdk_gaps.replay_context(None, server, {"name": "x"})  # type: ignore[arg-type]
     assert isinstance(made, Context)
+
+
+def test_nothing_outside_sdk_gaps_reaches_the_sdks_private_or_deprecated_parts() -> None:
+    """Was: a shared output schema in tools.py, a replayed Context in tasks.py, the initialize answer
+    edited in typed_models.py, each a reach into the SDK that an upgrade could move unnoticed."""
+    import ast
+    from pathlib import Path
+
+    package = Path(sdk_gaps.__file__).resolve().parents[1]
+    reaches: list[str] = []
+    for path in sorted(package.rglob("*.py")):
+        if path.name == "sdk_gaps.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            where = f"{path.relative_to(package)}:{getattr(node, 'lineno', 0)}"
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+                owner = node.value
+                if not (isinstance(owner, ast.Name) and owner.id in ("self", "cls")) and node.attr != "_replace":
+                    reaches.append(f"{where} {ast.unparse(node)}")
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("mcp"):
+                named = {alias.name for alias in node.names}
+                if "func_metadata" in node.module or "MCPDeprecationWarning" in named:
+                    reaches.append(f"{where} from {node.module} import {', '.join(sorted(named))}")
+            if isinstance(node, ast.Call) and any(k.arg == "request_context" for k in node.keywords):
+                reaches.append(f"{where} {ast.unparse(node.func)}(request_context=…)")
+    assert reaches == []

@@ -1,5 +1,5 @@
-"""The tools, registered through MCPServer's public `add_tool`: each turns its arguments into one
-call on the `Generation` service and the outcome into a tool result.
+"""The tools, built here once per process and given to MCPServer at construction (`tools=`): each turns
+its arguments into one call on the `Generation` service and the outcome into a tool result.
 
 The generate tools are built from the catalog specs (generate_tools.py); the task tools are here.
 """
@@ -126,7 +126,8 @@ async def list_tasks(
 
 @dataclass(frozen=True)
 class Registration:
-    """One tool as MCPServer.add_tool takes it; `viewer` tools show their results in the 360° viewer (MCP Apps)."""
+    """One tool's function and words, as `Tool.from_function` takes them; `viewer` tools show their
+    results in the 360° viewer (MCP Apps)."""
 
     fn: Callable[..., Awaitable[CallToolResult]]
     options: dict[str, Any]
@@ -249,7 +250,7 @@ def built_tools() -> tuple[Tool, ...]:
     """Every tool, built once per process (none of it depends on the server); the viewer's carry its `_meta`.
 
     Building a tool derives its argument model and schema, and its output schema from the shape in its
-    return annotation (`Annotated[CallToolResult, Shape]`). The five task tools share TaskResult: its
+    return annotation (`Annotated[CallToolResult, Shape]`). The tools about one task share TaskResult: its
     schema is made once here and given to each (FuncMetadata reads those fields live), instead of
     once per tool, which was a fifth of the start-up time before tools/list.
     """
