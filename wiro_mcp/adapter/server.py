@@ -131,7 +131,6 @@ class WiroMCPServer(MCPServer[ServerState]):
             ours = said_by_us(exc)
             if ours is not None:  # every tool's WiroMCPError, said here once: what failed and what to do
                 raise ToolError(str(ours)) from ours
-            # The SDK prefixes "Error executing tool <name>: "; our messages say what they are.
             raise ToolError(sdk_gaps.sdk_words_removed(str(exc), name)) from exc
         finally:
             call_arrived.reset(arrived)

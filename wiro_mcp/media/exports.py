@@ -177,7 +177,8 @@ white-space:nowrap;overflow:hidden;border-top:1px solid #3a3a3a;background:#1717
 "use strict";
 const canvas = document.getElementById("view");
 const gl = canvas.getContext("webgl");
-const look = {yaw: 0, pitch: 0, fov: 90};
+const HOME = {yaw: 0, pitch: 0, fov: 90};
+const look = {...HOME};
 const vertex = "attribute vec2 p;varying vec2 q;void main(){q=p;gl_Position=vec4(p,0.,1.);}";
 const fragment = "precision highp float;varying vec2 q;uniform sampler2D pano;uniform vec3 turn;uniform float aspect;" +
   "void main(){float t=tan(radians(turn.z)/2.);vec3 d=normalize(vec3(q.x*t,q.y*t/aspect,1.));" +
@@ -226,7 +227,7 @@ canvas.onpointermove = (e) => {
 canvas.onwheel = (e) => {
   look.fov = Math.max(20, Math.min(120, look.fov + e.deltaY * 0.05)); draw(); e.preventDefault();
 };
-function reset() { look.yaw = 0; look.pitch = 0; look.fov = 90; draw(); }
+function reset() { Object.assign(look, HOME); draw(); }
 document.getElementById("reset").onclick = reset;
 const full = document.getElementById("full");
 full.hidden = !document.fullscreenEnabled;
