@@ -522,6 +522,15 @@ async def main() -> int:
         Row("generate (a new run each) through 1 replica", through["generate_1"], "calls/s", "", None),
         Row("generate (a new run each) through 3 replicas", through["generate_3"], "calls/s", "", None),
     ]
+    say("the path of one warm generate_panorama ...")
+    traced = await anyio.run_process([sys.executable, str(HERE / "call_path.py"), "--json"], check=True)
+    path = json.loads(traced.stdout)
+    rows += [
+        Row("one warm generate_panorama: our modules touched", path["modules"], "", "≤ 30", path["modules"] <= 30),
+        Row("  our functions touched", path["functions"], "", "≤ 120", path["functions"] <= 120),
+        Row("  deepest stack of our frames", path["deepest"], "", "", None),
+        Row("  the spend judged", path["spend_judged"], "×", "1", path["spend_judged"] == 1),
+    ]
     size, read, export, outputs = await tools_list_bytes()
     rows += [
         Row("tools/list answer", size / 1024, "KB", "≤ 8 KB", size <= 8 * 1024),

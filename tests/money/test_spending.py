@@ -140,11 +140,20 @@ async def test_a_confirmed_call_is_validated_and_priced_once_and_held_to_that_pr
     sandbox: Sandbox, mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from wiro_mcp.catalog.schema import validate
+    from wiro_mcp.money import limits
     from wiro_mcp.money.estimate import estimate
     from wiro_mcp.service import launch, preparation
 
     validated: list[Any] = []
     priced: list[Any] = []
+    judged: list[Any] = []
+    judge = limits.judge
+
+    def counted_judge(*args: Any, **kwargs: Any) -> Any:
+        judged.append(args)
+        return judge(*args, **kwargs)
+
+    monkeypatch.setattr(limits, "judge", counted_judge)
 
     def counted_validate(*args: Any) -> Any:
         validated.append(args)
@@ -163,4 +172,28 @@ async def test_a_confirmed_call_is_validated_and_priced_once_and_held_to_that_pr
         result = await client.call_tool("generate_image", TWO_IMAGES)
     assert not result.is_error and len(asked) == 1
     assert len(validated) == 1 and len(priced) == 1, "the question and the run share one preparation"
+    assert len(judged) == 1, "the question and the start share one judgment of the spend"
     assert "$0.009" in asked[0] and result.structured_content["estimated_cost_usd"] == pytest.approx(0.009)
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_what_was_spent_while_the_person_thought_is_counted_at_their_yes(sandbox: Sandbox, mode: str) -> None:
+    """The question's judgment is reused by the start, but the daily budget is checked again in the
+    claim's transaction: a run another server made while the question was open still counts."""
+    budget = {"WIRO_MCP_DAILY_BUDGET_USD": "0.01"}
+    asked: list[str] = []
+
+    async def meanwhile_spent(context: Any, params: Any) -> ElicitResult:
+        asked.append(params.message)
+        async with connect(sandbox, **budget) as other:  # another server on the same journal
+            spent = await other.call_tool("generate_image", {**TWO_IMAGES, "prompt": "someone else's cats"})
+        assert not spent.is_error
+        return ElicitResult(action="accept", content={"run": True})
+
+    async with connect(
+        sandbox, mode=mode, WIRO_MCP_CONFIRM_ABOVE_USD="0.005", elicitation_callback=meanwhile_spent, **budget
+    ) as client:
+        result = await client.call_tool("generate_image", TWO_IMAGES)
+    assert len(asked) == 1 and "$0.00 spent of $0.01 today" in asked[0]
+    assert result.is_error and sandbox.count("Run") == 1, "only the other server's run was sent"
+    assert "$0.009 spent of $0.01 today" in text(result)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,6 +86,9 @@ class Launcher:
         self.limits = limits
         self.inflight = InFlight()
         self.reconciler = Reconciler(client, journal)
+        # The judgment of each preparation, made once: the question (asked in one request on 2026-07-28,
+        # answered in the next) and the start share it. Gone with the preparation (Preparer.taken).
+        self._judged: weakref.WeakKeyDictionary[Prepared, dict[bool, Quote]] = weakref.WeakKeyDictionary()
 
     async def estimate(
         self, spec: ModelSpec, inputs: Mapping[str, Any], *, pricing: Pricing | None = None
@@ -98,8 +102,15 @@ class Launcher:
         return estimate(spec, pricing or await self.prices.pricing(spec), inputs, bills)
 
     async def quote(self, prepared: Prepared, *, allow_duplicate: bool) -> Quote:
-        """What starting a prepared call would mean now: the identical task it would join, and whether
-        its estimate fits the limits (the spend read now)."""
+        """What starting a prepared call would mean: the identical task it would join, and whether its
+        estimate fits the limits (the spend read when this preparation was first judged). Judged once
+        per preparation; what changes after (the spend, a twin's end) the claim's transaction sees."""
+        judged = self._judged.setdefault(prepared, {})
+        if allow_duplicate not in judged:
+            judged[allow_duplicate] = await self._judge(prepared, allow_duplicate)
+        return judged[allow_duplicate]
+
+    async def _judge(self, prepared: Prepared, allow_duplicate: bool) -> Quote:
         spec = prepared.spec
         caller = people.current()
         key = call_key(spec.model, prepared.inputs, prepared.files, caller.owner)

@@ -36,7 +36,7 @@ PROMPT_LISTED = 200
 KEPT_CALLS = 64
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one preparation is one object: the launcher keys its judgment by it
 class Prepared:
     spec: ModelSpec
     inputs: Mapping[str, Any]  # Wiro's ids, as they go on the wire (local files moved to `files`)
