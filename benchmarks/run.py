@@ -529,7 +529,7 @@ async def main() -> int:
         Row("one warm generate_panorama: our modules touched", path["modules"], "", "≤ 30", path["modules"] <= 30),
         Row("  our functions touched", path["functions"], "", "≤ 120", path["functions"] <= 120),
         Row("  deepest stack of our frames", path["deepest"], "", "", None),
-        Row("  the spend judged", path["spend_judged"], "×", "1", path["spend_judged"] == 1),
+        Row("  the spend judged, over its 2 requests", path["spend_judged"], "×", "2", path["spend_judged"] == 2),
     ]
     size, read, export, outputs = await tools_list_bytes()
     rows += [

@@ -65,9 +65,11 @@ def imports_of(module: str, path: Path) -> set[str]:
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
-            # `from .. import budgets` names a module; `from .. import __version__` names the package.
+            # `from .. import budgets` names a module (the package's __init__ is not what it reads);
+            # `from .. import __version__` names the package.
             names = [f"{target}.{a.name}" for a in node.names if is_module(f"{target}.{a.name}")]
-            found |= {t for t in [target, *names] if t.startswith("wiro_mcp.") and (names or is_module(t))}
+            whole = len(names) < len(node.names)
+            found |= {t for t in [*names, *([target] if whole else [])] if t.startswith("wiro_mcp.") and is_module(t)}
         elif isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name.startswith("wiro_mcp.")}
     return found
@@ -81,6 +83,23 @@ def test_imports_point_down(module: str, path: Path) -> None:
         if theirs in (mine, "shared") or target == "wiro_mcp":
             continue
         assert theirs in ALLOWED[mine], f"{module} ({mine}) imports {target} ({theirs})"
+
+
+def test_no_import_circle_even_for_types() -> None:
+    """Every import counts, those under TYPE_CHECKING and inside functions too: a part that needs the
+    object that builds it names a narrow Protocol (service/ports.py, sandbox/config.py `Host`)."""
+    graph = {module: imports_of(module, path) - {module} for module, path in modules()}
+    done: set[str] = set()
+
+    def walk(module: str, path: list[str]) -> None:
+        for target in sorted(graph.get(module, ())):
+            assert target not in path, "an import circle: " + " → ".join([*path[path.index(target) :], target])
+            if target not in done:
+                walk(target, [*path, target])
+        done.add(module)
+
+    for module in graph:
+        walk(module, [module])
 
 
 def test_shared_modules_import_only_each_other() -> None:

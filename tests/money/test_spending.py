@@ -142,7 +142,7 @@ async def test_a_confirmed_call_is_validated_and_priced_once_and_held_to_that_pr
     from wiro_mcp.catalog.schema import validate
     from wiro_mcp.money import limits
     from wiro_mcp.money.estimate import estimate
-    from wiro_mcp.service import launch, preparation
+    from wiro_mcp.service import judging, preparation
 
     validated: list[Any] = []
     priced: list[Any] = []
@@ -164,7 +164,7 @@ async def test_a_confirmed_call_is_validated_and_priced_once_and_held_to_that_pr
         return estimate(*args)
 
     monkeypatch.setattr(preparation, "validate", counted_validate)
-    monkeypatch.setattr(launch, "estimate", counted_estimate)
+    monkeypatch.setattr(judging, "estimate", counted_estimate)
     asked: list[str] = []
     async with connect(
         sandbox, mode=mode, WIRO_MCP_CONFIRM_ABOVE_USD="0.005", elicitation_callback=answering("accept", asked)
@@ -172,7 +172,7 @@ async def test_a_confirmed_call_is_validated_and_priced_once_and_held_to_that_pr
         result = await client.call_tool("generate_image", TWO_IMAGES)
     assert not result.is_error and len(asked) == 1
     assert len(validated) == 1 and len(priced) == 1, "the question and the run share one preparation"
-    assert len(judged) == 1, "the question and the start share one judgment of the spend"
+    assert len(judged) == (2 if mode == "auto" else 1), "one judgment per request, its question's and start's"
     assert "$0.009" in asked[0] and result.structured_content["estimated_cost_usd"] == pytest.approx(0.009)
 
 

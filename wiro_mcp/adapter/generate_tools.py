@@ -151,7 +151,8 @@ def generate_tool(spec: ModelSpec) -> Callable[..., Awaitable[CallToolResult]]:
         )
 
     async def quote_of(service: Generation, given: dict[str, Any], duplicate: bool, folders: Any) -> Any:
-        return await service.quote(spec, given, allow_duplicate=duplicate, input_folders=folders)
+        arrived = call_arrived.get()
+        return await service.quote(spec, given, allow_duplicate=duplicate, input_folders=folders, began=arrived)
 
     asked = Annotated[ElicitationResult[Confirm], Resolve(confirmer(quote_of, tool_parameters(spec), spec.tool))]
     everything = [

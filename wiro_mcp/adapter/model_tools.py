@@ -17,7 +17,7 @@ from pydantic import AfterValidator, Field
 from ..catalog import MODEL_NAME
 from ..results import ModelDescription, ModelSearch
 from ..text import quoted
-from .calls import TaskToolResult, state_of
+from .calls import TaskToolResult, call_arrived, state_of
 from .generate_tools import KEYWORD, Confirm, call_parameters, confirmer, run_call, signed
 from .state import ServerState
 
@@ -104,7 +104,8 @@ def model_run(model: str | None, name: str) -> Any:
     async def quote(service: Any, given: dict[str, Any], duplicate: bool, folders: Any) -> Any:
         named = model or given["model"]
         inputs = given.get("inputs") or {}
-        return await service.any_model.quote(named, inputs, allow_duplicate=duplicate, input_folders=folders)
+        call = {"allow_duplicate": duplicate, "input_folders": folders, "began": call_arrived.get()}
+        return await service.any_model.quote(named, inputs, **call)
 
     named = [inspect.Parameter("model", KEYWORD, annotation=ModelName)] if model is None else []
     named.append(inspect.Parameter("inputs", KEYWORD, annotation=Inputs))

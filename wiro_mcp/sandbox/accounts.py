@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from ..wiro.protocol import sign
 
 if TYPE_CHECKING:
-    from .runner import SandboxConfig
+    from .config import SandboxConfig
     from .store import SandboxState
 
 # The account of the request being answered ("" outside a request).

@@ -32,7 +32,7 @@ from .params import DEFAULTS, LIMITS, BadRequest, check_params
 from .store import TASK_FAULTS, Fault, RecordedRequest
 
 if TYPE_CHECKING:
-    from .runner import Sandbox
+    from .config import Host
 
 Handler = Callable[[dict[str, Any], dict[str, bytes]], Awaitable[Response]]
 LIFECYCLE = (*QUEUE_STATUSES, *(status for _, status in RUN_STATUSES))
@@ -114,7 +114,7 @@ class WiroEndpoints:
     """Each endpoint is a small handler from the request's fields and files to an answer; `handle`
     wraps every one of them in the same recording, authentication and fault injection."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Host) -> None:
         self.sandbox = sandbox
         self.state = sandbox.state
         self.config = sandbox.config

@@ -16,10 +16,11 @@ from .api import WiroEndpoints
 from .store import Fault, RecordedRequest
 
 if TYPE_CHECKING:
-    from .runner import Sandbox
+    from .config import Host
+    from .socket_hub import SocketHub
 
 
-def build_app(sandbox: Sandbox) -> Starlette:
+def build_app(sandbox: Host, sockets: SocketHub) -> Starlette:
     state = sandbox.state
 
     async def output_file(request: Request) -> Response:
@@ -67,7 +68,7 @@ def build_app(sandbox: Sandbox) -> Starlette:
         routes=[
             *WiroEndpoints(sandbox).routes(),
             Route("/files/{uuid}/{name:path}", output_file, methods=["GET", "HEAD"]),
-            WebSocketRoute("/socket/v1", sandbox.sockets.endpoint),
+            WebSocketRoute("/socket/v1", sockets.endpoint),
             Route("/_sandbox/faults", faults, methods=["POST", "DELETE"]),
             Route("/_sandbox/requests", requests, methods=["GET"]),
             Route("/_sandbox/redirect", redirect, methods=["GET"]),

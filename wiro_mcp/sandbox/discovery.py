@@ -17,7 +17,7 @@ from .catalog import CATALOG, LISTED, Entry, Item, Model
 from .params import BadRequest
 
 if TYPE_CHECKING:
-    from .runner import SandboxConfig
+    from .config import SandboxConfig
 
 
 def _whole(fields: dict[str, Any], name: str, default: int) -> int:

@@ -12,19 +12,12 @@ import socket
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from .billing import Billing
 from .catalog import CATALOG
+from .config import SandboxConfig
 from .lifecycle import OutputFile, SandboxTask
 from .store import Fault, FaultKind, ManualClock, SandboxState
-
-# Obviously fake credentials, printed by `wiro-mcp sandbox` when the environment has none.
-SANDBOX_API_KEY = "sandbox-key"
-SANDBOX_API_SECRET = "sandbox-secret"
-
 
 # Drawings by what decides them, shared by every sandbox in the process (a test suite starts hundreds
 # of sandboxes that draw the same few prompts): drawing and encoding cost 0.1–0.5 s of CPU each.
@@ -65,45 +58,6 @@ def _drawn(task: SandboxTask, *, grain: bool) -> list[OutputFile]:
     return outputs
 
 
-@dataclass
-class SandboxConfig:
-    api_key: str = SANDBOX_API_KEY
-    api_secret: str | None = SANDBOX_API_SECRET  # None = key-only project
-    # More accounts, as (API key, secret or None): each sees and lists only its own tasks.
-    other_accounts: tuple[tuple[str, str | None], ...] = ()
-    queue_seconds: float = 0.5
-    run_seconds: float = 2.5
-    max_concurrent: int | None = None
-    # The last status in which Task/Cancel is accepted; Task/Kill is accepted after it. Wiro does not
-    # document the boundary; the default is the strictest reading of "for tasks on queue".
-    queued_until: str = "task_queue"
-    # Seconds between Wiro accepting a stop (Task/Kill or Task/Cancel answers at once) and the task
-    # reading task_cancel. Wiro does not say whether a stop is applied at once; a real backend is
-    # asynchronous. 0: at once; float("inf"): accepted, never applied.
-    stop_after: float = 0.0
-    # The clock task statuses follow (a ManualClock holds them still for a test).
-    clock: Callable[[], float] = time.monotonic
-    # Photo-like grain keeps PNG sizes realistic (a 2048×1024 panorama is ~3 MB); without it drawing
-    # is five times cheaper, for tests where sizes do not matter.
-    grain: bool = True
-    # Tool/Detail publishes prices (cps, approximatelycost, dynamicprice); False leaves them out, as a
-    # Wiro that does not say its prices would.
-    prices: bool = True
-    # Task/List answers (it is not in Wiro's public docs); False answers 404, as an API without it would.
-    task_list: bool = True
-    # How Tool/Detail writes a catalog model's items where Wiro's docs allow either (the seeds' answers
-    # never change): `required` as a bool or as "true"/"false"; a select's `options` as {label, value}
-    # objects or as bare values.
-    required_as: Literal["bool", "string"] = "bool"
-    options_as: Literal["objects", "strings"] = "objects"
-    # How a run is billed (see billing.py): "per_work" grows with pixels, steps and samples; "per_run"
-    # is one price per run whatever it asks. `overcharge` bills that much more than the published prices.
-    billing: Billing = "per_work"
-    overcharge: float = 1.0
-    host: str = "127.0.0.1"
-    port: int = 0
-
-
 class Sandbox:
     """A simulated Wiro API. `with Sandbox(config) as sandbox:` serves it on `sandbox.base_url`."""
 
@@ -119,7 +73,7 @@ class Sandbox:
             clock=self.config.clock,
         )
         self.sockets = SocketHub(self)
-        self.app = build_app(self)
+        self.app = build_app(self, self.sockets)
         self._pending: dict[str, Any] = {}
         self._renderer: concurrent.futures.ThreadPoolExecutor | None = None
         self._server: Any = None

@@ -21,14 +21,14 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from .lifecycle import ENDED, SandboxTask, task_record
 
 if TYPE_CHECKING:
-    from .runner import Sandbox
+    from .config import Host
 
 TICK = 0.01
 SocketMode = Literal["normal", "silent", "refuse"]
 
 
 class SocketHub:
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Host) -> None:
         self.sandbox = sandbox
         self.mode: SocketMode = "normal"
         self.connections = 0

@@ -8,8 +8,8 @@ one claimed Run, the journal, the wait, previews, stopping). No MCP here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 import anyio
 
@@ -22,12 +22,10 @@ from ..media.delivery import Outcome
 from ..money import estimate
 from ..money.estimate import Pricing
 from ..text import quoted, shown
-from .launch import Quote
+from .judging import Judge, Quote
 from .models import Models
+from .ports import Runs
 from .reports import rounded
-
-if TYPE_CHECKING:
-    from .generation import Generation
 
 ABOUT_WORDS = 600  # describe_model's description and readme excerpt, each
 
@@ -45,9 +43,13 @@ class TypedTools(Protocol):
 
 
 class AnyModel:
-    def __init__(self, generation: Generation, models: Models, typed: TypedTools | None = None) -> None:
-        self._generation = generation
+    def __init__(
+        self, runs: Runs, models: Models, judge: Judge, configured: Sequence[str] = (), typed: TypedTools | None = None
+    ) -> None:
+        self._runs = runs
         self.models = models
+        self._judge = judge  # prices and estimates for wiro://models
+        self._configured = tuple(configured)  # WIRO_MCP_MODELS
         self._typed = typed
 
     async def search(self, query: str | None, category: str | None, limit: int) -> dict[str, Any]:
@@ -105,7 +107,7 @@ class AnyModel:
             call["began"] = anyio.current_time()
         spec = await self.models.spec(model)
         arguments = arguments_from_inputs(spec, inputs)
-        return await self._generation.generate(spec, arguments, **call)
+        return await self._runs.generate(spec, arguments, **call)
 
     async def quote(self, model: str, inputs: Mapping[str, Any], **call: Any) -> Quote | None:
         """run_model's cost and whether it needs the person's yes (None for a call that cannot be made)."""
@@ -114,12 +116,12 @@ class AnyModel:
             arguments = arguments_from_inputs(spec, inputs)
         except WiroMCPError:
             return None
-        return await self._generation.quote(spec, arguments, **call)
+        return await self._runs.quote(spec, arguments, **call)
 
     async def models_view(self) -> list[dict[str, Any]]:
         """wiro://models: the seeds and the configured models, inputs and prices with a default run's estimate."""
         specs = list(load_catalog().values())
-        for name in self._generation.settings.extra_models:
+        for name in self._configured:
             try:
                 specs.append(await self.models.spec(name))
             except WiroMCPError:  # said by describe_model; the resource lists what it can
@@ -130,13 +132,12 @@ class AnyModel:
         return views
 
     async def _prices(self, spec: ModelSpec) -> dict[str, Any]:
-        generation = self._generation
         pricing: Pricing
         try:
-            pricing = await generation.prices.pricing(spec)
+            pricing = await self._judge.prices.pricing(spec)
         except WiroMCPError:  # no credentials yet: the bundled figures
             pricing = estimate.spec_pricing(spec)
-        guess = await generation.launcher.estimate(spec, {}, pricing=pricing)
+        guess = await self._judge.estimate(spec, {}, pricing=pricing)
         return pricing.public_view() | {
             "estimate_with_defaults_usd": rounded(guess.usd) if guess else None,
             "estimate_basis": guess.basis if guess else None,

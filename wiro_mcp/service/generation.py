@@ -42,7 +42,9 @@ from ..wiro.task_socket import TaskSocket
 from .any_model import AnyModel, TypedTools
 from .exporting import Exporter
 from .handles import Handles
-from .launch import Launcher, Quote
+from .inflight import InFlight
+from .judging import Judge, Quote
+from .launch import Launcher
 from .listing import Lister
 from .models import Models
 from .outcomes import Finisher, StopRequested
@@ -86,12 +88,13 @@ class Generation:
         )
         shared = self.journal if self.journal.shared else None
         self.prices = PriceBook(client, settings.state_folder, api=settings.base_url, shared=shared)
-        self.launcher = Launcher(client, self.journal, self.prices, self.memory, Limits.from_settings(settings))
+        self.judge = Judge(self.journal, self.prices, InFlight(), Limits.from_settings(settings))
+        self.launcher = Launcher(client, self.journal, self.memory, self.judge)
         self.followers = Followers(client, socket=socket, policy=policy, on_snapshot=self._seen)
         self.fetcher = Fetcher(OutputPolicy(settings.base_url, settings.extra_output_hosts))
         self.input_fetcher = Fetcher(OutputPolicy(settings.base_url, settings.extra_output_hosts, any_https=True))
         self.preparer = Preparer(
-            list(settings.allowed_input_dirs), self.input_fetcher, self.launcher.estimate, anyio.current_time
+            list(settings.allowed_input_dirs), self.input_fetcher, self.judge.estimate, anyio.current_time
         )
         keyed = settings.credentials == "request"
         self.ownership = Ownership(self.journal, client, scoped=settings.http_tokens_file is not None, keyed=keyed)
@@ -100,7 +103,7 @@ class Generation:
         self.exporter = Exporter(self.outputs, settings.export_folder)
         self.finisher = Finisher(settings, client, self.followers, self.memory, self.delivery, self._seen)
         self.listing = Lister(client, self.journal, scoped=self.ownership.scoped, by_owner=keyed)
-        self.handles = Handles(self)  # the MCP tasks hosts hold
+        self.handles = Handles(self.journal, self)  # the MCP tasks hosts hold
         models = Models(
             client,
             settings.state_folder,
@@ -108,7 +111,7 @@ class Generation:
             learned=self.prices.learn,
             derived=typed.refresh if typed is not None else None,
         )
-        self.any_model = AnyModel(self, models, typed)
+        self.any_model = AnyModel(self, models, self.judge, settings.extra_models, typed)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Generation]:
@@ -131,20 +134,22 @@ class Generation:
         *,
         allow_duplicate: bool = False,
         input_folders: InputFolders | None = None,
+        began: float | None = None,
     ) -> Quote | None:
         """What a generate call would cost and whether it needs the person's yes (None for a call that
-        cannot be made: the call itself will say why). The call prepared here is the one that runs."""
+        cannot be made: the call itself will say why). The call prepared here is the one that runs;
+        `began` (when the call arrived) lets the same call's start reuse this judgment."""
         try:
             prepared = await self.preparer.prepare(spec, arguments, input_folders)
         except WiroMCPError:
             return None
-        return await self.launcher.quote(prepared, allow_duplicate=allow_duplicate)
+        return await self.judge.quote(prepared, allow_duplicate=allow_duplicate, request=began)
 
     # -- what the resources show --------------------------------------------------------------
 
     async def spending_view(self) -> dict[str, Any]:
         """wiro://spending (money/spending.py), as the caller sees it."""
-        return await spending.view(self.journal, self.launcher.limits)
+        return await spending.view(self.journal, self.judge.limits)
 
     # -- generate ----------------------------------------------------------------------------
 
@@ -177,7 +182,7 @@ class Generation:
         run_deadline = anyio.current_time() + max(budgets.RUN_FLOOR, deadline - anyio.current_time())
         try:
             launched = await self.launcher.start(
-                prepared, allow_duplicate=allow_duplicate, deadline=run_deadline, consent=consent
+                prepared, allow_duplicate=allow_duplicate, deadline=run_deadline, consent=consent, request=began
             )
         finally:
             self.preparer.taken(spec, arguments)

@@ -11,7 +11,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import anyio
 
@@ -23,9 +23,7 @@ from ..results import LISTED_OUTPUTS, PreviewKind, TaskResult
 from ..tracking.progress import Update
 from ..wiro.protocol import QUEUED_STATUSES
 from ..wiro.refs import TaskRef
-
-if TYPE_CHECKING:
-    from .generation import Generation
+from .ports import Reads
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +109,7 @@ class Watch:
     started: bool = False
     answering: anyio.Lock = field(default_factory=anyio.Lock)  # one answer replays the call at a time
 
-    async def follow(self, service: Generation) -> None:
+    async def follow(self, service: Reads) -> None:
         """Wait for the task to end, as get_task does, and keep its result; give up when the handle expires."""
         row = self.view.row
         assert row.task_id is not None  # only a handle with a task is followed

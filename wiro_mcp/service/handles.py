@@ -29,12 +29,13 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup
 
 from .. import budgets, people
+from ..journal.access import Journal
 from ..journal.handles import HandleRow
 from ..journal.records import JournalError
 from ..results import PreviewKind, TaskResult
@@ -53,10 +54,8 @@ from .handle_watch import (
     poll_of,
     waiting_for,
 )
+from .ports import Reads
 from .stopping import TaskEnded
-
-if TYPE_CHECKING:
-    from .generation import Generation
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +65,9 @@ PAGE = 100  # tasks/list's page
 
 
 class Handles:
-    def __init__(self, service: Generation) -> None:
-        self._service = service
+    def __init__(self, journal: Journal, tasks: Reads) -> None:
+        self._journal = journal
+        self._tasks = tasks
         self._watches: OrderedDict[str, Watch] = OrderedDict()
         self._group: TaskGroup | None = None
 
@@ -132,7 +132,7 @@ class Handles:
         watch = await self._find(owner, handle_id)
         row = replace(watch.view.row, task_id=started.task_id, token=started.task_token, pending=None)
         try:
-            await self._service.journal.keep_handle(row)
+            await self._journal.keep_handle(row)
         except JournalError as exc:
             log.warning("MCP task %s (task %s) is kept in memory only: %s", handle_id, started.task_id, exc)
         poll = poll_of(started.state == "queued")
@@ -144,7 +144,7 @@ class Handles:
         """The answered call has another question: the handle keeps waiting, on that one."""
         watch = await self._find(owner, handle_id)
         row = replace(watch.view.row, pending=pending | {"question": question})
-        await self._service.journal.keep_handle(row)
+        await self._journal.keep_handle(row)
         watch.view = replace(watch.view, row=row, message=waiting_for(row.pending), updated=time.time())
         await watch.tell()
         return watch.view
@@ -180,7 +180,7 @@ class Handles:
     async def listed(self, owner: str, cursor: int = 0) -> tuple[list[View], int | None]:
         """One page of the owner's handles, newest first, and the next page's cursor (None: the last page).
         Listing follows nothing: a handle not seen in this process shows its last recorded state."""
-        rows = await self._service.journal.handles_of(owner, time.time(), PAGE + 1, cursor)
+        rows = await self._journal.handles_of(owner, time.time(), PAGE + 1, cursor)
         views = [watch.view if (watch := self._watches.get(row.id)) else first_view(row, None) for row in rows]
         return views[:PAGE], (cursor + PAGE if len(rows) > PAGE else None)
 
@@ -199,7 +199,7 @@ class Handles:
             raise HandleEnded(ended_words(watch.view))
         try:
             with people.acting_as(people.of_owner(watch.view.row.owner)):
-                outcome = await self._service.stop(TaskRef(task_id=task_id))
+                outcome = await self._tasks.stop(TaskRef(task_id=task_id))
         except TaskEnded:
             with anyio.move_on_after(budgets.READ_BUDGET):
                 await watch.done.wait()
@@ -212,7 +212,7 @@ class Handles:
     # -- the handles of this process ----------------------------------------------------------
 
     async def _keep_durably(self, row: HandleRow) -> None:
-        journal = self._service.journal
+        journal = self._journal
         await journal.keep_handle(row)
         memory_only = journal.status().memory_only
         if memory_only:  # a restart would lose it: not an MCP task, then
@@ -220,7 +220,7 @@ class Handles:
 
     async def _find(self, owner: str, handle_id: str) -> Watch:
         watch = self._watches.get(handle_id)
-        row = watch.view.row if watch is not None else await self._service.journal.handle(handle_id)
+        row = watch.view.row if watch is not None else await self._journal.handle(handle_id)
         if row is None or row.owner != owner:
             raise UnknownHandle("Task not found")
         if row.expires is not None and row.expires < time.time():
@@ -230,7 +230,7 @@ class Handles:
 
     async def _catch_up(self, watch: Watch) -> None:
         """A handle waiting for an answer, as the journal has it now (another server may have had it)."""
-        row = await self._service.journal.handle(watch.view.row.id)
+        row = await self._journal.handle(watch.view.row.id)
         if row is None or (row.task_id is None and row.ended is None):
             return
         if row.ended is not None:  # it ended there: as it ended, for good
@@ -244,7 +244,7 @@ class Handles:
     async def _end_without_task(self, watch: Watch, status: Status, message: str, refusal: str | None) -> View:
         """A handle whose call started nothing ends, and stays so in the journal (a restart shows it ended)."""
         row = replace(watch.view.row, pending=None, ended={"status": status, "message": message, "refusal": refusal})
-        await self._service.journal.keep_handle(row)
+        await self._journal.keep_handle(row)
         watch.view = replace(watch.view, row=row)
         await watch.end(status, message, None, refusal=refusal)
         return watch.view
@@ -266,7 +266,7 @@ class Handles:
             self._group.start_soon(self._follow, watch)
 
     async def _follow(self, watch: Watch) -> None:
-        await watch.follow(self._service)
+        await watch.follow(self._tasks)
         if watch.done.is_set():  # a restart (or another server) shows how it ended, and it stays so
             await self._record_end(watch)
         else:  # expired: forgotten
@@ -277,7 +277,7 @@ class Handles:
             return
         row = replace(watch.view.row, ended=watch.view.ending())
         try:
-            await self._service.journal.keep_handle(row)
+            await self._journal.keep_handle(row)
         except JournalError as exc:
             log.info("the end of MCP task %s was not written: %s", row.id, exc)
             return

@@ -2,10 +2,11 @@
 
 In order, before anything is sent: an identical task in flight (this process's, or one in the journal,
 from before a restart or from another server process) is joined at no cost; otherwise the prepared
-call's estimate meets the person's limits and, above WIRO_MCP_CONFIRM_ABOVE_USD, their yes. Then the
-journal claims the run (checking the daily budget again, atomically across processes), the Run goes
-out, and the journal records the task id before the call goes on. Identical calls in this process
-queue on one lock; across processes, the claim row makes the second one wait for the first's task.
+call's judgment (judging.py: its estimate against the person's limits and, above
+WIRO_MCP_CONFIRM_ABOVE_USD, their yes) is enforced. Then the journal claims the run (checking the
+daily budget again, atomically across processes), the Run goes out, and the journal records the task
+id before the call goes on. Identical calls in this process queue on one lock; across processes, the
+claim row makes the second one wait for the first's task.
 
 Money is never spent past a limit because something failed: when a limit is set and the journal
 cannot count (it cannot be written), nothing is sent; a journal shared with other machines that
@@ -18,8 +19,6 @@ settles with Wiro's task list first.
 from __future__ import annotations
 
 import logging
-import time
-import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,30 +30,18 @@ from ..catalog import ModelSpec
 from ..errors import CallFailed, WiroError, WiroMCPError
 from ..journal.access import Journal
 from ..journal.memory import TaskMemory
-from ..journal.records import Claimed, Entry, InDoubt, Joined, JournalError, Look, OverBudget, RunRecord, Spend, Waiting
+from ..journal.records import Claimed, Entry, InDoubt, Joined, JournalError, OverBudget, RunRecord, Waiting
 from ..money import limits
-from ..money.estimate import Estimate, Pricing, estimate
-from ..money.price_book import PriceBook
+from ..money.estimate import Estimate
 from ..results import Consent
 from ..wiro.answers import RunResponse
 from ..wiro.client import FileUpload, WiroClient
 from ..wiro.refs import TaskRef
-from .inflight import InFlight, call_key
+from .judging import Judge, Quote, what_it_makes
 from .preparation import Prepared
 from .reconcile import Reconciler
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Quote:
-    """What starting a call would mean, worked out before anything is sent."""
-
-    key: str
-    estimate: Estimate | None = None
-    in_flight: str | None = None  # the identical task this call would join
-    refusal: str | None = None
-    question: str | None = None
 
 
 @dataclass
@@ -66,90 +53,43 @@ class Launched:
     notes: list[str] = field(default_factory=list)
 
 
-def what_it_makes(spec: ModelSpec) -> str:  # how questions and refusals name a run: a seed's, any other model's
-    return ("panorama" if spec.panorama else "image run") if spec.curated else f"{spec.model} run"
-
-
 class Launcher:
     def __init__(
         self,
         client: WiroClient,
         journal: Journal,
-        prices: PriceBook,
         memory: TaskMemory,
-        limits: limits.Limits,
+        judge: Judge,
     ) -> None:
         self.client = client
         self.journal = journal
-        self.prices = prices
         self.memory = memory
-        self.limits = limits
-        self.inflight = InFlight()
+        self.judge = judge
+        self.limits = judge.limits
+        self.inflight = judge.inflight
         self.reconciler = Reconciler(client, journal)
-        # The judgment of each preparation, made once: the question (asked in one request on 2026-07-28,
-        # answered in the next) and the start share it. Gone with the preparation (Preparer.taken).
-        self._judged: weakref.WeakKeyDictionary[Prepared, dict[bool, Quote]] = weakref.WeakKeyDictionary()
-
-    async def estimate(
-        self, spec: ModelSpec, inputs: Mapping[str, Any], *, pricing: Pricing | None = None
-    ) -> Estimate | None:
-        """What a run of `spec` with `inputs` will cost: Wiro's prices (or `pricing`), never below what Wiro
-        billed for comparable work (the journal's bills; without them when the journal cannot be read)."""
-        try:
-            bills = await self.journal.bills(spec.model, since=time.time() - budgets.BILLS_LEARNT)
-        except JournalError:
-            bills = ()
-        return estimate(spec, pricing or await self.prices.pricing(spec), inputs, bills)
-
-    async def quote(self, prepared: Prepared, *, allow_duplicate: bool) -> Quote:
-        """What starting a prepared call would mean: the identical task it would join, and whether its
-        estimate fits the limits (the spend read when this preparation was first judged). Judged once
-        per preparation; what changes after (the spend, a twin's end) the claim's transaction sees."""
-        judged = self._judged.setdefault(prepared, {})
-        if allow_duplicate not in judged:
-            judged[allow_duplicate] = await self._judge(prepared, allow_duplicate)
-        return judged[allow_duplicate]
-
-    async def _judge(self, prepared: Prepared, allow_duplicate: bool) -> Quote:
-        spec = prepared.spec
-        caller = people.current()
-        key = call_key(spec.model, prepared.inputs, prepared.files, caller.owner)
-        joins = None if allow_duplicate else self.inflight.get(key)
-        await self.journal.flush()  # what this process has seen end is written before the journal is asked
-        try:
-            look = await self.journal.look(None if allow_duplicate or joins else key, caller.owner)
-        except JournalError as exc:  # the spend cannot be read: judged as uncounted below
-            unreadable: str | None = str(exc)
-            look = Look(None, Spend(0.0, 0.0, 0))
-        else:
-            unreadable = None
-        joins = joins or (look.in_flight.task_id if look.in_flight is not None else None)
-        problem = unreadable or self.journal.status().memory_only
-        verdict = limits.judge(what_it_makes(spec), prepared.estimate, look.spend, self.limits, uncounted=problem)
-        refusal = verdict.refusal or limits.personal_refusal(what_it_makes(spec), problem, prepared.estimate, caller)
-        return Quote(key, prepared.estimate, in_flight=joins, refusal=refusal, question=verdict.question)
 
     async def start(
-        self, prepared: Prepared, *, allow_duplicate: bool, deadline: float, consent: Consent = None
+        self,
+        prepared: Prepared,
+        *,
+        allow_duplicate: bool,
+        deadline: float,
+        consent: Consent = None,
+        request: float | None = None,
     ) -> Launched:
-        """Run a prepared call (or join the identical task in flight); CallFailed when it must not start."""
+        """Run a prepared call (or join the identical task in flight); CallFailed when it must not start.
+        `request`: when the tools/call arrived (its question's judgment is the one enforced)."""
         spec, inputs, files = prepared.spec, prepared.inputs, prepared.files
-        quote = await self.quote(prepared, allow_duplicate=allow_duplicate)
+        quote = await self.judge.quote(prepared, allow_duplicate=allow_duplicate, request=request)
         if quote.in_flight is None:
-            self._enforce(spec, quote, consent)  # a call that joins costs nothing: checked only if it runs
+            self.judge.enforce(spec, quote, consent)  # a call that joins costs nothing: checked only if it runs
         async with self.inflight.claim(quote.key):
             task_id = None if allow_duplicate else self.inflight.get(quote.key)
             if task_id is not None:
                 return Launched(task_id, self.memory.get(task_id).token, True, quote.estimate)
             record = prepared.record(quote.key)
             return await self._claim_and_run(spec, inputs, files, quote, record, consent, allow_duplicate, deadline)
-
-    def _enforce(self, spec: ModelSpec, quote: Quote, consent: Consent) -> None:
-        if quote.refusal is not None:
-            raise CallFailed(quote.refusal)
-        if quote.question is not None and consent != "accepted":
-            refusal = limits.unconfirmed(what_it_makes(spec), quote.estimate, consent, self.limits)
-            raise CallFailed(limits.simulated(refusal, self.limits))
 
     async def _claim_and_run(
         self,
@@ -183,7 +123,7 @@ class Launcher:
                 case Claimed(row=row):
                     if quote.in_flight is not None:  # it was to join a task that has ended since: a new run
                         try:
-                            self._enforce(spec, quote, consent)
+                            self.judge.enforce(spec, quote, consent)
                         except CallFailed:
                             await self.journal.abandon(row)
                             raise
