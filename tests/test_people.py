@@ -123,7 +123,7 @@ async def failed(client: Any, tool: str, arguments: dict[str, Any]) -> str:
 
 
 @pytest.mark.anyio
-@pytest.mark.xdist_group("heavy")
+@pytest.mark.xdist_group("people-replicas")
 async def test_two_people_over_three_replicas_never_reach_each_others_tasks(
     held: Sandbox, database_url: str, tmp_path: Path
 ) -> None:
@@ -229,7 +229,7 @@ OTHER_KEY, OTHER_SECRET = "other-account-key-5678", "other-account-secret-8765"
 
 
 @pytest.mark.anyio
-@pytest.mark.xdist_group("heavy")
+@pytest.mark.xdist_group("people-replicas")
 async def test_each_request_signs_with_its_callers_own_wiro_key_over_three_replicas(
     database_url: str, tmp_path: Path
 ) -> None:

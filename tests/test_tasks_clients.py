@@ -37,8 +37,8 @@ def slow() -> Iterator[Sandbox]:
         yield box
 
 
-# With the replica tests on one worker: the heaviest tests never load the machine at the same time.
-pytestmark = pytest.mark.xdist_group("heavy")
+# The Node clients on one worker, in turn (test_tasks_ext_2026.py too): never several Node processes at once.
+pytestmark = pytest.mark.xdist_group("node-clients")
 
 
 def stdio(box: Sandbox) -> dict[str, Any]:

@@ -36,8 +36,8 @@ TWO = {"prompt": "a lighthouse", "preview": False, "samples": 2}  # $0.009 at th
 YES: dict[str, Any] = {"action": "accept", "content": {"run": True}}
 NO: dict[str, Any] = {"action": "decline"}
 
-# With the other heavy tests on one worker: Node and real servers never load the machine at once.
-pytestmark = pytest.mark.xdist_group("heavy")
+# With the other Node clients on one worker (test_tasks_clients.py): never several Node processes at once.
+pytestmark = pytest.mark.xdist_group("node-clients")
 
 
 @pytest.fixture(scope="module")

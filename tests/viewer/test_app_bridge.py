@@ -20,7 +20,7 @@ from tests.browser.chromium import chromium
 from tests.helpers import connect
 
 from .test_viewer import APPS, CENTRE, HEIGHT, WIDTH, colour_at, compass, hosted, wait_frame
-from .test_viewer_host import host_state, wait_host
+from .test_viewer_host import decided_not_to_read, host_state, wait_host
 
 pytestmark = pytest.mark.anyio
 
@@ -97,6 +97,6 @@ async def test_without_server_resources_the_library_host_is_not_asked_to_read(bo
             chromium(url, width=WIDTH, height=HEIGHT) as page,
         ):
             await wait_frame(page, "preview")
-            await anyio.sleep(0.5)
+            await decided_not_to_read(page)
             requests = await host_state(page, "requests")
     assert "resources/read" not in requests

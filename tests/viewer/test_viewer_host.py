@@ -30,6 +30,17 @@ async def wait_host(page: Page, name: str) -> list[Any]:
     return list(found)
 
 
+async def decided_not_to_read(page: Page) -> list[Any]:
+    """The host's log once the viewer has logged that it will not ask for the full-size picture (the
+    point after which a resources/read would have been sent): a wait on that event, not a fixed sleep."""
+    with anyio.fail_after(30):
+        while True:
+            logs = await host_state(page, "logs")
+            if any(isinstance(e, dict) and e.get("event") == "full-resolution unavailable" for e in logs):
+                return list(logs)
+            await anyio.sleep(0.05)
+
+
 async def test_a_fixed_frame_shows_no_scrollbar_and_the_canvas_its_full_width(box: Any) -> None:
     async with connect(box, extensions=[APPS]) as client:
         arguments, result = await compass(client)
@@ -57,9 +68,8 @@ async def test_a_host_without_server_resources_is_not_asked_to_read_one(box: Any
             chromium(url, width=WIDTH, height=HEIGHT) as page,
         ):
             await wait_frame(page, "preview")
-            await anyio.sleep(0.5)
+            logs = await decided_not_to_read(page)
             requests = await host_state(page, "requests")
-            logs = await host_state(page, "logs")
     assert "resources/read" not in requests
     assert any(isinstance(e, dict) and "does not read the server's resources" in str(e.get("error")) for e in logs)
 

@@ -112,7 +112,9 @@ async def test_reconnects_after_the_socket_drops(box: Sandbox) -> None:
                 outcome.append(await run_and_wait(client, followers))
 
             group.start_soon(wait)
-            await anyio.sleep(0.5)
+            with anyio.fail_after(10):  # dropped once the socket is up, well before the 1.4 s task ends
+                while box.sockets.connections < 1:
+                    await anyio.sleep(0.01)
             box.sockets.drop()
         assert socket.connects == 2
     task, updates = outcome[0]
@@ -213,6 +215,11 @@ async def test_a_connection_that_breaks_at_once_backs_off_instead_of_spinning(bo
     async with following(box, max_backoff=10.0) as (client, _, socket):
         run = await client.run(SRPO, {"prompt": "x"})
         watcher = socket.watch(run.socket_token)
-        await anyio.sleep(4.0)
+        began = anyio.current_time()
+        with anyio.fail_after(60):  # a wait on the fifth connect, not a fixed sleep
+            while socket.connects < 5:
+                await anyio.sleep(0.02)
+        took = anyio.current_time() - began
         socket.unwatch(watcher)
-        assert socket.connects <= 5, f"{socket.connects} connects in 4 s: it spun (about 16 before)"
+        # Four waits between five connects: 0.25 + 0.5 + 1 + 2 s at least (spinning made 16 in 4 s).
+        assert took >= 3.7, f"5 connects in {took:.2f} s: it spun instead of backing off"

@@ -11,6 +11,7 @@ on 2025-era connections, an `input_required` round trip on 2026-07-28), and the 
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
@@ -43,6 +44,9 @@ from .task_wire import starting_task
 if TYPE_CHECKING:
     from ..media.delivery import Outcome
     from ..service.generation import Generation
+
+
+log = logging.getLogger(__name__)
 
 
 class Confirm(BaseModel):
@@ -89,6 +93,7 @@ def confirmer(
         try:
             quote = await quote_of(service, given, allow_duplicate, lambda: input_folders(ctx))
         except Exception:  # no prices, no journal: the call itself will say what is wrong
+            log.warning("%s: the question could not be priced; the call goes on without asking", name, exc_info=True)
             return None
         if quote is None or quote.question is None or quote.in_flight is not None:
             return None
