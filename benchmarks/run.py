@@ -30,6 +30,7 @@ import anyio
 import hostile
 import httpx2
 import shared
+import sign_in
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
@@ -521,6 +522,13 @@ async def main() -> int:
         Row("get_task: 3 replicas over 1", scale, "×", "≥ 1.6", scale >= 1.6),
         Row("generate (a new run each) through 1 replica", through["generate_1"], "calls/s", "", None),
         Row("generate (a new run each) through 3 replicas", through["generate_3"], "calls/s", "", None),
+    ]
+    say("checking a signed-in person's access token ...")
+    checks = sorted(sign_in.token_check_times(max(2000, args.runs * 400)))
+    p50, p99 = shared.percentile(checks, 0.5) * 1e3, shared.percentile(checks, 0.99) * 1e3
+    rows += [
+        Row("a sign-in's token check, warm keys (RS256)", p50, "ms p50", "", None),
+        Row("a sign-in's token check, warm keys (RS256)", p99, "ms p99", "≤ 1 ms", p99 <= 1.0),
     ]
     say("the path of one warm generate_panorama ...")
     traced = await anyio.run_process([sys.executable, str(HERE / "call_path.py"), "--json"], check=True)

@@ -96,10 +96,18 @@ class HttpServer:
     `wiro-mcp --transport http` serves) run by uvicorn in a thread of this process, with the server's
     log lines collected in `log`. Real sockets and real HTTP, without paying for a process start."""
 
-    def __init__(self, env: dict[str, str], *, stateless: bool = False, allowed_hosts: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        *,
+        stateless: bool = False,
+        allowed_hosts: tuple[str, ...] = (),
+        port: int = 0,
+    ) -> None:
         self.env = env
         self.stateless = stateless
         self.allowed_hosts = allowed_hosts
+        self.port = port  # 0: any free one (a sign-in test names its port first: it is the resource's URL)
         self.url = ""
         self._lines: list[str] = []
         self._handler: logging.Handler | None = None
@@ -120,7 +128,7 @@ class HttpServer:
         settings = Settings.from_env(self.env)
         token = settings.http_token.get_secret_value() if settings.http_token else None
         self._socket = socket.socket()
-        self._socket.bind(("127.0.0.1", 0))
+        self._socket.bind(("127.0.0.1", self.port))
         port = self._socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{port}/mcp"
         app = build_app(

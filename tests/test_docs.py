@@ -87,6 +87,11 @@ def test_server_json_for_the_mcp_registry_matches_the_package() -> None:
     secret = {name for name, v in variables.items() if v.get("isSecret")}
     assert secret == {"WIRO_API_KEY", "WIRO_API_SECRET"}
     assert variables["WIRO_API_KEY"]["isRequired"] is True
+    # The hosted kind: a team's own server behind its sign-in (docs/http.md), named by a template.
+    [remote] = server["remotes"]
+    placeholders = set(re.findall(r"{(\w+)}", remote["url"]))
+    assert remote["type"] == "streamable-http" and remote["url"].startswith("https://")
+    assert remote["url"].endswith("/mcp") and placeholders == set(remote["variables"]) == {"host"}
 
 
 def test_the_troubleshooting_page_runs_the_inspector_the_tests_run() -> None:

@@ -22,10 +22,23 @@ ALLOWED: dict[str, set[str]] = {
     "tracking": {"wiro"},
     "media": {"wiro", "catalog"},
     "service": {"wiro", "catalog", "journal", "money", "tracking", "media"},
-    "adapter": {"wiro", "catalog", "journal", "money", "tracking", "media", "service", "viewer"},
+    "auth": set(),
+    "adapter": {"wiro", "catalog", "journal", "money", "tracking", "media", "service", "viewer", "auth"},
     "viewer": set(),
     "sandbox": {"wiro"},
-    "top": {"wiro", "catalog", "journal", "money", "tracking", "media", "service", "adapter", "sandbox", "viewer"},
+    "top": {
+        "wiro",
+        "catalog",
+        "journal",
+        "money",
+        "tracking",
+        "media",
+        "service",
+        "adapter",
+        "sandbox",
+        "viewer",
+        "auth",
+    },
 }
 TOP_MODULES = {"cli", "doctor", "__main__", "__init__"}
 

@@ -92,6 +92,12 @@ SEARCH_TTL = 600.0  # a search_models answer, in memory
 CATALOG_SECONDS = 8.0  # Tool/List or Tool/Detail for search_models, describe_model and run_model
 PRICE_RETRY_AFTER = 300.0  # after a failed price lookup, Wiro is not asked again for this long
 
+# -- signing in (WIRO_MCP_AUTH_ISSUER) ------------------------------------------------------------------
+ISSUER_SECONDS = 5.0  # the identity provider's metadata or its keys (JWKS), one read
+KEYS_KEPT = 3600.0  # the provider's keys are read again after this long (a key it rotated in comes sooner)
+KEYS_AGAIN = 30.0  # a token signed by a key not yet known reads the keys again, at most this often
+CLOCK_SKEW = 60.0  # a token's exp and nbf are allowed this much difference between our clocks
+
 
 def host_wait(wait: float, most: float) -> tuple[float, list[str]]:
     """The wait a host's call takes (at most `most`, WIRO_MCP_MAX_WAIT_SECONDS) and, when that cut it, the

@@ -75,7 +75,18 @@ async def examine(environ: Mapping[str, str], prepare: Prepare | None = None) ->
     checks += input_folders(settings, folders_from)
     checks.append(journal(settings))
     checks.append(limits(settings))
+    if settings.auth_issuer is not None:
+        checks.append(await sign_in(settings.auth_issuer, settings.auth_jwks_url))
     return checks
+
+
+async def sign_in(issuer: str, jwks_url: str | None) -> Check:
+    from .auth.keys import IssuerError, survey
+
+    try:
+        return Check("ok", "sign-in", await survey(issuer, jwks_url))
+    except IssuerError as exc:
+        return Check("fail", "sign-in", f"{exc}: nobody can sign in (check WIRO_MCP_AUTH_ISSUER)")
 
 
 # Names read outside the settings: the command line's, and the tests' own.
@@ -258,15 +269,9 @@ def journal(settings: Settings) -> Check:
 
 
 def limits(settings: Settings) -> Check:
-    parts = [
-        f"{label} ${value:g}"
-        for label, value in (
-            ("at most", settings.max_run_usd),
-            ("per day", settings.daily_budget_usd),
-            ("ask above", settings.confirm_above_usd),
-        )
-        if value is not None
-    ]
+    named: tuple[tuple[str, float | None], ...] = (("at most", settings.max_run_usd),)
+    named += (("per day", settings.daily_budget_usd), ("ask above", settings.confirm_above_usd))
+    parts = [f"{label} ${value:g}" for label, value in named if value is not None]
     if not parts:
         return Check("ok", "spending limits", "none set (see WIRO_MCP_DAILY_BUDGET_USD and docs/money.md)")
     return Check("ok", "spending limits", ", ".join(parts))

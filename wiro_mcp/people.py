@@ -1,8 +1,9 @@
 """Who is calling: the owner of the tasks a request starts and may see.
 
 A server has one owner (stdio; HTTP with no token or with WIRO_MCP_HTTP_TOKEN): every task is theirs,
-as before. With a tokens file (WIRO_MCP_HTTP_TOKENS_FILE) each person has a token of their own, and
-their tasks, their identical-call guard and (if the file gives one) their daily budget are theirs
+as before. Signed in with the team's identity provider (WIRO_MCP_AUTH_ISSUER, auth/tokens.py), each
+person is the issuer's subject. With a tokens file (WIRO_MCP_HTTP_TOKENS_FILE) each person has a
+token of their own. Either way their tasks, their identical-call guard and their daily budget are theirs
 alone; another person's task id answers "not found". The file has one line per person:
 
     # name   token hash                                                               daily budget (optional)
@@ -43,6 +44,8 @@ class Caller:
         """Whose budget a refusal names."""
         if self.keys is not None:
             return f"the daily budget of {self.name} (WIRO_MCP_DAILY_BUDGET_USD, each key's own)"
+        if self.owner.startswith("oauth:"):
+            return f"{self.name}'s own daily budget (their sign-in's, WIRO_MCP_AUTH_DAILY_BUDGET_USD)"
         return f"{self.name}'s own daily budget (the tokens file)"
 
 
@@ -68,6 +71,8 @@ def of_owner(owner: str) -> Caller:
     the person, or the server's one owner (whose handles carry their transport's name)."""
     if owner.startswith("person:"):
         return Caller(owner, owner.removeprefix("person:"))
+    if owner.startswith("oauth:"):  # a signed-in person (auth/tokens.py), known by a digest of who signed them in
+        return Caller(owner, "the signed-in person")
     return Caller(owner) if owner.startswith("key:") else ONE_OWNER  # a key's: its keys come with the work
 
 

@@ -23,6 +23,8 @@ from mcp.shared.inbound import ERROR_CODE_HTTP_STATUS, MCP_NAME_HEADER, decode_h
 from mcp_types import HEADER_MISMATCH, PROTOCOL_VERSION_META_KEY
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .http_answers import send_json
+
 NAMING_A_TASK = frozenset({"tasks/get", "tasks/update", "tasks/cancel"})
 POLLS = frozenset({"tasks/get", "tasks/list", "tasks/cancel"})  # quick answers that stream nothing
 PEEK_BYTES = 64 * 1024  # a body past this is not a task request: it is not parsed
@@ -45,7 +47,7 @@ class TaskRequests:
             return
         refusal = _name_refusal(request, scope)
         if refusal is not None:
-            await _send_json(send, ERROR_CODE_HTTP_STATUS.get(HEADER_MISMATCH, 400), refusal)
+            await send_json(send, ERROR_CODE_HTTP_STATUS.get(HEADER_MISMATCH, 400), refusal)
             return
         if request.get("method") in POLLS:
             send = _as_json(send)
@@ -165,10 +167,3 @@ def _answer_in(stream: bytes) -> dict[str, Any] | None:
         if isinstance(message, dict) and ("result" in message or "error" in message):
             answers.append(message)
     return answers[0] if len(answers) == 1 else None
-
-
-async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
-    payload = json.dumps(body).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})

@@ -10,23 +10,21 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import json
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..people import People
+from .http_answers import HEALTH_PATH, UNAUTHORIZED, send_json
 from .http_tasks import TaskRequests
+from .oauth_gate import OAuthGate
 from .server import WiroMCPServer
 
 log = logging.getLogger(__name__)
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
-UNAUTHORIZED = -32001  # the JSON-RPC code of a 401 (a server-defined one: JSON-RPC reserves -32000 to -32099)
-HEALTH_PATH = "/healthz"
 
 
 def is_loopback(host: str) -> bool:
@@ -67,7 +65,7 @@ class BearerTokenMiddleware:
             if not self._lets_in(supplied):
                 # A JSON-RPC error body: MCP clients show its words (they drop any other 401 body).
                 said = "Unauthorized (HTTP 401): send Authorization: Bearer <token>, the server's WIRO_MCP_HTTP_TOKEN"
-                await _send_json(
+                await send_json(
                     send,
                     401,
                     {"jsonrpc": "2.0", "id": None, "error": {"code": UNAUTHORIZED, "message": said}},
@@ -85,27 +83,9 @@ class HealthMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope.get("path") == HEALTH_PATH:
-            await _send_json(send, 200, {"status": "ok"})
+            await send_json(send, 200, {"status": "ok"})
             return
         await self.app(scope, receive, send)
-
-
-async def _send_json(
-    send: Send, status: int, body: dict[str, Any], headers: Sequence[tuple[bytes, bytes]] = ()
-) -> None:
-    payload = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})
 
 
 def security_settings(host: str, port: int, allowed_hosts: Sequence[str]) -> TransportSecuritySettings:
@@ -134,11 +114,11 @@ def build_app(
     stateless: bool = False,
     allowed_hosts: Sequence[str] = (),
 ) -> ASGIApp:
-    people, keys = server.people, server.request_credentials
-    if not is_loopback(host) and not token and people is None and not keys:
+    people, keys, sign_in = server.people, server.request_credentials, server.sign_in
+    if not is_loopback(host) and not token and people is None and not keys and sign_in is None:
         raise ValueError(
             f"refusing to serve MCP on {host}: binding beyond loopback requires WIRO_MCP_HTTP_TOKEN "
-            "(every request must then carry Authorization: Bearer <token>)"
+            "(every request must then carry Authorization: Bearer <token>) or a sign-in (WIRO_MCP_AUTH_ISSUER)"
         )
     app: ASGIApp = server.streamable_http_app(
         streamable_http_path="/mcp",
@@ -147,7 +127,9 @@ def build_app(
         host=host,
     )
     app = TaskRequests(app)  # what the Tasks specs ask of HTTP beyond the SDK (http_tasks.py)
-    if token or people is not None or keys:
+    if sign_in is not None:  # OAuth: the person's access token, checked against the issuer's keys
+        app = OAuthGate(app, sign_in)
+    elif token or people is not None or keys:
         app = BearerTokenMiddleware(app, token, people, keys=keys)
     return HealthMiddleware(app)
 

@@ -1,7 +1,7 @@
-"""Who a request comes from (people.py): the person whose token it carries when a tokens file is set,
-the Wiro key it brings when each request brings its own (WIRO_MCP_CREDENTIALS=request), else the
-server's one owner. Read from the request's own headers, never from the connection: over stateless
-HTTP each request may be a different caller's."""
+"""Who a request comes from (people.py): the person the OAuth gate let in (WIRO_MCP_AUTH_ISSUER), the
+person whose token it carries when a tokens file is set, the Wiro key it brings when each request
+brings its own (WIRO_MCP_CREDENTIALS=request), else the server's one owner. Read from the request
+itself, never from the connection: over stateless HTTP each request may be a different caller's."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, Server
 
 from ..people import ONE_OWNER, Caller, acting_as, key_holder
 from ..wiro.signing import signing_as
+from .oauth_gate import signed_in
 
 
 def bearer_of(request: Any) -> str | None:
@@ -26,6 +27,9 @@ def bearer_of(request: Any) -> str | None:
 
 def caller_of(request: Any, state: Any) -> Caller:
     """The caller of `request`, by what the server's state (adapter/state.py) says callers are."""
+    person = signed_in(request)  # checked by the OAuth gate (oauth_gate.py), when the server has one
+    if person is not None:
+        return person.caller
     people, keyed = getattr(state, "people", None), getattr(state, "keyed", None)
     token = bearer_of(request)
     if keyed is not None and token is not None:

@@ -20,6 +20,8 @@ from mcp_types import Tool as MCPTool
 from pydantic import ValidationError
 
 from .. import __version__
+from ..auth.keys import IssuerKeys
+from ..auth.tokens import TokenCheck
 from ..catalog.json_schema import compact
 from ..catalog.schema import describe_errors
 from ..config import Settings
@@ -31,6 +33,7 @@ from ..text import shown
 from . import sdk_gaps
 from .calls import call_arrived
 from .identity import identity_middleware
+from .oauth_gate import SignIn
 from .resources import register_completions, register_resources
 from .state import ServerState
 from .subscriptions import Subscriptions
@@ -80,6 +83,7 @@ class WiroMCPServer(MCPServer[ServerState]):
     _listed: tuple[list[MCPTool], list[MCPTool]] | None = None  # with the viewer's _meta, and without
     people: People | None = None  # the tokens file's people (the HTTP gate lets their tokens in)
     request_credentials = False  # each request brings its own Wiro key (the gate asks for a bearer)
+    sign_in: SignIn | None = None  # WIRO_MCP_AUTH_ISSUER: how the OAuth gate checks each request's token
     max_wait = 3600.0  # WIRO_MCP_MAX_WAIT_SECONDS: what the listed wait_seconds allows
 
     async def list_tools(self) -> list[MCPTool]:
@@ -206,6 +210,16 @@ def state_security(settings: Settings) -> RequestStateSecurity | None:
     return RequestStateSecurity(keys=keys)
 
 
+def sign_in_of(settings: Settings) -> SignIn | None:
+    """How a signed-in person's token is checked (WIRO_MCP_AUTH_ISSUER), or None without a sign-in."""
+    if settings.auth_issuer is None or settings.auth_resource is None:
+        return None
+    keys = IssuerKeys(settings.auth_issuer, jwks_url=settings.auth_jwks_url)
+    budget, claim = settings.auth_daily_budget_usd, settings.auth_budget_claim
+    check = TokenCheck(keys, resource=settings.auth_resource, budget_claim=claim, daily_budget=budget)
+    return SignIn(check, settings.auth_read_scope, settings.auth_run_scope)
+
+
 def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None) -> WiroMCPServer:
     """Build the server. Nothing talks to Wiro until a tool is called. A tokens file that cannot be
     used raises PeopleFileError."""
@@ -269,11 +283,12 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
     updates.bind(server)
     server.people = people
     server.request_credentials = settings.credentials == "request"
+    server.sign_in = sign_in_of(settings)
     server.max_wait = settings.max_wait_seconds
     tasks.bind(server)
     typed.bind(server, server.forget_listing)
     register_resources(server, lambda: live["state"])
-    register_completions(server, memory, scoped=people is not None or settings.credentials == "request")
+    register_completions(server, memory, scoped=settings.people_apart or settings.credentials == "request")
 
     async def set_level(ctx: ServerRequestContext[ServerState], params: SetLevelRequestParams) -> EmptyResult:
         ctx.lifespan_context.client_log_level = params.level

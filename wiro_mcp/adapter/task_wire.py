@@ -71,7 +71,7 @@ def tells_requestors_apart(ctx: ServerRequestContext[Any, Any]) -> bool:
     if getattr(ctx.request, "headers", None) is None:
         return True
     settings = ctx.lifespan_context.settings
-    return settings.http_token is not None or settings.http_tokens_file is not None or settings.credentials == "request"
+    return settings.http_token is not None or settings.people_apart or settings.credentials == "request"
 
 
 def declared(ctx: ServerRequestContext[Any, Any]) -> bool:

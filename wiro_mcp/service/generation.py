@@ -97,7 +97,7 @@ class Generation:
             list(settings.allowed_input_dirs), self.input_fetcher, self.judge.estimate, anyio.current_time
         )
         keyed = settings.credentials == "request"
-        self.ownership = Ownership(self.journal, client, scoped=settings.http_tokens_file is not None, keyed=keyed)
+        self.ownership = Ownership(self.journal, client, scoped=settings.people_apart, keyed=keyed)
         self.outputs = OutputReader(self.read, self.fetcher, self.ownership.check)
         self.delivery = Delivery(self.fetcher, self.outputs.panoramas.cache)
         self.exporter = Exporter(self.outputs, settings.export_folder)

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     SecretStr,
@@ -24,6 +23,8 @@ from pydantic import (
     model_validator,
 )
 
+from .sign_in import SignInSettings
+
 DEFAULT_BASE_URL = "https://api.wiro.ai/v1"
 DEFAULT_SOCKET_URL = "wss://socket.wiro.ai/v1"
 # A Wiro owner or slug, as Wiro names them; and how many models WIRO_MCP_MODELS may add.
@@ -31,7 +32,7 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 MAX_MODELS = 20
 
 
-class Settings(BaseModel):
+class Settings(SignInSettings):
     """Everything the server reads from its environment (see the README's environment table).
 
     Each field's alias is its environment variable; fields can also be given by name.
@@ -172,6 +173,22 @@ class Settings(BaseModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _auth_alone(self) -> Settings:
+        if (self.auth_issuer is None) != (self.auth_resource is None):
+            raise ValueError(
+                "WIRO_MCP_AUTH_ISSUER and WIRO_MCP_AUTH_RESOURCE go together: the provider that signs people "
+                "in, and this server's own MCP URL (https://mcp.example.com/mcp), which its tokens must name"
+            )
+        if self.auth_issuer is not None and (
+            self.http_token is not None or self.http_tokens_file is not None or self.credentials == "request"
+        ):
+            raise ValueError(
+                "WIRO_MCP_AUTH_ISSUER signs people in with OAuth: it cannot be combined with WIRO_MCP_HTTP_TOKEN, "
+                "WIRO_MCP_HTTP_TOKENS_FILE or WIRO_MCP_CREDENTIALS=request (one kind of bearer per server)"
+            )
+        return self
+
     @field_validator("state_secret")
     @classmethod
     def _a_secret(cls, value: SecretStr | None) -> SecretStr | None:
@@ -204,6 +221,11 @@ class Settings(BaseModel):
         return value
 
     @property
+    def people_apart(self) -> bool:
+        """People share this server and its Wiro account, each with their own tasks (a tokens file, or a sign-in)."""
+        return self.http_tokens_file is not None or self.auth_issuer is not None
+
+    @property
     def extra_output_hosts(self) -> list[str]:
         """WIRO_MCP_OUTPUT_HOSTS split on commas, blanks dropped."""
         return _entries(self.output_hosts)
@@ -218,6 +240,8 @@ class Settings(BaseModel):
     @property
     def state_folder(self) -> Path:
         """WIRO_MCP_STATE_DIR, or the platform's per-user state folder (created when first written)."""
+        from .places import user_state_dir
+
         return (self.state_dir or user_state_dir()).expanduser()
 
     @property
@@ -245,20 +269,3 @@ def unfilled(value: str) -> bool:
     Bundle whose optional setting was left empty: it means "not set"."""
     value = value.strip()
     return value.startswith("${") and value.endswith("}") and "}" not in value[2:-1]
-
-
-def user_state_dir(environ: Mapping[str, str] | None = None, platform: str | None = None) -> Path:
-    """Where a per-user program keeps state: %LOCALAPPDATA% on Windows, Application Support on macOS,
-    $XDG_STATE_HOME (else ~/.local/state) elsewhere; a wiro-mcp folder inside it."""
-    import sys
-
-    env = os.environ if environ is None else environ
-    platform = platform or sys.platform
-    home = Path(env.get("HOME") or env.get("USERPROFILE") or Path.home())
-    if platform.startswith("win"):
-        base = Path(env["LOCALAPPDATA"]) if env.get("LOCALAPPDATA") else home / "AppData" / "Local"
-    elif platform == "darwin":
-        base = home / "Library" / "Application Support"
-    else:
-        base = Path(env["XDG_STATE_HOME"]) if env.get("XDG_STATE_HOME") else home / ".local" / "state"
-    return base / "wiro-mcp"

@@ -1,0 +1,338 @@
+"""Signing in with the team's identity provider (WIRO_MCP_AUTH_ISSUER), against panva's oidc-provider on
+loopback: the whole flow a host makes from the first 401, every kind of token the server must refuse
+(each with its answer), the two scopes, and people who never reach each other's tasks."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx2
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from mcp.client.extension import advertise
+from mcp.shared.exceptions import MCPError
+
+from tests.helpers import HttpServer, free_port, http_session, raw_request, server_env, text
+from wiro_mcp.adapter.task_wire import TASKS
+from wiro_mcp.sandbox import Sandbox
+
+from .conftest import KID
+from .provider import Provider, sign_in
+
+pytestmark = [pytest.mark.anyio, pytest.mark.xdist_group("sign-in")]
+
+IMAGE = {"prompt": "a lighthouse", "wait_seconds": 0, "preview": False}
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+}
+HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+
+
+@pytest.fixture
+def served(sandbox: Sandbox, issuer: Provider) -> Iterator[HttpServer]:
+    port = free_port()
+    env = server_env(
+        sandbox,
+        WIRO_MCP_AUTH_ISSUER=issuer.issuer,
+        WIRO_MCP_AUTH_RESOURCE=f"http://127.0.0.1:{port}/mcp",
+        WIRO_MCP_AUTH_BUDGET_CLAIM="wiro_daily_budget_usd",
+    )
+    with HttpServer(env, port=port) as server:
+        yield server
+
+
+def forged(key: rsa.RSAPrivateKey, claims: dict[str, Any], *, kid: str = KID, alg: str = "RS256") -> str:
+    """A token signed with `key`, as the provider would never issue it."""
+    return jwt.encode(claims, key, algorithm=alg, headers={"kid": kid, "typ": "at+jwt"})
+
+
+def unsigned(header: dict[str, Any], claims: dict[str, Any], signature: bytes = b"") -> str:
+    def part(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    head = part(json.dumps(header).encode()) + "." + part(json.dumps(claims).encode())
+    return head + "." + part(signature)
+
+
+def claims_for(served: HttpServer, issuer: Provider, **changes: Any) -> dict[str, Any]:
+    now = int(time.time())
+    base = {"iss": issuer.issuer, "sub": "ada", "aud": served.url, "exp": now + 300, "iat": now}
+    return {**base, "scope": "wiro:read wiro:run", **changes}
+
+
+async def post(url: str, token: str | None, body: dict[str, Any] = INITIALIZE, **options: Any) -> httpx2.Response:
+    headers = {**HEADERS, **({"authorization": f"Bearer {token}"} if token else {})}
+    async with httpx2.AsyncClient(timeout=30) as http:
+        return await http.post(url, json=body, headers=headers, **options)
+
+
+async def test_a_host_signs_in_from_the_first_401_to_a_tool_result(
+    served: HttpServer, issuer: Provider, sandbox: Sandbox
+) -> None:
+    """401 → the resource's metadata → the issuer's → authorization code with PKCE for this resource →
+    the token → tools/call → the result."""
+    first = await post(served.url, None)
+    challenge = first.headers["www-authenticate"]
+    metadata_url = challenge.split('resource_metadata="')[1].split('"')[0]
+    async with httpx2.AsyncClient(timeout=30) as http:
+        resource = (await http.get(metadata_url)).json()
+        bare = (await http.get(served.url.replace("/mcp", "/.well-known/oauth-protected-resource"))).json()
+        server_meta = (
+            await http.get(f"{resource['authorization_servers'][0]}/.well-known/oauth-authorization-server")
+        ).json()
+    token = sign_in(server_meta["issuer"], resource["resource"], " ".join(resource["scopes_supported"]))
+    async with http_session(served.url, token) as client:
+        result = await client.call_tool("generate_image", {**IMAGE, "wait_seconds": 30})
+    assert first.status_code == 401 and challenge.startswith("Bearer ") and 'scope="wiro:read wiro:run"' in challenge
+    assert metadata_url == served.url.replace("/mcp", "/.well-known/oauth-protected-resource/mcp")
+    assert (
+        resource
+        == bare
+        == {
+            "resource": served.url,
+            "authorization_servers": [issuer.issuer],
+            "scopes_supported": ["wiro:read", "wiro:run"],
+            "bearer_methods_supported": ["header"],
+            "resource_name": "wiro-mcp",
+        }
+    )
+    assert "S256" in server_meta["code_challenge_methods_supported"]
+    assert not result.is_error and result.structured_content["state"] == "succeeded", text(result)
+    sent = [json.dumps([r.headers, r.fields]) for r in sandbox.state.requests]
+    assert sent and not any(token in one or token[-40:] in one for one in sent), "the token never reaches Wiro"
+    assert token[-40:] not in served.log, "nor the server's log"
+
+
+REFUSED = [
+    ("expired", lambda s, i, k: forged(k, claims_for(s, i, exp=int(time.time()) - 600)), "has expired"),
+    ("not yet valid", lambda s, i, k: forged(k, claims_for(s, i, nbf=int(time.time()) + 600)), "not valid yet"),
+    ("another issuer", lambda s, i, k: forged(k, claims_for(s, i, iss="http://127.0.0.1:1")), "not issued by"),
+    ("another resource", lambda s, i, k: forged(k, claims_for(s, i, aud="http://127.0.0.1:1/mcp")), "another resource"),
+    ("no subject", lambda s, i, k: forged(k, {kk: v for kk, v in claims_for(s, i).items() if kk != "sub"}), "no sub"),
+    ("no expiry", lambda s, i, k: forged(k, {kk: v for kk, v in claims_for(s, i).items() if kk != "exp"}), "no exp"),
+    (
+        "a key the issuer does not publish",
+        lambda s, i, k: forged(rsa.generate_private_key(public_exponent=65537, key_size=2048), claims_for(s, i)),
+        "does not verify",
+    ),
+    (
+        "an unknown key id",
+        lambda s, i, k: forged(k, claims_for(s, i), kid="made-up"),
+        "a key the issuer does not publish",
+    ),
+    ("alg none", lambda s, i, k: unsigned({"alg": "none", "typ": "JWT"}, claims_for(s, i)), "algorithm 'none'"),
+    ("HS256 signed with the public key", lambda s, i, k: hs256_with_public_key(k, claims_for(s, i)), "'HS256'"),
+    ("not a JWT", lambda s, i, k: "an-opaque-token", "not a JWT"),
+]
+
+
+def hs256_with_public_key(key: rsa.RSAPrivateKey, claims: dict[str, Any]) -> str:
+    """The classic confusion: the RSA public key (which anyone has) used as an HMAC secret."""
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    head = unsigned({"alg": "HS256", "typ": "JWT", "kid": KID}, claims).rsplit(".", 1)[0]
+    return head + "." + unsigned({}, {}, hmac.new(public, head.encode(), hashlib.sha256).digest()).rsplit(".", 1)[1]
+
+
+@pytest.mark.parametrize(("case", "make", "says"), REFUSED, ids=[case for case, _, _ in REFUSED])
+async def test_each_bad_token_is_refused_with_its_reason_and_nothing_reaches_wiro(
+    served: HttpServer,
+    issuer: Provider,
+    signing_key: rsa.RSAPrivateKey,
+    sandbox: Sandbox,
+    case: str,
+    make: Any,
+    says: str,
+) -> None:
+    answer = await post(served.url, make(served, issuer, signing_key))
+    challenge = answer.headers.get("www-authenticate", "")
+    assert answer.status_code == 401, (case, answer.status_code, answer.text)
+    assert 'error="invalid_token"' in challenge and "resource_metadata=" in challenge
+    assert says in answer.json()["error"]["message"], answer.json()
+    assert sandbox.count("") == 0
+
+
+async def test_a_valid_forged_shape_is_let_in_so_the_refusals_above_are_each_for_their_one_fault(
+    served: HttpServer, issuer: Provider, signing_key: rsa.RSAPrivateKey
+) -> None:
+    answer = await post(served.url, forged(signing_key, claims_for(served, issuer)))
+    assert answer.status_code == 200, answer.text
+
+
+async def test_a_token_in_the_query_string_is_refused(served: HttpServer, issuer: Provider) -> None:
+    token = sign_in(issuer.issuer, served.url, "wiro:read wiro:run")
+    answer = await post(served.url, None, params={"access_token": token})
+    also = await post(served.url, token, params={"access_token": token})
+    assert answer.status_code == also.status_code == 400
+    assert 'error="invalid_request"' in answer.headers["www-authenticate"]
+    assert "Authorization header, never the URL" in answer.json()["error"]["message"]
+    assert token not in answer.text
+
+
+async def test_a_reader_reads_but_a_run_asks_for_the_run_scope(
+    served: HttpServer, issuer: Provider, sandbox: Sandbox
+) -> None:
+    reader = sign_in(issuer.issuer, served.url, "wiro:read", user="rita")
+    async with http_session(served.url, reader) as client:
+        listed = await client.call_tool("list_tasks", {})
+        with pytest.raises(MCPError) as refused:
+            await client.call_tool("generate_image", IMAGE)
+    answer = await post(
+        served.url, reader, {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "run_model"}}
+    )
+    assert not listed.is_error
+    assert "needs the scope wiro:run" in str(refused.value)
+    assert answer.status_code == 403
+    challenge = answer.headers["www-authenticate"]
+    assert 'error="insufficient_scope"' in challenge and 'scope="wiro:run"' in challenge
+    assert sandbox.count("Run") == 0
+    nothing = sign_in(issuer.issuer, served.url, "openid", user="nora")
+    assert (await post(served.url, nothing)).status_code == 403, "without the read scope nothing is served"
+
+
+async def failed(client: Any, tool: str, arguments: dict[str, Any]) -> str:
+    result = await client.call_tool(tool, arguments)
+    assert result.is_error, f"{tool} answered another person's task: {text(result)}"
+    return text(result)
+
+
+async def test_two_people_never_reach_each_others_tasks_on_either_generation_or_as_mcp_tasks(
+    served: HttpServer, issuer: Provider, sandbox: Sandbox
+) -> None:
+    ada = sign_in(issuer.issuer, served.url, "wiro:read wiro:run", user="ada")
+    bob = sign_in(issuer.issuer, served.url, "wiro:read wiro:run", user="bob")
+    tasks_ext = [advertise(TASKS, {})]
+    said: list[str] = []
+    async with (
+        http_session(served.url, ada) as ada_old,
+        http_session(served.url, ada, mode="2026-07-28", extensions=tasks_ext) as ada_new,
+    ):
+        image = (await ada_old.call_tool("generate_image", IMAGE)).structured_content
+        handle = await raw_request(
+            ada_new, "tools/call", {"name": "generate_image", "arguments": {**IMAGE, "prompt": "a handle"}}
+        )
+    for mode in ("auto", "legacy"):
+        async with http_session(served.url, bob, mode=mode) as bob_client:
+            said.append(await failed(bob_client, "get_task", {"task_id": image["task_id"]}))
+            said.append(await failed(bob_client, "kill_task", {"task_id": image["task_id"]}))
+            said.append(await failed(bob_client, "export_panorama", {"task_id": image["task_id"]}))
+            listed = text(await bob_client.call_tool("list_tasks", {}))
+            assert image["task_id"] not in listed
+    async with http_session(served.url, bob, mode="2026-07-28", extensions=tasks_ext) as bob_tasks:
+        with pytest.raises(MCPError):
+            await raw_request(bob_tasks, "tasks/get", {"taskId": handle["taskId"]})
+        with pytest.raises(MCPError):
+            await raw_request(bob_tasks, "tasks/cancel", {"taskId": handle["taskId"]})
+    async with http_session(served.url, ada) as ada_again:
+        own = await ada_again.call_tool("get_task", {"task_id": image["task_id"]})
+    assert all("not found among your tasks" in line for line in said), said
+    assert sandbox.count("Kill") == 0 and sandbox.count("Cancel") == 0
+    assert not own.is_error, "ada reads her own task"
+
+
+async def test_a_budget_in_the_token_is_that_persons_own(
+    served: HttpServer, issuer: Provider, sandbox: Sandbox
+) -> None:
+    carol = sign_in(issuer.issuer, served.url, "wiro:read wiro:run", user="carol")
+    dave = sign_in(issuer.issuer, served.url, "wiro:read wiro:run", user="dave")
+    async with http_session(served.url, carol) as c, http_session(served.url, dave) as d:
+        first = await c.call_tool("generate_image", IMAGE)
+        second = await c.call_tool("generate_image", {**IMAGE, "prompt": "a second lighthouse"})
+        daves = await d.call_tool("generate_image", {**IMAGE, "prompt": "a second lighthouse"})
+    assert not first.is_error and second.is_error and not daves.is_error
+    assert "carol's own daily budget" in text(second), text(second)
+    assert sandbox.count("Run") == 2
+
+
+async def test_a_provider_out_of_reach_answers_503_and_is_not_taken_for_a_bad_token(
+    sandbox: Sandbox, signing_key: rsa.RSAPrivateKey
+) -> None:
+    port, gone = free_port(), f"http://127.0.0.1:{free_port()}"
+    env = server_env(sandbox, WIRO_MCP_AUTH_ISSUER=gone, WIRO_MCP_AUTH_RESOURCE=f"http://127.0.0.1:{port}/mcp")
+    with HttpServer(env, port=port) as server:
+        now = int(time.time())
+        claims = {"iss": gone, "sub": "ada", "aud": server.url, "exp": now + 60, "scope": "wiro:read"}
+        answer = await post(server.url, forged(signing_key, claims))
+    assert answer.status_code == 503 and "www-authenticate" not in answer.headers, "a 401 would send hosts to sign in"
+    assert "identity provider's keys cannot be read now" in answer.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "needs_run"),
+    [
+        ({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "get_task"}}, False),
+        ({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "run_lumen_text_to_video"}}, True),
+        ({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": "odd"}, True),
+        ({"jsonrpc": "2.0", "id": 1, "method": "tasks/update", "params": {"taskId": "t"}}, True),
+        ({"jsonrpc": "2.0", "id": 1, "method": "tasks/get", "params": {"taskId": "t"}}, False),
+        ([{"jsonrpc": "2.0", "id": 1, "method": "ping"}, {"method": "tools/call", "params": {"name": "x"}}], True),
+        (["not a message"], True),
+    ],
+)
+def test_which_requests_need_the_run_scope(body: Any, needs_run: bool) -> None:
+    from wiro_mcp.adapter.oauth_gate import OAuthGate, SignIn
+    from wiro_mcp.auth.keys import IssuerKeys
+    from wiro_mcp.auth.tokens import TokenCheck
+
+    check = TokenCheck(IssuerKeys("https://login.example"), resource="https://mcp.example/mcp")
+    gate = OAuthGate(None, SignIn(check, "r", "w"))  # type: ignore[arg-type]
+    assert gate.needed(json.dumps(body).encode()) == (["r", "w"] if needs_run else ["r"])
+    assert gate.needed(b"not json") == gate.needed(None) == ["r", "w"], "unreadable: every scope"
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"WIRO_MCP_AUTH_ISSUER": "https://login.example"}, "go together"),
+        ({"WIRO_MCP_AUTH_RESOURCE": "https://mcp.example/mcp"}, "go together"),
+        ({"WIRO_MCP_AUTH_ISSUER": "http://login.example", "WIRO_MCP_AUTH_RESOURCE": "https://m/mcp"}, "https://"),
+        ({"WIRO_MCP_AUTH_ISSUER": "https://l.example?x=1", "WIRO_MCP_AUTH_RESOURCE": "https://m/mcp"}, "query"),
+        (
+            {
+                "WIRO_MCP_AUTH_ISSUER": "https://l.example",
+                "WIRO_MCP_AUTH_RESOURCE": "https://m/mcp",
+                "WIRO_MCP_HTTP_TOKEN": "t",
+            },
+            "one kind of bearer",
+        ),
+        (
+            {
+                "WIRO_MCP_AUTH_ISSUER": "https://l.example",
+                "WIRO_MCP_AUTH_RESOURCE": "https://m/mcp",
+                "WIRO_MCP_CREDENTIALS": "request",
+            },
+            "one kind of bearer",
+        ),
+        ({"WIRO_MCP_AUTH_RUN_SCOPE": 'a "quoted" scope'}, "WIRO_MCP_AUTH_RUN_SCOPE"),
+    ],
+)
+def test_a_sign_in_that_cannot_work_stops_the_server_at_start(env: dict[str, str], says: str) -> None:
+    from pydantic import ValidationError
+
+    from wiro_mcp.config import Settings, settings_problems
+
+    with pytest.raises(ValidationError) as refused:
+        Settings.from_env(env)
+    assert says in " ".join(settings_problems(refused.value))
+
+
+async def test_the_doctor_reads_the_providers_metadata_and_keys(sandbox: Sandbox, issuer: Provider) -> None:
+    from wiro_mcp.doctor import examine
+
+    resource = {"WIRO_MCP_AUTH_RESOURCE": "http://127.0.0.1:1/mcp"}
+    good = await examine(server_env(sandbox, WIRO_MCP_AUTH_ISSUER=issuer.issuer, **resource))
+    bad = await examine(server_env(sandbox, WIRO_MCP_AUTH_ISSUER=f"http://127.0.0.1:{free_port()}", **resource))
+    [ok] = [c for c in good if c.name == "sign-in"]
+    [failed] = [c for c in bad if c.name == "sign-in"]
+    assert ok.level == "ok" and "publishes 1 signing key(s)" in ok.text and "PKCE S256" in ok.text, ok.text
+    assert failed.level == "fail" and "nobody can sign in" in failed.text

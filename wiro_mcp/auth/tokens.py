@@ -1,0 +1,143 @@
+"""An access token checked, and the person it names.
+
+A token is a JWT signed by the issuer's key (keys.py), with exactly the configured issuer, this
+server's canonical URL among its audiences (RFC 8707: a token for another resource is refused), an
+expiry, and a not-before in the past (budgets.CLOCK_SKEW of leeway either way). Only asymmetric
+algorithms are accepted, and only the one the key is for: never `none`, never an HMAC (which would
+make the public key a shared secret). The person is the issuer's subject: their owner id is a digest
+of issuer and subject, so whatever the subject holds it never reaches the journal or a log as text.
+
+The token itself is never passed on: Wiro is signed with the server's keys, whatever the token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from jwt.exceptions import InvalidTokenError
+
+from .. import budgets
+from ..people import Caller
+from ..text import shown
+from .keys import IssuerError, IssuerKeys
+
+# The algorithms a key of each type may sign with (RFC 7518, RFC 8037).
+ALGORITHMS = {
+    "RSA": {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"},
+    "EC": {"ES256", "ES384", "ES512"},
+    "OKP": {"EdDSA"},
+}
+MAX_TOKEN_BYTES = 16 * 1024
+OWNER_PREFIX = "oauth:"
+
+
+class TokenRefused(Exception):
+    """A token that is not let in; the message says why, in words a person can act on (never the token)."""
+
+
+class IssuerUnavailable(Exception):
+    """The token cannot be checked now: the provider's keys cannot be read."""
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """Who a checked token names, and what it allows."""
+
+    caller: Caller
+    scopes: frozenset[str]
+    subject: str
+
+
+def owner_of(issuer: str, subject: str) -> str:
+    digest = hashlib.sha256(f"{issuer}\n{subject}".encode()).hexdigest()[:40]
+    return OWNER_PREFIX + digest
+
+
+def scopes_of(claims: dict[str, Any]) -> frozenset[str]:
+    """`scope` (RFC 9068: space-separated) or `scp` (a list, as some providers write it)."""
+    scope, scp = claims.get("scope"), claims.get("scp")
+    if isinstance(scope, str):
+        return frozenset(scope.split())
+    if isinstance(scp, list):
+        return frozenset(s for s in scp if isinstance(s, str))
+    return frozenset()
+
+
+class TokenCheck:
+    def __init__(
+        self,
+        keys: IssuerKeys,
+        *,
+        resource: str,
+        budget_claim: str | None = None,
+        daily_budget: float | None = None,
+    ) -> None:
+        self.keys = keys
+        self.issuer = keys.issuer
+        self.resource = resource
+        self._budget_claim = budget_claim
+        self._daily_budget = daily_budget
+
+    async def check(self, token: str) -> SignedIn:
+        """The person a token names; TokenRefused when it is not let in, IssuerUnavailable when the
+        provider's keys cannot be read to tell."""
+        if len(token) > MAX_TOKEN_BYTES or token.count(".") != 2:
+            raise TokenRefused("the access token is not a JWT")
+        try:
+            header = jwt.get_unverified_header(token)
+        except InvalidTokenError as exc:
+            raise TokenRefused("the access token's header cannot be read") from exc
+        algorithm, kid = header.get("alg"), header.get("kid")
+        if not isinstance(algorithm, str) or not any(algorithm in allowed for allowed in ALGORITHMS.values()):
+            raise TokenRefused(f"the access token's algorithm {shown(str(algorithm), 20)!r} is not accepted")
+        if kid is not None and not isinstance(kid, str):
+            raise TokenRefused("the access token's key id is not a string")
+        try:
+            key = await self.keys.key(kid)
+        except IssuerError as exc:
+            raise IssuerUnavailable(str(exc)) from exc
+        if key is None:
+            raise TokenRefused("the access token is signed by a key the issuer does not publish")
+        if algorithm not in ALGORITHMS[key.kty] or (key.alg is not None and key.alg != algorithm):
+            raise TokenRefused(f"the access token's algorithm {algorithm} is not the one its key is for")
+        try:
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=[algorithm],
+                audience=self.resource,
+                issuer=self.issuer,
+                leeway=budgets.CLOCK_SKEW,
+                options={"require": ["exp", "iss", "aud", "sub"], "verify_iat": False},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise TokenRefused("the access token has expired") from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise TokenRefused("the access token is not valid yet (nbf)") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise TokenRefused(f"the access token is for another resource, not {self.resource}") from exc
+        except jwt.InvalidIssuerError as exc:
+            raise TokenRefused(f"the access token was not issued by {self.issuer}") from exc
+        except jwt.MissingRequiredClaimError as exc:
+            raise TokenRefused(f"the access token has no {exc.claim} claim") from exc
+        except InvalidTokenError as exc:
+            raise TokenRefused("the access token's signature does not verify") from exc
+        subject = claims.get("sub")
+        if not isinstance(subject, str) or not subject or len(subject) > 255:
+            raise TokenRefused("the access token's subject is not a name of up to 255 characters")
+        name = shown(str(claims.get("preferred_username") or claims.get("email") or subject), 64)
+        caller = Caller(owner_of(self.issuer, subject), name, self._budget(claims))
+        return SignedIn(caller, scopes_of(claims), subject)
+
+    def _budget(self, claims: dict[str, Any]) -> float | None:
+        """The person's own daily budget: the claim WIRO_MCP_AUTH_BUDGET_CLAIM names, else the default."""
+        if self._budget_claim is not None and self._budget_claim in claims:
+            value = claims[self._budget_claim]
+            if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value >= 0:
+                return float(value)
+            return 0.0  # a budget claim that is no amount lets nothing run, rather than everything
+        return self._daily_budget
