@@ -194,7 +194,7 @@ async def test_a_reader_reads_but_a_run_asks_for_the_run_scope(
     assert "needs the scope wiro:run" in str(refused.value)
     assert answer.status_code == 403
     challenge = answer.headers["www-authenticate"]
-    assert 'error="insufficient_scope"' in challenge and 'scope="wiro:run"' in challenge
+    assert 'error="insufficient_scope"' in challenge and 'scope="wiro:read wiro:run"' in challenge, "all it needs"
     assert sandbox.count("Run") == 0
     nothing = sign_in(issuer.issuer, served.url, "openid", user="nora")
     assert (await post(served.url, nothing)).status_code == 403, "without the read scope nothing is served"
@@ -214,12 +214,15 @@ async def test_two_people_never_reach_each_others_tasks_on_either_generation_or_
     tasks_ext = [advertise(TASKS, {})]
     said: list[str] = []
     async with (
-        http_session(served.url, ada) as ada_old,
+        http_session(served.url, ada, mode="legacy") as ada_old,
         http_session(served.url, ada, mode="2026-07-28", extensions=tasks_ext) as ada_new,
     ):
         image = (await ada_old.call_tool("generate_image", IMAGE)).structured_content
         handle = await raw_request(
             ada_new, "tools/call", {"name": "generate_image", "arguments": {**IMAGE, "prompt": "a handle"}}
+        )
+        legacy = await raw_request(
+            ada_old, "tools/call", {"name": "generate_image", "arguments": {**IMAGE, "prompt": "old"}, "task": {}}
         )
     for mode in ("auto", "legacy"):
         async with http_session(served.url, bob, mode=mode) as bob_client:
@@ -233,11 +236,17 @@ async def test_two_people_never_reach_each_others_tasks_on_either_generation_or_
             await raw_request(bob_tasks, "tasks/get", {"taskId": handle["taskId"]})
         with pytest.raises(MCPError):
             await raw_request(bob_tasks, "tasks/cancel", {"taskId": handle["taskId"]})
+    async with http_session(served.url, bob, mode="legacy") as bob_old:
+        for method in ("tasks/get", "tasks/result", "tasks/cancel"):
+            with pytest.raises(MCPError):
+                await raw_request(bob_old, method, {"taskId": legacy["task"]["taskId"]})
+        bobs_tasks = await raw_request(bob_old, "tasks/list", {})
     async with http_session(served.url, ada) as ada_again:
         own = await ada_again.call_tool("get_task", {"task_id": image["task_id"]})
     assert all("not found among your tasks" in line for line in said), said
     assert sandbox.count("Kill") == 0 and sandbox.count("Cancel") == 0
     assert not own.is_error, "ada reads her own task"
+    assert bobs_tasks["tasks"] == [], "bob's tasks/list shows none of ada's"
 
 
 async def test_a_budget_in_the_token_is_that_persons_own(

@@ -97,10 +97,9 @@ class OAuthGate:
         body, receive = await _read_body(scope, receive)
         needed = self.needed(body)
         missing = [s for s in needed if s not in person.scopes]
-        if missing:
-            await self._refuse(
-                send, 403, "insufficient_scope", f"this request needs the scope {' '.join(missing)}", scope=missing
-            )
+        if missing:  # the challenge names every scope the request needs, in one (the 2026-07-28 text's SHOULD)
+            said = f"this request needs the scope {' '.join(missing)}"
+            await self._refuse(send, 403, "insufficient_scope", said, scope=needed)
             return
         scope[CALLER_KEY] = person
         await self.app(scope, receive, send)
