@@ -134,6 +134,8 @@ REFUSED = [
     ("alg none", lambda s, i, k: unsigned({"alg": "none", "typ": "JWT"}, claims_for(s, i)), "algorithm 'none'"),
     ("HS256 signed with the public key", lambda s, i, k: hs256_with_public_key(k, claims_for(s, i)), "'HS256'"),
     ("not a JWT", lambda s, i, k: "an-opaque-token", "not a JWT"),
+    ("an expiry that is no number", lambda s, i, k: forged(k, claims_for(s, i, exp="soon")), "cannot be used (Exp"),
+    ("a subject that is no name", lambda s, i, k: forged(k, claims_for(s, i, sub="x" * 300)), "up to 255 characters"),
 ]
 
 
@@ -162,10 +164,12 @@ async def test_each_bad_token_is_refused_with_its_reason_and_nothing_reaches_wir
     assert sandbox.count("") == 0
 
 
+@pytest.mark.parametrize("audience", ["same", "with a trailing slash", "among others"])
 async def test_a_valid_forged_shape_is_let_in_so_the_refusals_above_are_each_for_their_one_fault(
-    served: HttpServer, issuer: Provider, signing_key: rsa.RSAPrivateKey
+    served: HttpServer, issuer: Provider, signing_key: rsa.RSAPrivateKey, audience: str
 ) -> None:
-    answer = await post(served.url, forged(signing_key, claims_for(served, issuer)))
+    aud = {"same": served.url, "with a trailing slash": served.url + "/", "among others": ["urn:x", served.url]}
+    answer = await post(served.url, forged(signing_key, claims_for(served, issuer, aud=aud[audience])))
     assert answer.status_code == 200, answer.text
 
 
@@ -272,6 +276,9 @@ async def test_a_provider_out_of_reach_answers_503_and_is_not_taken_for_a_bad_to
         now = int(time.time())
         claims = {"iss": gone, "sub": "ada", "aud": server.url, "exp": now + 60, "scope": "wiro:read"}
         answer = await post(server.url, forged(signing_key, claims))
+        again = [(await post(server.url, forged(signing_key, claims))).status_code for _ in range(5)]
+        logged = server.log.count("tokens cannot be checked")
+    assert again == [503] * 5 and logged == 1, "one log line, not one per request"
     assert answer.status_code == 503 and "www-authenticate" not in answer.headers, "a 401 would send hosts to sign in"
     assert "identity provider's keys cannot be read now" in answer.json()["error"]["message"]
 

@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .. import budgets
 from ..auth.tokens import IssuerUnavailable, SignedIn, TokenCheck, TokenRefused
 from .http_answers import HEALTH_PATH, UNAUTHORIZED, send_json
 
@@ -69,6 +71,7 @@ class OAuthGate:
             "resource_name": name,
         }
         self._metadata_paths = {METADATA_PATH, urlsplit(self.metadata_url).path}
+        self._warned = -budgets.KEYS_AGAIN
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("path") == HEALTH_PATH:
@@ -91,7 +94,9 @@ class OAuthGate:
             await self._refuse(send, 401, "invalid_token", str(exc))
             return
         except IssuerUnavailable as exc:
-            log.warning("a token could not be checked: %s", exc)
+            if anyio.current_time() - self._warned >= budgets.KEYS_AGAIN:  # one line a while, not one a request
+                self._warned = anyio.current_time()
+                log.warning("tokens cannot be checked: %s", exc)
             await self._answer(send, 503, "the identity provider's keys cannot be read now; try again shortly", [])
             return
         body, receive = await _read_body(scope, receive)

@@ -109,7 +109,7 @@ class TokenCheck:
                 token,
                 key.key,
                 algorithms=[algorithm],
-                audience=self.resource,
+                audience=[self.resource, self.resource.rstrip("/") + "/"],  # a trailing slash aside
                 issuer=self.issuer,
                 leeway=budgets.CLOCK_SKEW,
                 options={"require": ["exp", "iss", "aud", "sub"], "verify_iat": False},
@@ -124,8 +124,10 @@ class TokenCheck:
             raise TokenRefused(f"the access token was not issued by {self.issuer}") from exc
         except jwt.MissingRequiredClaimError as exc:
             raise TokenRefused(f"the access token has no {exc.claim} claim") from exc
-        except InvalidTokenError as exc:
+        except jwt.InvalidSignatureError as exc:
             raise TokenRefused("the access token's signature does not verify") from exc
+        except InvalidTokenError as exc:  # a claim of the wrong type, a header that lies: PyJWT's own words
+            raise TokenRefused(f"the access token cannot be used ({shown(str(exc), 120)})") from exc
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject or len(subject) > 255:
             raise TokenRefused("the access token's subject is not a name of up to 255 characters")
