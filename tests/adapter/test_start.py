@@ -17,14 +17,14 @@ from tests.helpers import connect, server_env
 from wiro_mcp.adapter.tools import built_tools, registrations, structured_shape
 from wiro_mcp.results import TaskResult
 from wiro_mcp.sandbox import Sandbox
-from wiro_mcp.service.generation import Generation
+from wiro_mcp.service.core import Service
 from wiro_mcp.viewer import VIEWER_URI
 
 pytestmark = pytest.mark.anyio
 
 # What only a call needs: the Wiro client, the journal's store, downloads, following tasks, the service.
 CALL_ONLY = (
-    "wiro_mcp.service.generation",
+    "wiro_mcp.service.core",
     "wiro_mcp.wiro.client",
     "wiro_mcp.wiro.answers",
     "wiro_mcp.wiro.task_socket",
@@ -68,23 +68,23 @@ def test_tools_list_is_answered_without_the_service_stack(sandbox: Sandbox) -> N
     imported_early = [m for m in CALL_ONLY if m in seen["before"]]
     assert imported_early == [], f"imported before the first call: {imported_early}"
     # The first call brings the service in (so the list above is a real check, not an empty one).
-    assert "wiro_mcp.service.generation" in seen["after"]
+    assert "wiro_mcp.service.core" in seen["after"]
     assert "wiro_mcp.journal.store" in seen["after"]
 
 
 async def test_calls_arriving_together_start_one_service_and_the_server_stops_it(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    entered: list[Generation] = []
-    left: list[Generation] = []
-    running = Generation.running
+    entered: list[Service] = []
+    left: list[Service] = []
+    running = Service.running
 
-    def counted(self: Generation):  # type: ignore[no-untyped-def]
+    def counted(self: Service):  # type: ignore[no-untyped-def]
         entered.append(self)
         inner = running(self)
 
         class Counted:
-            async def __aenter__(self_) -> Generation:
+            async def __aenter__(self_) -> Service:
                 return await inner.__aenter__()
 
             async def __aexit__(self_, *exc: object) -> bool | None:
@@ -93,7 +93,7 @@ async def test_calls_arriving_together_start_one_service_and_the_server_stops_it
 
         return Counted()
 
-    monkeypatch.setattr(Generation, "running", counted)
+    monkeypatch.setattr(Service, "running", counted)
     async with connect(sandbox) as client:
         await client.list_tools()
         assert entered == []  # listing the tools starts nothing

@@ -404,14 +404,14 @@ async def test_a_task_that_ended_without_a_run_stays_ended_after_a_restart(sandb
 
 
 async def test_a_task_wiro_does_not_know_ends_with_the_error_get_task_would_give(sandbox: Sandbox) -> None:
-    from wiro_mcp.journal.handles import HandleRow
-    from wiro_mcp.service.generation import Generation
+    from wiro_mcp.journal.handle_rows import HandleRow
+    from wiro_mcp.service.core import Service
     from wiro_mcp.wiro.client import WiroClient
 
     settings = settings_for(sandbox)
     row = HandleRow("lost-one", "local", "9999", None, "generate_image", {"preview": "none"}, None, None, 0.0, None)
     async with WiroClient.from_settings(settings) as wiro:
-        generation = Generation(settings, wiro)
+        generation = Service(settings, wiro)
         async with generation.running():
             await generation.journal.keep_handle(replace(row, created=time.time()))
             with anyio.fail_after(15):
@@ -496,9 +496,9 @@ async def test_a_journal_that_fails_after_the_answers_run_loses_nothing(
 async def test_a_fault_while_following_a_task_is_retried_and_the_server_lives(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from wiro_mcp.service.generation import Generation
+    from wiro_mcp.service.core import Service
 
-    real = Generation.get
+    real = Service.get
     faults = [RuntimeError("a bug of ours")]
 
     async def flaky(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -506,7 +506,7 @@ async def test_a_fault_while_following_a_task_is_retried_and_the_server_lives(
             raise faults.pop()
         return await real(self, *args, **kwargs)
 
-    monkeypatch.setattr(Generation, "get", flaky)
+    monkeypatch.setattr(Service, "get", flaky)
     async with tasks_client(sandbox, MODERN) as client:
         task = await call(client, MODERN, IMAGE)
         ended = await until_ended(client, task["taskId"])

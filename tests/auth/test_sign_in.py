@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from mcp.client.extension import advertise
 from mcp.shared.exceptions import MCPError
 
+from tests.adapter.test_http_transport import INIT, MCP_HEADERS
 from tests.helpers import HttpServer, free_port, http_session, raw_request, server_env, text
 from wiro_mcp.adapter.task_wire import TASKS
 from wiro_mcp.sandbox import Sandbox
@@ -30,13 +31,6 @@ from .provider import Provider, sign_in
 pytestmark = [pytest.mark.anyio, pytest.mark.xdist_group("sign-in")]
 
 IMAGE = {"prompt": "a lighthouse", "wait_seconds": 0, "preview": False}
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-}
-HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
 
 @pytest.fixture
@@ -71,8 +65,8 @@ def claims_for(served: HttpServer, issuer: Provider, **changes: Any) -> dict[str
     return {**base, "scope": "wiro:read wiro:run", **changes}
 
 
-async def post(url: str, token: str | None, body: dict[str, Any] = INITIALIZE, **options: Any) -> httpx2.Response:
-    headers = {**HEADERS, **({"authorization": f"Bearer {token}"} if token else {})}
+async def post(url: str, token: str | None, body: dict[str, Any] = INIT, **options: Any) -> httpx2.Response:
+    headers = {**MCP_HEADERS, **({"authorization": f"Bearer {token}"} if token else {})}
     async with httpx2.AsyncClient(timeout=30) as http:
         return await http.post(url, json=body, headers=headers, **options)
 

@@ -18,10 +18,10 @@ import pytest
 
 from tests.journal.helpers import accept, record, start
 from wiro_mcp import budgets
-from wiro_mcp.journal import handles
+from wiro_mcp.journal import handle_rows
 from wiro_mcp.journal import schema as journal_schema
 from wiro_mcp.journal.access import Journal
-from wiro_mcp.journal.handles import HandleRow
+from wiro_mcp.journal.handle_rows import HandleRow
 from wiro_mcp.journal.records import JournalError, RunRecord
 from wiro_mcp.journal.store import FILE_NAME, JournalStore
 from wiro_mcp.wiro.answers import Task
@@ -189,8 +189,8 @@ def test_a_version_2_journal_gains_the_mcp_tasks_table_and_keeps_its_rows(tmp_pa
         )
     j = journal(tmp_path)
     row = HandleRow("h1", "local", "901", "t", "generate_image", {"preview": "none"}, None, None, time.time(), None)
-    j.writing(handles.keep, row)
-    assert j.reading(handles.find, "h1") == row
+    j.writing(handle_rows.keep, row)
+    assert j.reading(handle_rows.find, "h1") == row
     found = j.find(task_id="901")
     assert found is not None and found.prompt == "v2"
     with sqlite3.connect(tmp_path / FILE_NAME) as db:

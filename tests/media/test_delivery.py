@@ -16,7 +16,7 @@ from mcp_types import ImageContent, ResourceLink, TextContent
 from PIL import Image
 
 from wiro_mcp.adapter.rendering import tool_result
-from wiro_mcp.media.delivery import NAMED, TEXT_READ, Delivery, Wanted
+from wiro_mcp.media.delivery import NAMED, TEXT_READ, Delivery, DeliveryPlan
 from wiro_mcp.media.egress import OutputPolicy
 from wiro_mcp.media.fetch import AT_ONCE, Fetcher
 from wiro_mcp.media.panoramas import panorama_cache
@@ -60,7 +60,7 @@ async def test_hostile_names_are_saved_inside_the_task_folder(tmp_path: Path) ->
     os.symlink(precious, out / "task-77" / "x.png")
     transport = httpx2.MockTransport(lambda request: httpx2.Response(200, content=body))
     given = result("../../x.png", "/etc/y.png", "..")
-    outcome = await delivery(transport).deliver(given, Wanted("views", FAR, output_dir=out))
+    outcome = await delivery(transport).deliver(given, DeliveryPlan("views", FAR, output_dir=out))
     assert all(o.path is None for o in given.outputs), "a new result: the one given is left as it was"
     call = tool_result(outcome)
     assert precious.read_bytes() == b"keep me"
@@ -79,7 +79,7 @@ async def test_hostile_names_are_saved_inside_the_task_folder(tmp_path: Path) ->
 
 async def test_a_failed_download_keeps_the_result_and_says_so(tmp_path: Path) -> None:
     transport = httpx2.MockTransport(lambda request: httpx2.Response(403, text="expired"))
-    outcome = await delivery(transport).deliver(result("0.png"), Wanted("views", FAR, output_dir=tmp_path))
+    outcome = await delivery(transport).deliver(result("0.png"), DeliveryPlan("views", FAR, output_dir=tmp_path))
     call = tool_result(outcome)
     assert not call.is_error
     assert call.structured_content["outputs"][0]["url"] == "https://cdn.test/0"
@@ -92,12 +92,12 @@ async def test_a_deadline_already_past_skips_downloads_and_says_so(tmp_path: Pat
     import anyio
 
     transport = httpx2.MockTransport(lambda request: httpx2.Response(200, content=png()))
-    outcome = await delivery(transport).deliver(result("0.png"), Wanted("views", anyio.current_time()))
+    outcome = await delivery(transport).deliver(result("0.png"), DeliveryPlan("views", anyio.current_time()))
     assert outcome.previews == [] and "no time was left" in outcome.notes[0]
 
 
 def test_a_failed_task_is_a_tool_error_and_an_unfinished_one_is_not() -> None:
-    from wiro_mcp.media.delivery import Outcome
+    from wiro_mcp.media.outcome import Outcome
     from wiro_mcp.service.reports import task_result
     from wiro_mcp.wiro.answers import Task
 
@@ -145,17 +145,17 @@ async def test_downloads_run_a_few_at_once_and_only_shown_outputs_are_kept(tmp_p
 
     given = result(*(f"{i}.png" for i in range(30)))
     deliver = delivery(httpx2.MockTransport(handler)).deliver
-    first = await deliver(given, Wanted("none", FAR, output_dir=tmp_path))
+    first = await deliver(given, DeliveryPlan("none", FAR, output_dir=tmp_path))
     assert len(first.saved) == 30 and len(asked) == 30
     assert 1 <= peak[0] <= AT_ONCE
-    await deliver(given, Wanted("none", FAR, output_dir=tmp_path))
+    await deliver(given, DeliveryPlan("none", FAR, output_dir=tmp_path))
     assert len(asked) == 30 + 30 - SHOWN_OUTPUTS, "the shown outputs came from memory"
 
 
 async def test_many_failures_are_one_short_note(tmp_path: Path) -> None:
     transport = httpx2.MockTransport(lambda request: httpx2.Response(403, text="expired"))
     many = result(*(f"{i}.png" for i in range(100)))
-    outcome = await delivery(transport).deliver(many, Wanted("views", FAR, output_dir=tmp_path))
+    outcome = await delivery(transport).deliver(many, DeliveryPlan("views", FAR, output_dir=tmp_path))
     [note] = outcome.notes
     assert note.count("HTTP 403") == NAMED and note.endswith("; and 95 more")
     call = tool_result(outcome)
@@ -168,7 +168,7 @@ async def test_a_save_that_fails_keeps_a_refused_outputs_refusal(tmp_path: Path)
     blocked = tmp_path / "file"
     blocked.write_text("a file where the output folder should be")
     transport = httpx2.MockTransport(lambda request: httpx2.Response(200, text="<html><script>x()</script>"))
-    outcome = await delivery(transport).deliver(result("0.png"), Wanted("views", FAR, output_dir=blocked))
+    outcome = await delivery(transport).deliver(result("0.png"), DeliveryPlan("views", FAR, output_dir=blocked))
     call = tool_result(outcome)
     assert not call.is_error and call.structured_content["state"] == "succeeded"
     [output] = call.structured_content["outputs"]

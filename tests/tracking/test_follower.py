@@ -13,7 +13,7 @@ import pytest
 import trio.testing
 
 from wiro_mcp.errors import AuthenticationError, ServerError
-from wiro_mcp.tracking.follower import Waited
+from wiro_mcp.tracking.follower import WaitResult
 from wiro_mcp.tracking.progress import Update
 from wiro_mcp.tracking.registry import Followers
 from wiro_mcp.tracking.schedule import PollPolicy
@@ -58,7 +58,7 @@ async def following(client: ScriptedClient, **policy: float) -> AsyncIterator[Fo
         yield followers
 
 
-async def timed_wait(followers: Followers, timeout: float, **options: Any) -> tuple[Waited, float]:
+async def timed_wait(followers: Followers, timeout: float, **options: Any) -> tuple[WaitResult, float]:
     """`followers.wait(REF, timeout, …)`, and how long it took on the virtual clock."""
     started = anyio.current_time()
     waited = await followers.wait(REF, timeout, **options)

@@ -23,8 +23,8 @@ from .rendering import tool_result
 from .state import ServerState
 
 if TYPE_CHECKING:  # the service stack is imported when the first call starts it
-    from ..media.delivery import Outcome
-    from ..service.generation import Generation
+    from ..media.outcome import Outcome
+    from ..service.core import Service
     from ..tracking.progress import Update
 
 log = logging.getLogger(__name__)
@@ -68,9 +68,7 @@ def state_of(ctx: Context[ServerState, Any]) -> ServerState:
     return ctx.request_context.lifespan_context
 
 
-async def call_service(
-    ctx: Context[ServerState, Any], call: Callable[[Generation], Awaitable[Outcome]]
-) -> CallToolResult:
+async def call_service(ctx: Context[ServerState, Any], call: Callable[[Service], Awaitable[Outcome]]) -> CallToolResult:
     """Run one service call and turn its outcome, or its error, into the tool's answer. A host that
     renders MCP Apps also gets what the 360° viewer needs; any other host gets the plain result."""
     state = state_of(ctx)

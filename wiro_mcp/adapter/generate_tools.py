@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 from ..catalog import ModelSpec
 from ..catalog.schema import REQUIRED, field_for
 from ..results import Consent
+from ..service.call import RunCall
 from .calls import (
     AllowDuplicate,
     Preview,
@@ -42,8 +43,8 @@ from .state import ServerState
 from .task_wire import starting_task
 
 if TYPE_CHECKING:
-    from ..media.delivery import Outcome
-    from ..service.generation import Generation
+    from ..media.outcome import Outcome
+    from ..service.core import Service
 
 
 log = logging.getLogger(__name__)
@@ -72,14 +73,14 @@ def consent_of(outcome: Any, asked_possible: bool) -> Consent:
     return None if asked_possible else "unavailable"
 
 
-QuoteOf = Callable[["Generation", dict[str, Any], bool, Callable[[], Awaitable[list[Any]]]], Awaitable[Any]]
+QuoteOf = Callable[["Service", dict[str, Any], RunCall], Awaitable[Any]]
 
 
 def confirmer(
     quote_of: QuoteOf, seen: list[inspect.Parameter], name: str
 ) -> Callable[..., Awaitable[Elicit[Confirm] | None]]:
     """The resolver: ask the person only when this call would start a run that needs their yes.
-    `quote_of(service, arguments, allow_duplicate, input_folders)` prices the call; `seen` are the
+    `quote_of(service, arguments, call)` prices the call (its RunCall as far as the question knows it); `seen` are the
     arguments the resolver is handed (the SDK hands a resolver those it names), untyped: the tool's
     signature has already checked them."""
 
@@ -91,7 +92,10 @@ def confirmer(
         service = await state_of(ctx).service()
         given = {k: v for k, v in arguments.items() if v is not None}
         try:
-            quote = await quote_of(service, given, allow_duplicate, lambda: input_folders(ctx))
+            asking = RunCall(
+                arrived=call_arrived.get(), allow_duplicate=allow_duplicate, input_folders=lambda: input_folders(ctx)
+            )
+            quote = await quote_of(service, given, asking)
         except Exception:  # no prices, no journal: the call itself will say what is wrong
             log.warning("%s: the question could not be priced; the call goes on without asking", name, exc_info=True)
             return None
@@ -105,7 +109,7 @@ def confirmer(
 
 async def run_call(
     ctx: Context[ServerState, Any],
-    start: Callable[[Generation, dict[str, Any]], Awaitable[Outcome]],
+    start: Callable[[Service, RunCall], Awaitable[Outcome]],
     *,
     wait_seconds: float | None,
     preview: bool | Literal["flat"],
@@ -119,18 +123,18 @@ async def run_call(
         await state_of(ctx).client_log(ctx, "info", f"started task {task_id} on {model}")
         await ctx.report_progress(0.0, 1.0, f"Task {task_id} submitted to {model}")
 
-    call = {
-        "wait": 0 if starting_task.get() else wait_seconds,  # as an MCP task: start, then return
-        "began": call_arrived.get(),
-        "preview": preview_kind(preview),
-        "allow_duplicate": allow_duplicate,
-        "viewer": client_supports_apps(ctx),
-        "on_update": progress(ctx),
-        "on_started": started,
-        "input_folders": lambda: input_folders(ctx),
-        "stop_requested": stop_requested(ctx),
-        "consent": consent_of(consent, can_elicit(ctx)),
-    }
+    call = RunCall(
+        arrived=call_arrived.get(),
+        wait=0 if starting_task.get() else wait_seconds,  # as an MCP task: start, then return
+        preview=preview_kind(preview),
+        viewer=client_supports_apps(ctx),
+        allow_duplicate=allow_duplicate,
+        consent=consent_of(consent, can_elicit(ctx)),
+        on_update=progress(ctx),
+        on_started=started,
+        input_folders=lambda: input_folders(ctx),
+        stop_requested=stop_requested(ctx),
+    )
     return await call_service(ctx, lambda service: start(service, call))
 
 
@@ -148,16 +152,15 @@ def generate_tool(spec: ModelSpec) -> Callable[..., Awaitable[CallToolResult]]:
         given = {k: v for k, v in arguments.items() if v is not None}
         return await run_call(
             ctx,
-            lambda service, call: service.generate(spec, given, **call),
+            lambda service, call: service.generate(spec, given, call),
             wait_seconds=wait_seconds,
             preview=preview,
             allow_duplicate=allow_duplicate,
             consent=consent,
         )
 
-    async def quote_of(service: Generation, given: dict[str, Any], duplicate: bool, folders: Any) -> Any:
-        arrived = call_arrived.get()
-        return await service.quote(spec, given, allow_duplicate=duplicate, input_folders=folders, began=arrived)
+    async def quote_of(service: Service, given: dict[str, Any], call: RunCall) -> Any:
+        return await service.quote(spec, given, call)
 
     asked = Annotated[ElicitationResult[Confirm], Resolve(confirmer(quote_of, tool_parameters(spec), spec.tool))]
     everything = [

@@ -16,8 +16,9 @@ from pydantic import AfterValidator, Field
 
 from ..catalog import MODEL_NAME
 from ..results import ModelDescription, ModelSearch
+from ..service.call import RunCall
 from ..text import quoted
-from .calls import TaskToolResult, call_arrived, state_of
+from .calls import TaskToolResult, state_of
 from .generate_tools import KEYWORD, Confirm, call_parameters, confirmer, run_call, signed
 from .state import ServerState
 
@@ -94,18 +95,15 @@ def model_run(model: str | None, name: str) -> Any:
         named = model or ""
         return await run_call(
             ctx,
-            lambda service, call: service.any_model.run(named, inputs, **call),
+            lambda service, call: service.any_model.run(named, inputs, call),
             wait_seconds=wait_seconds,
             preview=preview,
             allow_duplicate=allow_duplicate,
             consent=consent,
         )
 
-    async def quote(service: Any, given: dict[str, Any], duplicate: bool, folders: Any) -> Any:
-        named = model or given["model"]
-        inputs = given.get("inputs") or {}
-        call = {"allow_duplicate": duplicate, "input_folders": folders, "began": call_arrived.get()}
-        return await service.any_model.quote(named, inputs, **call)
+    async def quote(service: Any, given: dict[str, Any], call: RunCall) -> Any:
+        return await service.any_model.quote(model or given["model"], given.get("inputs") or {}, call)
 
     named = [inspect.Parameter("model", KEYWORD, annotation=ModelName)] if model is None else []
     named.append(inspect.Parameter("inputs", KEYWORD, annotation=Inputs))

@@ -15,7 +15,7 @@ from ..service.reports import money, summary
 from ..text import printable, shown
 
 if TYPE_CHECKING:
-    from ..media.delivery import Outcome
+    from ..media.outcome import Outcome
     from ..media.previews import Preview
 
 # Where a result tells the 360° viewer what it needs (only hosts that render MCP Apps get it).

@@ -46,7 +46,7 @@ from .viewer import viewer_app, viewer_declared, viewer_listing, without_viewer
 if TYPE_CHECKING:  # what only a call needs is imported when the first call starts the service
     import httpx2
 
-    from ..service.generation import Generation
+    from ..service.core import Service
 
 INSTRUCTIONS = """\
 Generate media with Wiro; every run is billed at that model's own price (per run, output, pixel or
@@ -164,7 +164,7 @@ class WiroMCPServer(MCPServer[ServerState]):
 
 def warm_up() -> None:
     """What the service's start needs, made once per process (it runs in a worker thread)."""
-    from ..service.generation import Generation  # noqa: F401 (imported for its cost, in this thread)
+    from ..service.core import Service  # noqa: F401 (imported for its cost, in this thread)
     from ..wiro.client import tls_context
 
     tls_context()
@@ -192,7 +192,7 @@ def either_ref(schema: dict[str, Any]) -> dict[str, Any]:
 
 def longest_wait(schema: dict[str, Any], most: float) -> dict[str, Any]:
     """The call's own wait_seconds (the tools' WaitSeconds: a number up to 3600) listed with the server's
-    longest wait as its maximum; a longer one is cut to it, with a note (service/generation.py)."""
+    longest wait as its maximum; a longer one is cut to it, with a note (service/core.py)."""
     wait = (schema.get("properties") or {}).get("wait_seconds")
     if not isinstance(wait, dict) or wait.get("type") != "number" or wait.get("maximum") != 3600:
         return schema  # absent, or a model's own input of that name
@@ -231,17 +231,17 @@ def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | 
     updates = Subscriptions()  # notifications/resources/updated for wiro://tasks/{id} and wiro://spending
 
     @asynccontextmanager
-    async def open_service() -> AsyncIterator[Generation]:
+    async def open_service() -> AsyncIterator[Service]:
         # The service's modules and the TLS trust store cost ~200 ms the first time: paid in a worker
         # thread, so the requests served meanwhile (a tools/list) do not wait on them.
         await anyio.to_thread.run_sync(warm_up)
-        from ..service.generation import Generation
+        from ..service.core import Service
         from ..wiro.client import WiroClient
         from ..wiro.task_socket import TaskSocket
 
         client = WiroClient.from_settings(settings, transport=transport)
         socket = TaskSocket(settings.socket_url, http=lambda: client.http) if settings.push else None
-        service = Generation(settings, client, socket=socket, memory=memory, typed=typed)
+        service = Service(settings, client, socket=socket, memory=memory, typed=typed)
         try:
             async with anyio.create_task_group() as group, service.running():
                 await group.start(updates.serve, service)  # hears the service from its first snapshot

@@ -17,7 +17,7 @@ from ..people import People
 from . import sdk_gaps
 
 if TYPE_CHECKING:  # the service stack is imported when it starts, not when tools/list is answered
-    from ..service.generation import Generation
+    from ..service.core import Service
 
 _LEVELS: tuple[LoggingLevel, ...] = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
 
@@ -33,7 +33,7 @@ class ServerState:
         self,
         settings: Settings,
         group: TaskGroup,
-        open_service: Callable[[], AbstractAsyncContextManager[Generation]],
+        open_service: Callable[[], AbstractAsyncContextManager[Service]],
         people: People | None = None,
     ) -> None:
         self.settings = settings
@@ -51,15 +51,15 @@ class ServerState:
         self.client_log_level: LoggingLevel = "info"
         self._group = group
         self._open_service = open_service
-        self._service: Generation | None = None
+        self._service: Service | None = None
         self._starting = anyio.Lock()
 
     @property
-    def started(self) -> Generation | None:
+    def started(self) -> Service | None:
         """The service, if a call has started it."""
         return self._service
 
-    async def service(self) -> Generation:
+    async def service(self) -> Service:
         """The running service, started here the first time (concurrent first calls start one)."""
         if self._service is None:
             async with self._starting:
@@ -67,7 +67,7 @@ class ServerState:
                     self._service = await self._group.start(self._serve)
         return self._service
 
-    async def _serve(self, *, task_status: TaskStatus[Generation]) -> None:
+    async def _serve(self, *, task_status: TaskStatus[Service]) -> None:
         async with self._open_service() as service:
             task_status.started(service)
             await anyio.sleep_forever()

@@ -36,7 +36,7 @@ from .state import ServerState
 if TYPE_CHECKING:  # the service stack is imported when the first call starts it
     from mcp.server.mcpserver import MCPServer
 
-    from ..service.generation import Generation
+    from ..service.core import Service
     from ..wiro.answers import Task
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class Subscriptions:
         self._changed: set[str] = set()  # task URIs to tell about
         self._spend = False  # the spend may have changed
         self._wake: anyio.Event | None = None
-        self._service: Generation | None = None
+        self._service: Service | None = None
 
     def bind(self, server: MCPServer[Any]) -> None:
         sdk_gaps.handle_resource_subscriptions(server, self._subscribe, self._unsubscribe)
@@ -186,7 +186,7 @@ class Subscriptions:
     # -- what changed, and telling -------------------------------------------------------------------
 
     def _seen(self, task: Task) -> None:
-        """Every snapshot the service reads (service/generation.py `on_seen`): a task whose state moved."""
+        """Every snapshot the service reads (service/core.py `on_seen`): a task whose state moved."""
         state = task.state.value
         before = self._states.pop(task.id, None)
         self._states[task.id] = state
@@ -206,7 +206,7 @@ class Subscriptions:
         if self._wake is not None:
             self._wake.set()
 
-    async def serve(self, service: Generation, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+    async def serve(self, service: Service, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Runs as long as the service: hears every snapshot and spend change from its start (so a task's
         state before a subscription is known), and each round tells every subscriber what changed."""
         self._service = service

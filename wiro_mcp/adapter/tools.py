@@ -1,5 +1,5 @@
 """The tools, built here once per process and given to MCPServer at construction (`tools=`): each turns
-its arguments into one call on the `Generation` service and the outcome into a tool result.
+its arguments into one call on the `Service` service and the outcome into a tool result.
 
 The generate tools are built from the catalog specs (generate_tools.py); the task tools are here.
 """

@@ -24,19 +24,19 @@ import anyio.to_thread
 from .. import budgets
 from ..wiro.answers import Task
 from ..wiro.refs import TaskRef
-from . import handles, prices
+from . import handle_rows, prices
 from .engines import shown_url
-from .handles import HandleRow
+from .handle_rows import HandleRow
 from .records import (
     Bill,
     Claim,
     Claimed,
+    ClaimOutlook,
     CostCheck,
     Entry,
     Joined,
     JournalError,
     JournalStatus,
-    Look,
     Note,
     RunRecord,
     Spend,
@@ -134,16 +134,16 @@ class Journal:
     # -- the MCP tasks hosts hold --------------------------------------------------------------
 
     async def handle(self, handle_id: str) -> HandleRow | None:
-        return await self._call(JournalStore.reading, handles.find, handle_id)
+        return await self._call(JournalStore.reading, handle_rows.find, handle_id)
 
     async def handles_of(self, owner: str, now: float, limit: int, offset: int = 0) -> list[HandleRow]:
         """The owner's handles not expired at `now`, newest first (a page of `limit` from `offset`)."""
-        return await self._call(JournalStore.reading, handles.of_owner, owner, now, limit, offset)
+        return await self._call(JournalStore.reading, handle_rows.of_owner, owner, now, limit, offset)
 
     async def keep_handle(self, handle: HandleRow) -> None:
         """Write a handle, durably (and forget the expired ones). Raises JournalError when the journal
         cannot take it: the caller must not hand its id out."""
-        await self._call(JournalStore.writing, handles.keep, handle)
+        await self._call(JournalStore.writing, handle_rows.keep, handle)
 
     # -- the price cache, where the journal is shared ---------------------------------------------
 
@@ -155,7 +155,7 @@ class Journal:
 
     # -- starting a task -------------------------------------------------------------------
 
-    async def look(self, key: str | None, owner: str = "") -> Look:
+    async def look(self, key: str | None, owner: str = "") -> ClaimOutlook:
         return await self._call(JournalStore.look, key, owner)
 
     async def bills(self, model: str, *, since: float) -> tuple[Bill, ...]:

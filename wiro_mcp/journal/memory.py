@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Known:
+class TaskFacts:
     model: str | None = None
     token: str | None = None
     prompt: str | None = None
@@ -29,7 +29,7 @@ class Known:
 
 class TaskMemory:
     def __init__(self, limit: int = 10_000) -> None:
-        self._tasks: OrderedDict[str, Known] = OrderedDict()
+        self._tasks: OrderedDict[str, TaskFacts] = OrderedDict()
         self._ids_by_token: dict[str, str] = {}
         self._limit = limit
 
@@ -44,7 +44,7 @@ class TaskMemory:
         estimate: float | None = None,
         basis: str | None = None,
     ) -> None:
-        known = self._tasks.pop(task_id, Known())
+        known = self._tasks.pop(task_id, TaskFacts())
         self._tasks[task_id] = replace(
             known,
             model=model or known.model,
@@ -61,8 +61,8 @@ class TaskMemory:
             if gone.token:
                 self._ids_by_token.pop(gone.token, None)
 
-    def get(self, task_id: str) -> Known:
-        return self._tasks.get(task_id, Known())
+    def get(self, task_id: str) -> TaskFacts:
+        return self._tasks.get(task_id, TaskFacts())
 
     def canonical(self, ref: TaskRef) -> TaskRef:
         """A reference by token becomes one by id when the id is known (so both share one follower)."""

@@ -123,7 +123,7 @@ Claim = Claimed | Joined | Waiting | InDoubt | OverBudget
 
 
 @dataclass(frozen=True)
-class Look:
+class ClaimOutlook:
     """One read for a quote: the identical task in flight (with a task id) and the spend."""
 
     in_flight: Entry | None

@@ -36,11 +36,11 @@ from .records import (
     Bill,
     Claim,
     Claimed,
+    ClaimOutlook,
     CostCheck,
     Entry,
     Joined,
     JournalError,
-    Look,
     Note,
     OverBudget,
     RunRecord,
@@ -201,14 +201,14 @@ class JournalStore:
             ).fetchall()
         return {task_id: model for task_id, model in rows}
 
-    def look(self, key: str | None, owner: str = "") -> Look:
+    def look(self, key: str | None, owner: str = "") -> ClaimOutlook:
         """One read for a quote: the identical task in flight with a task id (a claim still starting does
         not count here; None without a key), and the last 24 hours' spend."""
         now = time.time()
         with self._engine.read() as db:
             found = in_flight(db, self._api, key, now, owner) if key is not None else None
             spend = day_spend(db, self._api, now)
-        return Look(found.entry if isinstance(found, Joined) else None, spend)
+        return ClaimOutlook(found.entry if isinstance(found, Joined) else None, spend)
 
     # -- what became of tasks --------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import logging
 import mimetypes
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +32,7 @@ from ..text import printable, shown
 from .caches import BoundedCache
 from .fetch import AT_ONCE, Fetcher, RefusedURL
 from .files import contradiction, declared_kind, inert_name, is_text, save_output, sniff_type
+from .outcome import Outcome, SavedFile
 from .panoramas import study
 from .previews import Preview, make_preview, preview_budgets
 
@@ -59,31 +60,7 @@ NEUTRAL = "application/octet-stream"
 
 
 @dataclass(frozen=True)
-class SavedFile:
-    output: str
-    path: Path
-    content_type: str
-    size: int
-
-
-@dataclass
-class Outcome:
-    """What a task tool hands back: the result, previews the agent can see, saved files, and notes
-    (each a line of text for the agent: a reused task, a stale status, a file that failed)."""
-
-    result: TaskResult
-    previews: list[Preview] = field(default_factory=list)
-    saved: list[SavedFile] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    # A small flat picture of a panorama, for a 360° viewer to show first (never put before the model).
-    thumbnail: Preview | None = None
-    # What happened, when the call did something the summary does not say (a stop): it replaces the
-    # summary's first sentence.
-    headline: str | None = None
-
-
-@dataclass(frozen=True)
-class Wanted:
+class DeliveryPlan:
     """What a call wants delivered of a finished task."""
 
     preview: PreviewKind
@@ -114,7 +91,7 @@ class Delivery:
         self._fetcher = fetcher
         self._panoramas = panoramas
 
-    async def deliver(self, result: TaskResult, wanted: Wanted) -> Outcome:
+    async def deliver(self, result: TaskResult, wanted: DeliveryPlan) -> Outcome:
         """The outcome of a succeeded task, with a new result (paths, types, previews, refusals filled in);
         a task in any other state comes back as it is."""
         if result.state != "succeeded" or not result.outputs:
@@ -142,7 +119,7 @@ class Delivery:
         why = self._fetcher.policy.refusal(output.url, quoting=False)
         return output if why is None else _refused_url(output, why)
 
-    def _needed(self, index: int, output: OutputInfo, wanted: Wanted) -> bool:
+    def _needed(self, index: int, output: OutputInfo, wanted: DeliveryPlan) -> bool:
         """Whether an output is fetched (or studied): to save it, or to show it (a picture, a text)."""
         if output.refused is not None:
             return False
@@ -151,7 +128,7 @@ class Delivery:
         looked_at = output.content_type.startswith("image/") and (wanted.preview != "none" or wanted.panorama)
         return index < SHOWN_OUTPUTS and (looked_at or is_text(output.content_type))
 
-    async def _one(self, task_id: str, index: int, output: OutputInfo, wanted: Wanted, budget: int) -> _Delivered:
+    async def _one(self, task_id: str, index: int, output: OutputInfo, wanted: DeliveryPlan, budget: int) -> _Delivered:
         declared, on_show, saving = output.content_type, index < SHOWN_OUTPUTS, wanted.output_dir is not None
         decoded = self._panoramas.get((task_id, output.name)) if wanted.panorama else None
         looked_at = on_show and declared.startswith("image/") and (wanted.preview != "none" or wanted.panorama)
@@ -206,7 +183,7 @@ class Delivery:
         return replace(delivered, output=output.model_copy(update={"path": str(path)}), saved=saved)
 
     async def _look(
-        self, task_id: str, delivered: _Delivered, source: bytes | Pixels | None, wanted: Wanted, budget: int
+        self, task_id: str, delivered: _Delivered, source: bytes | Pixels | None, wanted: DeliveryPlan, budget: int
     ) -> _Delivered:
         """A picture's preview (a panorama also studied and decoded once, for the cache)."""
         output = delivered.output
@@ -233,7 +210,7 @@ class Delivery:
             update["preview"] = f"{shot.width}x{shot.height} JPEG, {len(shot.data)} bytes"
         return replace(delivered, output=output.model_copy(update=update), preview=shot, thumbnail=thumbnail)
 
-    def _outcome(self, result: TaskResult, done: list[_Delivered], wanted: Wanted) -> Outcome:
+    def _outcome(self, result: TaskResult, done: list[_Delivered], wanted: DeliveryPlan) -> Outcome:
         """The outcome: every output's new description, the previews, the saved files, and the notes."""
         outcome = Outcome(result)
         texts = self._texts(result.task_id, done, outcome.notes)

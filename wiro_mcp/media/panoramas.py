@@ -40,7 +40,7 @@ def panorama_cache(limit: int | None = None) -> BoundedCache[tuple[str, str], Pi
 
 
 @dataclass
-class Studied:
+class PanoramaStudy:
     """What delivery learns from one panorama output."""
 
     info: PanoramaInfo
@@ -48,7 +48,7 @@ class Studied:
     thumbnail: Preview | None
 
 
-def study(source: bytes | Pixels, *, preview: str, budget: int, viewer: bool) -> tuple[Pixels, Studied]:
+def study(source: bytes | Pixels, *, preview: str, budget: int, viewer: bool) -> tuple[Pixels, PanoramaStudy]:
     """Decode a panorama (unless it comes decoded); check its seam and shape; make its preview ("views":
     the sheet, "flat": a thumbnail, "none") and, for a 360° viewer, a small flat JPEG to show first.
     CPU-bound."""
@@ -68,7 +68,7 @@ def study(source: bytes | Pixels, *, preview: str, budget: int, viewer: bool) ->
     elif preview == "flat":
         shot = fit_jpeg(Image.fromarray(pixels), budget)
     thumbnail = fit_jpeg(Image.fromarray(pixels), THUMBNAIL_BYTES, THUMBNAIL_SIDE) if viewer else None
-    return pixels, Studied(info, shot, thumbnail)
+    return pixels, PanoramaStudy(info, shot, thumbnail)
 
 
 def render_flat(pixels: Pixels, budget: int, max_side: int) -> Preview:

@@ -2,13 +2,14 @@
 the wiro://models resource.
 
 run_model checks its `inputs` (keyed by Wiro's ids) against the model's spec before anything is sent,
-then runs exactly as a typed tool would (`Generation.generate`: estimate, limits, the person's yes,
+then runs exactly as a typed tool would (`Service.generate`: estimate, limits, the person's yes,
 one claimed Run, the journal, the wait, previews, stopping). No MCP here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Protocol
 
 import anyio
@@ -18,10 +19,11 @@ from ..catalog.derive import short
 from ..catalog.json_schema import inputs_schema
 from ..catalog.schema import arguments_from_inputs
 from ..errors import WiroMCPError
-from ..media.delivery import Outcome
+from ..media.outcome import Outcome
 from ..money import estimate
 from ..money.estimate import Pricing
 from ..text import quoted, shown
+from .call import RunCall
 from .judging import Judge, Quote
 from .models import Models
 from .ports import Runs
@@ -100,23 +102,23 @@ class AnyModel:
     def _typed_tool(self, model: str) -> tuple[str | None, list[str]]:
         return self._typed.about(model) if self._typed is not None else (None, [])
 
-    async def run(self, model: str, inputs: Mapping[str, Any], **call: Any) -> Outcome:
+    async def run(self, model: str, inputs: Mapping[str, Any], call: RunCall) -> Outcome:
         """`inputs` checked against the model's spec (nothing sent if they are wrong), then the run. Its
-        wait counts from when the call arrived (`began`, else now): reading the spec comes out of it."""
-        if call.get("began") is None:
-            call["began"] = anyio.current_time()
+        wait counts from when the call arrived (else now): reading the spec comes out of it."""
+        if call.arrived is None:
+            call = replace(call, arrived=anyio.current_time())
         spec = await self.models.spec(model)
         arguments = arguments_from_inputs(spec, inputs)
-        return await self._runs.generate(spec, arguments, **call)
+        return await self._runs.generate(spec, arguments, call)
 
-    async def quote(self, model: str, inputs: Mapping[str, Any], **call: Any) -> Quote | None:
+    async def quote(self, model: str, inputs: Mapping[str, Any], call: RunCall) -> Quote | None:
         """run_model's cost and whether it needs the person's yes (None for a call that cannot be made)."""
         try:
             spec = await self.models.spec(model)
             arguments = arguments_from_inputs(spec, inputs)
         except WiroMCPError:
             return None
-        return await self._runs.quote(spec, arguments, **call)
+        return await self._runs.quote(spec, arguments, call)
 
     async def models_view(self) -> list[dict[str, Any]]:
         """wiro://models: the seeds and the configured models, inputs and prices with a default run's estimate."""

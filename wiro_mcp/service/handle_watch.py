@@ -17,8 +17,8 @@ import anyio
 
 from .. import budgets, people
 from ..errors import NotFoundError, WiroMCPError
-from ..journal.handles import HandleRow
-from ..media.delivery import Outcome
+from ..journal.handle_rows import HandleRow
+from ..media.outcome import Outcome
 from ..results import LISTED_OUTPUTS, PreviewKind, TaskResult
 from ..tracking.progress import Update
 from ..wiro.protocol import QUEUED_STATUSES

@@ -36,7 +36,7 @@ from anyio.abc import TaskGroup
 
 from .. import budgets, people
 from ..journal.access import Journal
-from ..journal.handles import HandleRow
+from ..journal.handle_rows import HandleRow
 from ..journal.records import JournalError
 from ..results import PreviewKind, TaskResult
 from ..wiro.refs import TaskRef

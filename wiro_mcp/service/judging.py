@@ -21,13 +21,13 @@ from .. import budgets, people
 from ..catalog import ModelSpec
 from ..errors import CallFailed
 from ..journal.access import Journal
-from ..journal.records import JournalError, Look, Spend
+from ..journal.records import ClaimOutlook, JournalError, Spend
 from ..money import limits
 from ..money.estimate import Estimate, Pricing, estimate
 from ..money.price_book import PriceBook
 from ..results import Consent
 from .inflight import InFlight, call_key
-from .preparation import Prepared
+from .preparation import PreparedCall
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,9 @@ class Judge:
         self.inflight = inflight
         self.limits = limits
         # Each preparation's judgment per request (its arrival) and allow_duplicate, gone with the preparation.
-        self._judged: weakref.WeakKeyDictionary[Prepared, dict[tuple[float, bool], Quote]] = weakref.WeakKeyDictionary()
+        self._judged: weakref.WeakKeyDictionary[PreparedCall, dict[tuple[float, bool], Quote]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     async def estimate(
         self, spec: ModelSpec, inputs: Mapping[str, Any], *, pricing: Pricing | None = None
@@ -65,7 +67,7 @@ class Judge:
             bills = ()
         return estimate(spec, pricing or await self.prices.pricing(spec), inputs, bills)
 
-    async def quote(self, prepared: Prepared, *, allow_duplicate: bool, request: float | None = None) -> Quote:
+    async def quote(self, prepared: PreparedCall, *, allow_duplicate: bool, request: float | None = None) -> Quote:
         """What starting a prepared call would mean: the identical task it would join, and whether its
         estimate fits the limits (the spend read now). `request`: when the tools/call arrived; the
         same request's second ask gets the first one's judgment (None: judged afresh)."""
@@ -76,7 +78,7 @@ class Judge:
             judged[request, allow_duplicate] = await self._judge(prepared, allow_duplicate)
         return judged[request, allow_duplicate]
 
-    async def _judge(self, prepared: Prepared, allow_duplicate: bool) -> Quote:
+    async def _judge(self, prepared: PreparedCall, allow_duplicate: bool) -> Quote:
         spec = prepared.spec
         caller = people.current()
         key = call_key(spec.model, prepared.inputs, prepared.files, caller.owner)
@@ -86,7 +88,7 @@ class Judge:
             look = await self.journal.look(None if allow_duplicate or joins else key, caller.owner)
         except JournalError as exc:  # the spend cannot be read: judged as uncounted below
             unreadable: str | None = str(exc)
-            look = Look(None, Spend(0.0, 0.0, 0))
+            look = ClaimOutlook(None, Spend(0.0, 0.0, 0))
         else:
             unreadable = None
         joins = joins or (look.in_flight.task_id if look.in_flight is not None else None)

@@ -37,15 +37,16 @@ from ..results import Consent
 from ..wiro.answers import RunResponse
 from ..wiro.client import FileUpload, WiroClient
 from ..wiro.refs import TaskRef
+from .call import RunCall
 from .judging import Judge, Quote, what_it_makes
-from .preparation import Prepared
+from .preparation import PreparedCall
 from .reconcile import Reconciler
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class Launched:
+class StartedRun:
     task_id: str
     token: str | None
     joined: bool
@@ -69,25 +70,18 @@ class Launcher:
         self.inflight = judge.inflight
         self.reconciler = Reconciler(client, journal)
 
-    async def start(
-        self,
-        prepared: Prepared,
-        *,
-        allow_duplicate: bool,
-        deadline: float,
-        consent: Consent = None,
-        request: float | None = None,
-    ) -> Launched:
+    async def start(self, prepared: PreparedCall, call: RunCall, *, deadline: float) -> StartedRun:
         """Run a prepared call (or join the identical task in flight); CallFailed when it must not start.
-        `request`: when the tools/call arrived (its question's judgment is the one enforced)."""
+        The call's judgment is its question's (`call.arrived` names the request); its consent is enforced."""
+        allow_duplicate, consent = call.allow_duplicate, call.consent
         spec, inputs, files = prepared.spec, prepared.inputs, prepared.files
-        quote = await self.judge.quote(prepared, allow_duplicate=allow_duplicate, request=request)
+        quote = await self.judge.quote(prepared, allow_duplicate=allow_duplicate, request=call.arrived)
         if quote.in_flight is None:
             self.judge.enforce(spec, quote, consent)  # a call that joins costs nothing: checked only if it runs
         async with self.inflight.claim(quote.key):
             task_id = None if allow_duplicate else self.inflight.get(quote.key)
             if task_id is not None:
-                return Launched(task_id, self.memory.get(task_id).token, True, quote.estimate)
+                return StartedRun(task_id, self.memory.get(task_id).token, True, quote.estimate)
             record = prepared.record(quote.key)
             return await self._claim_and_run(spec, inputs, files, quote, record, consent, allow_duplicate, deadline)
 
@@ -101,7 +95,7 @@ class Launcher:
         consent: Consent,
         allow_duplicate: bool,
         deadline: float,
-    ) -> Launched:
+    ) -> StartedRun:
         what = what_it_makes(spec)
         checked: set[str] = set()
         settled: set[int] = set()
@@ -132,7 +126,7 @@ class Launcher:
                     if task_id in checked or await self._still_open(entry, task_id):
                         self._remember(entry, task_id)
                         self.inflight.add(quote.key, task_id)
-                        return Launched(task_id, entry.token, True, quote.estimate)
+                        return StartedRun(task_id, entry.token, True, quote.estimate)
                     checked.add(task_id)  # it ended while no server watched: the next claim runs anew
                 case Waiting():
                     if anyio.current_time() >= deadline:
@@ -167,7 +161,7 @@ class Launcher:
         record: RunRecord,
         row: int | None,
         deadline: float,
-    ) -> Launched:
+    ) -> StartedRun:
         """Send the Run. `row` is the claim (None: the journal could not take one and no limit needs it)."""
         try:
             run = await self.client.run(
@@ -189,7 +183,7 @@ class Launcher:
 
     async def _accepted(
         self, spec: ModelSpec, quote: Quote, record: RunRecord, row: int | None, run: RunResponse
-    ) -> Launched:
+    ) -> StartedRun:
         """Wiro started the task: this process knows it at once, the journal records it before the call
         goes on (or keeps it in memory, with a note, when it cannot)."""
         self.memory.remember(run.task_id, model=spec.model, token=run.socket_token, prompt=record.prompt)
@@ -202,11 +196,11 @@ class Launcher:
                 f"Task {run.task_id} started, but {problem}: this server keeps it in memory and writes it to the "
                 "journal as soon as it can."
             )
-        return Launched(run.task_id, run.socket_token, False, quote.estimate, notes)
+        return StartedRun(run.task_id, run.socket_token, False, quote.estimate, notes)
 
     async def _lost_answer(
         self, spec: ModelSpec, quote: Quote, record: RunRecord, row: int | None, error: WiroError, deadline: float
-    ) -> Launched:
+    ) -> StartedRun:
         """The Run may have started a task whose id never came: the claim stays in doubt, and Wiro's task
         list is asked at once (a task found there is this call's, started after all)."""
         what = what_it_makes(spec)
@@ -221,7 +215,7 @@ class Launcher:
             f"Wiro's answer to the Run was lost ({error.message}), but Wiro's task list shows the task it started: "
             f"{task.id}."
         )
-        return Launched(task.id, task.socket_token, False, quote.estimate, [note])
+        return StartedRun(task.id, task.socket_token, False, quote.estimate, [note])
 
     async def _drop(self, row: int | None) -> None:
         if row is not None:

@@ -1,17 +1,19 @@
 """What the parts built on the service's runs need of it, and no more: the MCP tasks (handles.py,
-handle_watch.py) read and stop tasks, any_model.py starts and prices runs. `Generation` is each of
+handle_watch.py) read and stop tasks, any_model.py starts and prices runs. `Service` is each of
 these; naming the few calls instead of the whole object keeps the imports pointing one way (the
 service wires the parts, the parts never import it back)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
-from ..media.delivery import Outcome
+from ..catalog import ModelSpec
+from ..media.outcome import Outcome
 from ..results import PreviewKind
 from ..tracking.progress import OnUpdate
 from ..wiro.refs import TaskRef
+from .call import RunCall
 from .judging import Quote
 from .stopping import First
 
@@ -34,11 +36,8 @@ class Reads(Protocol):
 
 
 class Runs(Protocol):
-    """A run started (or joined) and waited for (`Generation.generate`'s arguments), and its price and
-    question beforehand (`Generation.quote`'s)."""
+    """A run started (or joined) and waited for, and its price and question beforehand."""
 
-    @property
-    def generate(self) -> Callable[..., Awaitable[Outcome]]: ...
+    async def generate(self, spec: ModelSpec, arguments: Mapping[str, Any], call: RunCall = ...) -> Outcome: ...
 
-    @property
-    def quote(self) -> Callable[..., Awaitable[Quote | None]]: ...
+    async def quote(self, spec: ModelSpec, arguments: Mapping[str, Any], call: RunCall = ...) -> Quote | None: ...

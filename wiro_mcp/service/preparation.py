@@ -37,7 +37,7 @@ KEPT_CALLS = 64
 
 
 @dataclass(frozen=True, eq=False)  # one preparation is one object: the launcher keys its judgment by it
-class Prepared:
+class PreparedCall:
     spec: ModelSpec
     inputs: Mapping[str, Any]  # Wiro's ids, as they go on the wire (local files moved to `files`)
     files: Mapping[str, FileUpload]
@@ -74,11 +74,11 @@ class Preparer:
         self._fetcher = input_fetcher
         self._estimate = estimate
         self._clock = clock
-        self._kept: OrderedDict[str, tuple[float, Prepared]] = OrderedDict()
+        self._kept: OrderedDict[str, tuple[float, PreparedCall]] = OrderedDict()
 
     async def prepare(
         self, spec: ModelSpec, arguments: Mapping[str, Any], input_folders: InputFolders | None = None
-    ) -> Prepared:
+    ) -> PreparedCall:
         """The call ready to run, the same one for the question and the run; ArgumentError or CallFailed
         for a call that cannot be (nothing is kept then)."""
         key = _key(spec, arguments)
@@ -92,7 +92,7 @@ class Preparer:
         except InputRefused as exc:
             raise CallFailed(f"{exc} Nothing was sent to Wiro.") from exc
         shaped = await follow_input_shape(spec, arguments, inputs, files, self._fetcher)
-        prepared = Prepared(spec, inputs, files, await self._estimate(spec, inputs), (shaped,) if shaped else ())
+        prepared = PreparedCall(spec, inputs, files, await self._estimate(spec, inputs), (shaped,) if shaped else ())
         self._kept[key] = (self._clock() + budgets.PREPARED_KEPT, prepared)
         while len(self._kept) > KEPT_CALLS:
             self._kept.popitem(last=False)

@@ -50,7 +50,7 @@ class Snapshot:
 
 
 @dataclass(frozen=True)
-class Waited:
+class WaitResult:
     """What a wait ends with: the freshest snapshot (None if no read ever succeeded) and, when the
     last read failed, why."""
 

@@ -14,7 +14,7 @@ from ..errors import InvalidResponseError, WiroTimeoutError
 from ..wiro.answers import Task
 from ..wiro.refs import TaskRef
 from ..wiro.task_socket import TaskSocket
-from .follower import Follower, OnSnapshot, TaskReader, Waited, Waiter
+from .follower import Follower, OnSnapshot, TaskReader, Waiter, WaitResult
 from .progress import OnUpdate, Reporter
 from .schedule import PollPolicy
 
@@ -71,7 +71,7 @@ class Followers:
         first: Task | None = None,
         token: str | None = None,
         patience: float = 0.0,
-    ) -> Waited:
+    ) -> WaitResult:
         """Wait up to `timeout` seconds (plus the grace of a last read) for the task to end; while
         nothing at all has been read, up to `patience` seconds for a first answer.
 
@@ -99,7 +99,7 @@ class Followers:
         if error is None and not follower.ended and follower.last_attempt_at < waiter.limit(follower):
             # Left at its hard limit while a read was still out: say so, whatever the read does later.
             error = WiroTimeoutError(f"Wiro did not answer Task/Detail for {ref} in time")
-        return Waited(follower.latest, error)
+        return WaitResult(follower.latest, error)
 
     def _get(self, ref: TaskRef, token: str | None, first: Task | None) -> Follower:
         follower = self._followers.get(ref)

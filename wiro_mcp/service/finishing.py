@@ -13,20 +13,20 @@ from .. import budgets
 from ..catalog import spec_of
 from ..config import Settings
 from ..journal.memory import TaskMemory
-from ..media.delivery import Delivery, Outcome, Wanted
+from ..media.delivery import Delivery, DeliveryPlan
+from ..media.outcome import Outcome
 from ..results import PreviewKind, TaskResult
-from ..tracking.follower import Waited
+from ..tracking.follower import WaitResult
 from ..tracking.progress import OnUpdate
 from ..tracking.registry import Followers
 from ..wiro.answers import Task
 from ..wiro.client import WiroClient
 from ..wiro.refs import TaskRef
+from .call import StopRequested
 from .reports import task_result
 from .stopping import stop_quietly
 
 log = logging.getLogger(__name__)
-
-StopRequested = Callable[[], bool]
 
 
 # What this process keeps of a task's output names (for completions and the resources): bounded, whatever
@@ -60,7 +60,7 @@ class Finisher:
         stop_requested: StopRequested | None,
         token: str | None = None,
         patience: float = 0.0,
-    ) -> Waited:
+    ) -> WaitResult:
         """Wait on the task's follower; if the call is cancelled, stop the task only when the person
         asked for it (`stop_requested`), never because the client or the server went away."""
         try:
@@ -84,7 +84,7 @@ class Finisher:
             raise
 
     async def finish(
-        self, waited: Waited, *, preview: PreviewKind, viewer: bool, notes: list[str], reused: bool, deadline: float
+        self, waited: WaitResult, *, preview: PreviewKind, viewer: bool, notes: list[str], reused: bool, deadline: float
     ) -> Outcome:
         """The call's outcome from the freshest snapshot: the result, delivered within what is left of the
         call's budget (at least budgets.DELIVERY_FLOOR), with `notes` first."""
@@ -99,7 +99,7 @@ class Finisher:
         until = max(deadline + 1.0, anyio.current_time() + budgets.DELIVERY_FLOOR)
         spec = spec_of(result.model)
         panorama = spec is not None and spec.panorama
-        wanted = Wanted(preview, until, output_dir=self.settings.output_dir, panorama=panorama, viewer=viewer)
+        wanted = DeliveryPlan(preview, until, output_dir=self.settings.output_dir, panorama=panorama, viewer=viewer)
         outcome = await self.delivery.deliver(result, wanted)
         outcome.notes[:0] = notes
         return outcome

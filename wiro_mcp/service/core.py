@@ -1,6 +1,6 @@
 """The service: the one object the adapter talks to, with no MCP in it.
 
-`Generation` wires the parts together and offers each tool's call: generate (prepare, start or join,
+`Service` wires the parts together and offers each tool's call: generate (prepare, start or join,
 wait, deliver), get and read a task, stop one, list them, and the resources' views. Callers (the MCP
 adapter, the tests) pass plain arguments, a progress callback, and two small callables: which folders
 local inputs may come from, and whether a cancellation was the person pressing stop. How a call's
@@ -10,7 +10,7 @@ time is spent is budgets.py's to say.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -23,15 +23,16 @@ from ..config import Settings
 from ..errors import CallFailed, WiroMCPError
 from ..journal.access import Journal
 from ..journal.memory import TaskMemory, recall
-from ..media.delivery import Delivery, Outcome
+from ..media.delivery import Delivery
 from ..media.egress import OutputPolicy
 from ..media.fetch import Fetcher
+from ..media.outcome import Outcome
 from ..media.reading import OutputReader
 from ..money import spending
 from ..money.bills import counted_cost
 from ..money.limits import Limits
 from ..money.price_book import PriceBook
-from ..results import Consent, PreviewKind, TaskResult
+from ..results import PreviewKind, TaskResult
 from ..tracking.progress import OnUpdate
 from ..tracking.registry import Followers
 from ..tracking.schedule import PollPolicy
@@ -40,24 +41,22 @@ from ..wiro.client import WiroClient
 from ..wiro.refs import TaskRef
 from ..wiro.task_socket import TaskSocket
 from .any_model import AnyModel, TypedTools
+from .call import RunCall, StopRequested
 from .exporting import Exporter
+from .finishing import Finisher
 from .handles import Handles
 from .inflight import InFlight
 from .judging import Judge, Quote
 from .launch import Launcher
 from .listing import Lister
 from .models import Models
-from .outcomes import Finisher, StopRequested
 from .ownership import Ownership
 from .preparation import Preparer
 from .reports import unread_result
 from .stopping import First, stop_task
-from .uploads import InputFolders
 
 log = logging.getLogger(__name__)
-
-
-OnStarted = Callable[[str, str], Awaitable[None]]
+PLAIN = RunCall()  # a call with every default: wait WIRO_MCP_WAIT_SECONDS from now, views, no viewer
 
 
 def _budget(seconds: float) -> float:
@@ -65,7 +64,7 @@ def _budget(seconds: float) -> float:
     return anyio.current_time() + seconds
 
 
-class Generation:
+class Service:
     """The service. `async with service.running():` while it serves (it follows tasks in the background)."""
 
     def __init__(
@@ -114,7 +113,7 @@ class Generation:
         self.any_model = AnyModel(self, models, self.judge, settings.extra_models, typed)
 
     @asynccontextmanager
-    async def running(self) -> AsyncIterator[Generation]:
+    async def running(self) -> AsyncIterator[Service]:
         try:
             async with anyio.create_task_group() as group, self.followers.running(), self.handles.running():
                 group.start_soon(self.journal.keep_written)
@@ -127,23 +126,15 @@ class Generation:
                 await self.fetcher.aclose()
                 await self.input_fetcher.aclose()
 
-    async def quote(
-        self,
-        spec: ModelSpec,
-        arguments: Mapping[str, Any],
-        *,
-        allow_duplicate: bool = False,
-        input_folders: InputFolders | None = None,
-        began: float | None = None,
-    ) -> Quote | None:
+    async def quote(self, spec: ModelSpec, arguments: Mapping[str, Any], call: RunCall = PLAIN) -> Quote | None:
         """What a generate call would cost and whether it needs the person's yes (None for a call that
-        cannot be made: the call itself will say why). The call prepared here is the one that runs;
-        `began` (when the call arrived) lets the same call's start reuse this judgment."""
+        cannot be made: the call itself will say why). The call prepared here is the one that runs, and
+        the same request's start reuses this judgment (`call.arrived` tells the request)."""
         try:
-            prepared = await self.preparer.prepare(spec, arguments, input_folders)
+            prepared = await self.preparer.prepare(spec, arguments, call.input_folders)
         except WiroMCPError:
             return None
-        return await self.judge.quote(prepared, allow_duplicate=allow_duplicate, request=began)
+        return await self.judge.quote(prepared, allow_duplicate=call.allow_duplicate, request=call.arrived)
 
     # -- what the resources show --------------------------------------------------------------
 
@@ -153,37 +144,19 @@ class Generation:
 
     # -- generate ----------------------------------------------------------------------------
 
-    async def generate(
-        self,
-        spec: ModelSpec,
-        arguments: Mapping[str, Any],
-        *,
-        wait: float | None = None,
-        preview: PreviewKind = "views",
-        allow_duplicate: bool = False,
-        viewer: bool = False,
-        on_update: OnUpdate | None = None,
-        on_started: OnStarted | None = None,
-        input_folders: InputFolders | None = None,
-        stop_requested: StopRequested | None = None,
-        consent: Consent = None,
-        began: float | None = None,
-    ) -> Outcome:
-        """Run `spec` with `arguments` (or join the identical call in flight) and wait for it. `consent`:
-        the person's answer, when the adapter asked them to confirm the cost; `began`: when the call
-        arrived (anyio's clock; default now), where its wait counts from."""
-        start = anyio.current_time() if began is None else began
+    async def generate(self, spec: ModelSpec, arguments: Mapping[str, Any], call: RunCall = PLAIN) -> Outcome:
+        """Run `spec` with `arguments` (or join the identical call in flight) and wait for it, as `call`
+        says (service/call.py): its wait counts from when it arrived."""
+        start = anyio.current_time() if call.arrived is None else call.arrived
         wait, cut = budgets.host_wait(
-            self.settings.wait_seconds if wait is None else wait, self.settings.max_wait_seconds
+            self.settings.wait_seconds if call.wait is None else call.wait, self.settings.max_wait_seconds
         )
         deadline = start + wait
-        prepared = await self.preparer.prepare(spec, arguments, input_folders)
+        prepared = await self.preparer.prepare(spec, arguments, call.input_folders)
         # A Run cut short leaves a task in doubt: it gets at least budgets.RUN_FLOOR whatever the wait.
         run_deadline = anyio.current_time() + max(budgets.RUN_FLOOR, deadline - anyio.current_time())
         try:
-            launched = await self.launcher.start(
-                prepared, allow_duplicate=allow_duplicate, deadline=run_deadline, consent=consent, request=began
-            )
+            launched = await self.launcher.start(prepared, call, deadline=run_deadline)
         finally:
             self.preparer.taken(spec, arguments)
         task_id, joined = launched.task_id, launched.joined
@@ -197,13 +170,13 @@ class Generation:
             if launched.estimate is not None:
                 self.memory.remember(task_id, estimate=launched.estimate.usd, basis=launched.estimate.basis)
             self.followers.follow(task_id, launched.token)
-            if on_started is not None:
-                await on_started(task_id, spec.model)
+            if call.on_started is not None:
+                await call.on_started(task_id, spec.model)
         known = self.memory.get(task_id)
         token = known.token
         ref = TaskRef(task_id=task_id)
         try:
-            waited = await self.finisher.wait(ref, deadline, on_update, stop_requested, token)
+            waited = await self.finisher.wait(ref, deadline, call.on_update, call.stop_requested, token)
         except WiroMCPError as exc:
             raise CallFailed(
                 f"Task {task_id} was started on {spec.model}, but its status could not be read: {exc} "
@@ -223,7 +196,7 @@ class Generation:
                 notes.append(f"Wiro's last answer: {waited.error}")
             return Outcome(result, notes=notes)
         return await self.finisher.finish(
-            waited, preview=preview, viewer=viewer, notes=notes, reused=joined, deadline=deadline
+            waited, preview=call.preview, viewer=call.viewer, notes=notes, reused=joined, deadline=deadline
         )
 
     # -- read --------------------------------------------------------------------------------

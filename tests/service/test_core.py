@@ -14,7 +14,8 @@ from wiro_mcp.catalog import load_catalog
 from wiro_mcp.errors import ArgumentError, CallFailed
 from wiro_mcp.journal.memory import TaskMemory
 from wiro_mcp.sandbox import Sandbox
-from wiro_mcp.service.generation import Generation
+from wiro_mcp.service.call import RunCall
+from wiro_mcp.service.core import Service
 from wiro_mcp.service.inflight import InFlight
 from wiro_mcp.tracking.progress import Update
 from wiro_mcp.wiro.client import WiroClient
@@ -27,9 +28,9 @@ PANORAMA = load_catalog()["generate_panorama"]
 
 
 @asynccontextmanager
-async def service(box: Sandbox, **env: str) -> AsyncIterator[Generation]:
+async def service(box: Sandbox, **env: str) -> AsyncIterator[Service]:
     settings = settings_for(box, **env)
-    async with WiroClient.from_settings(settings) as client, Generation(settings, client).running() as running:
+    async with WiroClient.from_settings(settings) as client, Service(settings, client).running() as running:
         yield running
 
 
@@ -44,9 +45,8 @@ async def test_generate_waits_reports_progress_and_delivers(sandbox: Sandbox) ->
         started.append((task_id, model))
 
     async with service(sandbox) as generation:
-        outcome = await generation.generate(
-            PANORAMA, {"prompt": "a bay", "width": 1024, "height": 512}, on_update=on_update, on_started=on_started
-        )
+        call = RunCall(on_update=on_update, on_started=on_started)
+        outcome = await generation.generate(PANORAMA, {"prompt": "a bay", "width": 1024, "height": 512}, call)
     assert outcome.result.state == "succeeded" and outcome.result.model == PANORAMA.model
     assert [(shot.width, shot.height) for shot in outcome.previews] == [(1568, 836)], "the sheet of views"
     assert outcome.result.outputs[0].panorama is not None and outcome.result.outputs[0].panorama.seam == "seamless"
@@ -69,7 +69,7 @@ async def test_a_cancelled_wait_stops_the_task_only_when_stop_was_pressed(
 ) -> None:
     async with service(held) as generation:
         with anyio.move_on_after(0.5):
-            await generation.generate(IMAGE, {"prompt": "x"}, wait=30, stop_requested=lambda: pressed)
+            await generation.generate(IMAGE, {"prompt": "x"}, RunCall(wait=30, stop_requested=lambda: pressed))
     assert held.count("Task/Cancel") + held.count("Task/Kill") == sent
     status = held.state.get(task_id="1001").status(held.state.clock())  # type: ignore[union-attr]
     assert (status == "task_cancel") is pressed
@@ -77,7 +77,7 @@ async def test_a_cancelled_wait_stops_the_task_only_when_stop_was_pressed(
 
 async def test_stop_reads_the_task_once_and_reports_what_it_did(held: Sandbox) -> None:
     async with service(held) as generation:
-        run = await generation.generate(IMAGE, {"prompt": "x"}, wait=0)
+        run = await generation.generate(IMAGE, {"prompt": "x"}, RunCall(wait=0))
         held.advance_to(run.result.task_id, "task_start")
         outcome = await generation.stop(TaskRef(task_token=run.result.task_token))
     assert outcome.result.state == "cancelled"
@@ -87,7 +87,7 @@ async def test_stop_reads_the_task_once_and_reports_what_it_did(held: Sandbox) -
 
 async def test_get_by_token_shares_the_follower_of_the_id(held: Sandbox) -> None:
     async with service(held) as generation:
-        run = await generation.generate(IMAGE, {"prompt": "x"}, wait=0)
+        run = await generation.generate(IMAGE, {"prompt": "x"}, RunCall(wait=0))
         assert len(generation.followers) == 1, "the server follows the task it started"
         outcome = await generation.get(TaskRef(task_token=run.result.task_token))
         assert len(generation.followers) == 1, "a token the server knows is read as its id"
@@ -96,13 +96,13 @@ async def test_get_by_token_shares_the_follower_of_the_id(held: Sandbox) -> None
 
 async def test_identical_calls_are_freed_once_the_task_is_seen_to_end(held: Sandbox) -> None:
     async with service(held) as generation:
-        first = await generation.generate(IMAGE, {"prompt": "same"}, wait=0)
-        again = await generation.generate(IMAGE, {"prompt": "same"}, wait=0)
+        first = await generation.generate(IMAGE, {"prompt": "same"}, RunCall(wait=0))
+        again = await generation.generate(IMAGE, {"prompt": "same"}, RunCall(wait=0))
         assert again.result.task_id == first.result.task_id and again.result.reused
         held.advance_to(first.result.task_id, "task_postprocess_end")
         await generation.get(TaskRef(task_id=first.result.task_id), preview="none")
         assert len(generation.launcher.inflight) == 0
-        fresh = await generation.generate(IMAGE, {"prompt": "same"}, wait=0)
+        fresh = await generation.generate(IMAGE, {"prompt": "same"}, RunCall(wait=0))
     assert fresh.result.task_id != first.result.task_id and not fresh.result.reused
 
 
@@ -138,7 +138,7 @@ def test_settings_of_the_service_come_from_the_environment(sandbox: Sandbox) -> 
 
 async def test_output_file_by_name_or_index(sandbox: Sandbox) -> None:
     async with service(sandbox) as generation:
-        run = await generation.generate(IMAGE, {"prompt": "x", "samples": 2}, preview="none")
+        run = await generation.generate(IMAGE, {"prompt": "x", "samples": 2}, RunCall(preview="none"))
         by_name = await generation.outputs.file(run.result.task_id, "1.png")
         by_index = await generation.outputs.file(run.result.task_id, "1")
         with pytest.raises(CallFailed, match=r"has no output '7'; outputs: 0.png, 1.png"):
