@@ -65,10 +65,12 @@ def claims_for(served: HttpServer, issuer: Provider, **changes: Any) -> dict[str
     return {**base, "scope": "wiro:read wiro:run", **changes}
 
 
-async def post(url: str, token: str | None, body: dict[str, Any] = INIT, **options: Any) -> httpx2.Response:
-    headers = {**MCP_HEADERS, **({"authorization": f"Bearer {token}"} if token else {})}
+async def post(
+    url: str, token: str | None, body: dict[str, Any] = INIT, *, headers: dict[str, str] | None = None, **options: Any
+) -> httpx2.Response:
+    sent = {**MCP_HEADERS, **(headers or {}), **({"authorization": f"Bearer {token}"} if token else {})}
     async with httpx2.AsyncClient(timeout=30) as http:
-        return await http.post(url, json=body, headers=headers, **options)
+        return await http.post(url, json=body, headers=sent, **options)
 
 
 async def test_a_host_signs_in_from_the_first_401_to_a_tool_result(
@@ -346,3 +348,15 @@ async def test_the_doctor_reads_the_providers_metadata_and_keys(sandbox: Sandbox
     [failed] = [c for c in bad if c.name == "sign-in"]
     assert ok.level == "ok" and "publishes 1 signing key(s)" in ok.text and "PKCE S256" in ok.text, ok.text
     assert failed.level == "fail" and "nobody can sign in" in failed.text
+
+
+async def test_a_session_belongs_to_the_person_who_opened_it(served: HttpServer, issuer: Provider) -> None:
+    ada = sign_in(issuer.issuer, served.url, "wiro:read wiro:run", user="ada")
+    bob = sign_in(issuer.issuer, served.url, "wiro:read wiro:run", user="bob")
+    opened = await post(served.url, ada)
+    session = {"mcp-session-id": opened.headers["mcp-session-id"]}
+    listing = {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}}
+    own = await post(served.url, ada, listing, headers=session)
+    other = await post(served.url, bob, listing, headers=session)
+    assert own.status_code == 200 and "generate_panorama" in own.text
+    assert other.status_code == 404 and "generate_panorama" not in other.text, "bob cannot ride ada's session"

@@ -8,7 +8,8 @@
 - Every request needs the read scope; a tools/call of a tool that bills (any but the read tools
   below) and tasks/update (which may start the run it answers) need the run scope too: 403
   `insufficient_scope` naming it, with a JSON-RPC error the agent can read.
-- The person the token names (auth/tokens.py) is who the request is served as (identity.py).
+- The person the token names (auth/tokens.py) is who the request is served as (identity.py), and
+  whom a stateful session belongs to (the SDK's AuthenticatedUser: another person's request for it is 404).
 
 /healthz stays open. Nothing of the token goes to Wiro or into a log.
 """
@@ -22,6 +23,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import anyio
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.provider import AccessToken
+from starlette.authentication import AuthCredentials
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import budgets
@@ -107,6 +111,17 @@ class OAuthGate:
             await self._refuse(send, 403, "insufficient_scope", said, scope=needed)
             return
         scope[CALLER_KEY] = person
+        # The SDK's own record of who a request is (its public auth types): a stateful session is then
+        # bound to the person who opened it, and anyone else's request for it answers 404.
+        scopes = sorted(person.scopes)
+        principal = AccessToken(
+            token="",
+            client_id=person.client_id,
+            scopes=scopes,
+            subject=person.subject,
+            claims={"iss": self.check.issuer},
+        )
+        scope["user"], scope["auth"] = AuthenticatedUser(principal), AuthCredentials(scopes)
         await self.app(scope, receive, send)
 
     def needed(self, body: bytes | None) -> list[str]:

@@ -50,6 +50,7 @@ class SignedIn:
     caller: Caller
     scopes: frozenset[str]
     subject: str
+    client_id: str = ""  # the host the person signed in through (RFC 9068 `client_id`, else `azp`)
 
 
 def owner_of(issuer: str, subject: str) -> str:
@@ -133,7 +134,8 @@ class TokenCheck:
             raise TokenRefused("the access token's subject is not a name of up to 255 characters")
         name = shown(str(claims.get("preferred_username") or claims.get("email") or subject), 64)
         caller = Caller(owner_of(self.issuer, subject), name, self._budget(claims))
-        return SignedIn(caller, scopes_of(claims), subject)
+        client = claims.get("client_id", claims.get("azp"))
+        return SignedIn(caller, scopes_of(claims), subject, shown(client, 200) if isinstance(client, str) else "")
 
     def _budget(self, claims: dict[str, Any]) -> float | None:
         """The person's own daily budget: the claim WIRO_MCP_AUTH_BUDGET_CLAIM names, else the default."""
