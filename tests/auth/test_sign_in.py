@@ -360,3 +360,14 @@ async def test_a_session_belongs_to_the_person_who_opened_it(served: HttpServer,
     other = await post(served.url, bob, listing, headers=session)
     assert own.status_code == 200 and "generate_panorama" in own.text
     assert other.status_code == 404 and "generate_panorama" not in other.text, "bob cannot ride ada's session"
+
+
+def test_a_sign_in_is_enough_to_serve_beyond_loopback(issuer: Provider) -> None:
+    from wiro_mcp.adapter.http_transport import build_app
+    from wiro_mcp.adapter.server import create_server
+    from wiro_mcp.config import Settings
+
+    signed = {"WIRO_MCP_AUTH_ISSUER": issuer.issuer, "WIRO_MCP_AUTH_RESOURCE": "https://mcp.example.com/mcp"}
+    assert build_app(create_server(Settings.from_env(signed)), host="0.0.0.0", port=8000, token=None) is not None
+    with pytest.raises(ValueError, match="or a sign-in"):
+        build_app(create_server(Settings.from_env({})), host="0.0.0.0", port=8000, token=None)

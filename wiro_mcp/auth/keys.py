@@ -190,9 +190,9 @@ async def survey(issuer: str, jwks_url: str | None = None) -> str:
     """What the doctor says of a sign-in: the provider's metadata and keys read as the server will read
     them, in one line; IssuerError when nobody could sign in."""
     keys = IssuerKeys(issuer, jwks_url=jwks_url)
+    metadata = await keys.discover()  # hosts read it to sign people in, whatever WIRO_MCP_AUTH_JWKS_URL says
     where = await keys.jwks_url()
     await keys.key(None)
-    metadata = keys.metadata or {}
     methods = metadata.get("code_challenge_methods_supported")
     pkce = "PKCE S256" if isinstance(methods, list) and "S256" in methods else "no PKCE S256 listed (hosts require it)"
     return f"{issuer} publishes {keys.known} signing key(s) at {where[:200]}; {pkce}"
