@@ -143,3 +143,21 @@ def test_contributing_says_how_many_tests_a_run_has(request: pytest.FixtureReque
     if not set((root / "tests").rglob("test_*.py")) <= modules:
         pytest.skip("the count is checked when the whole suite runs (make test)")
     assert abs(len(collected) - stated) <= stated // 10, f"CONTRIBUTING says {stated} tests, a run has {len(collected)}"
+
+
+def test_architecture_draws_the_middlewares_in_the_order_the_server_installs_them() -> None:
+    """The path of one call starts where the SDK hands the request to our middlewares: the list in
+    adapter/server.py, read from the code, is the list ARCHITECTURE.md draws, in the same order."""
+    import ast
+
+    root = README.parent
+    tree = ast.parse((root / "wiro_mcp" / "adapter" / "server.py").read_text())
+    [listed] = [k.value for k in ast.walk(tree) if isinstance(k, ast.keyword) and k.arg == "middleware"]
+    assert isinstance(listed, ast.List)
+    names = [ast.unparse(item.func) for item in listed.elts if isinstance(item, ast.Call)]
+    text = (root / "ARCHITECTURE.md").read_text()
+    drawn = text[text.index("## The path of one call") : text.index("WiroMCPServer.call_tool")]
+    places = [drawn.find(name) for name in names]
+    assert len(names) == len(listed.elts) >= 4 and -1 not in places, (names, places)
+    assert places == sorted(places), f"ARCHITECTURE draws them in another order than {names}"
+    assert "intercept_tool_call" in drawn
