@@ -44,7 +44,7 @@ class Caller:
         """Whose budget a refusal names."""
         if self.keys is not None:
             return f"the daily budget of {self.name} (WIRO_MCP_DAILY_BUDGET_USD, each key's own)"
-        if self.owner.startswith("oauth:"):
+        if self.owner.startswith(SIGNED_IN):
             return f"{self.name}'s own daily budget (their sign-in's, WIRO_MCP_AUTH_DAILY_BUDGET_USD)"
         return f"{self.name}'s own daily budget (the tokens file)"
 
@@ -66,14 +66,40 @@ def acting_as(caller: Caller) -> Iterator[None]:
         _current.reset(reset)
 
 
+# Every owner id is made here (and read back by `of_owner`): whose a task, its identical-call guard, an MCP
+# task and a spend are. "" is the server's one owner; then one prefix per kind of caller.
+PERSON, KEY, SIGNED_IN = "person:", "key:", "oauth:"
+
+
+def person_owner(name: str) -> str:
+    """A person of the tokens file."""
+    return PERSON + name
+
+
+def signed_in_owner(issuer: str, subject: str) -> str:
+    """A person signed in with the identity provider: a digest of who signed them in, so whatever the
+    subject holds it never reaches the journal or a log as text."""
+    return SIGNED_IN + hashlib.sha256(f"{issuer}\n{subject}".encode()).hexdigest()[:40]
+
+
+def handle_owner(caller: Caller, bearer: str | None, *, over_http: bool) -> str:
+    """Whose an MCP task is: the caller's own owner, else (the server's one owner) the client that asked:
+    over stdio the one client, over HTTP the bearer token it authenticated with, as a hash."""
+    if caller.owner:
+        return caller.owner
+    if not over_http:
+        return "local"
+    return "http:" + hashlib.sha256(bearer.encode()).hexdigest()[:32] if bearer else "http"
+
+
 def of_owner(owner: str) -> Caller:
     """The caller to act as for work done later for a recorded owner (an MCP task's follow, its cancel):
     the person, or the server's one owner (whose handles carry their transport's name)."""
-    if owner.startswith("person:"):
-        return Caller(owner, owner.removeprefix("person:"))
-    if owner.startswith("oauth:"):  # a signed-in person (auth/tokens.py), known by a digest of who signed them in
+    if owner.startswith(PERSON):
+        return Caller(owner, owner.removeprefix(PERSON))
+    if owner.startswith(SIGNED_IN):  # known by a digest of who signed them in
         return Caller(owner, "the signed-in person")
-    return Caller(owner) if owner.startswith("key:") else ONE_OWNER  # a key's: its keys come with the work
+    return Caller(owner) if owner.startswith(KEY) else ONE_OWNER  # a key's: its keys come with the work
 
 
 def key_holder(bearer: str, salt: bytes, daily_budget: float | None) -> Caller | None:
@@ -83,7 +109,7 @@ def key_holder(bearer: str, salt: bytes, daily_budget: float | None) -> Caller |
     key, _, secret = bearer.partition(":")
     if not key or len(bearer) > 512 or not key.isprintable() or not secret.isprintable():
         return None
-    owner = "key:" + hmac.new(salt, key.encode(), hashlib.sha256).hexdigest()[:32]
+    owner = KEY + hmac.new(salt, key.encode(), hashlib.sha256).hexdigest()[:32]
     return Caller(owner, f"the Wiro key …{key[-4:]}", daily_budget, (key, secret or None))
 
 
@@ -128,7 +154,7 @@ class People:
             if fields[0] in names or fields[1] in people:
                 raise PeopleFileError(f"{where}: {fields[0]} or that token hash is already in the file")
             names.add(fields[0])
-            people[fields[1]] = Caller(f"person:{fields[0]}", fields[0], budget)
+            people[fields[1]] = Caller(person_owner(fields[0]), fields[0], budget)
             if len(people) > MAX_PEOPLE:
                 raise PeopleFileError(f"{path}: more than {MAX_PEOPLE} people")
         if not people:

@@ -17,7 +17,8 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from wiro_mcp import budgets
 from wiro_mcp.auth.keys import IssuerError, IssuerKeys
-from wiro_mcp.auth.tokens import IssuerUnavailable, TokenCheck, TokenRefused, owner_of
+from wiro_mcp.auth.tokens import IssuerUnavailable, TokenCheck, TokenRefused
+from wiro_mcp.people import signed_in_owner
 
 from .stand_in import StandIn
 
@@ -73,7 +74,7 @@ async def test_a_key_rotated_in_is_followed_and_made_up_key_ids_read_the_keys_at
     for n in range(20):
         with pytest.raises(TokenRefused, match="does not publish"):
             await check.check(token(stand_in.issuer, new, f"made-up-{n}"))
-    assert first.caller.owner == rotated.caller.owner == owner_of(stand_in.issuer, "ada")
+    assert first.caller.owner == rotated.caller.owner == signed_in_owner(stand_in.issuer, "ada")
     assert reads == 2 and stand_in.jwks_reads() == 2, "20 made-up key ids within 30 s read the keys no more"
     clock.now += budgets.KEYS_AGAIN
     with pytest.raises(TokenRefused):

@@ -4,7 +4,6 @@ extension API cannot reach on those connections)."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -17,6 +16,7 @@ from mcp_types import INVALID_PARAMS, CallToolRequestParams, CallToolResult, Inp
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..people import handle_owner
 from .identity import bearer_of, caller_of
 
 if TYPE_CHECKING:
@@ -55,13 +55,8 @@ class ListParams(BaseModel):
 def owner_of(ctx: ServerRequestContext[Any, Any]) -> str:
     """Who a task belongs to: the person of a tokens file; else over HTTP the bearer token the request
     authenticated with (as a hash), over stdio the one client of this server."""
-    person = caller_of(ctx.request, ctx.lifespan_context)
-    if person.owner:
-        return person.owner
-    token = bearer_of(ctx.request)
-    if getattr(ctx.request, "headers", None) is None:
-        return "local"
-    return "http:" + hashlib.sha256(token.encode()).hexdigest()[:32] if token else "http"
+    over_http = getattr(ctx.request, "headers", None) is not None
+    return handle_owner(caller_of(ctx.request, ctx.lifespan_context), bearer_of(ctx.request), over_http=over_http)
 
 
 def tells_requestors_apart(ctx: ServerRequestContext[Any, Any]) -> bool:

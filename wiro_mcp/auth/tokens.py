@@ -4,15 +4,13 @@ A token is a JWT signed by the issuer's key (keys.py), with exactly the configur
 server's canonical URL among its audiences (RFC 8707: a token for another resource is refused), an
 expiry, and a not-before in the past (budgets.CLOCK_SKEW of leeway either way). Only asymmetric
 algorithms are accepted, and only the one the key is for: never `none`, never an HMAC (which would
-make the public key a shared secret). The person is the issuer's subject: their owner id is a digest
-of issuer and subject, so whatever the subject holds it never reaches the journal or a log as text.
+make the public key a shared secret). The person is the issuer's subject (people.py `signed_in_owner`).
 
 The token itself is never passed on: Wiro is signed with the server's keys, whatever the token.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +19,7 @@ import jwt
 from jwt.exceptions import InvalidTokenError
 
 from .. import budgets
-from ..people import Caller
+from ..people import Caller, signed_in_owner
 from ..text import shown
 from .keys import IssuerError, IssuerKeys
 
@@ -32,7 +30,6 @@ ALGORITHMS = {
     "OKP": {"EdDSA"},
 }
 MAX_TOKEN_BYTES = 16 * 1024
-OWNER_PREFIX = "oauth:"
 
 
 class TokenRefused(Exception):
@@ -51,11 +48,6 @@ class SignedIn:
     scopes: frozenset[str]
     subject: str
     client_id: str = ""  # the host the person signed in through (RFC 9068 `client_id`, else `azp`)
-
-
-def owner_of(issuer: str, subject: str) -> str:
-    digest = hashlib.sha256(f"{issuer}\n{subject}".encode()).hexdigest()[:40]
-    return OWNER_PREFIX + digest
 
 
 def scopes_of(claims: dict[str, Any]) -> frozenset[str]:
@@ -133,7 +125,7 @@ class TokenCheck:
         if not isinstance(subject, str) or not subject or len(subject) > 255:
             raise TokenRefused("the access token's subject is not a name of up to 255 characters")
         name = shown(str(claims.get("preferred_username") or claims.get("email") or subject), 64)
-        caller = Caller(owner_of(self.issuer, subject), name, self._budget(claims))
+        caller = Caller(signed_in_owner(self.issuer, subject), name, self._budget(claims))
         client = claims.get("client_id", claims.get("azp"))
         return SignedIn(caller, scopes_of(claims), subject, shown(client, 200) if isinstance(client, str) else "")
 

@@ -98,10 +98,10 @@ def this_process() -> str:
     return f"{this_host()}:{os.getpid()}"
 
 
-def process_alive(owner: str | None, *, probe: Callable[[int], None] | None = None) -> bool:
+def process_alive(claimed_by: str | None, *, probe: Callable[[int], None] | None = None) -> bool:
     """Whether the process that wrote a claim still runs: known for a process on this host (POSIX);
     otherwise assumed, and the claim's age decides."""
-    host, _, pid = (owner or "").rpartition(":")
+    host, _, pid = (claimed_by or "").rpartition(":")
     if host != this_host() or not pid.isdigit() or os.name != "posix":
         return True
     try:

@@ -75,7 +75,7 @@ class JournalStore:
         self._api = api
         self.path = path  # the SQLite file; None in memory or in PostgreSQL
         self.problem = problem  # why the file is not used, when it is not
-        self.owner = this_process()
+        self.process = this_process()  # who claims: this process (host:pid), not a person
 
     @classmethod
     def open(cls, folder: Path, *, api: str, database_url: str | None = None) -> JournalStore:
@@ -128,7 +128,7 @@ class JournalStore:
                     spend = day_spend(db, self._api, now, owner)
                     if spend.total + record.estimate > limit + 1e-9:
                         return OverBudget(spend, personal=owner is not None)
-            return Claimed(insert(db, self._api, record, now, state=STARTING, claimed_by=self.owner))
+            return Claimed(insert(db, self._api, record, now, state=STARTING, claimed_by=self.process))
 
     def started(self, record: RunRecord, row: int | None, task_id: str, token: str | None) -> None:
         """Wiro started `task_id` for the claim in `row` (None: the run had no claim row)."""
