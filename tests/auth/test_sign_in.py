@@ -371,3 +371,16 @@ def test_a_sign_in_is_enough_to_serve_beyond_loopback(issuer: Provider) -> None:
     assert build_app(create_server(Settings.from_env(signed)), host="0.0.0.0", port=8000, token=None) is not None
     with pytest.raises(ValueError, match="or a sign-in"):
         build_app(create_server(Settings.from_env({})), host="0.0.0.0", port=8000, token=None)
+
+
+async def test_the_providers_metadata_is_not_this_servers_to_answer(served: HttpServer) -> None:
+    """A host of the 2025-03-26 kind asks the MCP server itself for authorization server metadata: a
+    plain 404 (not a challenge to sign in) sends it on to the protected resource's metadata."""
+    base = served.url.removesuffix("/mcp")
+    async with httpx2.AsyncClient(timeout=10) as http:
+        answers = [
+            await http.get(f"{base}/.well-known/{name}")
+            for name in ("oauth-authorization-server", "openid-configuration")
+        ]
+    assert [a.status_code for a in answers] == [404, 404]
+    assert all("www-authenticate" not in a.headers for a in answers)

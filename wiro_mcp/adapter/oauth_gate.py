@@ -84,6 +84,11 @@ class OAuthGate:
         if scope.get("path") in self._metadata_paths:
             await send_json(send, 200, self.metadata, [(b"access-control-allow-origin", b"*")])
             return
+        if str(scope.get("path", "")).startswith("/.well-known/"):  # any other metadata is the provider's, not ours
+            await send_json(
+                send, 404, {"error": "not_found", "error_description": "see the protected resource's metadata"}
+            )
+            return
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         if "access_token" in query:
             await self._refuse(send, 400, "invalid_request", "tokens go in the Authorization header, never the URL")
