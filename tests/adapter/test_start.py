@@ -22,7 +22,8 @@ from wiro_mcp.viewer import VIEWER_URI
 
 pytestmark = pytest.mark.anyio
 
-# What only a call needs: the Wiro client, the journal's store, downloads, following tasks, the service.
+# What only a call needs (the Wiro client, the journal's store, downloads, following tasks, the service), and
+# what only a sign-in needs.
 CALL_ONLY = (
     "wiro_mcp.service.core",
     "wiro_mcp.wiro.client",
@@ -36,6 +37,7 @@ CALL_ONLY = (
     "sqlite3",
     "PIL",
     "numpy",
+    "jwt",  # PyJWT: only a sign-in's token check needs it (WIRO_MCP_AUTH_ISSUER), on its first request
 )
 
 LIST_THEN_CALL = """

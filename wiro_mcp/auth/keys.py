@@ -19,8 +19,6 @@ from urllib.parse import urlsplit
 
 import anyio
 import httpx2
-from jwt import PyJWK
-from jwt.exceptions import PyJWTError
 
 from .. import budgets
 
@@ -139,6 +137,9 @@ class IssuerKeys:
         entries = document.get("keys")
         if not isinstance(entries, list):
             raise IssuerError("the issuer's JWKS has no `keys` list")
+        from jwt import PyJWK  # only once a sign-in is used
+        from jwt.exceptions import PyJWTError
+
         keys: dict[str | None, Key] = {}
         for entry in entries[:MAX_KEYS]:
             if (

@@ -15,9 +15,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
-from jwt.exceptions import InvalidTokenError
-
 from .. import budgets
 from ..people import Caller, signed_in_owner
 from ..text import shown
@@ -78,6 +75,9 @@ class TokenCheck:
     async def check(self, token: str) -> SignedIn:
         """The person a token names; TokenRefused when it is not let in, IssuerUnavailable when the
         provider's keys cannot be read to tell."""
+        import jwt  # PyJWT, and the cryptography it verifies with, only once a sign-in is used
+        from jwt.exceptions import InvalidTokenError
+
         if len(token) > MAX_TOKEN_BYTES or token.count(".") != 2:
             raise TokenRefused("the access token is not a JWT")
         try:
