@@ -524,7 +524,7 @@ async def main() -> int:
         Row("generate (a new run each) through 3 replicas", through["generate_3"], "calls/s", "", None),
     ]
     say("checking a signed-in person's access token ...")
-    checks = sorted(sign_in.token_check_times(max(2000, args.runs * 400)))
+    checks = sorted(await sign_in.token_check_times(max(2000, args.runs * 400)))
     p50, p99 = shared.percentile(checks, 0.5) * 1e3, shared.percentile(checks, 0.99) * 1e3
     rows += [
         Row("a sign-in's token check, warm keys (RS256)", p50, "ms p50", "", None),
