@@ -53,7 +53,7 @@ def provider(
         "port": port,
         "client_id": CLIENT_ID,
         "redirect_uri": REDIRECT,
-        "resources": {"pattern": r"^http://127\.0\.0\.1:[0-9]+/", "scope": scope},
+        "resources": {"pattern": r"^https?://127\.0\.0\.1:[0-9]+/", "scope": scope},
         "claims": claims or {},
     }
     if jwks is not None:
