@@ -37,7 +37,7 @@ def documented_config() -> str:
     text = DOC.read_text()
     section = text[text.index("## Signing in with your identity provider") : text.index("## Replicas")]
     [block] = re.findall(r"```haproxy\n(.*?)```", section, re.S)
-    return block
+    return str(block)
 
 
 def certificate(folder: Path) -> Path:
