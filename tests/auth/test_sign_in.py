@@ -384,3 +384,16 @@ async def test_the_providers_metadata_is_not_this_servers_to_answer(served: Http
         ]
     assert [a.status_code for a in answers] == [404, 404]
     assert all("www-authenticate" not in a.headers for a in answers)
+
+
+async def test_a_stateless_replica_serves_a_signed_in_person_call_by_call(sandbox: Sandbox, issuer: Provider) -> None:
+    port = free_port()
+    resource = f"http://127.0.0.1:{port}/mcp"
+    env = server_env(sandbox, WIRO_MCP_AUTH_ISSUER=issuer.issuer, WIRO_MCP_AUTH_RESOURCE=resource)
+    with HttpServer(env, port=port, stateless=True) as server:
+        token = sign_in(issuer.issuer, server.url, "wiro:read wiro:run", user="ada")
+        async with http_session(server.url, token, mode="2026-07-28") as client:
+            ran = await client.call_tool("generate_image", {**IMAGE, "wait_seconds": 20})
+            listed = await client.call_tool("list_tasks", {})
+    assert not ran.is_error and ran.structured_content["state"] == "succeeded"
+    assert ran.structured_content["task_id"] in text(listed)
