@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -14,12 +15,14 @@ class StandIn:
 
     def __init__(self) -> None:
         self.pages: dict[str, tuple[int, bytes]] = {}
+        self.delay = 0.0  # seconds before each answer (a slow provider)
         self.hits: list[str] = []
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 stand_in.hits.append(self.path)
+                time.sleep(stand_in.delay)
                 status, body = stand_in.pages.get(self.path, (404, b"{}"))
                 self.send_response(status)
                 self.send_header("content-type", "application/json")

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import anyio
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -167,3 +168,30 @@ async def test_a_budget_claim_that_is_no_amount_lets_nothing_run(stand_in: Stand
     ]
     assert said == [0.5, 0.0, 0.0, 0.0, 2.0]
     await check.keys.aclose()
+
+
+async def test_while_the_keys_are_read_again_a_token_of_a_known_key_is_not_held(stand_in: StandIn) -> None:
+    """The hourly read again of the keys, from a slow provider: the request that starts it waits for it,
+    the others are checked with the keys already known, at once."""
+    key = rsa_key()
+    stand_in.publish(public(key, "k"))
+    clock = Clock()
+    check = TokenCheck(IssuerKeys(stand_in.issuer, clock=clock), resource=RESOURCE)
+    await check.check(token(stand_in.issuer, key, "k"))
+    clock.now += budgets.KEYS_KEPT
+    stand_in.delay = 1.0
+    took: dict[str, float] = {}
+
+    async def timed(name: str) -> None:
+        began = anyio.current_time()
+        await check.check(token(stand_in.issuer, key, "k"))
+        took[name] = anyio.current_time() - began
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(timed, "reader")
+        with anyio.fail_after(5):  # the read again is under way: the provider has been asked
+            while stand_in.jwks_reads() < 2:
+                await anyio.sleep(0.01)
+        group.start_soon(timed, "other")
+    assert took["reader"] >= 1.0 and took["other"] < 0.5, took
+    assert stand_in.jwks_reads() == 2

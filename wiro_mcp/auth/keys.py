@@ -167,7 +167,10 @@ class IssuerKeys:
         return len(self._keys)
 
     async def key(self, kid: str | None) -> Key | None:
-        """The key a token's header names (None: no such key, even after reading the keys again)."""
+        """The key a token's header names (None: no such key, even after reading the keys again). While
+        one request reads the keys again, a token whose key is known is checked at once, not held."""
+        if self._lock.locked() and self._find(kid) is not None:
+            return self._find(kid)
         async with self._lock:
             now = self._clock()
             stale = self._read_at is None or now - self._read_at >= budgets.KEYS_KEPT
@@ -182,6 +185,9 @@ class IssuerKeys:
                     log.warning("the issuer's keys could not be read again (%s); the known keys are used", exc)
             elif not self._keys:
                 raise IssuerError("the issuer's keys could not be read (asked again shortly)")
+        return self._find(kid)
+
+    def _find(self, kid: str | None) -> Key | None:
         if kid is None and len(self._keys) == 1:
             return next(iter(self._keys.values()))
         return self._keys.get(kid)
