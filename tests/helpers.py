@@ -194,12 +194,13 @@ class HttpProcess:
         self._folder = tempfile.TemporaryDirectory()
         self.log_path = Path(self._folder.name) / "server.log"
         full_env = {**{k: v for k, v in os.environ.items() if not k.startswith("WIRO_")}, **self.env}
+        self._log_file = self.log_path.open("w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "wiro_mcp", *self.args],
             env=full_env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=self.log_path.open("w"),
+            stderr=self._log_file,
         )
         deadline = time.monotonic() + 20
         # One client for every try: each new one loads the CA store again (~50 ms of CPU).
@@ -226,6 +227,7 @@ class HttpProcess:
             self.process.wait(timeout=10)
         except Exception:
             self.process.kill()
+        self._log_file.close()
         self._final_log = self.log
         self._folder.cleanup()
 

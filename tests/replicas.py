@@ -72,8 +72,8 @@ class Balancer:
             if os.environ.get("CI") == "true":
                 pytest.fail(INSTALL)
             pytest.skip(INSTALL)
-        log = (self._folder / "haproxy.log").open("w")
-        self.process = subprocess.Popen([haproxy, "-db", "-f", str(self._config)], stdout=log, stderr=log)
+        self._log = (self._folder / "haproxy.log").open("w")
+        self.process = subprocess.Popen([haproxy, "-db", "-f", str(self._config)], stdout=self._log, stderr=self._log)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -96,6 +96,7 @@ class Balancer:
         if self.process is not None:
             self.process.terminate()
             self.process.wait(timeout=10)
+            self._log.close()
         shutil.rmtree(self._folder, ignore_errors=True)
 
 

@@ -26,6 +26,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .text import shown
+
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 HASH = re.compile(r"sha256:[0-9a-f]{64}")
 MAX_PEOPLE = 10_000
@@ -118,7 +120,43 @@ def hash_token(token: str) -> str:
 
 
 class PeopleFileError(ValueError):
-    """The tokens file cannot be used; the message names the file and the line."""
+    """The tokens file (or the sign-in's budgets file) cannot be used; the message names the file and the line."""
+
+
+def _lines(path: Path, what: str) -> list[tuple[str, list[str]]]:
+    """A people file's lines that say something: (where, its fields), comments and blanks left out."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PeopleFileError(f"the {what} {path} cannot be read ({exc})") from exc
+    found = [(f"{path}, line {n}", line.split("#", 1)[0].split()) for n, line in enumerate(text.splitlines(), 1)]
+    return [(where, fields) for where, fields in found if fields]
+
+
+def _budget(text: str, where: str) -> float:
+    try:
+        budget = float(text)
+    except ValueError:
+        budget = -1.0
+    if not math.isfinite(budget) or budget < 0:
+        raise PeopleFileError(f"{where}: the daily budget must be a number of USD, 0 or more")
+    return budget
+
+
+def load_budgets(path: Path) -> dict[str, float]:
+    """WIRO_MCP_AUTH_BUDGETS_FILE: each signed-in person's own daily budget, a line each:
+    `<subject> <daily budget in USD>`, the subject as the identity provider writes it in the token's
+    `sub` (the one claim a person cannot choose)."""
+    budgets: dict[str, float] = {}
+    for where, fields in _lines(path, "budgets file"):
+        if len(fields) != 2 or len(fields[0]) > 255:
+            raise PeopleFileError(f"{where}: expected `<subject> <daily budget in USD>`, the subject as in the token")
+        if fields[0] in budgets:
+            raise PeopleFileError(f"{where}: {shown(fields[0], 80)} is already in the file")
+        budgets[fields[0]] = _budget(fields[1], where)
+        if len(budgets) > MAX_PEOPLE:
+            raise PeopleFileError(f"{path}: more than {MAX_PEOPLE} people")
+    return budgets
 
 
 class People:
@@ -127,30 +165,15 @@ class People:
 
     @classmethod
     def load(cls, path: Path) -> People:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise PeopleFileError(f"the tokens file {path} cannot be read ({exc})") from exc
         people: dict[str, Caller] = {}
         names: set[str] = set()
-        for number, line in enumerate(text.splitlines(), 1):
-            fields = line.split("#", 1)[0].split()
-            if not fields:
-                continue
-            where = f"{path}, line {number}"
+        for where, fields in _lines(path, "tokens file"):
             if len(fields) not in (2, 3) or not NAME.fullmatch(fields[0]) or not HASH.fullmatch(fields[1]):
                 raise PeopleFileError(
                     f"{where}: expected `name sha256:<64 hex digits> [daily budget in USD]` "
                     "(make the hash with `wiro-mcp hash-token`)"
                 )
-            budget = None
-            if len(fields) == 3:
-                try:
-                    budget = float(fields[2])
-                except ValueError:
-                    budget = -1.0
-                if not math.isfinite(budget) or budget < 0:
-                    raise PeopleFileError(f"{where}: the daily budget must be a number of USD, 0 or more")
+            budget = _budget(fields[2], where) if len(fields) == 3 else None
             if fields[0] in names or fields[1] in people:
                 raise PeopleFileError(f"{where}: {fields[0]} or that token hash is already in the file")
             names.add(fields[0])

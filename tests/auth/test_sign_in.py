@@ -10,6 +10,7 @@ import hmac
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -397,3 +398,56 @@ async def test_a_stateless_replica_serves_a_signed_in_person_call_by_call(sandbo
             listed = await client.call_tool("list_tasks", {})
     assert not ran.is_error and ran.structured_content["state"] == "succeeded"
     assert ran.structured_content["task_id"] in text(listed)
+
+
+async def test_the_operators_budgets_file_gives_a_person_their_own_and_comes_before_the_claim(
+    sandbox: Sandbox, issuer: Provider, tmp_path: Path
+) -> None:
+    budgets = tmp_path / "budgets.txt"
+    budgets.write_text("# subject  daily budget USD\nerin 0.005\ncarol 1.00   # the file comes before her claim\n")
+    port = free_port()
+    env = server_env(
+        sandbox,
+        WIRO_MCP_AUTH_ISSUER=issuer.issuer,
+        WIRO_MCP_AUTH_RESOURCE=f"http://127.0.0.1:{port}/mcp",
+        WIRO_MCP_AUTH_BUDGET_CLAIM="wiro_daily_budget_usd",
+        WIRO_MCP_AUTH_BUDGETS_FILE=str(budgets),
+    )
+    with HttpServer(env, port=port) as server:
+        erin = sign_in(issuer.issuer, server.url, "wiro:read wiro:run", user="erin")
+        carol = sign_in(issuer.issuer, server.url, "wiro:read wiro:run", user="carol")
+        async with http_session(server.url, erin) as e, http_session(server.url, carol) as c:
+            first = await e.call_tool("generate_image", IMAGE)
+            over = await e.call_tool("generate_image", {**IMAGE, "prompt": "a second lighthouse"})
+            carols = [await c.call_tool("generate_image", {**IMAGE, "prompt": f"carol {n}"}) for n in range(2)]
+    assert not first.is_error and over.is_error and "erin's own daily budget" in text(over)
+    assert not any(r.is_error for r in carols), "the file's $1.00 for carol, not her token's $0.005"
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("erin", "expected `<subject> <daily budget in USD>`"),
+        ("erin 1 2", "expected"),
+        ("erin -1", "0 or more"),
+        ("erin lots", "0 or more"),
+        ("erin 1\nerin 2", "already in the file"),
+    ],
+)
+def test_a_budgets_file_that_cannot_be_used_stops_the_server_with_its_line(
+    tmp_path: Path, line: str, says: str
+) -> None:
+    from wiro_mcp.adapter.server import create_server
+    from wiro_mcp.config import Settings
+    from wiro_mcp.people import PeopleFileError
+
+    path = tmp_path / "budgets.txt"
+    path.write_text(line + "\n")
+    env = {
+        "WIRO_MCP_AUTH_ISSUER": "https://login.example",
+        "WIRO_MCP_AUTH_RESOURCE": "https://mcp.example/mcp",
+        "WIRO_MCP_AUTH_BUDGETS_FILE": str(path),
+    }
+    with pytest.raises(PeopleFileError) as refused:
+        create_server(Settings.from_env(env))
+    assert says in str(refused.value) and f"{path}, line" in str(refused.value)

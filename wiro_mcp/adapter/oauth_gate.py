@@ -29,7 +29,10 @@ from starlette.authentication import AuthCredentials
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import budgets
+from ..auth.keys import IssuerKeys
 from ..auth.tokens import IssuerUnavailable, SignedIn, TokenCheck, TokenRefused
+from ..config import Settings
+from ..people import load_budgets
 from .http_answers import HEALTH_PATH, UNAUTHORIZED, send_json
 
 log = logging.getLogger(__name__)
@@ -51,6 +54,23 @@ class SignIn:
     check: TokenCheck
     read: str  # WIRO_MCP_AUTH_READ_SCOPE
     run: str  # WIRO_MCP_AUTH_RUN_SCOPE
+
+
+def sign_in_of(settings: Settings) -> SignIn | None:
+    """How a signed-in person's token is checked (WIRO_MCP_AUTH_ISSUER), or None without a sign-in. A
+    budgets file that cannot be used raises PeopleFileError (the server does not start)."""
+    if settings.auth_issuer is None or settings.auth_resource is None:
+        return None
+    keys = IssuerKeys(settings.auth_issuer, jwks_url=settings.auth_jwks_url)
+    budgets = load_budgets(settings.auth_budgets_file) if settings.auth_budgets_file is not None else None
+    check = TokenCheck(
+        keys,
+        resource=settings.auth_resource,
+        budget_claim=settings.auth_budget_claim,
+        daily_budget=settings.auth_daily_budget_usd,
+        budgets=budgets,
+    )
+    return SignIn(check, settings.auth_read_scope, settings.auth_run_scope)
 
 
 def metadata_url(resource: str) -> str:

@@ -20,8 +20,6 @@ from mcp_types import Tool as MCPTool
 from pydantic import ValidationError
 
 from .. import __version__
-from ..auth.keys import IssuerKeys
-from ..auth.tokens import TokenCheck
 from ..catalog.json_schema import compact
 from ..catalog.schema import describe_errors
 from ..config import Settings
@@ -33,7 +31,7 @@ from ..text import shown
 from . import sdk_gaps
 from .calls import call_arrived
 from .identity import identity_middleware
-from .oauth_gate import SignIn
+from .oauth_gate import SignIn, sign_in_of
 from .resources import register_completions, register_resources
 from .state import ServerState
 from .subscriptions import Subscriptions
@@ -208,16 +206,6 @@ def state_security(settings: Settings) -> RequestStateSecurity | None:
         return None
     keys = [key.strip() for key in settings.state_secret.get_secret_value().split(",") if key.strip()]
     return RequestStateSecurity(keys=keys)
-
-
-def sign_in_of(settings: Settings) -> SignIn | None:
-    """How a signed-in person's token is checked (WIRO_MCP_AUTH_ISSUER), or None without a sign-in."""
-    if settings.auth_issuer is None or settings.auth_resource is None:
-        return None
-    keys = IssuerKeys(settings.auth_issuer, jwks_url=settings.auth_jwks_url)
-    budget, claim = settings.auth_daily_budget_usd, settings.auth_budget_claim
-    check = TokenCheck(keys, resource=settings.auth_resource, budget_claim=claim, daily_budget=budget)
-    return SignIn(check, settings.auth_read_scope, settings.auth_run_scope)
 
 
 def create_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None) -> WiroMCPServer:

@@ -12,6 +12,7 @@ The token itself is never passed on: Wiro is signed with the server's keys, what
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,12 +66,14 @@ class TokenCheck:
         resource: str,
         budget_claim: str | None = None,
         daily_budget: float | None = None,
+        budgets: Mapping[str, float] | None = None,
     ) -> None:
         self.keys = keys
         self.issuer = keys.issuer
         self.resource = resource
         self._budget_claim = budget_claim
         self._daily_budget = daily_budget
+        self._budgets = dict(budgets or {})  # WIRO_MCP_AUTH_BUDGETS_FILE: subject → daily budget
 
     async def check(self, token: str) -> SignedIn:
         """The person a token names; TokenRefused when it is not let in, IssuerUnavailable when the
@@ -125,12 +128,15 @@ class TokenCheck:
         if not isinstance(subject, str) or not subject or len(subject) > 255:
             raise TokenRefused("the access token's subject is not a name of up to 255 characters")
         name = shown(str(claims.get("preferred_username") or claims.get("email") or subject), 64)
-        caller = Caller(signed_in_owner(self.issuer, subject), name, self._budget(claims))
+        caller = Caller(signed_in_owner(self.issuer, subject), name, self._budget(subject, claims))
         client = claims.get("client_id", claims.get("azp"))
         return SignedIn(caller, scopes_of(claims), subject, shown(client, 200) if isinstance(client, str) else "")
 
-    def _budget(self, claims: dict[str, Any]) -> float | None:
-        """The person's own daily budget: the claim WIRO_MCP_AUTH_BUDGET_CLAIM names, else the default."""
+    def _budget(self, subject: str, claims: dict[str, Any]) -> float | None:
+        """The person's own daily budget: the operator's file's (WIRO_MCP_AUTH_BUDGETS_FILE), else the claim
+        WIRO_MCP_AUTH_BUDGET_CLAIM names, else the default."""
+        if subject in self._budgets:
+            return self._budgets[subject]
         if self._budget_claim is not None and self._budget_claim in claims:
             value = claims[self._budget_claim]
             if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value >= 0:

@@ -3,6 +3,8 @@ read from the environment with the rest (config.py's Settings has these fields).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel, Field, field_validator
 
 
@@ -16,9 +18,16 @@ class SignInSettings(BaseModel):
     auth_run_scope: str = Field(default="wiro:run", pattern=r"^[!#-\[\]-~]{1,64}$", alias="WIRO_MCP_AUTH_RUN_SCOPE")
     auth_budget_claim: str | None = Field(default=None, max_length=100, alias="WIRO_MCP_AUTH_BUDGET_CLAIM")
     auth_daily_budget_usd: float | None = Field(default=None, ge=0, alias="WIRO_MCP_AUTH_DAILY_BUDGET_USD")
+    auth_budgets_file: Path | None = Field(default=None, alias="WIRO_MCP_AUTH_BUDGETS_FILE")
 
     @field_validator(
-        "auth_issuer", "auth_resource", "auth_jwks_url", "auth_budget_claim", "auth_daily_budget_usd", mode="before"
+        "auth_issuer",
+        "auth_resource",
+        "auth_jwks_url",
+        "auth_budget_claim",
+        "auth_daily_budget_usd",
+        "auth_budgets_file",
+        mode="before",
     )
     @classmethod
     def _blank_sign_in_is_unset(cls, value: object) -> object:
