@@ -96,6 +96,7 @@ PRICE_RETRY_AFTER = 300.0  # after a failed price lookup, Wiro is not asked agai
 ISSUER_SECONDS = 5.0  # the identity provider's metadata or its keys (JWKS), one read
 KEYS_KEPT = 3600.0  # the provider's keys are read again after this long (a key it rotated in comes sooner)
 KEYS_AGAIN = 30.0  # a token signed by a key not yet known reads the keys again, at most this often
+KEYS_TRUSTED = 24 * 3600.0  # keys the provider can no longer be asked about are given up after this long
 CLOCK_SKEW = 60.0  # a token's exp and nbf are allowed this much difference between our clocks
 
 

@@ -31,6 +31,7 @@ from .text import shown
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 HASH = re.compile(r"sha256:[0-9a-f]{64}")
 MAX_PEOPLE = 10_000
+COMMENT = re.compile(r"(?:^|\s)#")
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,8 @@ def _lines(path: Path, what: str) -> list[tuple[str, list[str]]]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PeopleFileError(f"the {what} {path} cannot be read ({exc})") from exc
-    found = [(f"{path}, line {n}", line.split("#", 1)[0].split()) for n, line in enumerate(text.splitlines(), 1)]
+    # A comment starts at a `#` that begins the line or follows a space: a subject may hold one (`abc#1`).
+    found = [(f"{path}, line {n}", COMMENT.split(line, 1)[0].split()) for n, line in enumerate(text.splitlines(), 1)]
     return [(where, fields) for where, fields in found if fields]
 
 

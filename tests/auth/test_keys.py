@@ -195,3 +195,57 @@ async def test_while_the_keys_are_read_again_a_token_of_a_known_key_is_not_held(
         group.start_soon(timed, "other")
     assert took["reader"] >= 1.0 and took["other"] < 0.5, took
     assert stand_in.jwks_reads() == 2
+
+
+async def test_entries_of_the_wrong_shape_are_left_out_and_a_bad_keys_url_is_a_provider_that_cannot_be_read(
+    stand_in: StandIn,
+) -> None:
+    key = rsa_key()
+    stand_in.publish({"kty": ["RSA"], "kid": "odd"}, {"kty": "RSA", "kid": "x", "n": 5}, public(key, "k"))
+    check = TokenCheck(IssuerKeys(stand_in.issuer), resource=RESOURCE)
+    assert (await check.check(token(stand_in.issuer, key, "k"))).subject == "ada"
+    stand_in.pages["/.well-known/oauth-authorization-server"] = (
+        200,
+        json.dumps({"issuer": stand_in.issuer, "jwks_uri": "https://[bad"}).encode(),
+    )
+    broken = TokenCheck(IssuerKeys(stand_in.issuer), resource=RESOURCE)
+    with pytest.raises(IssuerUnavailable, match="https://"):
+        await broken.check(token(stand_in.issuer, key, "k"))
+
+
+async def test_keys_the_provider_cannot_be_asked_about_for_a_day_are_given_up(stand_in: StandIn) -> None:
+    key = rsa_key()
+    stand_in.publish(public(key, "k"))
+    clock = Clock()
+    check = TokenCheck(IssuerKeys(stand_in.issuer, clock=clock), resource=RESOURCE)
+    await check.check(token(stand_in.issuer, key, "k"))
+    stand_in.pages["/jwks"] = (503, b"{}")
+    clock.now += budgets.KEYS_KEPT
+    await check.check(token(stand_in.issuer, key, "k"))  # an hour on: the known key still serves
+    clock.now += budgets.KEYS_TRUSTED
+    with pytest.raises(IssuerUnavailable):
+        await check.check(token(stand_in.issuer, key, "k"))
+
+
+async def test_metadata_of_another_issuer_at_one_place_sends_discovery_to_the_next(stand_in: StandIn) -> None:
+    stand_in.pages["/.well-known/oauth-authorization-server"] = (200, b'{"issuer": "https://other.example"}')
+    stand_in.pages["/.well-known/openid-configuration"] = (
+        200,
+        json.dumps({"issuer": stand_in.issuer, "jwks_uri": f"{stand_in.issuer}/jwks"}).encode(),
+    )
+    keys = IssuerKeys(stand_in.issuer)
+    assert (await keys.discover())["jwks_uri"] == f"{stand_in.issuer}/jwks"
+
+
+def test_discovery_tries_the_places_the_mcp_texts_list_in_their_order() -> None:
+    from wiro_mcp.auth.keys import well_known
+
+    assert well_known("https://auth.example.com/tenant1") == [
+        "https://auth.example.com/.well-known/oauth-authorization-server/tenant1",
+        "https://auth.example.com/.well-known/openid-configuration/tenant1",
+        "https://auth.example.com/tenant1/.well-known/openid-configuration",
+    ]
+    assert well_known("https://auth.example.com") == [
+        "https://auth.example.com/.well-known/oauth-authorization-server",
+        "https://auth.example.com/.well-known/openid-configuration",
+    ]

@@ -290,6 +290,8 @@ async def test_a_provider_out_of_reach_answers_503_and_is_not_taken_for_a_bad_to
         ({"jsonrpc": "2.0", "id": 1, "method": "tasks/get", "params": {"taskId": "t"}}, False),
         ([{"jsonrpc": "2.0", "id": 1, "method": "ping"}, {"method": "tools/call", "params": {"name": "x"}}], True),
         (["not a message"], True),
+        ({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": ["get_task"]}}, True),
+        ([[[[[[["deep"]]]]]]] * 2, True),
     ],
 )
 def test_which_requests_need_the_run_scope(body: Any, needs_run: bool) -> None:
@@ -301,6 +303,7 @@ def test_which_requests_need_the_run_scope(body: Any, needs_run: bool) -> None:
     gate = OAuthGate(None, SignIn(check, "r", "w"))  # type: ignore[arg-type]
     assert gate.needed(json.dumps(body).encode()) == (["r", "w"] if needs_run else ["r"])
     assert gate.needed(b"not json") == gate.needed(None) == ["r", "w"], "unreadable: every scope"
+    assert gate.needed(b"[" * 100_000 + b"]" * 100_000) == ["r", "w"], "nested past the parser: every scope"
 
 
 @pytest.mark.parametrize(
@@ -451,3 +454,90 @@ def test_a_budgets_file_that_cannot_be_used_stops_the_server_with_its_line(
     with pytest.raises(PeopleFileError) as refused:
         create_server(Settings.from_env(env))
     assert says in str(refused.value) and f"{path}, line" in str(refused.value)
+
+
+async def test_the_metadata_of_a_resource_whose_path_is_percent_encoded_is_served_at_that_path() -> None:
+    from wiro_mcp.adapter.oauth_gate import OAuthGate, SignIn
+    from wiro_mcp.auth.keys import IssuerKeys
+    from wiro_mcp.auth.tokens import TokenCheck
+
+    check = TokenCheck(IssuerKeys("https://login.example"), resource="https://mcp.example/my%20mcp")
+    gate = OAuthGate(None, SignIn(check, "r", "w"))  # type: ignore[arg-type]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    path = "/.well-known/oauth-protected-resource/my mcp"  # as ASGI hands it: decoded
+    await gate({"type": "http", "path": path, "query_string": b"", "headers": []}, receive, send)
+    assert gate.metadata_url == "https://mcp.example/.well-known/oauth-protected-resource/my%20mcp"
+    assert sent[0]["status"] == 200 and b'"resource": "https://mcp.example/my%20mcp"' in sent[1]["body"]
+
+
+@pytest.mark.parametrize(
+    ("claims", "scopes"),
+    [
+        ({"scope": "wiro:read wiro:run"}, {"wiro:read", "wiro:run"}),
+        ({"scp": "wiro:read wiro:run"}, {"wiro:read", "wiro:run"}),  # Entra ID writes scp as a string
+        ({"scp": ["wiro:read"]}, {"wiro:read"}),
+        ({"scope": ["wiro:run", 7]}, {"wiro:run"}),
+        ({"scope": 7}, set()),
+    ],
+)
+def test_scopes_are_read_as_providers_write_them(claims: dict[str, Any], scopes: set[str]) -> None:
+    from wiro_mcp.auth.tokens import scopes_of
+
+    assert scopes_of(claims) == scopes
+
+
+def test_a_subject_may_hold_a_hash_sign_in_the_budgets_file(tmp_path: Path) -> None:
+    from wiro_mcp.people import load_budgets
+
+    path = tmp_path / "budgets.txt"
+    path.write_text("# subject budget\nabc#1 5  # a comment after a space\nabc 2\n")
+    assert load_budgets(path) == {"abc#1": 5.0, "abc": 2.0}
+
+
+async def test_an_answer_sealed_for_one_person_opens_for_no_other(sandbox: Sandbox, issuer: Provider) -> None:
+    """2026-07-28: the question's requestState is sealed to the person who was asked (the SDK's principal
+    binding, fed by the gate): ada's answer replayed with bob's token starts nothing."""
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp_types import ElicitResult
+
+    port = free_port()
+    env = server_env(
+        sandbox,
+        WIRO_MCP_AUTH_ISSUER=issuer.issuer,
+        WIRO_MCP_AUTH_RESOURCE=f"http://127.0.0.1:{port}/mcp",
+        WIRO_MCP_CONFIRM_ABOVE_USD="0.001",
+    )
+    sent: list[tuple[dict[str, str], bytes]] = []
+
+    async def keep(request: httpx2.Request) -> None:
+        sent.append((dict(request.headers), request.content))
+
+    async def accept(_context: Any, _params: Any) -> ElicitResult:
+        return ElicitResult(action="accept", content={"run": True})
+
+    yes: Any = accept
+    with HttpServer(env, port=port, stateless=True) as server:
+        ada = sign_in(issuer.issuer, server.url, "wiro:read wiro:run", user="ada")
+        bob = sign_in(issuer.issuer, server.url, "wiro:read wiro:run", user="bob")
+        async with (
+            httpx2.AsyncClient(headers={"authorization": f"Bearer {ada}"}, event_hooks={"request": [keep]}) as http,
+            Client(
+                streamable_http_client(server.url, http_client=http), mode="2026-07-28", elicitation_callback=yes
+            ) as c,
+        ):
+            ran = await c.call_tool("generate_image", {**IMAGE, "wait_seconds": 20})
+        headers, answered = next((h, body) for h, body in sent if b"requestState" in body)
+        replayed = await post(
+            server.url, bob, json.loads(answered), headers={k: v for k, v in headers.items() if k != "authorization"}
+        )
+    assert not ran.is_error and sandbox.count("Run") == 1, "ada's own answer ran her task"
+    assert replayed.status_code == 400 and "Invalid or expired requestState" in replayed.text, replayed.text
+    assert sandbox.count("Run") == 1, "bob's replay of ada's answer started nothing"

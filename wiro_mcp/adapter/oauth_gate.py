@@ -8,8 +8,10 @@
 - Every request needs the read scope; a tools/call of a tool that bills (any but the read tools
   below) and tasks/update (which may start the run it answers) need the run scope too: 403
   `insufficient_scope` naming it, with a JSON-RPC error the agent can read.
-- The person the token names (auth/tokens.py) is who the request is served as (identity.py), and
-  whom a stateful session belongs to (the SDK's AuthenticatedUser: another person's request for it is 404).
+- The person the token names (auth/tokens.py) is who the request is served as (identity.py), whom a
+  stateful session belongs to (the SDK's AuthenticatedUser: another person's request for it is 404),
+  and whom a 2026-07-28 requestState is sealed to (the SDK's AuthContextMiddleware: another person's
+  replay of it is "Invalid or expired requestState").
 
 /healthz stays open. Nothing of the token goes to Wiro or into a log.
 """
@@ -20,9 +22,10 @@ import json
 import logging
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import anyio
+from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 from starlette.authentication import AuthCredentials
@@ -82,7 +85,9 @@ def metadata_url(resource: str) -> str:
 class OAuthGate:
     def __init__(self, app: ASGIApp, sign_in: SignIn, *, name: str = "wiro-mcp") -> None:
         check = sign_in.check
-        self.app = app
+        # The SDK's own: the person in its context for the request, so a 2026-07-28 requestState (a question
+        # asked in one request, answered in the next) is sealed to them and opens for no one else.
+        self.app = AuthContextMiddleware(app)
         self.check = check
         self.scopes = sign_in
         self.resource = check.resource
@@ -94,14 +99,14 @@ class OAuthGate:
             "bearer_methods_supported": ["header"],
             "resource_name": name,
         }
-        self._metadata_paths = {METADATA_PATH, urlsplit(self.metadata_url).path}
+        self._metadata_paths = {METADATA_PATH, unquote(urlsplit(self.metadata_url).path)}
         self._warned = -budgets.KEYS_AGAIN
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("path") == HEALTH_PATH:
             await self.app(scope, receive, send)
             return
-        if scope.get("path") in self._metadata_paths:
+        if scope.get("path") in self._metadata_paths:  # ASGI's path is decoded: so are the paths kept
             await send_json(send, 200, self.metadata, [(b"access-control-allow-origin", b"*")])
             return
         if str(scope.get("path", "")).startswith("/.well-known/"):  # any other metadata is the provider's, not ours
@@ -158,7 +163,7 @@ class OAuthGate:
             return [self.scopes.read]
         try:
             message = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past what the parser follows
             return [self.scopes.read, self.scopes.run]
         messages = message if isinstance(message, list) else [message]
         for one in messages:
@@ -166,7 +171,9 @@ class OAuthGate:
                 return [self.scopes.read, self.scopes.run]
             method, params = one.get("method"), one.get("params")
             name = params.get("name") if isinstance(params, dict) else None
-            if method == "tasks/update" or (method == "tools/call" and name not in READ_TOOLS):
+            if method == "tasks/update" or (
+                method == "tools/call" and not (isinstance(name, str) and name in READ_TOOLS)
+            ):
                 return [self.scopes.read, self.scopes.run]
         return [self.scopes.read]
 

@@ -42,21 +42,29 @@ class Key:
 
 
 def well_known(issuer: str) -> list[str]:
-    """Where an issuer's metadata may be (RFC 8414 §3.1 inserts the well-known part before the issuer's
-    path; OpenID Connect appends it)."""
+    """Where an issuer's metadata may be, in the order the MCP texts have clients try: RFC 8414's (the
+    well-known part before the issuer's path), OpenID Connect's the same way, then OpenID Connect's
+    appended to the path; an issuer without a path has one of each kind."""
     parts = urlsplit(issuer)
     path = parts.path.rstrip("/")
     origin = f"{parts.scheme}://{parts.netloc}"
-    return [
+    found = [
         f"{origin}/.well-known/oauth-authorization-server{path}",
+        f"{origin}/.well-known/openid-configuration{path}",
         f"{origin}{path}/.well-known/openid-configuration",
     ]
+    return list(dict.fromkeys(found))
 
 
 def allowed_url(url: str) -> bool:
-    """HTTPS, or plain HTTP to loopback (a provider on this machine, as in the tests)."""
-    parts = urlsplit(url)
-    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1"))
+    """HTTPS, or plain HTTP to loopback (a provider on this machine, as in the tests); False for a URL
+    that cannot be read as one."""
+    try:
+        parts = urlsplit(url)
+        loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    except ValueError:
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and loopback)
 
 
 class IssuerKeys:
@@ -117,9 +125,10 @@ class IssuerKeys:
             except IssuerError as exc:
                 problems.append(str(exc))
                 continue
-            if document.get("issuer") != self.issuer:
+            if document.get("issuer") != self.issuer:  # not this issuer's: the next place is tried
                 said = str(document.get("issuer"))[:200]
-                raise IssuerError(f"the metadata at {url} names issuer {said!r}, not {self.issuer!r}")
+                problems.append(f"the metadata at {url} names issuer {said!r}, not {self.issuer!r}")
+                continue
             self.metadata = document
             return document
         raise IssuerError("; ".join(problems))
@@ -144,7 +153,8 @@ class IssuerKeys:
         for entry in entries[:MAX_KEYS]:
             if (
                 not isinstance(entry, dict)
-                or entry.get("kty") not in ASYMMETRIC
+                or not isinstance(entry.get("kty"), str)
+                or entry["kty"] not in ASYMMETRIC
                 or entry.get("use") not in (None, "sig")
             ):
                 continue
@@ -174,14 +184,19 @@ class IssuerKeys:
         async with self._lock:
             now = self._clock()
             stale = self._read_at is None or now - self._read_at >= budgets.KEYS_KEPT
-            rotated = kid not in self._keys and (self._read_at is None or now - self._read_at >= budgets.KEYS_AGAIN)
+            unknown = self._find(kid) is None
+            rotated = unknown and (self._read_at is None or now - self._read_at >= budgets.KEYS_AGAIN)
             if (stale or rotated) and now - self._failed_at >= budgets.KEYS_AGAIN:
                 try:
                     await self._read()
-                except IssuerError as exc:
+                except Exception as exc:  # an answer that is no keys is a provider that cannot be read
                     self._failed_at = now
+                    if self._read_at is not None and now - self._read_at >= budgets.KEYS_TRUSTED:
+                        self._keys = {}  # a key the provider may have withdrawn is not trusted forever
                     if not self._keys:
-                        raise
+                        if isinstance(exc, IssuerError):
+                            raise
+                        raise IssuerError(f"the issuer's keys cannot be used ({type(exc).__name__})") from exc
                     log.warning("the issuer's keys could not be read again (%s); the known keys are used", exc)
             elif not self._keys:
                 raise IssuerError("the issuer's keys could not be read (asked again shortly)")

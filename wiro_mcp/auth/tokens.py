@@ -49,12 +49,13 @@ class SignedIn:
 
 
 def scopes_of(claims: dict[str, Any]) -> frozenset[str]:
-    """`scope` (RFC 9068: space-separated) or `scp` (a list, as some providers write it)."""
-    scope, scp = claims.get("scope"), claims.get("scp")
-    if isinstance(scope, str):
-        return frozenset(scope.split())
-    if isinstance(scp, list):
-        return frozenset(s for s in scp if isinstance(s, str))
+    """`scope` (RFC 9068) or `scp` (Entra ID and others), each as a space-separated string or a list."""
+    for name in ("scope", "scp"):
+        value = claims.get(name)
+        if isinstance(value, str):
+            return frozenset(value.split())
+        if isinstance(value, list):
+            return frozenset(s for s in value if isinstance(s, str))
     return frozenset()
 
 
