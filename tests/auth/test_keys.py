@@ -249,3 +249,18 @@ def test_discovery_tries_the_places_the_mcp_texts_list_in_their_order() -> None:
         "https://auth.example.com/.well-known/oauth-authorization-server",
         "https://auth.example.com/.well-known/openid-configuration",
     ]
+
+
+async def test_tokens_without_a_key_id_do_not_read_the_keys_again_every_30_s(stand_in: StandIn) -> None:
+    key = rsa_key()
+    stand_in.publish(public(key, "k"))
+    clock = Clock()
+    check = TokenCheck(IssuerKeys(stand_in.issuer, clock=clock), resource=RESOURCE)
+    now = int(time.time())
+    plain = jwt.encode(
+        {"iss": stand_in.issuer, "sub": "ada", "aud": RESOURCE, "exp": now + 300}, key, algorithm="RS256"
+    )
+    for _ in range(5):
+        assert (await check.check(plain)).subject == "ada", "the one key verifies a token that names none"
+        clock.now += budgets.KEYS_AGAIN + 1
+    assert stand_in.jwks_reads() == 1
