@@ -14,10 +14,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from release.node_tools import node_tools
-from tests.helpers import HttpServer, free_port, server_env
+from tests.helpers import HttpServer
 from wiro_mcp.sandbox import Sandbox
 
 from .provider import CLIENT_ID, REDIRECT, Provider
+from .test_sign_in import signed_server
 
 pytestmark = pytest.mark.xdist_group("sign-in")
 
@@ -27,10 +28,7 @@ IMAGE = {"prompt": "a lighthouse", "wait_seconds": 20, "preview": False}
 
 @pytest.fixture
 def served(sandbox: Sandbox, issuer: Provider) -> Iterator[HttpServer]:
-    port = free_port()
-    resource = f"http://127.0.0.1:{port}/mcp"
-    env = server_env(sandbox, WIRO_MCP_AUTH_ISSUER=issuer.issuer, WIRO_MCP_AUTH_RESOURCE=resource)
-    with HttpServer(env, port=port) as server:
+    with signed_server(sandbox, issuer.issuer) as server:
         yield server
 
 

@@ -10,6 +10,7 @@ import hmac
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +35,19 @@ pytestmark = [pytest.mark.anyio, pytest.mark.xdist_group("sign-in")]
 IMAGE = {"prompt": "a lighthouse", "wait_seconds": 0, "preview": False}
 
 
+@contextmanager
+def signed_server(sandbox: Sandbox, issuer: str, *, stateless: bool = False, **extra: str) -> Iterator[HttpServer]:
+    """wiro-mcp over HTTP with a sign-in at `issuer`, its resource its own loopback URL."""
+    port = free_port()
+    resource = f"http://127.0.0.1:{port}/mcp"
+    env = server_env(sandbox, WIRO_MCP_AUTH_ISSUER=issuer, WIRO_MCP_AUTH_RESOURCE=resource, **extra)
+    with HttpServer(env, port=port, stateless=stateless) as server:
+        yield server
+
+
 @pytest.fixture
 def served(sandbox: Sandbox, issuer: Provider) -> Iterator[HttpServer]:
-    port = free_port()
-    env = server_env(
-        sandbox,
-        WIRO_MCP_AUTH_ISSUER=issuer.issuer,
-        WIRO_MCP_AUTH_RESOURCE=f"http://127.0.0.1:{port}/mcp",
-        WIRO_MCP_AUTH_BUDGET_CLAIM="wiro_daily_budget_usd",
-    )
-    with HttpServer(env, port=port) as server:
+    with signed_server(sandbox, issuer.issuer, WIRO_MCP_AUTH_BUDGET_CLAIM="wiro_daily_budget_usd") as server:
         yield server
 
 
@@ -267,9 +271,8 @@ async def test_a_budget_in_the_token_is_that_persons_own(
 async def test_a_provider_out_of_reach_answers_503_and_is_not_taken_for_a_bad_token(
     sandbox: Sandbox, signing_key: rsa.RSAPrivateKey
 ) -> None:
-    port, gone = free_port(), f"http://127.0.0.1:{free_port()}"
-    env = server_env(sandbox, WIRO_MCP_AUTH_ISSUER=gone, WIRO_MCP_AUTH_RESOURCE=f"http://127.0.0.1:{port}/mcp")
-    with HttpServer(env, port=port) as server:
+    gone = f"http://127.0.0.1:{free_port()}"
+    with signed_server(sandbox, gone) as server:
         now = int(time.time())
         claims = {"iss": gone, "sub": "ada", "aud": server.url, "exp": now + 60, "scope": "wiro:read"}
         answer = await post(server.url, forged(signing_key, claims))
@@ -391,10 +394,7 @@ async def test_the_providers_metadata_is_not_this_servers_to_answer(served: Http
 
 
 async def test_a_stateless_replica_serves_a_signed_in_person_call_by_call(sandbox: Sandbox, issuer: Provider) -> None:
-    port = free_port()
-    resource = f"http://127.0.0.1:{port}/mcp"
-    env = server_env(sandbox, WIRO_MCP_AUTH_ISSUER=issuer.issuer, WIRO_MCP_AUTH_RESOURCE=resource)
-    with HttpServer(env, port=port, stateless=True) as server:
+    with signed_server(sandbox, issuer.issuer, stateless=True) as server:
         token = sign_in(issuer.issuer, server.url, "wiro:read wiro:run", user="ada")
         async with http_session(server.url, token, mode="2026-07-28") as client:
             ran = await client.call_tool("generate_image", {**IMAGE, "wait_seconds": 20})
@@ -408,15 +408,10 @@ async def test_the_operators_budgets_file_gives_a_person_their_own_and_comes_bef
 ) -> None:
     budgets = tmp_path / "budgets.txt"
     budgets.write_text("# subject  daily budget USD\nerin 0.005\ncarol 1.00   # the file comes before her claim\n")
-    port = free_port()
-    env = server_env(
-        sandbox,
-        WIRO_MCP_AUTH_ISSUER=issuer.issuer,
-        WIRO_MCP_AUTH_RESOURCE=f"http://127.0.0.1:{port}/mcp",
-        WIRO_MCP_AUTH_BUDGET_CLAIM="wiro_daily_budget_usd",
-        WIRO_MCP_AUTH_BUDGETS_FILE=str(budgets),
-    )
-    with HttpServer(env, port=port) as server:
+    claim, file = "wiro_daily_budget_usd", str(budgets)
+    with signed_server(
+        sandbox, issuer.issuer, WIRO_MCP_AUTH_BUDGET_CLAIM=claim, WIRO_MCP_AUTH_BUDGETS_FILE=file
+    ) as server:
         erin = sign_in(issuer.issuer, server.url, "wiro:read wiro:run", user="erin")
         carol = sign_in(issuer.issuer, server.url, "wiro:read wiro:run", user="carol")
         async with http_session(server.url, erin) as e, http_session(server.url, carol) as c:
@@ -508,13 +503,6 @@ async def test_an_answer_sealed_for_one_person_opens_for_no_other(sandbox: Sandb
     from mcp.client.streamable_http import streamable_http_client
     from mcp_types import ElicitResult
 
-    port = free_port()
-    env = server_env(
-        sandbox,
-        WIRO_MCP_AUTH_ISSUER=issuer.issuer,
-        WIRO_MCP_AUTH_RESOURCE=f"http://127.0.0.1:{port}/mcp",
-        WIRO_MCP_CONFIRM_ABOVE_USD="0.001",
-    )
     sent: list[tuple[dict[str, str], bytes]] = []
 
     async def keep(request: httpx2.Request) -> None:
@@ -524,7 +512,7 @@ async def test_an_answer_sealed_for_one_person_opens_for_no_other(sandbox: Sandb
         return ElicitResult(action="accept", content={"run": True})
 
     yes: Any = accept
-    with HttpServer(env, port=port, stateless=True) as server:
+    with signed_server(sandbox, issuer.issuer, stateless=True, WIRO_MCP_CONFIRM_ABOVE_USD="0.001") as server:
         ada = sign_in(issuer.issuer, server.url, "wiro:read wiro:run", user="ada")
         bob = sign_in(issuer.issuer, server.url, "wiro:read wiro:run", user="bob")
         async with (
