@@ -82,9 +82,6 @@ class IssuerKeys:
         self._lock = anyio.Lock()
         self.metadata: dict[str, Any] | None = None
 
-    async def aclose(self) -> None:
-        """Nothing stays open between reads (a read is rare: hourly, or on a rotation); kept for callers."""
-
     async def _get_json(self, url: str, what: str) -> dict[str, Any]:
         if not allowed_url(url):
             raise IssuerError(f"{what} must be read over https:// (http:// only on loopback): {url[:200]}")
@@ -179,8 +176,8 @@ class IssuerKeys:
     async def key(self, kid: str | None) -> Key | None:
         """The key a token's header names (None: no such key, even after reading the keys again). While
         one request reads the keys again, a token whose key is known is checked at once, not held."""
-        if self._lock.locked() and self._find(kid) is not None:
-            return self._find(kid)
+        if self._lock.locked() and (known := self._find(kid)) is not None:
+            return known
         async with self._lock:
             now = self._clock()
             stale = self._read_at is None or now - self._read_at >= budgets.KEYS_KEPT

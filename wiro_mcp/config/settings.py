@@ -95,6 +95,12 @@ class Settings(SignInSettings):
         "database_url",
         "state_secret",
         "models",
+        "auth_issuer",  # the sign-in's (sign_in.py): a blank one is unset too
+        "auth_resource",
+        "auth_jwks_url",
+        "auth_budget_claim",
+        "auth_daily_budget_usd",
+        "auth_budgets_file",
         mode="before",
     )
     @classmethod

@@ -20,19 +20,6 @@ class SignInSettings(BaseModel):
     auth_daily_budget_usd: float | None = Field(default=None, ge=0, alias="WIRO_MCP_AUTH_DAILY_BUDGET_USD")
     auth_budgets_file: Path | None = Field(default=None, alias="WIRO_MCP_AUTH_BUDGETS_FILE")
 
-    @field_validator(
-        "auth_issuer",
-        "auth_resource",
-        "auth_jwks_url",
-        "auth_budget_claim",
-        "auth_daily_budget_usd",
-        "auth_budgets_file",
-        mode="before",
-    )
-    @classmethod
-    def _blank_sign_in_is_unset(cls, value: object) -> object:
-        return (value.strip() or None) if isinstance(value, str) else value
-
     @field_validator("auth_issuer", "auth_resource", "auth_jwks_url")
     @classmethod
     def _an_auth_url(cls, value: str | None) -> str | None:
